@@ -1,0 +1,61 @@
+"""Entry point of the ``optinc`` console script.
+
+Each verb lives in its own module under ``optinc_pdk.cli`` and exposes ``register(app)``.
+Every user-facing failure is an :class:`~optinc_pdk.errors.OptincError`, printed as one line
+on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from optinc_pdk.errors import OptincError
+
+# Verb modules, in the order `optinc --help` lists them.
+COMMAND_MODULES = [
+    "optinc_pdk.cli.scenarios",
+    "optinc_pdk.cli.area",
+    "optinc_pdk.cli.comm",
+]
+
+app = typer.Typer(
+    name="optinc",
+    help="OptINC layout compiler: ONN weights -> MZI phases -> circuit, simulation, layout.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except OptincError as error:
+        typer.echo(f"optinc: error: {error}", err=True)
+        return 2
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        typer.echo("optinc: aborted", err=True)
+        return 1
+    except KeyboardInterrupt:
+        typer.echo("optinc: interrupted", err=True)
+        return 130
+    except Exception as error:  # click usage errors come here in non-standalone mode
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            return error.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
