@@ -1,0 +1,157 @@
+"""Exhaustive training/evaluation datasets, built vectorised from a scenario.
+
+A sample is one combination of the averager's outputs. Inputs are stored as integer numerators
+over a common divisor (x = numerators / divisor), targets as integer codes on each output's
+decision grid (target level = code * output_step), so 13.8M samples fit in a few hundred MB and
+every value is exact.
+
+Sizes (DESIGN.md §3): ((4^G - 1) N + 1)^M for a plain OptINC; the cascade's level 1 uses its
+basic OptINC's inputs, level 2 the averages of four level-1 outputs (LSB on a 1/N² grid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optinc_pdk.errors import OptincError
+from optinc_pdk.scenario import Scenario
+from optinc_pdk.signals import PAM4_LEVELS
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    numerators: np.ndarray  # (K, M) int32
+    divisor: int
+    codes: np.ndarray  # (K, D) uint8: target level / output_step
+    output_step: np.ndarray  # (D,) decision grid of each output, in PAM4 levels
+    group: int  # G: input j carries weight 4^{jG}
+
+    @property
+    def size(self) -> int:
+        return int(self.numerators.shape[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.codes.shape[1])
+
+    @property
+    def output_top(self) -> np.ndarray:
+        """Largest decidable level per output: 3 for a plain digit, 4 - step for a kept-decimal digit."""
+        return np.where(self.output_step < 1, PAM4_LEVELS - self.output_step, PAM4_LEVELS - 1)
+
+    def inputs(self, index: np.ndarray | slice | None = None, dtype=np.float32) -> np.ndarray:
+        rows = self.numerators if index is None else self.numerators[index]
+        return (rows / self.divisor).astype(dtype)
+
+    def targets(self, index: np.ndarray | slice | None = None, dtype=np.float32) -> np.ndarray:
+        rows = self.codes if index is None else self.codes[index]
+        return (rows * self.output_step).astype(dtype)
+
+    def decide(self, outputs: np.ndarray) -> np.ndarray:
+        """Receiver decisions as codes: nearest level on each output's grid, clipped."""
+        top_codes = np.rint(self.output_top / self.output_step)
+        return np.clip(np.rint(np.asarray(outputs) / self.output_step), 0, top_codes).astype(np.int64)
+
+    def correct(self, outputs: np.ndarray, index: np.ndarray | slice | None = None) -> np.ndarray:
+        """Per-sample flag: every decided output equals its target."""
+        codes = self.codes if index is None else self.codes[index]
+        return np.all(self.decide(outputs) == codes, axis=-1)
+
+    def gradient_values(self, levels: np.ndarray) -> np.ndarray:
+        """Eq. 7's reconstructed gradient Σ_k 4^k o_k from output levels."""
+        levels = np.asarray(levels, dtype=np.float64)
+        return levels @ (float(PAM4_LEVELS) ** np.arange(levels.shape[-1]))
+
+
+def _grid(radices: list[int]) -> np.ndarray:
+    """All combinations of per-column values 0..radix-1, column 0 varying fastest. (K, M) int32."""
+    total = int(np.prod(radices, dtype=np.int64))
+    if total > 2**31 - 1:
+        raise OptincError(f"dataset of {total} samples is too large to enumerate")
+    index = np.arange(total, dtype=np.int64)
+    columns = []
+    stride = 1
+    for radix in radices:
+        columns.append(((index // stride) % radix).astype(np.int32))
+        stride *= radix
+    return np.stack(columns, axis=1)
+
+
+def _digits_of(values: np.ndarray, n_digits: int) -> np.ndarray:
+    shifts = 2 * np.arange(n_digits, dtype=np.int64)
+    return ((values[:, None] >> shifts) & 3).astype(np.uint8)
+
+
+def plain_dataset(bits: int, servers: int, onn_inputs: int, name: str = "") -> Dataset:
+    """The exhaustive dataset of one OptINC: inputs x_j = s_j / N, target digits of floor(mean)."""
+    group = bits // (2 * onn_inputs)
+    per_input = (PAM4_LEVELS**group - 1) * servers + 1
+    sums = _grid([per_input] * onn_inputs)
+    weights = (PAM4_LEVELS ** (group * np.arange(onn_inputs))).astype(np.int64)
+    total = sums.astype(np.int64) @ weights  # Σ_i g_i
+    codes = _digits_of(total // servers, bits // 2)
+    return Dataset(name or f"b{bits}n{servers}", sums, servers, codes, np.ones(bits // 2), group)
+
+
+def cascade_level1_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) -> Dataset:
+    """Level 1 (eq. 10): the basic OptINC's inputs; the LSB output keeps the decimal part (1/N grid)."""
+    base = plain_dataset(bits, servers_per_optinc, onn_inputs)
+    n = servers_per_optinc
+    weights = (PAM4_LEVELS ** (base.group * np.arange(onn_inputs))).astype(np.int64)
+    total = base.numerators.astype(np.int64) @ weights
+    codes = base.codes.astype(np.int64)
+    codes[:, 0] = codes[:, 0] * n + total % n  # LSB on the 1/N grid: (avg mod 4) * N
+    step = np.ones(bits // 2)
+    step[0] = 1.0 / n
+    return Dataset(f"b{bits}n{n}-level1", base.numerators, n, codes.astype(np.uint8), step, base.group)
+
+
+def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) -> Dataset:
+    """Level 2: inputs are the means of Q = N level-1 outputs, the LSB input on a 1/N² grid.
+
+    Enumerates the product grid of input values (a superset of the reachable combinations, by a
+    handful of samples at the very top of the range); the target is the digits of the floor of
+    the global mean the inputs encode.
+    """
+    if bits // 2 != onn_inputs:
+        raise OptincError("cascade: level 2 needs one PAM4 digit per ONN input (G = 1)")
+    n = servers_per_optinc  # servers per level-1 OptINC and level-1 OptINCs per level 2
+    divisor = n * n
+    lsb_values = (PAM4_LEVELS * n - 1) * n + 1  # Σ_q N·o_{q,0}, each 0..4N-1
+    digit_values = (PAM4_LEVELS - 1) * n + 1  # Σ_q o_{q,j}, each 0..3
+    grid = _grid([lsb_values] + [digit_values] * (onn_inputs - 1))
+    numerators = grid.copy()
+    numerators[:, 1:] *= n  # x_j = v_j / N = (N v_j) / N²
+    # global mean * N² = u_0 + Σ_{j>=1} 4^j N v_j
+    weights = (PAM4_LEVELS ** np.arange(onn_inputs)).astype(np.int64)
+    total = numerators.astype(np.int64) @ weights
+    codes = _digits_of(total // divisor, bits // 2)
+    return Dataset(f"b{bits}n{n * n}-level2", numerators.astype(np.int32), divisor, codes, np.ones(bits // 2), 1)
+
+
+def exhaustive_dataset(scenario: Scenario, level: int | None = None) -> Dataset:
+    """The dataset a scenario's ONN is trained and evaluated on (``level`` 1 or 2 for a cascade)."""
+    if scenario.cascade is None:
+        if level is not None:
+            raise OptincError(f"{scenario.name}: level {level} given but the scenario is not a cascade")
+        return plain_dataset(scenario.bits, scenario.servers, scenario.onn_inputs, scenario.name)
+    per = scenario.cascade.servers_per_optinc
+    if level == 1:
+        return cascade_level1_dataset(scenario.bits, per, scenario.onn_inputs)
+    if level == 2:
+        return cascade_level2_dataset(scenario.bits, per, scenario.onn_inputs)
+    raise OptincError(f"{scenario.name}: a cascade has datasets for level 1 and level 2 (got {level})")
+
+
+def dataset_size(scenario: Scenario, level: int | None = None) -> int:
+    """Sample count from the formulas alone (no enumeration)."""
+    if scenario.cascade is None:
+        return ((PAM4_LEVELS**scenario.group - 1) * scenario.servers + 1) ** scenario.onn_inputs
+    n = scenario.cascade.servers_per_optinc
+    per_input = (PAM4_LEVELS**scenario.group - 1) * n + 1
+    if level == 1:
+        return per_input**scenario.onn_inputs
+    return ((PAM4_LEVELS * n - 1) * n + 1) * ((PAM4_LEVELS - 1) * n + 1) ** (scenario.onn_inputs - 1)

@@ -1,0 +1,232 @@
+"""Scenario files (``circuits/*.yml``): one OptINC configuration each, validated by pydantic.
+
+A scenario names the gradient width, the server count, the ONN widths, which layers are
+block-approximated (1-based, as in the paper), an optional two-level cascade, the training seed
+and hyper-parameters, and layout/device options. Every validation failure becomes one line that
+names the file and the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from optinc_pdk.errors import OptincError, located
+from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.paths import CIRCUITS_DIR
+
+
+class TrainingOptions(BaseModel):
+    """Hyper-parameters of the hardware-aware training (Sec. III-B, eq. 7)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(600, gt=0, description="pretraining epochs of the unconstrained network")
+    approx_epochs: int = Field(400, ge=0, description="hardware-aware epochs with the approximated layers")
+    stage1_epochs: int = Field(300, ge=0, description="E of eq. 7: epochs of weighted MSE on the raw outputs")
+    batch_size: int = Field(256, gt=0)
+    lr: float = Field(2e-3, gt=0)
+    margin: float = Field(0.3, ge=0, lt=0.5, description="decision margin of the hinge term, in PAM4 levels")
+    project_every: int = Field(1, gt=0, description="project approximated layers every this many epochs")
+    importance: list[float] | None = Field(
+        None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"
+    )
+
+
+class CascadeOptions(BaseModel):
+    """Two-level cascade of Sec. III-C: ``groups`` level-1 OptINCs feed one level-2 OptINC."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    levels: Literal[2] = 2
+    servers_per_optinc: int = Field(gt=1, description="servers (inputs) of every basic OptINC")
+
+
+class LayoutOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: bool = Field(False, description="write per-MZI phase labels (small designs only)")
+    formats: list[Literal["gds", "oas"]] = Field(default_factory=lambda: ["gds", "oas"])
+
+
+class PaperRow(BaseModel):
+    """What the paper publishes for this configuration (Table I / II), for side-by-side reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str
+    area_ratio: float | None = Field(None, description="published normalised area, as a fraction")
+    accuracy: float | None = Field(None, description="published ONN accuracy, as a fraction")
+    overhead: float | None = Field(None, description="published hardware overhead (cascade), as a fraction")
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    bits: int = Field(gt=0, description="gradient width b")
+    servers: int = Field(gt=0, description="servers N")
+    group_size: int | None = Field(None, gt=0, description="PAM4 digits per ONN input, G = b/(2M)")
+    widths: list[int] = Field(min_length=2, description="ONN widths, input first")
+    approx_layers: list[int] = Field(default_factory=list, description="1-based layers to block-approximate")
+    cascade: CascadeOptions | None = None
+    seed: int = 0
+    training: TrainingOptions = Field(default_factory=TrainingOptions)
+    layout: LayoutOptions = Field(default_factory=LayoutOptions)
+    device: DeviceGeometry = Field(default_factory=DeviceGeometry)
+    paper: PaperRow | None = None
+    weights: str | None = Field(None, description="shipped weights name under weights/, default: the scenario name")
+
+    @field_validator("widths")
+    @classmethod
+    def _positive_widths(cls, widths: list[int]) -> list[int]:
+        for index, width in enumerate(widths):
+            if width <= 0:
+                raise ValueError(f"widths[{index}] must be positive (got {width})")
+        return widths
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        inputs = self.widths[0]
+        if self.bits % 2:
+            raise ValueError(f"bits: must be even, PAM4 carries 2 bits per symbol (got {self.bits})")
+        if self.bits % (2 * inputs):
+            raise ValueError(
+                f"bits: must be a multiple of 2M = {2 * inputs} (M = widths[0] ONN inputs), got {self.bits}"
+            )
+        derived = self.bits // (2 * inputs)
+        if self.group_size is not None and self.group_size != derived:
+            raise ValueError(f"group_size: must be b/(2M) = {derived} (got {self.group_size})")
+        if self.widths[-1] != self.bits // 2:
+            raise ValueError(
+                f"widths: the last width must be the {self.bits // 2} PAM4 output digits of a {self.bits}-bit gradient "
+                f"(got {self.widths[-1]})"
+            )
+        n_layers = len(self.widths) - 1
+        for layer in self.approx_layers:
+            if not 1 <= layer <= n_layers:
+                raise ValueError(f"approx_layers: layer {layer} does not exist (layers are 1..{n_layers})")
+        if len(set(self.approx_layers)) != len(self.approx_layers):
+            raise ValueError("approx_layers: a layer is listed twice")
+        if self.cascade is not None:
+            per = self.cascade.servers_per_optinc
+            if self.servers != per**2:
+                raise ValueError(
+                    f"servers: a two-level cascade of {per}-server OptINCs serves {per ** 2} servers (got {self.servers})"
+                )
+        elif self.servers < 1:
+            raise ValueError("servers: must be at least 1")
+        if self.training.importance is not None and len(self.training.importance) != self.widths[-1]:
+            raise ValueError(
+                f"training.importance: needs one weight per output ({self.widths[-1]}), got {len(self.training.importance)}"
+            )
+        return self
+
+    # Derived quantities used everywhere -------------------------------------------------
+    @property
+    def onn_inputs(self) -> int:
+        return self.widths[0]
+
+    @property
+    def digits(self) -> int:
+        """PAM4 digits per gradient, b/2."""
+        return self.bits // 2
+
+    @property
+    def group(self) -> int:
+        return self.bits // (2 * self.onn_inputs)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.widths) - 1
+
+    @property
+    def optinc_servers(self) -> int:
+        """Servers seen by one basic OptINC (all of them unless cascaded)."""
+        return self.cascade.servers_per_optinc if self.cascade else self.servers
+
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(out, in) of every weight matrix, layer 1 first."""
+        return [(self.widths[i + 1], self.widths[i]) for i in range(self.n_layers)]
+
+    @property
+    def weights_name(self) -> str:
+        return self.weights or self.name
+
+    def with_updates(self, **changes: Any) -> "Scenario":
+        """A validated copy with some fields replaced (used by area sweeps)."""
+        data = self.model_dump()
+        data.update(changes)
+        return Scenario.model_validate(data)
+
+
+def _field_path(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _validation_message(error: ValidationError) -> tuple[str, str]:
+    first = error.errors()[0]
+    field = _field_path(tuple(first.get("loc", ())))
+    message = first.get("msg", "invalid")
+    message = message.removeprefix("Value error, ")
+    if ": " in message and not field:
+        # model-level errors put the field name first in the message
+        field, message = message.split(": ", 1)
+    return field, message
+
+
+def scenario_from_dict(data: Any, source: str | Path = "<dict>") -> Scenario:
+    if not isinstance(data, dict):
+        raise located(source, "", "a scenario must be a YAML mapping")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        field, message = _validation_message(error)
+        raise located(source, field, message) from None
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise located(path, "", f"cannot read scenario file ({error.strerror or error})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise located(path, "", f"malformed YAML: {where}{problem}") from None
+    return scenario_from_dict(data, path)
+
+
+def scenario_names() -> list[str]:
+    return sorted(p.stem for p in CIRCUITS_DIR.glob("*.yml"))
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a shipped scenario by name (``b8n4``) or any YAML file by path."""
+    text = str(name_or_path)
+    candidate = Path(text)
+    if text.endswith((".yml", ".yaml")) or candidate.is_file():
+        return load_scenario_file(candidate)
+    shipped = CIRCUITS_DIR / f"{text}.yml"
+    if shipped.is_file():
+        return load_scenario_file(shipped)
+    known = ", ".join(scenario_names())
+    raise OptincError(f"unknown scenario '{text}' (shipped: {known}; or give a path to a .yml file)")
+
+
+def all_scenarios() -> list[Scenario]:
+    return [load_scenario(name) for name in scenario_names()]
