@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import typer
 
@@ -10,7 +10,11 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("comm")
     def comm_cmd(
-        servers: List[int] = typer.Option([4, 8, 16], "--servers", help="server counts (repeat or list)"),
+        servers: Optional[List[int]] = typer.Option(
+            None, "--servers", help="server counts: --servers 4 8 16 (or repeated); default 4 8 16"
+        ),
+        # click options take one value each; the counts after the first of `--servers 4 8 16` arrive here
+        more_servers: Optional[List[int]] = typer.Argument(None, hidden=True, metavar="[SERVERS]..."),
         gradient_params: float = typer.Option(25.6e6, help="gradient elements per step (default: ResNet-50)"),
         gradient_bits: int = typer.Option(8, help="bits per transmitted gradient element"),
         flops_per_step: float = typer.Option(3 * 4.1e9 * 128, help="FLOPs per training step per server"),
@@ -25,9 +29,12 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.comm import HardwareParams, comm_report
         from optinc_pdk.errors import OptincError
 
+        if more_servers and not servers:
+            raise OptincError("comm: --servers: server counts follow the option, e.g. --servers 4 8 16")
+        counts = [*(servers or [4, 8, 16]), *(more_servers or [])]
         try:
             hw = HardwareParams(gradient_params, gradient_bits, flops_per_step, gpu_tflops, utilization, transceivers, gbps)
-            report = comm_report(list(servers), hw)
+            report = comm_report(counts, hw)
         except ValueError as error:
             raise OptincError(f"comm: {error}") from None
         if as_json:
