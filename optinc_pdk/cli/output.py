@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Piped, redirected or captured output has no terminal width; rich would then squeeze tables into
+# 80 columns and cut scenario names and MZI counts with "…". Give it room (COLUMNS still wins).
+_NON_TERMINAL_WIDTH = 200
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else _NON_TERMINAL_WIDTH)
 
 
 def print_json(data: Any) -> None:
