@@ -71,18 +71,29 @@ def _grid(radices: list[int]) -> np.ndarray:
     total = int(np.prod(radices, dtype=np.int64))
     if total > 2**31 - 1:
         raise OptincError(f"dataset of {total} samples is too large to enumerate")
-    index = np.arange(total, dtype=np.int64)
-    columns = []
+    # one column at a time in int32 (repeat/tile): no int64 index of K entries, no stacked copies
+    grid = np.empty((total, len(radices)), dtype=np.int32)
     stride = 1
-    for radix in radices:
-        columns.append(((index // stride) % radix).astype(np.int32))
+    for column, radix in enumerate(radices):
+        grid[:, column] = np.tile(np.repeat(np.arange(radix, dtype=np.int32), stride), total // (stride * radix))
         stride *= radix
-    return np.stack(columns, axis=1)
+    return grid
+
+
+def _weighted_total(columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ_j weights[j] · columns[:, j] in int64, column by column (no (K, M) int64 copy)."""
+    total = np.zeros(columns.shape[0], dtype=np.int64)
+    for column, weight in enumerate(weights):
+        total += columns[:, column].astype(np.int64) * int(weight)
+    return total
 
 
 def _digits_of(values: np.ndarray, n_digits: int) -> np.ndarray:
-    shifts = 2 * np.arange(n_digits, dtype=np.int64)
-    return ((values[:, None] >> shifts) & 3).astype(np.uint8)
+    # digit by digit into uint8: a (K, D) int64 intermediate would be ~0.9 GB for b16n4
+    digits = np.empty((values.shape[0], n_digits), dtype=np.uint8)
+    for k in range(n_digits):
+        digits[:, k] = (values >> (2 * k)) & 3
+    return digits
 
 
 def plain_dataset(bits: int, servers: int, onn_inputs: int, name: str = "") -> Dataset:
@@ -91,7 +102,7 @@ def plain_dataset(bits: int, servers: int, onn_inputs: int, name: str = "") -> D
     per_input = (PAM4_LEVELS**group - 1) * servers + 1
     sums = _grid([per_input] * onn_inputs)
     weights = (PAM4_LEVELS ** (group * np.arange(onn_inputs))).astype(np.int64)
-    total = sums.astype(np.int64) @ weights  # Σ_i g_i
+    total = _weighted_total(sums, weights)  # Σ_i g_i
     codes = _digits_of(total // servers, bits // 2)
     return Dataset(name or f"b{bits}n{servers}", sums, servers, codes, np.ones(bits // 2), group)
 
@@ -101,7 +112,7 @@ def cascade_level1_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) 
     base = plain_dataset(bits, servers_per_optinc, onn_inputs)
     n = servers_per_optinc
     weights = (PAM4_LEVELS ** (base.group * np.arange(onn_inputs))).astype(np.int64)
-    total = base.numerators.astype(np.int64) @ weights
+    total = _weighted_total(base.numerators, weights)
     codes = base.codes.astype(np.int64)
     codes[:, 0] = codes[:, 0] * n + total % n  # LSB on the 1/N grid: (avg mod 4) * N
     step = np.ones(bits // 2)
@@ -127,7 +138,7 @@ def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) 
     numerators[:, 1:] *= n  # x_j = v_j / N = (N v_j) / N²
     # global mean * N² = u_0 + Σ_{j>=1} 4^j N v_j
     weights = (PAM4_LEVELS ** np.arange(onn_inputs)).astype(np.int64)
-    total = numerators.astype(np.int64) @ weights
+    total = _weighted_total(numerators, weights)
     codes = _digits_of(total // divisor, bits // 2)
     return Dataset(f"b{bits}n{n * n}-level2", numerators.astype(np.int32), divisor, codes, np.ones(bits // 2), 1)
 
