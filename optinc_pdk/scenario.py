@@ -30,7 +30,7 @@ class TrainingOptions(BaseModel):
     batch_size: int = Field(256, gt=0)
     lr: float = Field(2e-3, gt=0)
     margin: float = Field(0.3, ge=0, lt=0.5, description="decision margin of the hinge term, in PAM4 levels")
-    project_every: int = Field(1, gt=0, description="project approximated layers every this many epochs")
+    project_every: int = Field(10, gt=0, description="retract the approximated layers' Û onto orthogonal matrices every this many steps")
     importance: list[float] | None = Field(
         None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"
     )

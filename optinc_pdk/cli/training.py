@@ -1,0 +1,102 @@
+"""`optinc train`, `optinc evaluate`, `optinc import-weights`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file"),
+        level: Optional[int] = typer.Option(None, help="cascade level (1 or 2) for cascade scenarios"),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="weights .npz (default: weights/NAME.npz)"),
+        run_dir: Optional[Path] = typer.Option(None, help="checkpoint folder (default: runs/NAME[-levelL])"),
+        resume: bool = typer.Option(False, "--resume", help="continue from the checkpoint in the run folder"),
+        device: str = typer.Option("cpu", help="cpu or cuda"),
+        epochs: Optional[int] = typer.Option(None, help="pretraining epoch budget (default from the scenario)"),
+        approx_epochs: Optional[int] = typer.Option(None, help="hardware-aware epoch budget"),
+        batch_size: Optional[int] = typer.Option(None),
+        threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
+        eval_every: int = typer.Option(5, help="evaluate the whole dataset every N epochs"),
+    ) -> None:
+        """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
+        from optinc_pdk.cli.output import console
+        from optinc_pdk.errors import OptincError
+        from optinc_pdk.paths import REPO_DIR
+        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.training.trainer import TrainRequest, train
+        from optinc_pdk.weights import save_npz, shipped_weights_path
+
+        s = load_scenario(scenario)
+        if s.cascade is not None and level not in (1, 2):
+            raise OptincError(f"{s.name}: a cascade trains one level at a time: add --level 1 or --level 2")
+        if device not in ("cpu", "cuda"):
+            raise OptincError(f"--device: must be cpu or cuda (got {device})")
+        suffix = f"-level{level}" if level else ""
+        run = run_dir or REPO_DIR / "runs" / f"{s.name}{suffix}"
+        result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
+                                    threads=threads))
+        target = output or shipped_weights_path(s, level)
+        save_npz(target, result.weights, result.weights.provenance)
+        console.print(f"{s.name}{suffix}: accuracy {result.accuracy:.6f} after {result.epochs_run} epochs "
+                      f"({result.wall_s:.0f} s); weights written to {target}")
+
+    @app.command("evaluate")
+    def evaluate_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file"),
+        weights: Optional[Path] = typer.Option(None, help="weights .npz (default: the shipped weights)"),
+        level: Optional[int] = typer.Option(None, help="cascade level (1 or 2)"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Accuracy on the whole exhaustive dataset, error values (Table II format), block-form check."""
+        from optinc_pdk.cli.output import console, print_json, table
+        from optinc_pdk.datasets import exhaustive_dataset
+        from optinc_pdk.errors import OptincError
+        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.training.evaluate import evaluate
+        from optinc_pdk.weights import load_for_scenario
+
+        s = load_scenario(scenario)
+        levels = [level] if level else ([1, 2] if s.cascade else [None])
+        if s.cascade is None and level is not None:
+            raise OptincError(f"--level: {s.name} is not a cascade")
+        reports = []
+        for lv in levels:
+            w = load_for_scenario(s, weights if len(levels) == 1 else None, lv)
+            report = evaluate(w, s, exhaustive_dataset(s, lv))
+            report["weights"] = w.source
+            report["level"] = lv
+            reports.append(report)
+        if as_json:
+            print_json(reports[0] if len(reports) == 1 else reports)
+            return
+        for r in reports:
+            console.print(f"{r['scenario']}{' level ' + str(r['level']) if r['level'] else ''}: accuracy "
+                          f"{100 * r['accuracy']:.5f}% ({r['correct']} / {r['samples']}) with {r['weights']}")
+            console.print(f"  approximated layers: max block unitarity error {r['max_block_unitarity_error']:.2e}, "
+                          f"max projection residual {r['max_block_projection_residual']:.2e}")
+            if r["error_values"]:
+                console.print(table("error values (relative ratios)", ["error", "count", "ratio"],
+                                    [[e["error"], e["count"], f"{100 * e['ratio']:.1f}%"] for e in r["error_values"][:10]]))
+
+    @app.command("import-weights")
+    def import_cmd(
+        source: Path = typer.Argument(..., help="torch state_dict (.pt/.pth, loaded weights_only) or .safetensors"),
+        scenario: str = typer.Argument(..., help="scenario the weights belong to"),
+        output: Path = typer.Option(..., "-o", "--output", help="weights .npz to write (a .json provenance goes beside it)"),
+    ) -> None:
+        """Convert a torch state_dict or safetensors file into the optinc weights format."""
+        from optinc_pdk.cli.output import console
+        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.weights import check_against_scenario, save_npz
+        from optinc_pdk.weights_import import read_foreign_state
+
+        s = load_scenario(scenario)
+        w = read_foreign_state(source)
+        check_against_scenario(w, s)
+        save_npz(output, w, {"scenario": s.name, "imported_from": str(source), "approx_layers": s.approx_layers})
+        console.print(f"{source} -> {output} ({w.n_layers} layers)")

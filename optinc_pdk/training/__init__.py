@@ -1,0 +1,1 @@
+"""Hardware-aware training of the OptINC ONNs (Sec. III-B) in PyTorch."""

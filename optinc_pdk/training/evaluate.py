@@ -1,0 +1,47 @@
+"""Accuracy on the whole exhaustive dataset, Table II-style error values, and the block-form check."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from optinc_pdk.blockform import block_form_error
+from optinc_pdk.datasets import Dataset
+from optinc_pdk.scenario import Scenario
+from optinc_pdk.weights import OnnWeights
+
+
+def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int = 65536) -> dict:
+    wrong = 0
+    errors: Counter[float] = Counter()
+    for start in range(0, data.size, batch):
+        window = slice(start, start + batch)
+        out = weights.forward(data.inputs(window, dtype=np.float64))
+        decided = data.decide(out) * data.output_step
+        target = data.targets(window, dtype=np.float64)
+        bad = ~np.all(np.isclose(decided, target), axis=1)
+        if bad.any():
+            wrong += int(bad.sum())
+            # error of the averaged gradient the servers reconstruct (Table II's "error values")
+            delta = data.gradient_values(decided[bad]) - data.gradient_values(target[bad])
+            errors.update(np.round(delta, 6).tolist())
+    total_errors = sum(errors.values())
+    table = [
+        {"error": value, "count": count, "ratio": count / total_errors}
+        for value, count in sorted(errors.items(), key=lambda item: (-item[1], abs(item[0])))
+    ]
+    blocks = {}
+    for number in scenario.approx_layers:
+        blocks[str(number)] = block_form_error(weights.weights[number - 1])
+    return {
+        "scenario": scenario.name,
+        "dataset": data.name,
+        "samples": data.size,
+        "correct": data.size - wrong,
+        "accuracy": (data.size - wrong) / data.size,
+        "error_values": table,
+        "approximated_layers": blocks,
+        "max_block_unitarity_error": max((b["unitarity_error"] for b in blocks.values()), default=0.0),
+        "max_block_projection_residual": max((b["projection_residual"] for b in blocks.values()), default=0.0),
+    }

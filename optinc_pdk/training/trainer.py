@@ -1,0 +1,242 @@
+"""`optinc train`: pretrain the MLP, then train it in the hardware's block form, then enforce it.
+
+Phase "pretrain": plain layers, eq. 7's two-stage loss (stage switch after E epochs) with the
+margin hinge, until the whole exhaustive dataset is decided correctly (or the epoch budget ends).
+Phase "approx": the selected layers become block diag×orthogonal (initialised at their
+projection, eq. 4–6) and keep training in that form. At the end the float64 projection is
+enforced and the accuracy of exactly the exported weights is measured.
+
+Batches are index slices of the integer dataset, converted per batch, so 13.8M samples never
+need a 13.8M-sample activation tensor. Shuffling and the learning-rate schedule are functions of
+(seed, epoch, step): resuming from a checkpoint continues bit-for-bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from optinc_pdk.blockform import block_approximation
+from optinc_pdk.datasets import Dataset, exhaustive_dataset
+from optinc_pdk.errors import OptincError
+from optinc_pdk.scenario import Scenario
+from optinc_pdk.training.checkpoint import load_checkpoint, restore, save_checkpoint
+from optinc_pdk.training.loss import default_importance, two_stage_loss
+from optinc_pdk.training.model import OnnMLP
+from optinc_pdk.weights import OnnWeights, from_state_dict
+
+
+@dataclass
+class TrainRequest:
+    scenario: Scenario
+    level: int | None = None
+    device: str = "cpu"
+    run_dir: Path | None = None
+    resume: bool = False
+    epochs: int | None = None  # overrides scenario.training.epochs
+    approx_epochs: int | None = None
+    batch_size: int | None = None
+    eval_every: int = 5
+    checkpoint_every: int = 5
+    threads: int | None = None
+    log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+
+
+@dataclass
+class TrainResult:
+    weights: OnnWeights
+    accuracy: float
+    epochs_run: int
+    wall_s: float
+    history: list[dict]
+
+
+def _lr_at(progress: float, peak: float, warmup: float = 0.1) -> float:
+    """One-cycle: linear warm-up to ``peak`` then cosine down to peak/100."""
+    if progress < warmup:
+        return peak * (0.04 + 0.96 * progress / warmup)
+    t = (progress - warmup) / (1 - warmup)
+    return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+
+def accuracy_of(model: torch.nn.Module, data: Dataset, device: torch.device, batch: int = 65536) -> float:
+    correct = 0
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, data.size, batch):
+            x = torch.as_tensor(data.inputs(slice(start, start + batch)), device=device)
+            out = model(x).cpu().numpy()
+            correct += int(data.correct(out, slice(start, start + batch)).sum())
+    model.train()
+    return correct / data.size
+
+
+def enforce(model: OnnMLP, scenario: Scenario) -> OnnWeights:
+    """The exported float64 weights: approximated layers projected exactly onto the block form."""
+    state = model.plain_state()
+    for number in scenario.approx_layers:
+        key = f"layers.{number - 1}.weight"
+        state[key] = block_approximation(state[key])
+    return from_state_dict(state)
+
+
+def exact_accuracy(weights: OnnWeights, data: Dataset) -> float:
+    correct = 0
+    batch = 65536
+    for start in range(0, data.size, batch):
+        out = weights.forward(data.inputs(slice(start, start + batch), dtype=np.float64))
+        correct += int(data.correct(out, slice(start, start + batch)).sum())
+    return correct / data.size
+
+
+def train(request: TrainRequest) -> TrainResult:
+    scenario, opts = request.scenario, request.scenario.training
+    if request.device == "cuda" and not torch.cuda.is_available():
+        raise OptincError("--device cuda: no CUDA device is available to torch here")
+    device = torch.device(request.device)
+    if request.threads:
+        torch.set_num_threads(request.threads)
+    torch.manual_seed(scenario.seed)
+    data = exhaustive_dataset(scenario, request.level)
+    pre_epochs = request.epochs if request.epochs is not None else opts.epochs
+    approx_epochs = (request.approx_epochs if request.approx_epochs is not None else opts.approx_epochs) \
+        if scenario.approx_layers else 0
+    batch_size = request.batch_size or opts.batch_size
+    importance = torch.tensor(opts.importance or default_importance(data.n_outputs), device=device)
+    step = torch.as_tensor(data.output_step, dtype=torch.float32, device=device)
+    run_dir = request.run_dir
+
+    model = OnnMLP(scenario.widths).to(device)
+    phase, epoch, history, approx_start = "pretrain", 0, [], 0
+    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    if request.resume:
+        if run_dir is None or not (run_dir / "checkpoint.json").is_file():
+            raise OptincError(f"--resume: no checkpoint in {run_dir}")
+        meta, tensors = load_checkpoint(run_dir)
+        if meta.get("scenario") != scenario.name or meta.get("level") != request.level:
+            raise OptincError(f"{run_dir}/checkpoint.json: scenario: checkpoint is for {meta.get('scenario')} level {meta.get('level')}")
+        phase, epoch, history = meta["phase"], meta["epoch"], meta["history"]
+        approx_start = meta.get("approx_start", epoch)
+        if phase == "approx":
+            model.approximate(scenario.approx_layers)
+            optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+        restore(model, optimizer, tensors)
+        request.log(f"resumed {scenario.name} at phase {phase}, epoch {epoch}")
+
+    started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
+    n_batches = math.ceil(data.size / batch_size)
+
+    def checkpoint() -> None:
+        if run_dir is not None:
+            save_checkpoint(run_dir, model, optimizer, {
+                "scenario": scenario.name, "level": request.level, "phase": phase, "epoch": epoch, "history": history,
+                "approx_start": approx_start,
+            })
+
+    def run_epoch(phase_epoch: int, phase_total: int, peak: float, stage: int) -> float:
+        generator = torch.Generator().manual_seed(scenario.seed * 1_000_003 + epoch)
+        order = torch.randperm(data.size, generator=generator).numpy()
+        total = 0.0
+        for b in range(n_batches):
+            index = order[b * batch_size : (b + 1) * batch_size]
+            x = torch.as_tensor(data.inputs(index), device=device)
+            y = torch.as_tensor(data.targets(index), device=device)
+            for group in optimizer.param_groups:
+                group["lr"] = _lr_at((phase_epoch + b / n_batches) / phase_total, peak)
+            loss = two_stage_loss(model(x), y, step, importance, stage, opts.margin)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if phase == "approx" and (b + 1) % opts.project_every == 0:
+                model.retract()
+            total += loss.item()
+        if phase == "approx":
+            model.retract()
+        return total / n_batches
+
+    accuracy = 0.0
+    if phase == "pretrain":
+        while epoch < pre_epochs:
+            stage = 1 if epoch < opts.stage1_epochs else 2
+            loss = run_epoch(epoch, pre_epochs, opts.lr, stage)
+            epoch += 1
+            if epoch % request.eval_every == 0 or epoch == pre_epochs:
+                accuracy = accuracy_of(model, data, device)
+                history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
+                                "wall_s": time.perf_counter() - started})
+                request.log(f"[{scenario.name}{_lvl(request.level)}] pretrain epoch {epoch}/{pre_epochs} "
+                            f"loss {loss:.5f} accuracy {accuracy:.6f}")
+                if accuracy == 1.0 and stage == 2:
+                    break
+            if epoch % request.checkpoint_every == 0:
+                checkpoint()
+        if approx_epochs:
+            phase = "approx"
+            model.approximate(scenario.approx_layers)
+            optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr / 2)
+            accuracy = accuracy_of(model, data, device)
+            request.log(f"[{scenario.name}{_lvl(request.level)}] projected layers {scenario.approx_layers}: accuracy {accuracy:.6f}")
+            approx_start = epoch
+            checkpoint()
+    if phase == "approx":
+        start_epoch = approx_start
+        while epoch - start_epoch < approx_epochs:
+            loss = run_epoch(epoch - start_epoch, approx_epochs, opts.lr / 2, 2)
+            epoch += 1
+            if (epoch - start_epoch) % request.eval_every == 0 or epoch - start_epoch == approx_epochs:
+                accuracy = exact_accuracy(enforce(model, scenario), data)
+                history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
+                                "wall_s": time.perf_counter() - started})
+                request.log(f"[{scenario.name}{_lvl(request.level)}] approx epoch {epoch - start_epoch}/{approx_epochs} "
+                            f"loss {loss:.5f} accuracy {accuracy:.6f}")
+                if accuracy == 1.0:
+                    break
+            if epoch % request.checkpoint_every == 0:
+                checkpoint()
+    checkpoint()
+    weights = enforce(model, scenario)
+    accuracy = exact_accuracy(weights, data)
+    wall = time.perf_counter() - started
+    provenance = {
+        "scenario": scenario.name,
+        "level": request.level,
+        "widths": scenario.widths,
+        "approx_layers": scenario.approx_layers,
+        "block_sizes": {str(n): min(scenario.layer_shapes()[n - 1]) for n in scenario.approx_layers},
+        "seed": scenario.seed,
+        "epochs": epoch,
+        "batch_size": batch_size,
+        "training": scenario.training.model_dump(),
+        "dataset": data.name,
+        "dataset_size": data.size,
+        "accuracy": accuracy,
+        "wall_time_s": round(wall, 1),
+        "device": str(device),
+        "machine": f"{platform.node() or 'unknown'} {platform.machine()} {_cpu_name()} ({torch.get_num_threads()} threads)",
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "units": "inputs: averager outputs x_j; outputs: PAM4 levels (decide by rounding on each output's grid)",
+    }
+    return TrainResult(OnnWeights(weights.weights, weights.biases, provenance), accuracy, epoch, wall, history)
+
+
+def _lvl(level: int | None) -> str:
+    return f" level {level}" if level else ""
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"

@@ -1,0 +1,154 @@
+"""The shipped weights format: ``NAME.npz`` + ``NAME.json`` provenance (documented in weights/README.md).
+
+The npz holds the MLP's arrays named like a torch ``state_dict`` of :class:`OnnMLP`:
+``layers.0.weight`` (out×in), ``layers.0.bias`` (out), … as float64, in level units (inputs are the
+averager outputs x_j, outputs are PAM4 levels). Loaded with ``allow_pickle=False``; every
+shape is checked against the scenario.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from optinc_pdk.atomic import atomic_path, write_text_atomic
+from optinc_pdk.errors import OptincError, located
+from optinc_pdk.paths import WEIGHTS_DIR
+from optinc_pdk.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class OnnWeights:
+    weights: tuple[np.ndarray, ...]  # per layer, out×in, float64
+    biases: tuple[np.ndarray, ...]  # per layer, out
+    provenance: dict
+    source: str = ""
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        out = {}
+        for index, (w, b) in enumerate(zip(self.weights, self.biases)):
+            out[f"layers.{index}.weight"] = w
+            out[f"layers.{index}.bias"] = b
+        return out
+
+    def digest(self) -> str:
+        """sha256 of the arrays, for provenance and layout info."""
+        h = hashlib.sha256()
+        for key, value in sorted(self.state_dict().items()):
+            h.update(key.encode())
+            h.update(np.ascontiguousarray(value, dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+    def forward(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
+        """The ideal MLP in float64: ReLU after every layer but the last."""
+        x = np.asarray(x, dtype=np.float64)
+        outs = []
+        for start in range(0, max(len(x), 1), batch):
+            h = x[start : start + batch]
+            for index, (w, b) in enumerate(zip(self.weights, self.biases)):
+                h = h @ w.T + b
+                if index < self.n_layers - 1:
+                    np.maximum(h, 0.0, out=h)
+            outs.append(h)
+        return np.concatenate(outs) if outs else np.zeros((0, self.weights[-1].shape[0]))
+
+
+def from_state_dict(state: dict[str, np.ndarray], provenance: dict | None = None, source: str = "") -> OnnWeights:
+    keys = set(state)
+    n = 0
+    while f"layers.{n}.weight" in keys:
+        n += 1
+    if n == 0:
+        raise located(source or None, "layers.0.weight", "missing: expected arrays named like a torch state_dict")
+    weights, biases = [], []
+    for index in range(n):
+        for suffix in ("weight", "bias"):
+            if f"layers.{index}.{suffix}" not in keys:
+                raise located(source or None, f"layers.{index}.{suffix}", "missing")
+        w = np.asarray(state[f"layers.{index}.weight"])
+        b = np.asarray(state[f"layers.{index}.bias"])
+        if w.ndim != 2 or b.ndim != 1 or b.shape[0] != w.shape[0]:
+            raise located(source or None, f"layers.{index}", f"bad shapes weight {w.shape}, bias {b.shape}")
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise located(source or None, f"layers.{index}", "contains NaN or inf")
+        weights.append(w.astype(np.float64))
+        biases.append(b.astype(np.float64))
+    extra = keys - {f"layers.{i}.{s}" for i in range(n) for s in ("weight", "bias")}
+    if extra:
+        raise located(source or None, sorted(extra)[0], "unexpected array")
+    for index in range(n - 1):
+        if weights[index + 1].shape[1] != weights[index].shape[0]:
+            raise located(source or None, f"layers.{index + 1}.weight",
+                          f"input size {weights[index + 1].shape[1]} does not match layer {index} output {weights[index].shape[0]}")
+    return OnnWeights(tuple(weights), tuple(biases), provenance or {}, source)
+
+
+def check_against_scenario(w: OnnWeights, scenario: Scenario) -> None:
+    """Refuse weights whose shapes differ from the scenario's widths, naming the first bad array."""
+    expected = scenario.layer_shapes()
+    if w.n_layers != len(expected):
+        raise located(w.source or None, "layers", f"{w.n_layers} layers, scenario {scenario.name} has {len(expected)}")
+    for index, (shape, weight) in enumerate(zip(expected, w.weights)):
+        if weight.shape != shape:
+            raise located(w.source or None, f"layers.{index}.weight",
+                          f"shape {weight.shape} does not match scenario {scenario.name} {shape}")
+
+
+def load_npz(path: str | Path) -> OnnWeights:
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise located(path, "", "weights file not found") from None
+    except ValueError as error:
+        if "pickle" in str(error).lower():
+            raise located(path, "", "contains pickled objects; refusing to load (weights must be plain arrays)") from None
+        raise located(path, "", f"not a valid .npz weights file ({error})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        raise located(path, "", f"not a valid .npz weights file ({error})") from None
+    provenance = {}
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file():
+        try:
+            provenance = json.loads(sidecar.read_text())
+        except json.JSONDecodeError as error:
+            raise located(sidecar, "", f"malformed JSON provenance ({error.msg} at line {error.lineno})") from None
+    return from_state_dict(state, provenance, str(path))
+
+
+def save_npz(path: str | Path, w: OnnWeights, provenance: dict) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **{k: np.asarray(v, dtype=np.float64) for k, v in w.state_dict().items()})
+    record = {**provenance, "sha256": w.digest()}
+    write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def shipped_weights_path(scenario: Scenario, level: int | None = None) -> Path:
+    if scenario.cascade is not None:
+        return WEIGHTS_DIR / scenario.weights_name / f"level{level or 1}.npz"
+    return WEIGHTS_DIR / f"{scenario.weights_name}.npz"
+
+
+def load_for_scenario(scenario: Scenario, path: str | Path | None = None, level: int | None = None) -> OnnWeights:
+    """Load ``path`` (default: the shipped weights) and check it against the scenario."""
+    target = Path(path) if path is not None else shipped_weights_path(scenario, level)
+    if not target.is_file():
+        raise OptincError(
+            f"{target}: no weights for scenario {scenario.name} (train them with `optinc train {scenario.name}`, "
+            "pass --weights FILE, or use --random-weights for area/layout exploration)"
+        )
+    w = load_npz(target)
+    check_against_scenario(w, scenario)
+    return w
