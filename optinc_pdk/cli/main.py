@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.scenarios",
     "optinc_pdk.cli.area",
     "optinc_pdk.cli.comm",
+    "optinc_pdk.cli.training",
 ]
 
 app = typer.Typer(
