@@ -179,6 +179,8 @@ def _validation_message(error: ValidationError) -> tuple[str, str]:
     field = _field_path(tuple(first.get("loc", ())))
     message = first.get("msg", "invalid")
     message = message.removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":  # pydantic says "Extra inputs are not permitted"
+        message = "unknown field (not part of a scenario; check the spelling)"
     if ": " in message and not field:
         # model-level errors put the field name first in the message
         field, message = message.split(": ", 1)
