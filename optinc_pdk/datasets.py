@@ -163,6 +163,8 @@ def dataset_size(scenario: Scenario, level: int | None = None) -> int:
         return ((PAM4_LEVELS**scenario.group - 1) * scenario.servers + 1) ** scenario.onn_inputs
     n = scenario.cascade.servers_per_optinc
     per_input = (PAM4_LEVELS**scenario.group - 1) * n + 1
+    if level not in (1, 2):
+        raise OptincError(f"{scenario.name}: a cascade has datasets for level 1 and level 2 (got {level})")
     if level == 1:
         return per_input**scenario.onn_inputs
     return ((PAM4_LEVELS * n - 1) * n + 1) * ((PAM4_LEVELS - 1) * n + 1) ** (scenario.onn_inputs - 1)

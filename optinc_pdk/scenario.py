@@ -86,7 +86,7 @@ class Scenario(BaseModel):
     def _positive_widths(cls, widths: list[int]) -> list[int]:
         for index, width in enumerate(widths):
             if width <= 0:
-                raise ValueError(f"widths[{index}] must be positive (got {width})")
+                raise ValueError(f"must be positive: widths[{index}] = {width}")
         return widths
 
     @model_validator(mode="after")
@@ -161,7 +161,7 @@ class Scenario(BaseModel):
         """A validated copy with some fields replaced (used by area sweeps)."""
         data = self.model_dump()
         data.update(changes)
-        return Scenario.model_validate(data)
+        return scenario_from_dict(data, f"{self.name} (with {', '.join(sorted(changes))} changed)")
 
 
 def _field_path(loc: tuple) -> str:
