@@ -1,0 +1,66 @@
+"""The two MZI cells: ``mzi2x2`` (mesh) and ``mzi_attenuator`` (Σ entries). Only these start with "mzi".
+
+Balanced 2x2 MZI in light's order: external φ heater on the upper input arm, 50:50 coupler,
+internal θ heater on the upper arm, 50:50 coupler (DESIGN.md §3:
+T(θ, φ) = B·diag(e^{iθ},1)·B·diag(e^{iφ},1)). Both arms have equal length.
+
+Fixed footprint (``dimensions.mzi2x2_bbox``): optical ports at x = 0 and x = mzi_length, at
+y = 0 (lower = mode m+1: o1 in, o4 out) and y = arm spacing (upper = mode m: o2 in, o3 out);
+heater pads above the upper arm with electrical ports facing north: e1/e2 = φ heater
+(west/east contact), e3/e4 = θ heater. Mesh MZIs therefore tile with column pitch
+mzi_length and row pitch 2·mode_pitch. Instances inside are named heater_phi, heater_theta,
+arm_phi, arm_theta, dc_in, dc_out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gdsfactory as gf
+
+from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.pdk.cells._cell import geometry_cell
+from optinc_pdk.pdk.cells.couplers import dc_coupler
+from optinc_pdk.pdk.cells.heaters import phase_shifter
+from optinc_pdk.pdk.cells.waveguides import straight
+from optinc_pdk.pdk.dimensions import dc_length
+
+
+def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any]) -> gf.Component:
+    g = DeviceGeometry(**geometry)
+    spacing = g.mode_pitch if arm_spacing is None else arm_spacing
+    heater = phase_shifter(geometry=geometry)
+    arm = straight(length=g.heater_length, geometry=geometry)
+    coupler = dc_coupler(spacing=arm_spacing, geometry=geometry)
+    section = g.heater_length + dc_length(g)
+    c = gf.Component()
+    refs = {}
+    for k, phase in enumerate(("phi", "theta")):
+        x0 = k * section
+        refs[f"heater_{phase}"] = c.add_ref(heater, name=f"heater_{phase}").dmove((x0, spacing))
+        refs[f"arm_{phase}"] = c.add_ref(arm, name=f"arm_{phase}").dmove((x0, 0))
+        refs[f"dc_{('in', 'out')[k]}"] = c.add_ref(coupler, name=f"dc_{('in', 'out')[k]}").dmove(
+            (x0 + g.heater_length, 0)
+        )
+    c.add_port("o1", port=refs["arm_phi"].ports["o1"])
+    c.add_port("o2", port=refs["heater_phi"].ports["o1"])
+    c.add_port("o3", port=refs["dc_out"].ports["o3"])
+    c.add_port("o4", port=refs["dc_out"].ports["o4"])
+    for k, phase in enumerate(("phi", "theta")):
+        c.add_port(f"e{2 * k + 1}", port=refs[f"heater_{phase}"].ports["e1"])
+        c.add_port(f"e{2 * k + 2}", port=refs[f"heater_{phase}"].ports["e2"])
+    return c
+
+
+@geometry_cell
+def mzi2x2(geometry: dict[str, Any] | None = None) -> gf.Component:
+    """Mesh MZI; ports at y = 0 and y = mode_pitch (see module docstring)."""
+    return _balanced_mzi(None, geometry)
+
+
+@geometry_cell
+def mzi_attenuator(geometry: dict[str, Any] | None = None) -> gf.Component:
+    """Σ-entry MZI: the same MZI with arms attenuator_arm_spacing apart, used upper-in (o2) to
+    upper-out (o3), |T00| = sin(θ/2); o1/o4 stay unconnected (o4 carries the rejected light)."""
+    g = DeviceGeometry(**geometry)
+    return _balanced_mzi(g.attenuator_arm_spacing, geometry)

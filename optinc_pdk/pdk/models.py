@@ -1,0 +1,194 @@
+"""Ideal sax models, one per cell and named like it: plain functions returning S-dicts.
+
+An S-dict maps (port, port) to a complex amplitude; missing pairs are zero. All devices are
+passive, lossless where physics allows, and reciprocal (both orders of every pair are listed).
+Port names follow ``ports.py``. Phases enter only here, never in the cells.
+
+The MZI follows DESIGN.md §3 exactly: with B = (1/√2)[[1, i], [i, 1]] and mode m = upper
+(in o2, out o3), mode m+1 = lower (in o1, out o4),
+
+    T(θ, φ) = B·diag(e^{iθ}, 1)·B·diag(e^{iφ}, 1)
+            = i·e^{iθ/2}·[[e^{iφ} sin(θ/2), cos(θ/2)], [e^{iφ} cos(θ/2), −sin(θ/2)]],
+
+and S[(o2, o3)] = T[0, 0], S[(o1, o3)] = T[0, 1], S[(o2, o4)] = T[1, 0], S[(o1, o4)] = T[1, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import numpy as np
+
+from optinc_pdk.pdk.ports import east_port, west_port
+from optinc_pdk.pdk.topology import averager_channel, averager_digit_weights, averager_groups, tree_leaf_depths
+
+SDict = dict[tuple[str, str], complex]
+
+_UPPER_IN, _LOWER_IN, _UPPER_OUT, _LOWER_OUT = "o2", "o1", "o3", "o4"
+
+
+def _reciprocal(transmissions: dict[tuple[str, str], object]) -> SDict:
+    s = dict(transmissions)
+    s.update({(b, a): v for (a, b), v in transmissions.items()})
+    return s  # type: ignore[return-value]
+
+
+def mzi_transfer(theta, phi):
+    """The 2x2 transfer matrix T(θ, φ) of DESIGN.md (rows/cols: mode m, mode m+1); broadcasts."""
+    theta, phi = jnp.asarray(theta), jnp.asarray(phi)
+    b = jnp.array([[1, 1j], [1j, 1]]) / jnp.sqrt(2)
+    inner = jnp.stack([jnp.exp(1j * theta), jnp.ones_like(theta, dtype=complex)], axis=-1)
+    outer = jnp.stack([jnp.exp(1j * phi), jnp.ones_like(phi, dtype=complex)], axis=-1)
+    return (b * inner[..., None, :]) @ (b * outer[..., None, :])
+
+
+def _mzi_sdict(theta, phi) -> SDict:
+    t = mzi_transfer(theta, phi)
+    return _reciprocal({
+        (_UPPER_IN, _UPPER_OUT): t[..., 0, 0],
+        (_LOWER_IN, _UPPER_OUT): t[..., 0, 1],
+        (_UPPER_IN, _LOWER_OUT): t[..., 1, 0],
+        (_LOWER_IN, _LOWER_OUT): t[..., 1, 1],
+    })
+
+
+def attenuator_setting(value) -> tuple[np.ndarray, np.ndarray]:
+    """(θ, φ) that make an attenuator's T[0, 0] (o2 → o3) equal ``value`` (|value| <= 1, complex allowed).
+
+    T00 = i·e^{iθ/2}·e^{iφ}·sin(θ/2), so θ = 2·arcsin|value| and φ = arg(value) − π/2 − θ/2.
+    """
+    value = np.asarray(value, dtype=complex)
+    magnitude = np.abs(value)
+    if np.any(magnitude > 1 + 1e-12):
+        raise ValueError("an attenuator cannot amplify: |value| must be <= 1")
+    theta = 2 * np.arcsin(np.clip(magnitude, 0.0, 1.0))
+    phi = np.angle(value) - np.pi / 2 - theta / 2
+    return theta, phi
+
+
+# --- leaf cells ----------------------------------------------------------------------------
+
+def straight(length: float = 10.0) -> SDict:
+    """Ideal waveguide: unit transmission (propagation phase is absorbed into calibration)."""
+    return _reciprocal({("o1", "o2"): jnp.ones_like(jnp.asarray(length), dtype=complex)})
+
+
+def sbend(dx: float | None = None, dy: float = 25.0) -> SDict:
+    """Ideal S-bend: unit transmission."""
+    return _reciprocal({("o1", "o2"): jnp.asarray(1.0 + 0j)})
+
+
+def phase_shifter(phase: float = 0.0) -> SDict:
+    """Thermo-optic phase shifter: o1 → o2 picks up e^{i·phase}."""
+    return _reciprocal({("o1", "o2"): jnp.exp(1j * jnp.asarray(phase))})
+
+
+def dc_coupler(spacing: float | None = None) -> SDict:
+    """50:50 directional coupler B = (1/√2)[[1, i], [i, 1]]: bar 1/√2, cross i/√2."""
+    bar, cross = jnp.asarray(1 / np.sqrt(2) + 0j), jnp.asarray(1j / np.sqrt(2))
+    return _reciprocal({
+        (_UPPER_IN, _UPPER_OUT): bar, (_LOWER_IN, _LOWER_OUT): bar,
+        (_LOWER_IN, _UPPER_OUT): cross, (_UPPER_IN, _LOWER_OUT): cross,
+    })
+
+
+def mzi2x2(theta: float = 0.0, phi: float = 0.0) -> SDict:
+    """Mesh MZI, T(θ, φ) of DESIGN.md; θ = 0 cross, θ = π bar."""
+    return _mzi_sdict(theta, phi)
+
+
+def mzi_attenuator(theta: float = 0.0, phi: float = 0.0) -> SDict:
+    """Σ attenuator: the same T(θ, φ); used o2 → o3 with |T00| = sin(θ/2)."""
+    return _mzi_sdict(theta, phi)
+
+
+def splitter_1x2() -> SDict:
+    """Ideal 1x2 splitter: each output gets 1/√2 of the input amplitude."""
+    half = jnp.asarray(1 / np.sqrt(2) + 0j)
+    return _reciprocal({("o1", "o2"): half, ("o1", "o3"): half})
+
+
+def combiner_2x1() -> SDict:
+    """Ideal 2x1 combiner, the splitter's reciprocal: out = (a + b)/√2 (the odd mode is radiated)."""
+    half = jnp.asarray(1 / np.sqrt(2) + 0j)
+    return _reciprocal({("o1", "o3"): half, ("o2", "o3"): half})
+
+
+def nonlinear_unit() -> SDict:
+    """Linear pass-through. The behavioural simulator applies the ReLU; a linear S-matrix cannot."""
+    return _reciprocal({("o1", "o2"): jnp.asarray(1.0 + 0j)})
+
+
+# --- composite cells -----------------------------------------------------------------------
+
+def _tree_amplitudes(n: int) -> np.ndarray:
+    """Leaf amplitudes of an ideal tree: 2^(−depth/2) per leaf (equal only for powers of two)."""
+    return 2.0 ** (-np.asarray(tree_leaf_depths(n), dtype=float) / 2)
+
+
+def splitter_tree(n_outputs: int = 4) -> SDict:
+    """1→n tree: output channel j receives 2^(−d_j/2) of the input, d_j the splitters on its path."""
+    amps = _tree_amplitudes(n_outputs)
+    return _reciprocal({("o1", east_port(j, 1, n_outputs)): jnp.asarray(a + 0j) for j, a in enumerate(amps)})
+
+
+def combiner_tree(n_inputs: int = 4) -> SDict:
+    """n→1 tree: out = Σ_j 2^(−d_j/2)·in_j (= Σ in_j/√n for n a power of two)."""
+    amps = _tree_amplitudes(n_inputs)
+    out = east_port(0, n_inputs, 1)
+    return _reciprocal({(west_port(j, n_inputs), out): jnp.asarray(a + 0j) for j, a in enumerate(amps)})
+
+
+def averager(n_servers: int = 4, bits: int = 8, n_outputs: int = 4) -> SDict:
+    """Averager with its attenuators at the design setting: output j = Σ_{i,t} 4^{t−(G−1)}·a·in(i, jG+t),
+    a the combiner-tree amplitude of that input (1/√(N·G) for N·G a power of two)."""
+    groups = averager_groups(n_servers, bits, n_outputs)
+    n_in, per_group = n_servers * bits // 2, n_servers * groups
+    weights = averager_digit_weights(bits, n_outputs)
+    amps = _tree_amplitudes(per_group)
+    s = {}
+    for server in range(n_servers):
+        for digit in range(bits // 2):
+            ch = averager_channel(server, digit, n_servers, bits, n_outputs)
+            group, offset = divmod(digit, groups)
+            s[(west_port(ch, n_in), east_port(group, n_in, n_outputs))] = jnp.asarray(
+                weights[offset] * amps[ch - group * per_group] + 0j
+            )
+    return _reciprocal(s)
+
+
+def splitter_array(n_inputs: int = 4, n_servers: int = 4) -> SDict:
+    """M independent 1→N trees: east channel i·N + s receives input i times its tree amplitude."""
+    amps = _tree_amplitudes(n_servers)
+    n_out = n_inputs * n_servers
+    return _reciprocal({
+        (west_port(i, n_inputs), east_port(i * n_servers + s, n_inputs, n_out)): jnp.asarray(amps[s] + 0j)
+        for i in range(n_inputs) for s in range(n_servers)
+    })
+
+
+def bias_injector(
+    n_modes: int = 4, theta: Sequence[float] | None = None, phi: Sequence[float] | None = None
+) -> SDict:
+    """1→n tree then one attenuator per output: output c = tree amplitude · T00(θ_c, φ_c).
+
+    Default θ = π, φ = −π (T00 = 1, full transmission); pass per-output arrays (e.g. from
+    ``attenuator_setting``) to set the bias amplitudes.
+    """
+    theta = jnp.full(n_modes, jnp.pi) if theta is None else jnp.asarray(theta, dtype=float)
+    phi = jnp.full(n_modes, -jnp.pi) if phi is None else jnp.asarray(phi, dtype=float)
+    if theta.shape != (n_modes,) or phi.shape != (n_modes,):
+        raise ValueError(f"bias_injector needs {n_modes} theta and phi values")
+    t00 = mzi_transfer(theta, phi)[:, 0, 0]
+    amps = _tree_amplitudes(n_modes) if n_modes > 1 else np.ones(1)
+    return _reciprocal({("o1", east_port(c, 1, n_modes)): amps[c] * t00[c] for c in range(n_modes)})
+
+
+MODELS = {
+    model.__name__: model
+    for model in (
+        straight, sbend, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1, mzi2x2, mzi_attenuator,
+        splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit,
+    )
+}
