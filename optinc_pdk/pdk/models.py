@@ -17,11 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from optinc_pdk.pdk.ports import east_port, west_port
 from optinc_pdk.pdk.topology import averager_channel, averager_digit_weights, averager_groups, tree_leaf_depths
+
+# Double precision, as sax itself switches on when imported: without it the models would be
+# complex64 or complex128 depending on whether sax happened to be imported first.
+jax.config.update("jax_enable_x64", True)
 
 SDict = dict[tuple[str, str], complex]
 
@@ -191,4 +196,14 @@ MODELS = {
         straight, sbend, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1, mzi2x2, mzi_attenuator,
         splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit,
     )
+}
+
+#: Parameters that change a model's port set. sax analyses every model called with its
+#: defaults, so in a circuit these must be bound per instance (``netlists.sax_inputs`` does it).
+PORT_COUNT_PARAMETERS = {
+    "splitter_tree": ("n_outputs",),
+    "combiner_tree": ("n_inputs",),
+    "averager": ("n_servers", "bits", "n_outputs"),
+    "splitter_array": ("n_inputs", "n_servers"),
+    "bias_injector": ("n_modes",),
 }
