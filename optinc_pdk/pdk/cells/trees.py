@@ -62,16 +62,15 @@ def _build_tree(n: int, geometry: dict[str, Any], combine: bool) -> gf.Component
             run = (depth - node.depth - 1) * stage
             if count == 1 and run > 0:
                 place(straight(length=run, geometry=geometry), f"leaf{first}", x0 + stage, run, y_child)
-    w = g.wg_width
-    for j in range(n):
-        if combine:
-            add_optical_port(c, west_port(j, n), 0, leaf_y(j), 180, w)
-        else:
-            add_optical_port(c, east_port(j, 1, n), total, leaf_y(j), 0, w)
+    w = g.wg_width  # ports added in name order: o1, o2, ...
     if combine:
+        for j in reversed(range(n)):
+            add_optical_port(c, west_port(j, n), 0, leaf_y(j), 180, w)
         add_optical_port(c, east_port(0, n, 1), total, root, 0, w)
     else:
         add_optical_port(c, west_port(0, 1), 0, root, 180, w)
+        for j in range(n):
+            add_optical_port(c, east_port(j, 1, n), total, leaf_y(j), 0, w)
     return c
 
 
