@@ -1,0 +1,255 @@
+"""Phases of MZI meshes and attenuator columns, and their matrices.
+
+A mesh is its MZIs in propagation order, MZI k acting on modes (top_mode[k], top_mode[k]+1) with
+T(theta[k], phi[k]) from :mod:`optinc_pdk.mzi`, then an output phase screen diag(e^{iψ}):
+
+    matrix = diag(e^{iψ}) · T_K ··· T_2 · T_1        (T_1 is met first)
+
+``column`` is the MZI's layout column. Along every mode the columns strictly increase in list
+order, so MZIs sharing a column act on disjoint modes and may be applied together; the decomposer
+lists MZIs column by column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optinc_pdk.errors import OptincError
+from optinc_pdk.mzi import attenuator_value, mzi_transfer
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array)  # own copy: the caller cannot mutate a frozen mesh behind its back
+    array.flags.writeable = False
+    return array
+
+
+def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiu":
+        raise OptincError(f"{name}: must be real numbers, got dtype {array.dtype}")
+    array = array.astype(np.float64)
+    if array.ndim != ndim:
+        raise OptincError(f"{name}: must be {ndim}-D, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise OptincError(f"{name}: must be finite")
+    return array
+
+
+def _as_int_array(value, name: str) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
+        raise OptincError(f"{name}: must be integers, got dtype {array.dtype}")
+    array = array.astype(np.int64)
+    if array.ndim != 1:
+        raise OptincError(f"{name}: must be 1-D, got shape {array.shape}")
+    return array
+
+
+def _as_mode_count(value, name: str = "n_modes") -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise OptincError(f"{name}: must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_topology(n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> None:
+    """Modes in range, and along each mode the columns strictly increase in list order."""
+    if top_mode.shape != column.shape:
+        raise OptincError(f"column: length {column.size} differs from top_mode length {top_mode.size}")
+    if top_mode.size == 0:
+        return
+    if top_mode.min() < 0 or top_mode.max() > n_modes - 2:
+        raise OptincError(f"top_mode: must lie in 0..{n_modes - 2} for {n_modes} modes")
+    if column.min() < 0:
+        raise OptincError("column: must be >= 0")
+    # Each MZI touches two modes; list (mode, position, column) events and compare neighbours per mode.
+    position = np.arange(top_mode.size)
+    modes = np.concatenate([top_mode, top_mode + 1])
+    positions = np.concatenate([position, position])
+    columns = np.concatenate([column, column])
+    order = np.lexsort((positions, modes))
+    same_mode = modes[order][1:] == modes[order][:-1]
+    if np.any(same_mode & (np.diff(columns[order]) <= 0)):
+        raise OptincError("column: along a mode, columns must strictly increase in propagation order")
+
+
+def _column_groups(column: np.ndarray) -> list[np.ndarray]:
+    """Indices of the MZIs in each layout column, columns in increasing order."""
+    order = np.argsort(column, kind="stable")
+    bounds = np.flatnonzero(np.diff(column[order])) + 1
+    return np.split(order, bounds)
+
+
+def mesh_matrices(n_modes: int, theta, phi, top_mode, column, output_phase) -> np.ndarray:
+    """Matrices of meshes sharing one topology: theta, phi (B, K), output_phase (B, n) -> (B, n, n).
+
+    Applies one layout column at a time to the identity (rows = output modes), vectorised over the
+    column's MZIs and the batch.
+    """
+    theta = np.atleast_2d(theta)
+    phi = np.atleast_2d(phi)
+    output_phase = np.atleast_2d(output_phase)
+    batch = theta.shape[0]
+    matrix = np.zeros((batch, n_modes, n_modes), dtype=np.complex128)
+    matrix[:, np.arange(n_modes), np.arange(n_modes)] = 1.0
+    for group in _column_groups(np.asarray(column)):
+        if group.size == 0:
+            continue
+        transfer = mzi_transfer(theta[:, group], phi[:, group])[..., None]  # (B, G, 2, 2, 1)
+        upper_mode = np.asarray(top_mode)[group]
+        upper = matrix[:, upper_mode, :]
+        lower = matrix[:, upper_mode + 1, :]
+        matrix[:, upper_mode, :] = transfer[:, :, 0, 0] * upper + transfer[:, :, 0, 1] * lower
+        matrix[:, upper_mode + 1, :] = transfer[:, :, 1, 0] * upper + transfer[:, :, 1, 1] * lower
+    return np.exp(1j * output_phase)[:, :, None] * matrix
+
+
+@dataclass(frozen=True, eq=False)
+class MeshPhases:
+    """One unitary mesh: MZIs in propagation order, then an output phase screen.
+
+    ``kind`` names the topology ("clements", "reck", or anything a caller builds by hand).
+    """
+
+    n_modes: int
+    theta: np.ndarray
+    phi: np.ndarray
+    top_mode: np.ndarray
+    column: np.ndarray
+    output_phase: np.ndarray
+    kind: str = "custom"
+
+    def __post_init__(self) -> None:
+        n_modes = _as_mode_count(self.n_modes)
+        theta = _as_float_array(self.theta, "theta", 1)
+        phi = _as_float_array(self.phi, "phi", 1)
+        top_mode = _as_int_array(self.top_mode, "top_mode")
+        column = _as_int_array(self.column, "column")
+        output_phase = _as_float_array(self.output_phase, "output_phase", 1)
+        if phi.shape != theta.shape or top_mode.shape != theta.shape:
+            raise OptincError(
+                f"phi/top_mode: lengths {phi.size}/{top_mode.size} differ from theta length {theta.size}"
+            )
+        if output_phase.size != n_modes:
+            raise OptincError(f"output_phase: length {output_phase.size} differs from n_modes {n_modes}")
+        _check_topology(n_modes, top_mode, column)
+        for name, value in (
+            ("n_modes", n_modes), ("theta", theta), ("phi", phi), ("top_mode", top_mode),
+            ("column", column), ("output_phase", output_phase), ("kind", str(self.kind)),
+        ):
+            object.__setattr__(self, name, _frozen(value) if isinstance(value, np.ndarray) else value)
+
+    @property
+    def n_mzi(self) -> int:
+        return int(self.theta.size)
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.column.max()) + 1 if self.column.size else 0
+
+    def matrix(self) -> np.ndarray:
+        """diag(e^{iψ})·T_K···T_1 as an (n_modes, n_modes) complex array."""
+        return mesh_matrices(
+            self.n_modes, self.theta[None], self.phi[None], self.top_mode, self.column, self.output_phase[None]
+        )[0]
+
+
+@dataclass(frozen=True, eq=False)
+class MeshBatch:
+    """Many meshes of one topology (e.g. the k×k blocks of a layer): phases carry a leading batch axis."""
+
+    n_modes: int
+    theta: np.ndarray  # (B, K)
+    phi: np.ndarray  # (B, K)
+    top_mode: np.ndarray  # (K,)
+    column: np.ndarray  # (K,)
+    output_phase: np.ndarray  # (B, n_modes)
+    kind: str = "custom"
+
+    def __post_init__(self) -> None:
+        n_modes = _as_mode_count(self.n_modes)
+        theta = _as_float_array(self.theta, "theta", 2)
+        phi = _as_float_array(self.phi, "phi", 2)
+        top_mode = _as_int_array(self.top_mode, "top_mode")
+        column = _as_int_array(self.column, "column")
+        output_phase = _as_float_array(self.output_phase, "output_phase", 2)
+        if phi.shape != theta.shape or theta.shape[1] != top_mode.size:
+            raise OptincError(f"theta/phi: shapes {theta.shape}/{phi.shape} do not match {top_mode.size} MZIs")
+        if output_phase.shape != (theta.shape[0], n_modes):
+            raise OptincError(f"output_phase: shape {output_phase.shape} != ({theta.shape[0]}, {n_modes})")
+        _check_topology(n_modes, top_mode, column)
+        for name, value in (
+            ("n_modes", n_modes), ("theta", theta), ("phi", phi), ("top_mode", top_mode),
+            ("column", column), ("output_phase", output_phase), ("kind", str(self.kind)),
+        ):
+            object.__setattr__(self, name, _frozen(value) if isinstance(value, np.ndarray) else value)
+
+    def __len__(self) -> int:
+        return int(self.theta.shape[0])
+
+    def __getitem__(self, index: int) -> MeshPhases:
+        return MeshPhases(
+            self.n_modes, self.theta[index], self.phi[index], self.top_mode, self.column,
+            self.output_phase[index], self.kind,
+        )
+
+    def __iter__(self):
+        return (self[index] for index in range(len(self)))
+
+    @property
+    def n_mzi(self) -> int:
+        """MZIs per mesh."""
+        return int(self.top_mode.size)
+
+    def matrices(self) -> np.ndarray:
+        """(B, n_modes, n_modes) matrices, vectorised over the batch."""
+        return mesh_matrices(self.n_modes, self.theta, self.phi, self.top_mode, self.column, self.output_phase)
+
+
+@dataclass(frozen=True, eq=False)
+class DiagonalColumn:
+    """A column of attenuator MZIs, each from its upper input to its upper output (T₀₀).
+
+    ``mode[k]`` is the waveguide carrying attenuator k out of ``n_modes``; a waveguide without an
+    attenuator passes light unchanged (value 1).
+    """
+
+    theta: np.ndarray
+    phi: np.ndarray
+    mode: np.ndarray
+    n_modes: int
+
+    def __post_init__(self) -> None:
+        n_modes = _as_mode_count(self.n_modes)
+        theta = _as_float_array(self.theta, "theta", 1)
+        phi = _as_float_array(self.phi, "phi", 1)
+        mode = _as_int_array(self.mode, "mode")
+        if phi.shape != theta.shape or mode.shape != theta.shape:
+            raise OptincError(f"phi/mode: lengths {phi.size}/{mode.size} differ from theta length {theta.size}")
+        if mode.size and (mode.min() < 0 or mode.max() >= n_modes):
+            raise OptincError(f"mode: must lie in 0..{n_modes - 1}")
+        if np.unique(mode).size != mode.size:
+            raise OptincError("mode: each waveguide carries at most one attenuator")
+        for name, value in (("theta", theta), ("phi", phi), ("mode", mode), ("n_modes", n_modes)):
+            object.__setattr__(self, name, _frozen(value) if isinstance(value, np.ndarray) else value)
+
+    @property
+    def n_mzi(self) -> int:
+        return int(self.theta.size)
+
+    def values(self) -> np.ndarray:
+        """The complex diagonal, one entry per waveguide."""
+        diagonal = np.ones(self.n_modes, dtype=np.complex128)
+        diagonal[self.mode] = attenuator_value(self.theta, self.phi)
+        return diagonal
+
+    @classmethod
+    def from_values(cls, values) -> "DiagonalColumn":
+        """One attenuator per waveguide realising the given complex diagonal (|d| ≤ 1)."""
+        from optinc_pdk.mzi import attenuator_phases
+
+        values = np.asarray(values)
+        theta, phi = attenuator_phases(values)
+        return cls(theta, phi, np.arange(values.size), values.size)

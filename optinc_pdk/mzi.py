@@ -1,0 +1,69 @@
+"""The one MZI formula every part of optinc uses (DESIGN.md §3, pinned).
+
+Modes (m, m+1), 50:50 couplers B = (1/√2)[[1, i], [i, 1]], internal phase θ on the upper arm
+between the couplers, external phase φ on the upper input arm:
+
+    T(θ, φ) = B·diag(e^{iθ}, 1)·B·diag(e^{iφ}, 1)
+            = i·e^{iθ/2}·[[e^{iφ} sin(θ/2),  cos(θ/2)],
+                          [e^{iφ} cos(θ/2), −sin(θ/2)]]
+
+θ = π is the bar state, θ = 0 the cross state. Used as an attenuator from its upper input to its
+upper output, an MZI passes T₀₀ = i·e^{iθ/2}·e^{iφ}·sin(θ/2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optinc_pdk.errors import OptincError
+
+TWO_PI = 2.0 * np.pi
+
+# |d| may exceed 1 by rounding only (e.g. d = σ/σ_max computed in floating point).
+ATTENUATOR_EXCESS_TOL = 1e-9
+
+
+def wrap_phase(x):
+    """Phases wrapped to [0, 2π); float64 array (0-d for a scalar input)."""
+    wrapped = np.mod(np.asarray(x, dtype=np.float64), TWO_PI)
+    # np.mod rounds tiny negative inputs up to exactly 2π, which is outside the interval.
+    return np.where(wrapped >= TWO_PI, 0.0, wrapped)
+
+
+def mzi_transfer(theta, phi) -> np.ndarray:
+    """T(θ, φ) for broadcast arrays of phases: shape (..., 2, 2), complex128."""
+    theta, phi = np.broadcast_arrays(np.asarray(theta, dtype=np.float64), np.asarray(phi, dtype=np.float64))
+    prefactor = 1j * np.exp(0.5j * theta)
+    sin_half, cos_half = np.sin(0.5 * theta), np.cos(0.5 * theta)
+    external = np.exp(1j * phi)
+    transfer = np.empty(theta.shape + (2, 2), dtype=np.complex128)
+    transfer[..., 0, 0] = prefactor * external * sin_half
+    transfer[..., 0, 1] = prefactor * cos_half
+    transfer[..., 1, 0] = prefactor * external * cos_half
+    transfer[..., 1, 1] = -prefactor * sin_half
+    return transfer
+
+
+def attenuator_value(theta, phi) -> np.ndarray:
+    """T₀₀(θ, φ): the complex amplitude an attenuator MZI passes from upper input to upper output."""
+    theta = np.asarray(theta, dtype=np.float64)
+    return 1j * np.exp(0.5j * theta + 1j * np.asarray(phi, dtype=np.float64)) * np.sin(0.5 * theta)
+
+
+def attenuator_phases(d) -> tuple[np.ndarray, np.ndarray]:
+    """(θ, φ) with T₀₀(θ, φ) = d for each complex d (|d| ≤ 1); θ ∈ [0, π], both wrapped to [0, 2π).
+
+    |T₀₀| = sin(θ/2) fixes θ; the argument of d (its sign, for real d) goes into φ, so negative and
+    complex diagonal entries need no extra phase shifter.
+    """
+    d = np.asarray(d)
+    if not np.all(np.isfinite(d)):
+        raise OptincError("attenuator value: must be finite")
+    magnitude = np.abs(d)
+    worst = float(magnitude.max(initial=0.0))
+    if worst > 1.0 + ATTENUATOR_EXCESS_TOL:
+        raise OptincError(f"attenuator value: |d| = {worst:.6g} > 1; passive optics cannot amplify (scale the layer)")
+    theta = 2.0 * np.arcsin(np.minimum(magnitude, 1.0))
+    # arg T₀₀ = π/2 + θ/2 + φ  =>  φ = arg d − π/2 − θ/2
+    phi = np.angle(d) - 0.5 * np.pi - 0.5 * theta
+    return wrap_phase(theta), wrap_phase(phi)
