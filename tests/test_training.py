@@ -1,0 +1,144 @@
+"""Hardware-aware training on a tiny scenario (4-bit gradients, 2 servers, 2 ONN inputs)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from optinc_pdk.blockform import block_form_error
+from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.errors import OptincError
+from optinc_pdk.scenario import load_scenario_file
+from optinc_pdk.training.evaluate import evaluate
+from optinc_pdk.training.loss import two_stage_loss
+from optinc_pdk.training.trainer import TrainRequest, train
+from optinc_pdk.weights import load_for_scenario, load_npz, save_npz
+
+TINY = {
+    "name": "tiny",
+    "bits": 4,
+    "servers": 2,
+    "widths": [2, 32, 64, 32, 2],
+    "approx_layers": [2, 3],  # one tall (64x32) and one wide (32x64) layer
+    "seed": 3,
+    "training": {"epochs": 1500, "stage1_epochs": 300, "approx_epochs": 1500, "batch_size": 49, "lr": 0.01},
+}
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yml"
+    path.write_text(yaml.safe_dump(TINY))
+    return load_scenario_file(path)
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+def test_tiny_scenario_trains_to_full_accuracy_in_block_form(tiny, tmp_path):
+    torch.set_num_threads(1)
+    result = train(TrainRequest(tiny, run_dir=tmp_path / "run", eval_every=50, log=_quiet))
+    data = exhaustive_dataset(tiny)
+    assert data.size == 49  # ((4^1 - 1) * 2 + 1)^2
+    assert result.accuracy == 1.0
+    report = evaluate(result.weights, tiny, data)
+    assert report["accuracy"] == 1.0 and report["error_values"] == []
+    # every approximated layer is exactly block diagonal x orthogonal
+    for number in tiny.approx_layers:
+        err = block_form_error(result.weights.weights[number - 1])
+        assert err["projection_residual"] < 1e-10 and err["unitarity_error"] < 1e-10
+    assert any(h["phase"] == "approx" for h in result.history)
+
+
+def test_two_stage_loss_switches_from_weighted_outputs_to_reconstructed_gradient():
+    targets = torch.tensor([[1.0, 2.0]])
+    step, importance = torch.ones(2), torch.tensor([0.5, 1.5])
+    lsb_off = torch.tensor([[1.2, 2.0]])  # 0.2 error on the LSB, inside the 0.3 margin
+    msb_off = torch.tensor([[1.0, 2.2]])  # 0.2 error on the MSB
+    # stage 1: importance-weighted MSE on outputs, mean over the 2 outputs
+    assert two_stage_loss(lsb_off, targets, step, importance, 1, 0.3).item() == pytest.approx(0.5 * 0.04 / 2)
+    assert two_stage_loss(msb_off, targets, step, importance, 1, 0.3).item() == pytest.approx(1.5 * 0.04 / 2)
+    # stage 2: squared error of Σ 4^k o_k, normalised by the MSB weight 4
+    assert two_stage_loss(lsb_off, targets, step, importance, 2, 0.3).item() == pytest.approx((0.2 / 4) ** 2)
+    assert two_stage_loss(msb_off, targets, step, importance, 2, 0.3).item() == pytest.approx(0.2**2)
+    # the hinge adds (|e| - margin)^2 beyond the margin
+    far = torch.tensor([[1.5, 2.0]])
+    assert two_stage_loss(far, targets, step, importance, 1, 0.3).item() == pytest.approx(0.5 * 0.25 / 2 + 0.2**2)
+
+
+def test_resume_from_checkpoint_continues_exactly(tiny, tmp_path):
+    torch.set_num_threads(1)
+    short = dict(epochs=6, approx_epochs=4, eval_every=2, log=_quiet)
+    straight = train(TrainRequest(tiny, run_dir=tmp_path / "a", **short))
+    # stop after the pretraining phase's first checkpoint, then resume to the same budget
+    train(TrainRequest(tiny, run_dir=tmp_path / "b", epochs=6, approx_epochs=0, eval_every=2, log=_quiet))
+    meta = json.loads((tmp_path / "b" / "checkpoint.json").read_text())
+    assert meta["epoch"] == 6 and meta["phase"] == "pretrain"
+    resumed = train(TrainRequest(tiny, run_dir=tmp_path / "b", resume=True, **short))
+    for a, b in zip(straight.weights.weights, resumed.weights.weights):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(straight.weights.biases, resumed.weights.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weights_round_trip_and_refusals(tiny, tmp_path):
+    rng = np.random.default_rng(0)
+    state = {}
+    for i, (o, n) in enumerate(tiny.layer_shapes()):
+        state[f"layers.{i}.weight"] = rng.normal(size=(o, n))
+        state[f"layers.{i}.bias"] = rng.normal(size=o)
+    good = tmp_path / "good.npz"
+    np.savez(good, **state)
+    w = load_for_scenario(tiny, good)
+    save_npz(tmp_path / "copy.npz", w, {"scenario": "tiny"})
+    assert json.loads((tmp_path / "copy.json").read_text())["sha256"] == w.digest()
+    assert load_npz(tmp_path / "copy.npz").digest() == w.digest()
+
+    wrong = dict(state)
+    wrong["layers.1.weight"] = rng.normal(size=(64, 31))
+    np.savez(tmp_path / "wrong.npz", **wrong)
+    with pytest.raises(OptincError, match=r"wrong\.npz: layers\.1\.weight"):
+        load_for_scenario(tiny, tmp_path / "wrong.npz")
+
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, **{**state, "layers.0.weight": np.array([object()], dtype=object)})
+    with pytest.raises(OptincError, match="pickle"):
+        load_npz(pickled)
+
+    not_npz = tmp_path / "junk.npz"
+    not_npz.write_bytes(pickle.dumps({"layers.0.weight": 1}))
+    with pytest.raises(OptincError, match="junk.npz"):
+        load_npz(not_npz)
+
+
+def test_import_weights_from_torch_and_safetensors(tiny, tmp_path, run_cli):
+    from safetensors.torch import save_file
+
+    from optinc_pdk.training.model import OnnMLP
+
+    model = OnnMLP(tiny.widths)
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    scenario_file = tmp_path / "tiny.yml"
+    for source in ("model.pt", "model.safetensors"):
+        code, _, err = run_cli(["import-weights", tmp_path / source, scenario_file, "-o", tmp_path / f"{source}.npz"])
+        assert code == 0, err
+        got = load_npz(tmp_path / f"{source}.npz")
+        np.testing.assert_allclose(got.weights[0], model.layers[0].weight.detach().double().numpy())
+
+    # a pickled object that is not a plain state_dict is refused by weights_only loading
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with open(tmp_path / "evil.pt", "wb") as handle:
+        pickle.dump({"layers.0.weight": Evil()}, handle)
+    code, out, err = run_cli(["import-weights", tmp_path / "evil.pt", scenario_file, "-o", tmp_path / "evil.npz"])
+    assert code != 0 and "evil.pt" in err and "pwned" not in out
+    assert not (tmp_path / "evil.npz").exists()
