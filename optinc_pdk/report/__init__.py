@@ -1,0 +1,1 @@
+"""Build reports: report.md / report.json and matplotlib plots."""
