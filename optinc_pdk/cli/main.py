@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.comm",
     "optinc_pdk.cli.training",
     "optinc_pdk.cli.cascade",
+    "optinc_pdk.cli.decompose",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,100 @@
+"""`optinc decompose`: MZI phases for a matrix you bring (.npy), written as a phase map v1.
+
+A square matrix that is unitary to within 1e-10 (max |UᴴU − I|) becomes one mesh; anything else
+goes the SVD path (Vᴴ mesh, Σ attenuator column, U mesh, with the layer scale). ``--unitary``
+forces the unitary path and rejects a non-unitary matrix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("decompose")
+    def decompose_cmd(
+        matrix: Path = typer.Argument(..., help="2-D .npy array (real or complex), saved without pickle"),
+        output: Path = typer.Option(..., "-o", "--output", help="phase map prefix (writes PREFIX.npz and PREFIX.json)"),
+        mesh: str = typer.Option("clements", "--mesh", help="clements (rectangular) or reck (triangular)"),
+        unitary: bool = typer.Option(False, "--unitary", help="require a unitary and decompose it as one mesh"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable summary"),
+    ) -> None:
+        """Decompose MATRIX into MZI phases; print the MZI count and the reconstruction error."""
+        from optinc_pdk.cli.output import console, print_json, table
+
+        summary = decompose_file(matrix, output, mesh=mesh, force_unitary=unitary)
+        if as_json:
+            print_json(summary)
+            return
+        rows = [[name, count] for name, count in summary["mzis"].items()]
+        rows.append(["total", summary["n_mzi"]])
+        shape = "x".join(str(side) for side in summary["shape"])
+        console.print(f"{matrix}: {shape}, {summary['path']} path, {summary['mesh']} mesh")
+        console.print(table("MZIs", ["entry", "MZIs"], rows))
+        if summary["path"] == "svd":
+            console.print(f"layer scale s = {summary['scale']:.6g} (matrix = s x realised)")
+        console.print(f"max |reconstruction - matrix| = {summary['max_abs_error']:.3g}")
+        console.print(f"wrote {summary['files'][0]} and {summary['files'][1]}")
+
+
+def load_matrix(path: Path):
+    """The 2-D finite numeric array stored in a .npy file, or a one-line OptincError."""
+    import numpy as np
+
+    from optinc_pdk.decompose import as_matrix
+    from optinc_pdk.errors import OptincError, located
+
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise OptincError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise OptincError(f"{path}: is a directory, expected a .npy file") from None
+    except Exception as error:  # pickled object arrays, truncated or foreign files
+        raise OptincError(f"{path}: not a readable .npy array without pickle ({type(error).__name__}: {error})") from None
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise OptincError(f"{path}: holds an .npz archive; save one matrix with numpy.save")
+    try:
+        return as_matrix(loaded, "matrix")
+    except OptincError as error:
+        raise located(path, "", str(error)) from None
+
+
+def decompose_file(matrix_path: Path, output: Path, mesh: str = "clements", force_unitary: bool = False) -> dict:
+    """Load, decompose, check the reconstruction and write the phase map; returns a summary dict.
+
+    Every check happens before anything is written.
+    """
+    import numpy as np
+
+    from optinc_pdk.decompose import MESH_KINDS, UNITARY_ATOL, decompose_unitary, map_layer_svd, unitarity_error
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.phasemap import layer_entries, save_phase_map, unitary_entries
+
+    if mesh not in MESH_KINDS:
+        raise OptincError(f"--mesh: must be one of {', '.join(MESH_KINDS)}, got {mesh!r}")
+    matrix = load_matrix(matrix_path)
+    square = matrix.shape[0] == matrix.shape[1]
+    deviation = unitarity_error(matrix) if square else float("inf")
+    if force_unitary and not deviation <= UNITARY_ATOL:
+        what = f"max |UᴴU − I| = {deviation:.3g} > {UNITARY_ATOL:g}" if square else f"shape {matrix.shape} is not square"
+        raise OptincError(f"{matrix_path}: --unitary: not a unitary ({what}); drop --unitary for the SVD path")
+    if deviation <= UNITARY_ATOL:
+        phases = decompose_unitary(matrix, mesh, name=str(matrix_path))
+        entries, layer = unitary_entries("matrix", phases)
+        error = float(np.abs(phases.matrix() - matrix).max())
+        path, scale = "unitary", 1.0
+    else:
+        mapping = map_layer_svd(matrix, mesh)
+        entries, layer = layer_entries("matrix", mapping)
+        error = float(np.abs(mapping.scale * mapping.matrix() - matrix).max())
+        path, scale = "svd", mapping.scale
+    files = save_phase_map(output, entries, {"layers": [layer], "source": str(matrix_path)})
+    mzis = {name: entry.n_mzi for name, entry in entries.items()}
+    return {
+        "matrix": str(matrix_path), "shape": list(matrix.shape), "path": path, "mesh": mesh, "scale": scale,
+        "mzis": mzis, "n_mzi": sum(mzis.values()), "max_abs_error": error, "files": [str(f) for f in files],
+    }
