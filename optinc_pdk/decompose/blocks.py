@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optinc_pdk.decompose.unitary import as_matrix
 from optinc_pdk.errors import OptincError
 
 
@@ -67,11 +68,6 @@ def block_factors(weights: np.ndarray) -> tuple[BlockLayout, np.ndarray, np.ndar
 
 
 def block_approximation(weights) -> np.ndarray:
-    """W_approx (same shape and real/complex kind as W): every block replaced by diag(d)·Û."""
-    weights = np.asarray(weights)
-    if weights.dtype.kind not in "iufc":
-        raise OptincError(f"weight matrix: must hold numbers, got dtype {weights.dtype}")
-    if weights.dtype.kind != "c":
-        weights = weights.astype(np.float64)
-    layout, diagonal, unitary = block_factors(weights)
+    """W_approx (same shape as W; float64, or complex128 for complex W): every block -> diag(d)·Û."""
+    layout, diagonal, unitary = block_factors(as_matrix(weights, "weight matrix"))
     return layout.join(diagonal[:, :, None] * unitary)
