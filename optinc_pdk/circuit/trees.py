@@ -1,0 +1,100 @@
+"""Ratio-weighted binary splitter / combiner trees for any leaf count (not only powers of two).
+
+A 1→n splitter tree (or its mirror, an n→1 combiner tree) has n − 1 two-port elements. Each
+element serves a contiguous run of ``count`` leaves and hands the upper ⌈count/2⌉ of them to its
+upper branch, the rest to its lower branch (the same split as ``optinc_pdk.pdk.topology``, so the
+layout and the simulation describe one tree). The element's power ratio is the share of leaves
+below its upper branch, ``upper_count / count``: its field coefficients are
+√(upper_count/count) and √(lower_count/count). Along any root-to-leaf path these products
+telescope to 1/√n, so every leaf of an n-leaf tree gets amplitude exactly 1/√n. The ratio is a
+geometry parameter of the element (its coupler design), not a phase.
+
+Nodes are stored breadth-first (root first) as numpy arrays; a tree is described once per leaf
+count and shared by every tree of that size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+NO_CHILD = -1  # in ``upper_node``/``lower_node``: that branch ends at a leaf
+
+
+@dataclass(frozen=True)
+class TreePlan:
+    """The n − 1 elements of an n-leaf tree, breadth-first, root first."""
+
+    n_leaves: int
+    depth: np.ndarray  # (n−1,) stages between the trunk and this element (root = 0)
+    first: np.ndarray  # (n−1,) first leaf served
+    count: np.ndarray  # (n−1,) leaves served (>= 2)
+    upper_node: np.ndarray  # (n−1,) element on the upper branch, or NO_CHILD (then ``first`` is a leaf)
+    lower_node: np.ndarray  # (n−1,) element on the lower branch, or NO_CHILD (then the branch's first leaf is a leaf)
+
+    @property
+    def n_elements(self) -> int:
+        return self.n_leaves - 1 if self.n_leaves > 1 else 0
+
+    @property
+    def upper_count(self) -> np.ndarray:
+        return (self.count + 1) // 2
+
+    @property
+    def lower_count(self) -> np.ndarray:
+        return self.count - self.upper_count
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """Power fraction each element sends to (or takes from) its upper branch."""
+        return self.upper_count / self.count
+
+    @property
+    def upper_leaf(self) -> np.ndarray:
+        """Leaf on the upper branch where it ends at a leaf, else NO_CHILD."""
+        return np.where(self.upper_node == NO_CHILD, self.first, NO_CHILD)
+
+    @property
+    def lower_leaf(self) -> np.ndarray:
+        return np.where(self.lower_node == NO_CHILD, self.first + self.upper_count, NO_CHILD)
+
+    @property
+    def levels(self) -> int:
+        """Stages between trunk and the deepest leaf: ⌈log2 n⌉."""
+        return int(self.depth.max()) + 1 if self.n_elements else 0
+
+
+@lru_cache(maxsize=256)
+def tree_plan(n_leaves: int) -> TreePlan:
+    """The tree for ``n_leaves`` >= 1 leaves (a 1-leaf tree is a plain waveguide: no elements)."""
+    if n_leaves < 1:
+        raise ValueError(f"a tree needs at least one leaf (got {n_leaves})")
+    depth, first, count = [], [], []
+    pending = [(0, 0, n_leaves)] if n_leaves > 1 else []
+    # breadth-first over at most n−1 elements; built once per size and cached
+    while pending:
+        d, f, c = pending.pop(0)
+        depth.append(d)
+        first.append(f)
+        count.append(c)
+        upper = (c + 1) // 2
+        for f_child, c_child in ((f, upper), (f + upper, c - upper)):
+            if c_child >= 2:
+                pending.append((d + 1, f_child, c_child))
+    depth_a, first_a, count_a = (np.asarray(v, dtype=np.int64) for v in (depth, first, count))
+    index = {(f, c): i for i, (f, c) in enumerate(zip(first, count))}
+    upper_c = (count_a + 1) // 2
+    upper_node = np.array([index.get((f, u), NO_CHILD) if u >= 2 else NO_CHILD
+                           for f, u in zip(first, upper_c.tolist())], dtype=np.int64)
+    lower_node = np.array([index.get((f + u, c - u), NO_CHILD) if c - u >= 2 else NO_CHILD
+                           for f, u, c in zip(first, upper_c.tolist(), count)], dtype=np.int64)
+    plan = TreePlan(n_leaves, depth_a, first_a, count_a, upper_node, lower_node)
+    for array in (plan.depth, plan.first, plan.count, plan.upper_node, plan.lower_node):
+        array.setflags(write=False)
+    return plan
+
+
+def tree_elements(n_leaves: int) -> int:
+    return tree_plan(n_leaves).n_elements

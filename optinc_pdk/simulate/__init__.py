@@ -1,0 +1,23 @@
+"""Behavioural S-matrix simulation of a circuit description (vectorised numpy).
+
+Public API::
+
+    from optinc_pdk.simulate import compile_chain, simulate_scenario, allreduce
+    chain = compile_chain(description)          # every layer's optical matrix, computed once
+    decided, info = chain.decide(digits)        # (servers, B, b/2) digits in -> decided digits
+    report = simulate_scenario(scenario, weights)
+    decoded = allreduce(chain, gradients)       # (servers, elements) ints -> what each server decodes
+
+Primitive models: :mod:`optinc_pdk.simulate.primitives`; mesh composition:
+:func:`optinc_pdk.simulate.mesh.mesh_transfer`.
+"""
+
+from optinc_pdk.simulate.allreduce import AllReduceCheck, allreduce, check_gradients, compare
+from optinc_pdk.simulate.chain import OpticalChain, compile_chain, group_sums_to_digits
+from optinc_pdk.simulate.mesh import mesh_transfer
+from optinc_pdk.simulate.report import simulate_description, simulate_scenario
+
+__all__ = [
+    "AllReduceCheck", "OpticalChain", "allreduce", "check_gradients", "compare", "compile_chain",
+    "group_sums_to_digits", "mesh_transfer", "simulate_description", "simulate_scenario",
+]
