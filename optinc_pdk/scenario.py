@@ -26,6 +26,7 @@ class TrainingOptions(BaseModel):
 
     epochs: int = Field(600, gt=0, description="pretraining epochs of the unconstrained network")
     approx_epochs: int = Field(400, ge=0, description="hardware-aware epochs with the approximated layers")
+    polish_epochs: int = Field(200, ge=0, description="final epochs with every Û frozen: only d, biases and full layers train")
     stage1_epochs: int = Field(300, ge=0, description="E of eq. 7: epochs of weighted MSE on the raw outputs")
     batch_size: int = Field(256, gt=0)
     lr: float = Field(2e-3, gt=0)

@@ -26,9 +26,16 @@ class BlockDiagOrthogonalLinear(nn.Module):
 
     @torch.no_grad()
     def retract(self) -> None:
-        """Replace Û by its closest orthogonal matrix (polar factor)."""
-        p, _, qh = torch.linalg.svd(self.unitary)
-        self.unitary.copy_(p @ qh)
+        """Replace Û by its closest orthogonal matrix (polar factor), computed in float64.
+
+        float32 SVD can fail to converge on blocks with repeated singular values; if even float64
+        fails, this retraction is skipped (the next one, or the final projection, catches up).
+        """
+        try:
+            p, _, qh = torch.linalg.svd(self.unitary.double())
+        except torch.linalg.LinAlgError:
+            return
+        self.unitary.copy_((p @ qh).to(self.unitary.dtype))
 
     @property
     def weight(self) -> torch.Tensor:
@@ -65,6 +72,12 @@ class OnnMLP(nn.Module):
             part, d, unitary = block_factors(w)
             new = BlockDiagOrthogonalLinear(part, d, unitary, old.bias.detach().cpu().numpy())
             self.layers[number - 1] = new.to(old.weight.device)
+
+    def freeze_unitaries(self) -> None:
+        """Polish stage: keep every Û fixed so the block form holds exactly while d and biases train."""
+        for layer in self.layers:
+            if isinstance(layer, BlockDiagOrthogonalLinear):
+                layer.unitary.requires_grad_(False)
 
     def retract(self) -> None:
         for layer in self.layers:

@@ -115,7 +115,7 @@ def train(request: TrainRequest) -> TrainResult:
     run_dir = request.run_dir
 
     model = OnnMLP(scenario.widths).to(device)
-    phase, epoch, history, approx_start = "pretrain", 0, [], 0
+    phase, epoch, history, approx_start, polish_start, meta_polish_start = "pretrain", 0, [], 0, 0, None
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
     if request.resume:
         if run_dir is None or not (run_dir / "checkpoint.json").is_file():
@@ -125,9 +125,13 @@ def train(request: TrainRequest) -> TrainResult:
             raise OptincError(f"{run_dir}/checkpoint.json: scenario: checkpoint is for {meta.get('scenario')} level {meta.get('level')}")
         phase, epoch, history = meta["phase"], meta["epoch"], meta["history"]
         approx_start = meta.get("approx_start", epoch)
-        if phase == "approx":
+        meta_polish_start = meta.get("polish_start")
+        if phase in ("approx", "polish"):
             model.approximate(scenario.approx_layers)
             optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+        if phase == "polish":
+            model.freeze_unitaries()
+            optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts.lr)
         restore(model, optimizer, tensors)
         request.log(f"resumed {scenario.name} at phase {phase}, epoch {epoch}")
 
@@ -138,7 +142,7 @@ def train(request: TrainRequest) -> TrainResult:
         if run_dir is not None:
             save_checkpoint(run_dir, model, optimizer, {
                 "scenario": scenario.name, "level": request.level, "phase": phase, "epoch": epoch, "history": history,
-                "approx_start": approx_start,
+                "approx_start": approx_start, "polish_start": polish_start if phase == "polish" else None,
             })
 
     def run_epoch(phase_epoch: int, phase_total: int, peak: float, stage: int) -> float:
@@ -155,7 +159,7 @@ def train(request: TrainRequest) -> TrainResult:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if phase == "approx" and (b + 1) % opts.project_every == 0:
+            if phase == "approx" and (b + 1) % opts.project_every == 0:  # not in polish: Û is frozen
                 model.retract()
             total += loss.item()
         if phase == "approx":
@@ -196,6 +200,29 @@ def train(request: TrainRequest) -> TrainResult:
                 history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
                                 "wall_s": time.perf_counter() - started})
                 request.log(f"[{scenario.name}{_lvl(request.level)}] approx epoch {epoch - start_epoch}/{approx_epochs} "
+                            f"loss {loss:.5f} accuracy {accuracy:.6f}")
+                if accuracy == 1.0:
+                    break
+            if epoch % request.checkpoint_every == 0:
+                checkpoint()
+    if phase == "approx" and accuracy < 1.0 and opts.polish_epochs:
+        phase = "polish"
+        polish_start = epoch
+        model.freeze_unitaries()
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts.lr / 20)
+        checkpoint()
+    if phase == "polish":
+        if not any(p.requires_grad is False for p in model.parameters()):
+            model.freeze_unitaries()
+        polish_start = meta_polish_start if request.resume and meta_polish_start is not None else polish_start
+        while epoch - polish_start < opts.polish_epochs:
+            loss = run_epoch(epoch - polish_start, opts.polish_epochs, opts.lr / 20, 2)
+            epoch += 1
+            if (epoch - polish_start) % request.eval_every == 0 or epoch - polish_start == opts.polish_epochs:
+                accuracy = exact_accuracy(enforce(model, scenario), data)
+                history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
+                                "wall_s": time.perf_counter() - started})
+                request.log(f"[{scenario.name}{_lvl(request.level)}] polish epoch {epoch - polish_start}/{opts.polish_epochs} "
                             f"loss {loss:.5f} accuracy {accuracy:.6f}")
                 if accuracy == 1.0:
                     break
