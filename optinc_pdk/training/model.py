@@ -2,7 +2,7 @@
 
 Phase 1 trains plain ``nn.Linear`` layers. Phase 2 (hardware-aware) replaces every selected layer
 by :class:`BlockDiagOrthogonalLinear`, initialised at the closest block form (eq. 4–6, via
-:mod:`optinc_pdk.blockform`): each block is diag(d)·exp(A − Aᵀ)·Û₀, so the weights stay exactly
+:mod:`optinc_pdk.decompose.blocks`): each block is diag(d)·exp(A − Aᵀ)·Û₀, so the weights stay exactly
 in the hardware's form while d, A and the biases train.
 """
 
@@ -12,12 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from optinc_pdk.area import BlockPartition
 from optinc_pdk.blockform import block_factors
 
 
 class BlockDiagOrthogonalLinear(nn.Module):
-    def __init__(self, part: BlockPartition, d: np.ndarray, unitary: np.ndarray, bias: np.ndarray):
+    def __init__(self, part, d: np.ndarray, unitary: np.ndarray, bias: np.ndarray):
         super().__init__()
         self.part = part
         self.d = nn.Parameter(torch.as_tensor(d, dtype=torch.float32))
@@ -40,7 +39,7 @@ class BlockDiagOrthogonalLinear(nn.Module):
     @property
     def weight(self) -> torch.Tensor:
         blocks = self.d[:, :, None] * self.unitary
-        nb, k = self.part.blocks, self.part.k
+        nb, k = self.part.n_blocks, self.part.k
         if self.part.orientation == "wide":
             return blocks.transpose(0, 1).reshape(k, nb * k)[:, : self.part.in_dim]
         return blocks.reshape(nb * k, k)[: self.part.out_dim]
