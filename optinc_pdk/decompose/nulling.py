@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas, lapack
+from scipy.linalg import blas
 
 from optinc_pdk.decompose.topology import sweeps
 
@@ -101,17 +101,12 @@ def null_single(matrix: np.ndarray, mesh: str) -> NullingRecord:
     if n == 1:
         final = np.array(matrix, dtype=np.complex128).reshape(1, 1, 1)
         empty = np.empty((1, 0), dtype=np.complex128)
-        return NullingRecord(empty, empty, final, column_prephased=not real, row_prephased=False)
-    if mesh == "clements":
-        rec_a, rec_b, final = _clements_blas(matrix, real)
-    else:
-        rec_a, rec_b, final = _reck_blas(matrix, real)
+        return NullingRecord(empty, empty, final, column_prephased=not real, row_prephased=not real)
+    records, final = (_clements_blas if mesh == "clements" else _reck_blas)(matrix, real)
+    pairs = np.asarray(records, dtype=np.complex128).reshape(1, -1, 2)
     return NullingRecord(
-        np.asarray(rec_a, dtype=np.complex128)[None],
-        np.asarray(rec_b, dtype=np.complex128)[None],
-        np.asarray(final, dtype=np.complex128)[None],
-        column_prephased=not real,
-        row_prephased=False,
+        pairs[..., 0], pairs[..., 1], np.asarray(final, dtype=np.complex128)[None],
+        column_prephased=not real, row_prephased=not real,
     )
 
 
@@ -123,112 +118,122 @@ def _column_storage(matrix: np.ndarray, real: bool):
     return store, store.reshape(-1, order="F"), ld
 
 
-def _column_rotation_closure(flat, real: bool):
-    """Return rotate(a, b, offset_x, offset_y, count): one column operation; see the module doc."""
+def _rotation_kernels(left_flat, right_flat, real: bool):
+    """column_op(a, b, off_x, off_y, count) and row_op(a, b, index, ld, left_count, right_start, right_count).
+
+    column_op rotates column stretches left_flat[off_x : off_x+count], left_flat[off_y : ...];
+    row_op rotates rows (m, m+1) whose first left_count entries sit in left_flat at ``index`` with
+    stride ld and whose other right_count entries sit contiguously in right_flat from right_start
+    (row m+1 one ld further). Both skip rotations with nothing to null (the identity).
+    """
     hypot = math.hypot
     if real:
         drot = blas.drot
 
-        def rotate(a, b, off_x, off_y, count):
+        def column_op(a, b, off_x, off_y, count):
             abs_a = abs(a)
             if abs_a == 0.0:
                 return
             rho = hypot(abs_a, b)
-            sin_ = abs_a / rho if (a < 0.0) == (b < 0.0) else -abs_a / rho
-            drot(flat, flat, abs(b) / rho, -sin_, count, off_x, 1, off_y, 1, 1, 1)
+            sin_ = -abs_a / rho if (a < 0.0) == (b < 0.0) else abs_a / rho
+            drot(left_flat, left_flat, abs(b) / rho, sin_, count, off_x, 1, off_y, 1, 1, 1)
 
-        return rotate
+        def row_op(a, b, index, ld, left_count, right_start, right_count):
+            abs_b = abs(b)
+            if abs_b == 0.0:
+                return
+            rho = hypot(a, abs_b)
+            sin_ = abs_b / rho if (a < 0.0) == (b < 0.0) else -abs_b / rho
+            cos_ = abs(a) / rho
+            drot(left_flat, left_flat, cos_, sin_, left_count, index, ld, index + 1, ld, 1, 1)
+            if right_count:
+                drot(right_flat, right_flat, cos_, sin_, right_count, right_start, 1, right_start + ld, 1, 1, 1)
+
+        return column_op, row_op
     zscal, zdrot = blas.zscal, blas.zdrot
 
-    def rotate(a, b, off_x, off_y, count):
+    def column_op(a, b, off_x, off_y, count):
         abs_a = abs(a)
         if abs_a == 0.0:
             return
         abs_b = abs(b)
         rho = hypot(abs_a, abs_b)
-        phase = -a / abs_a
-        if abs_b != 0.0:
-            phase *= b.conjugate() / abs_b
-        zscal(phase, flat, count, off_y, 1)
-        zdrot(flat, flat, abs_b / rho, abs_a / rho, count, off_x, 1, off_y, 1, 1, 1)
+        phase = -a / abs_a if abs_b == 0.0 else -(a / abs_a) * (b.conjugate() / abs_b)  # no underflow
+        zscal(phase, left_flat, count, off_y, 1)
+        zdrot(left_flat, left_flat, abs_b / rho, abs_a / rho, count, off_x, 1, off_y, 1, 1, 1)
 
-    return rotate
+    def row_op(a, b, index, ld, left_count, right_start, right_count):
+        abs_b = abs(b)
+        if abs_b == 0.0:
+            return
+        abs_a = abs(a)
+        rho = hypot(abs_a, abs_b)
+        phase = b.conjugate() / abs_b if abs_a == 0.0 else (a / abs_a) * (b.conjugate() / abs_b)
+        cos_, sin_ = abs_a / rho, abs_b / rho
+        zscal(phase, left_flat, left_count, index + 1, ld)
+        zdrot(left_flat, left_flat, cos_, sin_, left_count, index, ld, index + 1, ld, 1, 1)
+        if right_count:
+            zscal(phase, right_flat, right_count, right_start + ld, 1)
+            zdrot(right_flat, right_flat, cos_, sin_, right_count, right_start, 1, right_start + ld, 1, 1, 1)
+
+    return column_op, row_op
 
 
 def _reck_blas(matrix: np.ndarray, real: bool):
     n = matrix.shape[0]
     store, flat, ld = _column_storage(matrix, real)
     item = flat.item
-    rotate = _column_rotation_closure(flat, real)
-    rec_a, rec_b = [], []
-    append_a, append_b = rec_a.append, rec_b.append
+    column_op, _ = _rotation_kernels(flat, None, real)
+    records = []
+    record = records.append
     for p in range(n - 1):
         row = n - 1 - p
         for left in range(row):
             off = left * ld
             a = item(row + off)
             b = item(row + off + ld)
-            append_a(a)
-            append_b(b)
-            rotate(a, b, off, off + ld, row + 1)
-    return rec_a, rec_b, store[:n]
+            record(a)
+            record(b)
+            column_op(a, b, off, off + ld, row + 1)
+    return records, store[:n]
 
 
 def _clements_blas(matrix: np.ndarray, real: bool):
     """Column sweeps work on a column-major copy; row sweeps touch that copy only in the columns
     column sweeps have reached (strided) and keep the rest of their rows in a row-major copy
     (contiguous). Two columns move from the row-major to the column-major copy before each
-    column sweep, so both stay O(N) per sweep to keep consistent."""
+    column sweep, so keeping the copies consistent costs O(N) per sweep."""
     n = matrix.shape[0]
     left_store, flat, ld = _column_storage(matrix, real)
     right_store = np.zeros((n, ld), dtype=left_store.dtype)
     right_store[:, :n] = matrix
-    flat_right = right_store.reshape(-1)
     item = flat.item
-    rotate_columns = _column_rotation_closure(flat, real)
-    row_rot = blas.drot if real else lapack.zrot
-    hypot = math.hypot
-    rec_a, rec_b = [], []
-    append_a, append_b = rec_a.append, rec_b.append
+    column_op, row_op = _rotation_kernels(flat, right_store.reshape(-1), real)
+    records = []
+    record = records.append
     for i in range(n - 1):
         if i % 2 == 0:
             if i >= 2:
                 rows = slice(n - 1 - i, n)
                 left_store[rows, i : i + 2] = right_store[rows, i : i + 2]
             for j in range(i + 1):
-                row, left = n - 1 - j, i - j
-                off = left * ld
+                row, off = n - 1 - j, (i - j) * ld
                 a = item(row + off)
                 b = item(row + off + ld)
-                append_a(a)
-                append_b(b)
-                rotate_columns(a, b, off, off + ld, row + 1)
+                record(a)
+                record(b)
+                column_op(a, b, off, off + ld, row + 1)
         else:
             split = i + 1  # columns < split live in left_store, the rest in right_store
-            right_count = n - split
             for j in range(i + 1):
                 upper = n - 2 - i + j
                 index = upper + j * ld
                 a = item(index)
                 b = item(index + 1)
-                append_a(a)
-                append_b(b)
-                abs_b = abs(b)
-                if abs_b == 0.0:
-                    continue
-                abs_a = abs(a)
-                rho = hypot(abs_a, abs_b)
-                if real:
-                    sin_ = abs_b / rho if (a < 0.0) == (b < 0.0) else -abs_b / rho
-                else:
-                    sin_ = (b.conjugate() / abs_b) * (abs_b / rho)
-                    if abs_a != 0.0:
-                        sin_ *= a / abs_a
-                cos_ = abs_a / rho
-                row_rot(flat, flat, cos_, sin_, split - j, index, ld, index + 1, ld, 1, 1)
-                start = upper * ld + split
-                row_rot(flat_right, flat_right, cos_, sin_, right_count, start, 1, start + ld, 1, 1, 1)
+                record(a)
+                record(b)
+                row_op(a, b, index, ld, split - j, upper * ld + split, n - split)
     final = np.array(left_store[:n])
     if (n - 2) % 2 == 1:  # the last sweep was by rows: its last column is in right_store
         final[:, n - 1] = right_store[:, n - 1]
-    return rec_a, rec_b, final
+    return records, final
