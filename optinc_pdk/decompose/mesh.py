@@ -64,12 +64,11 @@ def _check_topology(n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> N
         raise OptincError(f"top_mode: must lie in 0..{n_modes - 2} for {n_modes} modes")
     if column.min() < 0:
         raise OptincError("column: must be >= 0")
-    # Each MZI touches two modes; list (mode, position, column) events and compare neighbours per mode.
-    position = np.arange(top_mode.size)
-    modes = np.concatenate([top_mode, top_mode + 1])
-    positions = np.concatenate([position, position])
-    columns = np.concatenate([column, column])
-    order = np.lexsort((positions, modes))
+    # Each MZI touches two modes; list (mode, column) events in list order, group them by mode
+    # (a stable sort keeps list order within a mode) and compare neighbours.
+    modes = np.stack([top_mode, top_mode + 1], axis=1).ravel()
+    columns = np.repeat(column, 2)
+    order = np.argsort(modes, kind="stable")
     same_mode = modes[order][1:] == modes[order][:-1]
     if np.any(same_mode & (np.diff(columns[order]) <= 0)):
         raise OptincError("column: along a mode, columns must strictly increase in propagation order")

@@ -60,7 +60,7 @@ def _phases_sorted(n: int, mesh: str, record: NullingRecord):
     theta, phi, top_mode, column, output_phase = mesh_phases(n, mesh, record)
     # Column by column (modes within a column are disjoint) is a valid propagation order too,
     # and the one layout and simulation want.
-    order = np.lexsort((top_mode, column))
+    order = np.argsort(column * n + top_mode, kind="stable")
     return theta[:, order], phi[:, order], top_mode[order], column[order], output_phase
 
 
