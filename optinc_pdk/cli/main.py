@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.area",
     "optinc_pdk.cli.comm",
     "optinc_pdk.cli.training",
+    "optinc_pdk.cli.simulate",
     "optinc_pdk.cli.cascade",
     "optinc_pdk.cli.decompose",
 ]

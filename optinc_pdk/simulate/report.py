@@ -30,7 +30,7 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / scale) if scale > 0 else float(np.linalg.norm(a - b))
 
 
-def layer_errors(chain: OpticalChain) -> list[dict]:
+def layer_errors(chain: OpticalChain, weights: OnnWeights | None = None) -> list[dict]:
     rows = []
     for info, matrix, bias in zip(chain.description.layers, chain.layer_matrices, chain.layer_biases):
         realised = matrix.matrix / info.matrix_gain
@@ -49,6 +49,9 @@ def layer_errors(chain: OpticalChain) -> list[dict]:
             "bias_error": float(np.abs(injected - info.bias).max(initial=0.0)),
             "bias_source": info.bias_source,
         })
+        if weights is not None and info.approximated:
+            # how far the trained W is from the block form the optics realise (0 for shipped weights up to rounding)
+            rows[-1]["projection_residual"] = float(np.abs(weights.weights[info.index - 1] - info.target).max())
     return rows
 
 
@@ -76,7 +79,7 @@ def simulate_description(description: CircuitDescription, weights: OnnWeights, s
     start = time.perf_counter()
     chain = compile_chain(description)
     compiled = time.perf_counter()
-    layers = layer_errors(chain)
+    layers = layer_errors(chain, weights)
     result = end_to_end(chain, weights, scenario)
     done = time.perf_counter()
     worst = max(row["relative_error"] for row in layers)

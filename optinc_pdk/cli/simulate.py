@@ -1,0 +1,163 @@
+"""`optinc simulate`, `optinc allreduce`, `optinc describe`: the circuit description and its simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+WEIGHTS_HELP = "weights .npz (default: the shipped weights of the scenario)"
+RANDOM_HELP = "use seeded random weights (block form where approximated) instead of trained ones"
+PHASE_MAP_HELP = "simulate an exported design: its phase map (from `optinc describe`), checked against the scenario"
+
+
+def _plain_scenario(scenario: str):
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.scenario import load_scenario
+
+    s = load_scenario(scenario)
+    if s.cascade is not None:
+        raise OptincError(f"{s.name}: cascade: not yet (simulation covers one basic OptINC)")
+    return s
+
+
+def _design(scenario: str, weights: Optional[Path], random_seed: Optional[int], phase_map: Optional[Path],
+            need_weights: bool):
+    """(scenario, description, weights or None) from the options; only OptincErrors escape."""
+    from optinc_pdk.circuit.builder import build_description
+    from optinc_pdk.circuit.phases import description_from_phase_map
+    from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.weights import load_for_scenario
+
+    s = _plain_scenario(scenario)
+    if s.cascade is not None:
+        raise OptincError(f"{s.name}: cascade: not yet (simulation covers one basic OptINC)")
+    if weights is not None and random_seed is not None:
+        raise OptincError("--weights and --random-weights: give one or the other")
+    w = None
+    if random_seed is not None:
+        w = random_weights(s, random_seed)
+    elif weights is not None or need_weights or phase_map is None:
+        w = load_for_scenario(s, weights)
+    if phase_map is not None:
+        return s, description_from_phase_map(s, phase_map, w), w
+    return s, build_description(s, w), w
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("simulate")
+    def simulate_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file"),
+        weights: Optional[Path] = typer.Option(None, "--weights", help=WEIGHTS_HELP),
+        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
+        phase_map: Optional[Path] = typer.Option(None, "--phase-map", help=PHASE_MAP_HELP),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    ) -> None:
+        """Behavioural S-matrix simulation: per-layer matrix errors and end-to-end accuracy on the whole dataset.
+
+        Exits 1 when a layer's relative error exceeds 1e-9 or any decision differs from the trained model's.
+        """
+        import time
+
+        from optinc_pdk.cli.output import console, print_json, table
+        from optinc_pdk.simulate.report import simulate_description
+
+        start = time.perf_counter()
+        s, description, w = _design(scenario, weights, random_seed, phase_map, need_weights=True)
+        built = time.perf_counter() - start
+        report = simulate_description(description, w, s)
+        report["seconds"] = {"build": built, **report["seconds"]}
+        if as_json:
+            print_json(report)
+        else:
+            console.print(table(f"{s.name}: simulated layer matrices vs targets", [
+                "layer", "out x in", "mapping", "blocks", "scale s", "relative error", "bias error"], [
+                [f"L{r['layer']}", f"{r['shape'][0]}x{r['shape'][1]}", r["orientation"], r["blocks"], f"{r['scale']:.4g}",
+                 f"{r['relative_error']:.2e}", f"{r['bias_error']:.2e}"] for r in report["layers"]]))
+            console.print(
+                f"{s.name}: optical accuracy {report['optical_accuracy']:.6f} ({report['optical_correct']} / "
+                f"{report['samples']} samples, all {report['servers']} servers' receivers), trained model "
+                f"{report['model_accuracy']:.6f}, decisions differing from the model: "
+                f"{report['decisions_differing_from_model']}; {report['seconds']['end_to_end']:.2f} s"
+            )
+        if not (report["layers_within_tolerance"] and report["optical_equals_model"]):
+            raise typer.Exit(1)
+
+    @app.command("allreduce")
+    def allreduce_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file"),
+        input_path: Path = typer.Option(..., "--input", help=".npy of unsigned b-bit gradients, shape (servers, elements)"),
+        output_path: Path = typer.Option(..., "--output", help=".npy to write: what each server decodes, same shape"),
+        check: bool = typer.Option(False, "--check", help="compare with the exact floor average; exit 1 on any mismatch"),
+        weights: Optional[Path] = typer.Option(None, "--weights", help=WEIGHTS_HELP),
+        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
+        phase_map: Optional[Path] = typer.Option(None, "--phase-map", help=PHASE_MAP_HELP),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """All-reduce real gradients through the simulated optics (every server's receivers decode the average)."""
+        import numpy as np
+
+        from optinc_pdk.atomic import atomic_path
+        from optinc_pdk.cli.output import console, print_json
+        from optinc_pdk.errors import OptincError
+        from optinc_pdk.simulate.allreduce import allreduce, check_gradients, compare
+        from optinc_pdk.simulate.chain import compile_chain
+
+        try:
+            gradients = np.load(input_path, allow_pickle=False)
+        except FileNotFoundError:
+            raise OptincError(f"{input_path}: gradients file not found") from None
+        except (ValueError, OSError) as error:
+            raise OptincError(f"{input_path}: not a readable .npy array without pickle ({error})") from None
+        plain = _plain_scenario(scenario)  # refuse bad gradients before the (slower) build
+        gradients = check_gradients(gradients, plain.servers, plain.bits, str(input_path))
+        s, description, _ = _design(scenario, weights, random_seed, phase_map, need_weights=False)
+        decoded = allreduce(compile_chain(description), gradients, str(input_path))
+        with atomic_path(output_path) as tmp:
+            np.save(tmp, decoded.astype(np.min_scalar_type(2**description.bits - 1)), allow_pickle=False)
+        result = {"scenario": s.name, "servers": description.servers, "elements": int(gradients.shape[1]),
+                  "output": str(output_path)}
+        if check:
+            result["check"] = compare(decoded, gradients).to_dict()
+        if as_json:
+            print_json(result)
+        else:
+            console.print(f"{s.name}: {result['elements']} elements from {result['servers']} servers -> {output_path}")
+            if check:
+                c = result["check"]
+                console.print(f"check vs exact floor average: {c['mismatched_elements']} mismatched elements, "
+                              f"{c['mismatched_values']} mismatched server values, max |error| {c['max_abs_error']}")
+        if check and result["check"]["mismatched_values"]:
+            raise typer.Exit(1)
+
+    @app.command("describe")
+    def describe_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file"),
+        out: Path = typer.Option(..., "--out", "-o", help="folder for phases.npz/json, circuit.json, summary.json, netlists/"),
+        weights: Optional[Path] = typer.Option(None, "--weights", help=WEIGHTS_HELP),
+        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
+        yaml_max_channels: int = typer.Option(32, help="write YAML netlists for blocks with at most this many channels"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Build the circuit description and write its exports (phase map, compact netlist, summary, YAML netlists)."""
+        from optinc_pdk.circuit.export import write_exports
+        from optinc_pdk.circuit.summary import summary
+        from optinc_pdk.cli.output import console, print_json
+
+        s, description, _ = _design(scenario, weights, random_seed, None, need_weights=True)
+        written = write_exports(description, out, yaml_max_channels)
+        info = summary(description)
+        if as_json:
+            print_json({"scenario": s.name, "written": written, "totals": info["totals"],
+                        "weight_matrix_mzis": info["weight_matrix_mzis"], "matches_area_report": info["matches_area_report"]})
+            return
+        t = info["totals"]
+        console.print(
+            f"{s.name}: {t['mzis']} MZIs ({info['weight_matrix_mzis']} in weight matrices), {t['splitters']} splitters, "
+            f"{t['combiners']} combiners, {t['phase_shifters']} phase shifters, {t['nonlinear_units']} nonlinear units; "
+            f"counts {'match' if info['matches_area_report'] else 'DIFFER FROM'} the area report"
+        )
+        console.print(f"wrote {out}/phases.npz, phases.json, circuit.json, summary.json and "
+                      f"{len(written['yaml_netlists'])} YAML netlists under {out}/netlists")
