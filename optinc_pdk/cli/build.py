@@ -1,0 +1,107 @@
+"""`optinc build`: the main job: decompose, describe, verify, export, lay out, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+STAGES = ("weights", "describe", "verify", "exports", "layout", "report")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("build")
+    def build_cmd(
+        scenario: str = typer.Argument("b8n4", help="scenario name or .yml file (default: b8n4 with its shipped weights)"),
+        out: Optional[Path] = typer.Option(None, "-o", "--out", help="output folder (default: layouts/SCENARIO)"),
+        weights: Optional[Path] = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
+        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED",
+                                                  help="untrained seeded weights, for area/layout exploration only"),
+        formats: str = typer.Option("gds,oas", "--format", help="layout formats: gds, oas or both (comma-separated)"),
+        verify: bool = typer.Option(True, "--verify/--no-verify", help="simulate and check the optics (default on)"),
+        png: bool = typer.Option(True, "--png/--no-png", help="render a PNG of the layout with klayout"),
+        labels: bool = typer.Option(False, "--labels", help="per-MZI phase labels on the label layer (small designs)"),
+        show: bool = typer.Option(False, "--show", help="send the layout to a running KLayout (klive) when present"),
+        as_json: bool = typer.Option(False, "--json", help="print the report as JSON instead of the summary table"),
+    ) -> None:
+        """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from optinc_pdk.build import BuildRequest, build
+        from optinc_pdk.cli.output import console, print_json
+        from optinc_pdk.errors import OptincError
+        from optinc_pdk.scenario import load_scenario
+
+        chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+        bad = [f for f in chosen if f not in ("gds", "oas")]
+        if not chosen or bad:
+            raise OptincError(f"--format: expected gds, oas or gds,oas (got {formats!r})")
+        s = load_scenario(scenario)
+        stages = [st for st in STAGES if verify or st != "verify"]
+        with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=console, transient=not console.is_terminal, disable=as_json) as bar:
+            task = bar.add_task(f"{s.name}: starting", total=len(stages))
+
+            def progress(name: str) -> None:
+                done = stages.index(name) if name in stages else 0
+                bar.update(task, completed=done, description=f"{s.name}: {name}")
+
+            result = build(BuildRequest(s, out, weights, random_seed, chosen, verify, png, labels, progress))
+            bar.update(task, completed=len(stages), description=f"{s.name}: done")
+        if show:
+            _show(result)
+        if as_json:
+            print_json(result.report)
+        else:
+            _summary(console, result)
+        if result.verified is False:
+            raise typer.Exit(1)
+
+
+def _summary(console, result) -> None:
+    from optinc_pdk.cli.output import table
+
+    r = result.report
+    area = r["area"]
+    if r["weights"]["random"]:
+        console.print("[bold red]RANDOM WEIGHTS: untrained, for area/layout exploration only[/bold red]")
+    console.print(table(f"{result.scenario}: MZIs per layer", ["layer", "out x in", "full", "approximated", "ratio"], [
+        [f"L{l['layer']}", f"{l['out_dim']}x{l['in_dim']}", l["full_mzis"], l["approx_mzis"],
+         f"{100 * l['approx_mzis'] / l['full_mzis']:.1f}%"] for l in area["layers"]] + [
+        ["total", "", area["full_mzis"], area["approx_mzis"], f"{100 * area['ratio']:.2f}%"]]))
+    layout = r.get("layout") or {}
+    fp = layout.get("footprint") or {}
+    v = r.get("verification")
+    rows = [
+        ["weights", r["weights"]["source"] + (" (RANDOM)" if r["weights"]["random"] else "")],
+        ["footprint", f"{fp.get('total_mm2', float('nan')):.3f} mm² ({fp.get('width_um', 0) / 1000:.2f} x "
+                      f"{fp.get('height_um', 0) / 1000:.2f} mm)" if fp else "n/a"],
+        ["MZIs in GDS", str(layout.get("mzi_count_readback", "n/a"))],
+        ["verification", "skipped" if v is None else
+         f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
+         f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
+    ]
+    for key in ("gds", "oas", "png"):
+        if layout.get(key):
+            rows.append([key.upper(), str(layout[key])])
+    rows += [["phase map", r["exports"]["phase_map"][0]], ["netlist", r["exports"]["compact_netlist"]],
+             ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
+    console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
+
+
+def _show(result) -> None:
+    """Send the layout to a running KLayout through klive, if one listens; say so either way."""
+    from optinc_pdk.cli.output import console
+
+    layout = result.report.get("layout") or {}
+    path = layout.get("oas") or layout.get("gds")
+    try:
+        import json
+        import socket
+
+        with socket.create_connection(("127.0.0.1", 8082), timeout=1.0) as conn:
+            conn.sendall(json.dumps({"gds": str(Path(path).resolve()), "lyp": str(Path("layouts/optinc.lyp").resolve())}).encode())
+        console.print(f"sent {path} to KLayout (klive)")
+    except OSError:
+        console.print("--show: no KLayout with klive listening on localhost:8082; open the file with the command above")

@@ -1,0 +1,141 @@
+"""report.md, report.json and the plots of one build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from optinc_pdk.area import OnnArea, onn_area
+from optinc_pdk.atomic import write_text_atomic
+from optinc_pdk.comm import comm_report
+from optinc_pdk.report import plots
+
+RANDOM_BANNER = (
+    "> **RANDOM WEIGHTS — NOT A TRAINED OptINC.** This build used untrained, seeded random weights of the right "
+    "shapes for area and layout exploration only. Its optics compute nothing useful; accuracy numbers below only "
+    "check that the optics reproduce those random weights."
+)
+
+TABLE_I = ("b8n4", "b8n8", "b8n16", "b16n4")
+
+
+
+def write_plots(report: dict, out_dir: Path, area: OnnArea, meshes=None) -> dict[str, str]:
+    from optinc_pdk.scenario import load_scenario
+
+    out = {}
+    out["layer_area"] = str(plots.plot_layer_area(area, out_dir / "plots" / "mzis_per_layer.png"))
+    table = [load_scenario(name) for name in TABLE_I]
+    out["area_ratio"] = str(plots.plot_ratios(
+        [onn_area(s) for s in table], out_dir / "plots" / "area_ratio.png",
+        {s.name: s.paper.area_ratio for s in table if s.paper and s.paper.area_ratio}))
+    out["communication"] = str(plots.plot_comm(comm_report([4, 8, 16]), out_dir / "plots" / "communication.png"))
+    if meshes:
+        out["phase_maps"] = str(plots.plot_phase_maps(meshes, out_dir / "plots" / "phase_maps.png"))
+    return out
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return f"{value:.{digits}e}" if isinstance(value, float) else str(value)
+
+
+def markdown(report: dict) -> str:
+    s = report["scenario"]
+    w = report["weights"]
+    area = report["area"]
+    lines = [f"# OptINC build: {s['name']}", ""]
+    if w["random"]:
+        lines += [RANDOM_BANNER, ""]
+    lines += [
+        s.get("description", ""), "",
+        f"- gradients: {s['bits']} bits, {s['servers']} servers; ONN {'-'.join(map(str, s['widths']))}; "
+        f"approximated layers: {', '.join(map(str, s['approx_layers'])) or 'none'}",
+        f"- weights: `{w['source']}` (sha256 `{w['sha256'][:16]}…`)"
+        + (f", trained accuracy {w['provenance'].get('accuracy')}" if not w["random"] and w["provenance"].get("accuracy") is not None else ""),
+        "",
+        "## Area (MZIs mapping the weight matrices, paper definition)", "",
+        "| layer | out×in | approximated | MZIs full | MZIs realised | blocks | tree elements |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for l in area["layers"]:
+        lines.append(f"| L{l['layer']} | {l['out_dim']}×{l['in_dim']} | {'yes' if l['approximated'] else 'no'} | "
+                     f"{l['full_mzis']} | {l['approx_mzis']} | {l['blocks']}×{l['k']}×{l['k'] if l['approximated'] else ''} | "
+                     f"{l['tree_splitters'] + l['tree_combiners']} |")
+    lines += [f"| **total** | | | **{area['full_mzis']}** | **{area['approx_mzis']}** | | |", "",
+              f"Area ratio: **{100 * area['ratio']:.2f}%**"
+              + (f" (paper: {100 * s['paper']['area_ratio']:.1f}%)" if s.get("paper") and s["paper"].get("area_ratio") else ""),
+              ""]
+    totals = report["description"]["totals"]
+    lines += ["Hardware of the whole chip (from the circuit description):", "",
+              "| element | count |", "| --- | ---: |"]
+    lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in totals.items()]
+    lines += [f"| MZIs outside the weight matrices | {totals['mzis'] - report['description']['weight_matrix_mzis']} |", ""]
+    layout = report.get("layout") or {}
+    if layout:
+        lines += ["## Layout", ""]
+        fp = layout.get("footprint") or {}
+        if fp:
+            lines += [f"Footprint (bounding box of the top cell): **{fp.get('total_mm2', 0):.3f} mm²** "
+                      f"({fp.get('width_um', 0) / 1000:.3f} mm × {fp.get('height_um', 0) / 1000:.3f} mm)", ""]
+            blocks = fp.get("blocks") or []
+            if blocks:
+                lines += ["| block | width (µm) | height (µm) | mm² |", "| --- | ---: | ---: | ---: |"]
+                lines += [f"| {b['name']} | {b['width_um']:.1f} | {b['height_um']:.1f} | {b['mm2']:.4f} |" for b in blocks]
+                lines.append("")
+        if layout.get("mzi_count_readback") is not None:
+            lines += [f"MZI instances read back from the GDS with klayout: {layout['mzi_count_readback']}", ""]
+    v = report.get("verification")
+    lines += ["## Verification (behavioural S-matrix simulation)", ""]
+    if v is None:
+        lines += ["Skipped (`--no-verify`).", ""]
+    else:
+        lines += ["| layer | mapping | relative matrix error | bias error |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| L{r['layer']} | {r['orientation']} | {r['relative_error']:.2e} | {r['bias_error']:.2e} |" for r in v["layers"]]
+        lines += ["", f"End to end over the whole exhaustive dataset ({v['samples']} samples, every server's receivers): "
+                  f"optical accuracy **{v['optical_accuracy']:.6f}**, trained model {v['model_accuracy']:.6f}, "
+                  f"decisions differing from the model: {v['decisions_differing_from_model']}.",
+                  "", f"Result: **{'PASS' if report['verified'] else 'FAIL'}**", ""]
+    lines += ["## Files", ""]
+    for key, value in _file_rows(report):
+        lines.append(f"- {key}: `{value}`")
+    lines += ["", "## Viewing", "", f"`{report['view']}`", "",
+              "The layer properties file `layouts/optinc.lyp` names every layer (waveguides, heaters, pads, "
+              "nonlinear units, labels).", ""]
+    return "\n".join(lines)
+
+
+def _file_rows(report: dict):
+    layout = report.get("layout") or {}
+    for key in ("gds", "oas", "png"):
+        if layout.get(key):
+            yield key.upper(), layout[key]
+    exports = report.get("exports") or {}
+    if exports.get("phase_map"):
+        yield "phase map", ", ".join(exports["phase_map"])
+    if exports.get("compact_netlist"):
+        yield "netlist (whole design)", exports["compact_netlist"]
+    if exports.get("yaml_netlists"):
+        yield "YAML netlists (small blocks)", f"{len(exports['yaml_netlists'])} files under netlists/"
+    if exports.get("summary"):
+        yield "summary", exports["summary"]
+    for key, value in (report.get("plots") or {}).items():
+        yield f"plot ({key.replace('_', ' ')})", value
+
+
+def write_report(report: dict, out_dir: Path, area: OnnArea, meshes=None) -> dict[str, object]:
+    report["plots"] = write_plots(report, out_dir, area, meshes)
+    md = write_text_atomic(out_dir / "report.md", markdown(report))
+    js = write_text_atomic(out_dir / "report.json", json.dumps(report, indent=1, default=_jsonable) + "\n")
+    return {"markdown": str(md), "json": str(js), "plots": report["plots"]}
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
