@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from circuit_helpers import identity_mapper, tiny_scenario
+from test_circuit_helpers import identity_mapper, tiny_scenario
 from optinc_pdk import area
 from optinc_pdk.circuit import build_description, naming
 from optinc_pdk.circuit.builder import averager_block, broadcast_block

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import unitary_group
 
-from circuit_helpers import rectangular_mesh, tiny_scenario
+from test_circuit_helpers import rectangular_mesh, tiny_scenario
 from optinc_pdk.circuit import build_description
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.datasets import exhaustive_dataset

@@ -1,4 +1,4 @@
-"""Shared helpers for the circuit-description and simulation tests."""
+"""Shared helpers for the circuit-description and simulation tests (no tests of its own)."""
 
 from __future__ import annotations
 
