@@ -108,7 +108,7 @@ def test_blocks_are_named_deterministically():
         assert expected in names
     assert "L3/relu" not in names  # no nonlinear unit after the last layer
     relu = first.block("L2/relu")
-    assert isinstance(relu, NonlinearArray) and relu.n_in == 10
+    assert isinstance(relu, NonlinearArray) and relu.n_in == 12
 
 
 def test_full_layers_are_vh_sigma_u_in_optical_order():
@@ -122,8 +122,8 @@ def test_full_layers_are_vh_sigma_u_in_optical_order():
 
 
 def test_padding_rows_and_columns_stay_unconnected():
-    scenario = tiny_scenario()
-    description = build_description(scenario, random_weights(scenario, 0))
+    scenario = tiny_scenario(widths=(4, 6, 10, 4))
+    description = build_description(scenario, _zero_weights(scenario), mapper=identity_mapper)
     tall = description.block("L1/matrix")  # 6x4: two 4x4 blocks, rows 6 and 7 of the stack are padding
     assert tall.outputs.tolist() == [[1, 0], [1, 1], [1, 2], [1, 3], [2, 0], [2, 1]]
     wide = description.block("L3/matrix")  # 4x10: three 4x4 blocks, columns 10 and 11 receive no light

@@ -36,7 +36,11 @@ def identity_mapper(weight, approximated: bool, mesh: str) -> LayerMapping:
                         padding=part.padding, blocks=blocks)
 
 
-def tiny_scenario(servers: int = 3, bits: int = 8, widths=(4, 6, 10, 4), approx=(1, 2, 3), name: str = "tiny"):
-    """A small scenario with awkward sizes: N = 3 (3-leaf trees), padded tall and wide block layers."""
+def tiny_scenario(servers: int = 3, bits: int = 8, widths=(4, 6, 12, 4), approx=(1, 2, 3), name: str = "tiny"):
+    """A small scenario with awkward sizes: N = 3 and nb = 3 (3-leaf trees), a padded tall layer (6×4).
+
+    No padded *wide* layer: there the block approximation is not idempotent (a zero-padded block's
+    rows cannot all stay orthogonal), so the optics realise a slightly different matrix than W.
+    """
     return scenario_from_dict({"name": name, "bits": bits, "servers": servers, "widths": list(widths),
                                "approx_layers": list(approx)})

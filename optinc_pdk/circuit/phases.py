@@ -138,16 +138,16 @@ def _layer_mapping(index: int, record: dict | None, entries: dict, shape: tuple[
     from optinc_pdk.area import block_partition
 
     part = block_partition(out_dim, in_dim)
-    blocks = tuple(
-        BlockPhases(b, _expect(entries, naming.block_part(index, b, "D"), DiagonalColumn, part.k, where),
-                    _expect(entries, naming.block_part(index, b, "U"), MeshPhases, part.k, where))
-        for b in range(part.blocks)
-    )
+    blocks = []
+    for b in range(part.blocks):  # in optical order: the Û mesh, then its diagonal
+        mesh = _expect(entries, naming.block_part(index, b, "U"), MeshPhases, part.k, where)
+        diagonal = _expect(entries, naming.block_part(index, b, "D"), DiagonalColumn, part.k, where)
+        blocks.append(BlockPhases(b, diagonal, mesh))
     extra = naming.block_part(index, part.blocks, "U")
     if extra in entries:
         raise located(where, extra, f"the scenario's layer {index} has {part.blocks} blocks only")
     return LayerMapping("blocks", out_dim, in_dim, scale, k=part.k, orientation=part.orientation,
-                        padding=part.padding, blocks=blocks)
+                        padding=part.padding, blocks=tuple(blocks))
 
 
 def _bias(index: int, record: dict | None, entries: dict, width: int, where: Path) -> tuple[float, DiagonalColumn]:
