@@ -70,7 +70,7 @@ def broadcast_block(servers: int, digits: int) -> TreeArray:
 # --- one layer ---------------------------------------------------------------------------------
 
 
-def _block_chain(index: int, block_index: int, mapping_block) -> Composite:
+def block_chain(index: int, block_index: int, mapping_block) -> Composite:
     """Block b of a block layer: Û mesh, then its diagonal column (the block is diag(d)·Û)."""
     k = mapping_block.mesh.n_modes
     mesh = MeshBlock(naming.block_part(index, block_index, "U"), k, k, phases=mapping_block.mesh, role="Uhat")
@@ -97,7 +97,7 @@ def _svd_matrix(index: int, mapping: LayerMapping) -> Composite:
 def _block_matrix(index: int, mapping: LayerMapping) -> Composite:
     out_dim, in_dim, k = mapping.out_dim, mapping.in_dim, mapping.k
     n_blocks = len(mapping.blocks)
-    blocks = [_block_chain(index, b, mapping.blocks[b]) for b in range(n_blocks)]
+    blocks = [block_chain(index, b, mapping.blocks[b]) for b in range(n_blocks)]
     # channel b·k + r of the stacked side belongs to row/column r of block b
     stacked = np.arange(n_blocks * k).reshape(n_blocks, k)
     name = naming.layer_part(index, "matrix")
