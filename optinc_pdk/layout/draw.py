@@ -1,0 +1,170 @@
+"""Draw plans as gdsfactory cells: one cell per plan key, arrays as real GDS AREFs.
+
+Every prim and every arrayed placement is one ``add_ref(columns=, rows=, column_pitch=,
+row_pitch=)`` — an AREF record, never one reference per element. A composite's waveguides go
+into a child cell ``wires_<key>`` (polygons drawn here with klayout, not gdsfactory routes),
+whose ports ``in{i}``/``out{i}`` are the two ends of signal i, so ``get_netlist`` sees every
+connection of a composite. Ports are added through kfactory's port objects directly (gdsfactory's
+``add_port`` costs ~0.3 ms each, and a 1024-mode mesh has 2048).
+
+Drawn cells are cached for the process by (geometry, plan key): content-hashed names make a
+second build of the same geometry reuse the first build's cells.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gdsfactory as gf
+import kfactory as kf
+import klayout.db as kdb
+import numpy as np
+
+from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.layout.plan import Plan, digest
+from optinc_pdk.pdk import activate_pdk
+from optinc_pdk.pdk.cells import CELLS
+from optinc_pdk.pdk.cells.waveguides import ARC_TOLERANCE_UM, sbend_outline
+from optinc_pdk.pdk.ports import east_port, west_port
+from optinc_pdk.pdk.tech import LAYER
+
+_DRAWN: dict[tuple[str, str], gf.Component] = {}
+
+#: Cells whose plan extends further than this from the plan origin are drawn centred (µm; GDS: ±2147 mm).
+COORDINATE_LIMIT_UM = 1.0e6
+
+
+def arc_outline(g: DeviceGeometry) -> np.ndarray:
+    """Polygon of a quarter-circle waveguide bend, (0, 0) east → (R, R) north, centre (0, R).
+
+    Segments as fine as the PDK's S-bends (edge within ARC_TOLERANCE_UM of the true arc).
+    """
+    r, half = g.bend_radius, g.wg_width / 2
+    step = 2 * np.arccos(1 - ARC_TOLERANCE_UM / (r + half))
+    a = np.linspace(0.0, np.pi / 2, max(2, int(np.ceil((np.pi / 2) / step))) + 1)
+    outer = np.stack([(r + half) * np.sin(a), r - (r + half) * np.cos(a)], axis=1)
+    inner = np.stack([(r - half) * np.sin(a), r - (r - half) * np.cos(a)], axis=1)
+    return np.vstack([outer, inner[::-1]])
+
+
+class Drawer:
+    def __init__(self, geometry: DeviceGeometry) -> None:
+        activate_pdk()
+        self.geometry = geometry
+        self.gkey = digest(geometry.model_dump_json())
+        self._pdk: dict[tuple[str, tuple], gf.Component] = {}
+        probe = CELLS["straight"](length=geometry.mode_pitch, geometry=geometry)
+        self.cross_section = probe.ports["o1"].base.cross_section
+        self.kcl = probe.kcl
+        self.wg_layer = self.kcl.layer(*LAYER.WG)
+
+    # --- cells -----------------------------------------------------------------------------
+
+    def pdk_cell(self, name: str, params: tuple[tuple[str, Any], ...]) -> gf.Component:
+        key = (name, params)
+        if key not in self._pdk:
+            self._pdk[key] = CELLS[name](**dict(params), geometry=self.geometry)
+        return self._pdk[key]
+
+    def origin(self, plan: Plan) -> tuple[float, float]:
+        """Where the plan's (0, 0) lies in its cell: the cell is centred when it is too big for GDS.
+
+        GDS and OASIS store 32-bit coordinates: at 1 nm that is ±2.147 m from a cell's origin, and
+        an un-approximated 16-server OptINC is 2.5 m long. Such a cell is drawn centred on its
+        origin (its parent places it accordingly); smaller cells keep the plan's frame.
+        """
+        box = plan.bbox
+        if box is None or max(abs(box.xmin), abs(box.xmax), abs(box.ymin), abs(box.ymax)) <= COORDINATE_LIMIT_UM:
+            return 0.0, 0.0
+        return float(round((box.xmin + box.xmax) / 2)), float(round((box.ymin + box.ymax) / 2))
+
+    def cell(self, plan: Plan) -> gf.Component:
+        """The layout cell of ``plan`` (drawn once per process and geometry), in the frame of ``origin(plan)``."""
+        key = (self.gkey, plan.key)
+        if key in _DRAWN:
+            return _DRAWN[key]
+        children = [self.cell(place.plan) for place in plan.children]  # draw bottom-up
+        ox, oy = self.origin(plan)
+        c = gf.Component(name=plan.name)
+        try:
+            for prim in plan.prims:
+                ref = c.add_ref(self.pdk_cell(prim.cell, prim.params), columns=prim.columns, rows=prim.rows,
+                                column_pitch=prim.column_pitch, row_pitch=prim.row_pitch)
+                ref.dmove((prim.x - ox, prim.y - oy))
+            for place, child in zip(plan.children, children):
+                cx, cy = self.origin(place.plan)
+                ref = c.add_ref(child, name=place.name, columns=place.columns, rows=place.rows,
+                                column_pitch=place.column_pitch, row_pitch=place.row_pitch)
+                ref.dmove((place.x + cx - ox, place.y + cy - oy))
+            if plan.wires is not None and not plan.wires.empty:
+                c.add_ref(self.wires_cell(plan, ox, oy), name="wires")
+            n_in, n_out = plan.west_y.size, plan.east_y.size
+            self.add_ports(c, [west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2)
+            self.add_ports(c, [east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox, plan.east_y - oy, 0)
+            c.info.update({"kind": plan.kind, "mzis": plan.mzis, **plan.info})
+        except BaseException:
+            c.delete()
+            raise
+        _DRAWN[key] = c
+        return c
+
+    def arc_cell(self) -> gf.Component:
+        """Quarter-circle bend of radius bend_radius, (0, 0) heading east to (R, R) heading north.
+
+        Every routed net turns with two instances of this one cell (mirrored/rotated), so a
+        channel of thousands of nets stores one arc polygon, not thousands of S-bend outlines.
+        """
+        g = self.geometry
+        key = (self.gkey, "arc")
+        if key not in _DRAWN:
+            c = gf.Component(name=f"route_arc_R{g.bend_radius:g}_{self.gkey[:8]}")
+            c.shapes(self.wg_layer).insert(kdb.DPolygon([kdb.DPoint(x, y) for x, y in arc_outline(g).tolist()]))
+            _DRAWN[key] = c
+        return _DRAWN[key]
+
+    def wires_cell(self, plan: Plan, ox: float, oy: float) -> gf.Component:
+        """The composite's waveguides, drawn in its cell's frame (plan frame shifted by −(ox, oy))."""
+        wires = plan.wires
+        g = self.geometry
+        c = gf.Component(name=f"wires_{plan.key[:8]}")
+        try:
+            half, r = g.wg_width / 2, g.bend_radius
+            shapes = c.shapes(self.wg_layer)
+            segments = wires.segments - (ox, ox, oy)
+            bends = wires.bends - (ox, oy, 0.0)
+            for x0, x1, y in segments.tolist():
+                shapes.insert(kdb.DBox(x0, y - half, x1, y + half))
+            arc = self.arc_cell()
+            for x0, y0, dy in bends.tolist():
+                if abs(dy) < 2 * r:  # too small for two quarter turns: one S-bend outline
+                    pts = sbend_outline(wires.bend_length, dy, g.wg_width) + (x0, y0)
+                    shapes.insert(kdb.DPolygon([kdb.DPoint(px, py) for px, py in pts.tolist()]))
+                    continue
+                y1, xt = y0 + dy, x0 + r
+                # up: arc as drawn, then rotated 180°; down: mirrored about x, then about y
+                first, second = ((kdb.DTrans.R0, kdb.DTrans.R180) if dy > 0 else (kdb.DTrans.M0, kdb.DTrans.M90))
+                c.add_ref(arc).dcplx_trans = kdb.DCplxTrans(kdb.DTrans(first, kdb.DVector(x0, y0)))
+                c.add_ref(arc).dcplx_trans = kdb.DCplxTrans(kdb.DTrans(second, kdb.DVector(xt + r, y1)))
+                lo, hi = sorted((y0, y1))
+                shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
+            n = wires.starts.shape[0]
+            self.add_ports(c, [f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2)
+            self.add_ports(c, [f"out{i}" for i in range(n)], wires.ends[:, 0] - ox, wires.ends[:, 1] - oy, 0)
+            c.info.update({"crossings": wires.crossings, "tracks": wires.tracks, "detours": wires.detours})
+        except BaseException:
+            c.delete()
+            raise
+        return c
+
+    def add_ports(self, c: gf.Component, names: list[str], x, y: np.ndarray, rotation: int) -> None:
+        """Optical ports on the WG layer; rotation in quarter turns (2: facing west, 0: east)."""
+        dbu = self.kcl.dbu
+        xs = np.broadcast_to(np.rint(np.asarray(x, dtype=np.float64) / dbu).astype(np.int64), np.shape(y))
+        ys = np.rint(np.asarray(y, dtype=np.float64) / dbu).astype(np.int64)
+        for name, xi, yi in zip(names, xs.tolist(), ys.tolist()):
+            # model_construct: the values are valid by construction, and validation is 2/3 of the cost
+            base = kf.port.BasePort.model_construct(
+                name=name, kcl=self.kcl, cross_section=self.cross_section, trans=kdb.Trans(rotation, False, xi, yi),
+                dcplx_trans=None, info=kf.Info(), port_type="optical",
+            )
+            c.ports.add_port(port=kf.Port(base=base))

@@ -1,0 +1,24 @@
+"""Footprint without GDS: the layout plan's bounding box, from the cell dimensions alone.
+
+The plan is exactly what the layout draws (``plan.py``), so this equals the built layout's
+``dbbox()`` to the nanometre (tests check it on two scenarios), and costs a fraction of a second
+even for a million-MZI design: nothing is drawn, nothing imports gdsfactory.
+"""
+
+from __future__ import annotations
+
+from optinc_pdk.circuit.description import CircuitDescription
+from optinc_pdk.circuit.model import Block
+from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.layout.planner import Planner
+
+
+def analytic_footprint(description: CircuitDescription | Block,
+                       geometry: DeviceGeometry | None = None) -> tuple[float, float]:
+    """(width, height) in µm of the layout ``write_layout`` would draw for ``description``."""
+    if isinstance(description, CircuitDescription):
+        top, geometry = description.top, geometry or description.scenario.device
+    else:
+        top = description
+    box = Planner(geometry).plan(top).bbox
+    return (0.0, 0.0) if box is None else (box.width, box.height)

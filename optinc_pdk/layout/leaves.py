@@ -1,0 +1,177 @@
+"""Plans of the leaf blocks: meshes, attenuator columns, tree arrays, sources, nonlinear units.
+
+Each leaf is built from PDK cells placed as regular arrays (GDS AREFs once drawn):
+
+* a mesh is one cell per distinct MZI column (an array of ``mzi2x2`` at row pitch 2·mode_pitch,
+  plus straights on the modes no MZI touches in that column), the columns placed as arrays
+  (a Clements mesh: its even and its odd columns, two arrays), then the output phase-shifter
+  column (an array of ``phase_shifter``). Mode m's waveguide is at y = (n − 1 − m)·mode_pitch;
+  the MZI on modes (m, m+1) sits with its lower arm on mode m+1.
+* an attenuator column places ``mzi_attenuator`` with its upper arm on the attenuated channel and
+  straights on the through channels; channels only one side has get a port and no geometry.
+* a tree array stacks identical PDK trees, tree t's leaves contiguous (tree 0 on top); the leaf
+  order the description asks for is the port order, and the parent's router realises it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock, NonlinearArray, Source, TreeArray
+from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.layout.plan import Placement, Plan, Prim, digest, placement_box, prim_box, progressions, runs, union
+from optinc_pdk.pdk import dimensions as dim
+
+
+def _channel_y(n: int, pitch: float) -> np.ndarray:
+    return (n - 1 - np.arange(n)) * pitch
+
+
+def _leaf(key: str, name: str, kind: str, width: float, west_y, east_y, prims: list[Prim], g: DeviceGeometry,
+          children: tuple[Placement, ...] = (), mzis: int = 0, info: dict | None = None) -> Plan:
+    bbox = union([prim_box(p, g) for p in prims] + [placement_box(c) for c in children])
+    return Plan(key, name, kind, float(width), np.asarray(west_y, dtype=np.float64), np.asarray(east_y, dtype=np.float64),
+                bbox, tuple(prims), children, None, mzis, info or {})
+
+
+# --- meshes --------------------------------------------------------------------------------
+
+
+def mesh_column_patterns(block: MeshBlock) -> list[np.ndarray]:
+    """Top modes of the MZIs in each layout column (sorted), one array per column 0..n_columns−1."""
+    order = np.lexsort((block.top_mode, block.column))
+    tops, cols = block.top_mode[order], block.column[order]
+    bounds = np.searchsorted(cols, np.arange(block.n_columns + 1))
+    return [tops[bounds[j]:bounds[j + 1]] for j in range(block.n_columns)]
+
+
+def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry) -> Plan:
+    p, length = g.mode_pitch, dim.mzi_length(g)
+    prims = [
+        Prim("mzi2x2", (), 0.0, (n - 2 - (m0 + 2 * (count - 1))) * p, rows=count, row_pitch=2 * p)
+        for m0, count in runs(tops, 2)
+    ]
+    covered = np.zeros(n, dtype=bool)
+    covered[tops] = covered[tops + 1] = True
+    prims += [
+        Prim("straight", (("length", length),), 0.0, (n - 1 - (m0 + count - 1)) * p, rows=count, row_pitch=p)
+        for m0, count in runs(np.flatnonzero(~covered), 1)
+    ]
+    y = _channel_y(n, p)
+    return _leaf(key, f"mesh_column_n{n}_{key[:8]}", "mesh_column", length, y, y, prims, g, mzis=int(tops.size))
+
+
+def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan]) -> tuple[str, callable]:
+    """(key, build) for a mesh; ``columns`` caches column plans across meshes of one design."""
+    n = block.n_modes
+    patterns = mesh_column_patterns(block)
+    column_keys = [digest("mesh_column", n, tops) for tops in patterns]
+    key = digest("mesh", n, tuple(column_keys))
+
+    def build() -> Plan:
+        p, length = g.mode_pitch, dim.mzi_length(g)
+        where: dict[str, list[int]] = {}
+        for j, (ckey, tops) in enumerate(zip(column_keys, patterns)):
+            if ckey not in columns:
+                columns[ckey] = plan_mesh_column(n, tops, ckey, g)
+            where.setdefault(ckey, []).append(j)
+        children = tuple(
+            Placement(columns[ckey], f"col{first}", first * length, 0.0, columns=count, column_pitch=step * length)
+            for ckey, js in where.items()
+            for first, count, step in progressions(js)
+        )
+        n_cols = len(patterns)
+        prims = [Prim("phase_shifter", (), n_cols * length, 0.0, rows=n, row_pitch=p)]
+        y = _channel_y(n, p)
+        mzis = sum(c.plan.mzis * c.count for c in children)
+        return _leaf(key, f"mesh_n{n}_{key[:8]}", "mesh", n_cols * length + g.heater_length, y, y, prims, g,
+                     children=children, mzis=mzis, info={"modes": n, "columns": n_cols, "mzis": mzis})
+
+    return key, build
+
+
+# --- attenuator columns ----------------------------------------------------------------------
+
+
+def plan_attenuators(block: AttenuatorColumn, g: DeviceGeometry) -> tuple[str, callable]:
+    n_in, n_out = block.n_in, block.n_out
+    modes = np.sort(block.mode)
+    key = digest("attenuators", n_in, n_out, modes)
+
+    def build() -> Plan:
+        p, length = g.mode_pitch, dim.mzi_length(g)
+        n = max(n_in, n_out)
+        top = lambda last: (n - 1 - last) * p  # noqa: E731 - y of the lowest channel of a run
+        prims = [
+            Prim("mzi_attenuator", (), 0.0, top(m0 + count - 1) - g.attenuator_arm_spacing, rows=count, row_pitch=p)
+            for m0, count in runs(modes, 1)
+        ]
+        through = np.setdiff1d(np.arange(min(n_in, n_out)), modes)
+        prims += [Prim("straight", (("length", length),), 0.0, top(m0 + count - 1), rows=count, row_pitch=p)
+                  for m0, count in runs(through, 1)]
+        y = _channel_y(n, p)
+        return _leaf(key, f"attenuators_{n_in}x{n_out}_{key[:8]}", "attenuators", length, y[:n_in], y[:n_out],
+                     prims, g, mzis=int(modes.size))
+
+    return key, build
+
+
+# --- tree arrays -----------------------------------------------------------------------------
+
+
+def plan_trees(block: TreeArray, g: DeviceGeometry) -> tuple[str, callable]:
+    n_trees, n_leaves, splitting = block.n_trees, block.n_leaves, block.splitting
+    leaf_side = block.n_out if splitting else block.n_in
+    key = digest("trees", splitting, n_trees, n_leaves, leaf_side, block.leaf_channels)
+
+    def build() -> Plan:
+        p = g.mode_pitch
+        tree = np.arange(n_trees)
+        if n_leaves >= 2:
+            cell, param = ("splitter_tree", "n_outputs") if splitting else ("combiner_tree", "n_inputs")
+            prims = [Prim(cell, ((param, n_leaves),), 0.0, 0.0, rows=n_trees, row_pitch=n_leaves * p)] if n_trees else []
+            base = (n_trees - 1 - tree) * n_leaves * p  # y of tree t's lowest leaf
+            natural = base[:, None] + _channel_y(n_leaves, p)[None, :]
+            trunk = base + (n_leaves - 1) * p / 2
+            width = dim.tree_length(n_leaves, g)
+        else:  # a one-leaf tree is a plain pass: no element, no length
+            prims, width = [], 0.0
+            trunk = (n_trees - 1 - tree) * p
+            natural = trunk[:, None]
+        leaf_y = np.full(leaf_side, np.nan)
+        leaf_y[block.leaf_channels.ravel()] = natural.ravel()
+        unused = np.isnan(leaf_y)  # channels no tree uses: ports below the trees, nothing drawn
+        leaf_y[unused] = -(1 + np.arange(int(unused.sum()))) * p
+        west, east = (trunk, leaf_y) if splitting else (leaf_y, trunk)
+        kind = block.kind
+        return _leaf(key, f"{kind}_{n_trees}x{n_leaves}_{key[:8]}", kind, width, west, east, prims, g)
+
+    return key, build
+
+
+# --- sources and nonlinear units ---------------------------------------------------------------
+
+
+def plan_source(block: Source, g: DeviceGeometry) -> tuple[str, callable]:
+    """The bias light input: a short straight (2·bend_radius) whose east end is the source's output."""
+    key = digest("source")
+
+    def build() -> Plan:
+        length = dim.connector_length(g)
+        prims = [Prim("straight", (("length", length),), 0.0, 0.0)]
+        return _leaf(key, f"source_{key[:8]}", "source", length, np.zeros(0), np.zeros(1), prims, g)
+
+    return key, build
+
+
+def plan_nonlinear(block: NonlinearArray, g: DeviceGeometry) -> tuple[str, callable]:
+    n = block.n_in
+    key = digest("nonlinear", n)
+
+    def build() -> Plan:
+        p = g.mode_pitch
+        prims = [Prim("nonlinear_unit", (), 0.0, 0.0, rows=n, row_pitch=p)] if n else []
+        y = _channel_y(n, p)
+        return _leaf(key, f"nonlinear_{n}_{key[:8]}", "nonlinear", g.nonlinear_length, y, y, prims, g)
+
+    return key, build

@@ -1,0 +1,59 @@
+"""Turn a circuit description into layout plans, one per distinct geometry (see ``plan.py``)."""
+
+from __future__ import annotations
+
+from optinc_pdk.circuit.model import (
+    AttenuatorColumn,
+    Block,
+    Composite,
+    MeshBlock,
+    NonlinearArray,
+    Source,
+    TreeArray,
+)
+from optinc_pdk.errors import OptincError
+from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.layout.compose import plan_composite
+from optinc_pdk.layout.leaves import plan_attenuators, plan_mesh, plan_nonlinear, plan_source, plan_trees
+from optinc_pdk.layout.plan import Plan, digest
+from optinc_pdk.layout.router import RouterRules
+
+
+class Planner:
+    """Plans blocks for one device geometry, sharing a plan between blocks of equal geometry."""
+
+    def __init__(self, geometry: DeviceGeometry | None = None) -> None:
+        self.geometry = geometry or DeviceGeometry()
+        self.rules = RouterRules.from_geometry(self.geometry)
+        self.plans: dict[str, Plan] = {}
+        self.columns: dict[str, Plan] = {}  # mesh columns, shared across meshes
+
+    def plan(self, block: Block) -> Plan:
+        g = self.geometry
+        if isinstance(block, Composite):
+            kids = [self.plan(child) for child in block.children]
+            key = digest("composite", block.role, block.n_in, block.n_out, tuple(k.key for k in kids),
+                         block.inputs, block.links, block.outputs)
+            if key not in self.plans:
+                self.plans[key] = plan_composite(block, kids, key, g, self.rules)
+            return self.plans[key]
+        if isinstance(block, MeshBlock):
+            key, build = plan_mesh(block, g, self.columns)
+        elif isinstance(block, AttenuatorColumn):
+            key, build = plan_attenuators(block, g)
+        elif isinstance(block, TreeArray):
+            key, build = plan_trees(block, g)
+        elif isinstance(block, Source):
+            key, build = plan_source(block, g)
+        elif isinstance(block, NonlinearArray):
+            key, build = plan_nonlinear(block, g)
+        else:
+            raise OptincError(f"{block.name}: no layout for blocks of kind {block.kind!r}")
+        if key not in self.plans:
+            self.plans[key] = build()
+        return self.plans[key]
+
+
+def plan_layout(top: Block, geometry: DeviceGeometry | None = None) -> Plan:
+    """The plan of a whole description (its top block)."""
+    return Planner(geometry).plan(top)

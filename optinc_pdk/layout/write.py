@@ -1,0 +1,210 @@
+"""Build a description's layout and write it: GDS/OASIS (atomic), PNG, footprint report.
+
+Every file is written under a temporary name and renamed only once complete; a GDS or OASIS
+file is read back with KLayout *before* its rename, and must hold exactly the description's MZI
+count, so a file under a final name is always a whole, checked layout. Shapes are checked before
+any file is opened (``validate.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optinc_pdk.atomic import atomic_path, write_text_atomic
+from optinc_pdk.circuit.description import CircuitDescription
+from optinc_pdk.circuit.model import AttenuatorColumn, Block, MeshBlock
+from optinc_pdk.errors import OptincError
+from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.layout.plan import Plan
+from optinc_pdk.layout.planner import Planner
+from optinc_pdk.layout.readback import Footprint, count_instances, footprint, read_layout
+from optinc_pdk.layout.validate import validate_description
+
+FORMATS = ("gds", "oas")
+LAYOUT_FORMAT = "optinc-layout-1"
+
+
+def description_mzis(top: Block) -> int:
+    """MZIs in a description: mesh MZIs and attenuator MZIs of every leaf."""
+    return sum(b.n_mzis for b in top.walk() if isinstance(b, (MeshBlock, AttenuatorColumn)))
+
+
+def total_crossings(plan: Plan) -> int:
+    """Waveguide crossings in the whole layout (each composite's routing, times its instances)."""
+    own = plan.wires.crossings if plan.wires is not None else 0
+    return own + sum(place.count * total_crossings(place.plan) for place in plan.children)
+
+
+def _unpack(description: CircuitDescription | Block, name: str | None,
+            geometry: DeviceGeometry | None) -> tuple[Block, str, DeviceGeometry, dict[str, Any]]:
+    if isinstance(description, CircuitDescription):
+        scenario = description.scenario
+        info = {"scenario": scenario.name, "weights_digest": description.weights_digest,
+                "weights_source": description.weights_source, "mesh": description.mesh_kind}
+        return description.top, name or scenario.name, geometry or scenario.device, info
+    if isinstance(description, Block):
+        return description, name or description.name, geometry or DeviceGeometry(), {"scenario": name or description.name}
+    raise OptincError(f"layout: expected a CircuitDescription or a Block, got {type(description).__name__}")
+
+
+@dataclass
+class BuiltLayout:
+    """An in-memory layout: ``component`` is the top cell (delete it with ``close()`` when done)."""
+
+    name: str
+    component: Any  # gf.Component
+    plan: Plan
+    planner: Planner
+    origin: tuple[float, float]  # where the plan's (0, 0) lies in the top cell
+    expected_mzis: int
+    info: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    _extra_cells: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for cell in [self.component, *self._extra_cells]:
+            if not cell._destroyed():
+                cell.delete()
+
+
+def build_layout(description: CircuitDescription | Block, name: str | None = None, labels: bool = False,
+                 info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None) -> BuiltLayout:
+    """Plan and draw the layout of ``description`` (its only input, with the device geometry).
+
+    The top cell is named after the scenario and carries ``info``: scenario, weights digest and
+    source, mesh kind, MZI count, and whatever ``info`` adds (the phase-map file name, say).
+    """
+    top_block, name, g, base_info = _unpack(description, name, geometry)
+    validate_description(top_block, name)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    planner = Planner(g)
+    plan = planner.plan(top_block)
+    expected = description_mzis(top_block)
+    if plan.mzis != expected:  # a planner bug, never a user error
+        raise OptincError(f"{name}: layout plan places {plan.mzis} MZIs, the description has {expected}")
+    timings["plan_s"] = time.perf_counter() - t0
+
+    import gdsfactory as gf
+    import klayout.db as kdb
+
+    from optinc_pdk.layout.draw import Drawer
+    from optinc_pdk.pdk.tech import LAYER
+
+    t0 = time.perf_counter()
+    drawer = Drawer(g)
+    design = drawer.cell(plan)
+    origin = drawer.origin(plan)
+    existing = gf.kcl.layout.cell(name)
+    if existing is not None:  # a previous build's top cell of this name (plan cells carry a hash)
+        gf.kcl[existing.cell_index()].delete()
+    top = gf.Component(name=name)
+    extra = []
+    try:
+        ref = top.add_ref(design, name="optinc")
+        top.add_ports(ref.ports)
+        if labels:
+            from optinc_pdk.layout.labels import phase_labels
+
+            texts, xy = phase_labels(top_block, planner, origin)
+            label_cell = gf.Component(name=f"{name}_phase_labels")
+            extra.append(label_cell)
+            shapes = label_cell.shapes(label_cell.kcl.layer(*LAYER.TEXT))
+            for text, (x, y) in zip(texts, xy.tolist()):
+                shapes.insert(kdb.DText(text, kdb.DTrans(x, y)))
+            top.add_ref(label_cell, name="phase_labels")
+        full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
+                     "width_um": plan.bbox.width, "height_um": plan.bbox.height, "crossings": total_crossings(plan)}
+        top.info.update(full_info)
+    except BaseException:
+        for cell in [top, *extra]:
+            cell.delete()
+        raise
+    timings["draw_s"] = time.perf_counter() - t0
+    return BuiltLayout(name, top, plan, planner, origin, expected, full_info, timings, extra)
+
+
+@dataclass(frozen=True)
+class LayoutResult:
+    name: str  # top cell name
+    paths: dict[str, Path]  # "gds", "oas", "png", "footprint" → written file
+    mzis: int  # MZI instances read back from the written layout (arrays expanded)
+    expected_mzis: int  # MZIs in the description
+    footprint: Footprint  # from the written layout's dbbox()es
+    crossings: int
+    info: dict[str, Any]
+    timings: dict[str, float]
+
+    @property
+    def area_mm2(self) -> float:
+        return self.footprint.total.area_mm2
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "paths": {k: str(v) for k, v in self.paths.items()}, "mzis": self.mzis,
+                "expected_mzis": self.expected_mzis, "crossings": self.crossings, "info": self.info,
+                "timings": self.timings, "footprint": self.footprint.to_dict()}
+
+
+def _check_formats(formats) -> tuple[str, ...]:
+    formats = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise OptincError(f"layout: format: {unknown[0] if unknown else '(none)'}: choose from {', '.join(FORMATS)}")
+    return formats
+
+
+def write_layout(description: CircuitDescription | Block, out_dir: str | Path, name: str | None = None,
+                 formats=FORMATS, png: bool = True, labels: bool = False, info: dict[str, Any] | None = None,
+                 geometry: DeviceGeometry | None = None) -> LayoutResult:
+    """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring."""
+    formats = _check_formats(formats)
+    built = build_layout(description, name, labels, info, geometry)
+    out = Path(out_dir)
+    try:
+        return _write(built, out, formats, png)
+    except OSError as error:
+        raise OptincError(f"{out}: cannot write the layout here ({error.strerror or error})") from None
+    finally:
+        built.close()
+
+
+def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool) -> LayoutResult:
+    import kfactory as kf
+
+    out.mkdir(parents=True, exist_ok=True)
+    timings = dict(built.timings)
+    top = built.component
+    top.set_meta_data()  # the top cell's info and ports travel in the file; inner cells stay lean
+    paths: dict[str, Path] = {}
+    found = None
+    report: Footprint | None = None
+    for fmt in formats:
+        final = out / f"{built.name}.{fmt}"
+        t0 = time.perf_counter()
+        with atomic_path(final) as tmp:
+            top.write(tmp, save_options=kf.utilities.save_layout_options(), set_meta_data=False)
+            timings[f"{fmt}_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            layout = read_layout(tmp)
+            found = count_instances(layout, "mzi")
+            if found != built.expected_mzis:
+                raise OptincError(f"{final}: read back {found} MZIs, the description has {built.expected_mzis}")
+            if report is None:
+                report = footprint(layout)
+            timings[f"{fmt}_readback_s"] = time.perf_counter() - t0
+        paths[fmt] = final
+    if png:
+        from optinc_pdk.layout.render import render_png
+
+        t0 = time.perf_counter()
+        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png")
+        timings["png_s"] = time.perf_counter() - t0
+    result = LayoutResult(built.name, paths, found, built.expected_mzis, report, built.info["crossings"], built.info,
+                          timings)
+    paths["footprint"] = out / f"{built.name}.footprint.json"
+    write_text_atomic(paths["footprint"], json.dumps(result.to_dict(), indent=1) + "\n")
+    return result
