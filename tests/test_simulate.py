@@ -13,12 +13,19 @@ from optinc_pdk.circuit import build_description
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.datasets import exhaustive_dataset
 from optinc_pdk.decompose import DiagonalColumn, decompose_unitary
-from optinc_pdk.mzi import mzi_transfer
 from optinc_pdk.scenario import load_scenario
 from optinc_pdk.signals import group_sums, pam4_encode
 from optinc_pdk.simulate import allreduce, compare, compile_chain, group_sums_to_digits, simulate_description
 from optinc_pdk.simulate.mesh import mesh_transfer, mesh_transfer_reference
-from optinc_pdk.simulate.primitives import combiner_2x1, mzi2x2, mzi_attenuator, nonlinear_unit, splitter_1x2
+from optinc_pdk.simulate.primitives import (
+    combiner_2x1,
+    dc_coupler,
+    mzi2x2,
+    mzi_attenuator,
+    nonlinear_unit,
+    phase_shifter,
+    splitter_1x2,
+)
 from optinc_pdk.simulate.stages import attenuator_matrix
 from optinc_pdk.circuit.model import AttenuatorColumn
 from optinc_pdk.weights import load_for_scenario, shipped_weights_path
@@ -27,7 +34,15 @@ from optinc_pdk.weights import load_for_scenario, shipped_weights_path
 def test_mzi_model_composed_from_couplers_and_phase_shifters_is_the_pinned_formula():
     rng = np.random.default_rng(0)
     theta, phi = rng.uniform(0, 2 * np.pi, 50), rng.uniform(0, 2 * np.pi, 50)
-    np.testing.assert_allclose(mzi2x2(theta, phi), mzi_transfer(theta, phi), rtol=0, atol=1e-15)
+    composed = np.stack([
+        dc_coupler() @ np.diag([phase_shifter(t), 1]) @ dc_coupler() @ np.diag([phase_shifter(f), 1])
+        for t, f in zip(theta, phi)
+    ])
+    np.testing.assert_allclose(mzi2x2(theta, phi), composed, rtol=0, atol=1e-15)
+    s, c = np.sin(theta / 2), np.cos(theta / 2)  # DESIGN.md's closed form
+    written = 1j * np.exp(0.5j * theta)[:, None, None] * np.stack(
+        [np.stack([np.exp(1j * phi) * s, c], -1), np.stack([np.exp(1j * phi) * c, -s], -1)], -2)
+    np.testing.assert_allclose(composed, written, rtol=0, atol=1e-15)
     bar = mzi2x2(np.pi, np.pi)  # θ = π bar state; φ = π makes it the identity
     np.testing.assert_allclose(bar, np.eye(2), atol=1e-15)
     values = rng.uniform(-1, 1, 7) * np.exp(1j * rng.uniform(0, 2 * np.pi, 7))

@@ -7,7 +7,8 @@ column moves light by at most one mode, so the product of L consecutive columns 
 (half-bandwidth L). We therefore
 
 1. build each chunk of L columns in band storage, ``band[i, d] = A[i, i + d − L]``: a column then
-   updates its MZI rows of width 2L+1 only (O(n·L) per column);
+   updates only its MZI rows' active diagonals (O(n·L) per column), as one batched 2×2 matmul on a
+   strided view that pairs the entries of rows m and m+1 belonging to one matrix column;
 2. apply the chunk to the running product with BLAS, one (T × (T+2L)) tile per T output rows,
    restricted to the light cone of the product so far (after c columns the product of a mesh
    started from the identity is banded with half-bandwidth c).
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from optinc_pdk.simulate.primitives import mzi2x2, mzi_elements, phase_shifter
+from optinc_pdk.simulate.primitives import mzi2x2, phase_shifter
 
-CHUNK_COLUMNS = 64  # L: columns per band chunk (wider chunks keep the BLAS tiles efficient)
-TILE_ROWS = 128  # T: output rows per BLAS tile
+CHUNK_COLUMNS = 128  # L: columns per band chunk (wider chunks keep the BLAS tiles efficient)
+TILE_ROWS = 256  # T: output rows per BLAS tile
 
 
 def column_groups(column: np.ndarray) -> list[slice]:
@@ -53,31 +54,36 @@ def check_columns(n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> Non
         raise ValueError("two MZIs of one column share a mode")
 
 
-def _rows(p: np.ndarray) -> slice | np.ndarray:
-    """A strided slice for MZIs on every other mode (the Clements pattern: views, no gather), else the index."""
-    if p.size > 1 and np.all(np.diff(p) == 2):
-        return slice(int(p[0]), int(p[-1]) + 1, 2)
-    return p
+def _pair_view(band: np.ndarray, first: int, count: int, lo: int, hi: int) -> np.ndarray:
+    """(count, 2, hi−lo−1) view pairing band[p, d+1] with band[p+1, d] for p = first, first+2, …
+
+    In band storage A[p, j] = band[p, j−p+L] and A[p+1, j] = band[p+1, j−p−1+L], so entries of one
+    matrix column j sit one diagonal apart in the two rows; rows p and p+1 are adjacent in memory,
+    so a stride of (width − 1) elements steps from band[p, d+1] to band[p+1, d]. The MZI's 2×2
+    transfer then applies to axis 1 with one batched matmul, no gather and no scatter.
+    """
+    width = band.shape[1]
+    item = band.itemsize
+    start = band[first, lo + 1 :]
+    return np.lib.stride_tricks.as_strided(
+        start, shape=(count, 2, hi - lo - 1), strides=(2 * width * item, (width - 1) * item, item), writeable=True,
+    )
 
 
-def _band_chunk(n: int, half: int, groups: list[slice], top: np.ndarray, t: tuple[np.ndarray, ...]) -> np.ndarray:
+def _band_chunk(n: int, half: int, groups: list[slice], top: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Band storage (n, 2·half+1) of the product of the given columns (at most ``half`` of them)."""
     band = np.zeros((n, 2 * half + 1), dtype=np.complex128)
     band[:, half] = 1.0
     for step, group in enumerate(groups):
         # after `step` columns only diagonals half±step are non-zero; this column widens them by one
-        lo, hi = max(0, half - step - 1), min(2 * half + 1, half + step + 2)
+        lo, hi = max(0, half - step - 2), min(2 * half + 1, half + step + 2)
         p = top[group]
-        rows_p, rows_q = _rows(p), _rows(p + 1)
-        t00, t01, t10, t11 = (c[group][:, None] for c in t)
-        old_p, old_q = band[rows_p, lo:hi], band[rows_q, lo:hi]
-        # A[p, j] = band[p, j−p+L], A[q, j] = band[q, j−p−1+L]: align q one diagonal to the right
-        new_p = t00 * old_p
-        new_p[:, 1:] += t01 * old_q[:, :-1]
-        new_q = t11 * old_q
-        new_q[:, :-1] += t10 * old_p[:, 1:]
-        band[rows_p, lo:hi] = new_p
-        band[rows_q, lo:hi] = new_q
+        transfer = t[group]
+        # runs of MZIs on every other mode (a whole Clements or Reck column is one run)
+        cuts = np.flatnonzero(np.diff(p) != 2) + 1
+        for run_start, run_stop in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [p.size]])):
+            view = _pair_view(band, int(p[run_start]), int(run_stop - run_start), lo, hi)
+            view[...] = np.matmul(transfer[run_start:run_stop], view)
     return band
 
 
@@ -110,7 +116,7 @@ def mesh_transfer(
     top = np.asarray(top_mode, dtype=np.int64)
     col = np.asarray(column, dtype=np.int64)
     check_columns(n, top, col)
-    t = mzi_elements(theta, phi)
+    t = mzi2x2(theta, phi)
     groups = column_groups(col)
     half = max(1, min(chunk_columns, len(groups)))
     tile = max(1, min(tile_rows, n))

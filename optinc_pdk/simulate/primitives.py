@@ -4,8 +4,8 @@ Field amplitudes, lossless unless stated, one wavelength (the design wavelength 
 
 * ``dc_coupler``: 50:50 directional coupler B = (1/√2)[[1, i], [i, 1]] (DESIGN.md §3).
 * ``phase_shifter``: e^{iφ}.
-* ``mzi2x2``: T(θ, φ) = B·diag(e^{iθ}, 1)·B·diag(e^{iφ}, 1), built here from the two models above;
-  channel 0 is the upper mode m, channel 1 the lower mode m+1.
+* ``mzi2x2``: T(θ, φ) = B·diag(e^{iθ}, 1)·B·diag(e^{iφ}, 1), the two models above in light's order
+  (evaluated in closed form); channel 0 is the upper mode m, channel 1 the lower mode m+1.
 * ``mzi_attenuator``: the same MZI used from its upper input to its upper output, T₀₀.
 * ``splitter_1x2`` / ``combiner_2x1``: a ratio-weighted 2-port element with real field
   coefficients √r (upper branch) and √(1−r) (lower branch); r = 1/2 is the symmetric Y / MMI,
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from optinc_pdk.mzi import attenuator_value, mzi_transfer
+
 COUPLER = np.array([[1.0, 1.0j], [1.0j, 1.0]]) / np.sqrt(2.0)
 
 
@@ -31,32 +33,19 @@ def dc_coupler() -> np.ndarray:
     return COUPLER.copy()
 
 
-def _product(a: tuple, b: tuple) -> tuple:
-    """(a @ b) for stacks of 2×2 matrices given as their four entries (elementwise, no 2×2 matmul stacks)."""
-    a00, a01, a10, a11 = a
-    b00, b01, b10, b11 = b
-    return (a00 * b00 + a01 * b10, a00 * b01 + a01 * b11, a10 * b00 + a11 * b10, a10 * b01 + a11 * b11)
-
-
-def mzi_elements(theta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(T₀₀, T₀₁, T₁₀, T₁₁) of MZIs: coupler · θ on the upper arm · coupler · φ on the upper input."""
-    theta, phi = np.broadcast_arrays(np.asarray(theta, dtype=np.float64), np.asarray(phi, dtype=np.float64))
-    one, zero = np.ones(theta.shape), np.zeros(theta.shape)
-    coupler = tuple(np.full(theta.shape, c) for c in COUPLER.ravel())
-    upper_arm = (phase_shifter(theta), zero, zero, one)
-    upper_input = (phase_shifter(phi), zero, zero, one)
-    return _product(_product(_product(coupler, upper_arm), coupler), upper_input)
-
-
 def mzi2x2(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Transfer matrices (..., 2, 2) of MZIs (channel 0 = upper mode m, channel 1 = mode m+1)."""
-    t00, t01, t10, t11 = mzi_elements(theta, phi)
-    return np.stack([np.stack([t00, t01], -1), np.stack([t10, t11], -1)], -2)
+    """Transfer matrices (..., 2, 2) of MZIs (channel 0 = upper mode m, channel 1 = mode m+1).
+
+    The closed form of :func:`optinc_pdk.mzi.mzi_transfer` (the project's one MZI formula); the
+    tests check it equals dc_coupler · phase_shifter(θ) · dc_coupler · phase_shifter(φ) built from
+    the models above.
+    """
+    return mzi_transfer(theta, phi)
 
 
 def mzi_attenuator(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Upper-in → upper-out field of attenuator MZIs: T₀₀(θ, φ), |T₀₀| = sin(θ/2)."""
-    return mzi_elements(theta, phi)[0]
+    return attenuator_value(theta, phi)
 
 
 def splitter_1x2(ratio: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
