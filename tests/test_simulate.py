@@ -185,3 +185,16 @@ def test_shipped_b8n8_layers_and_a_dataset_sample():
     decided, _ = chain.decide(group_sums_to_digits(data.numerators[index], scenario.servers, scenario.group))
     model = data.decide(weights.forward(data.inputs(index, dtype=np.float64)))
     np.testing.assert_array_equal(decided, np.broadcast_to(model, decided.shape))
+
+
+def test_two_digit_groups_weighted_by_attenuators_end_to_end():
+    """G = 2 (8 bits, M = 2 inputs): the averager attenuates digit t = 0 by 1/4 before summing."""
+    scenario = tiny_scenario(servers=3, bits=8, widths=(2, 8, 4), approx=(2,), name="g2")
+    assert scenario.group == 2
+    weights = random_weights(scenario, 2)
+    description = build_description(scenario, weights)
+    assert description.block("averager/weights").n_mzis == 3 * 2  # digit 0 of each group, every server
+    report = simulate_description(description, weights, scenario)
+    assert report["samples"] == (15 * 3 + 1) ** 2
+    assert report["max_layer_relative_error"] <= 1e-9
+    assert report["decisions_differing_from_model"] == 0

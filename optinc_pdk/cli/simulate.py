@@ -76,6 +76,10 @@ def register(app: typer.Typer) -> None:
                 "layer", "out x in", "mapping", "blocks", "scale s", "relative error", "bias error"], [
                 [f"L{r['layer']}", f"{r['shape'][0]}x{r['shape'][1]}", r["orientation"], r["blocks"], f"{r['scale']:.4g}",
                  f"{r['relative_error']:.2e}", f"{r['bias_error']:.2e}"] for r in report["layers"]]))
+            for row in report["layers"]:
+                if row.get("projection_residual", 0.0) > report["layer_tolerance"]:
+                    console.print(f"L{row['layer']}: the weights are {row['projection_residual']:.2e} (max abs) away from "
+                                  "the block form the optics realise; the model's decisions may differ")
             console.print(
                 f"{s.name}: optical accuracy {report['optical_accuracy']:.6f} ({report['optical_correct']} / "
                 f"{report['samples']} samples, all {report['servers']} servers' receivers), trained model "
