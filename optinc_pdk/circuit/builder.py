@@ -14,7 +14,6 @@ from typing import Callable
 
 import numpy as np
 
-from optinc_pdk.blockform import block_approximation
 from optinc_pdk.circuit import gains, naming
 from optinc_pdk.circuit.channels import output_channels
 from optinc_pdk.circuit.description import CircuitDescription, LayerInfo
@@ -189,15 +188,12 @@ def _layer(index: int, params: LayerParameters, approximated: bool, hidden: bool
     a_l = gains.matrix_gain(mapping.scale, _tree_blocks(mapping))
     output_gain = layer_output_gain(mapping, input_gain)
     amplitudes = np.real(params.bias_column.values())
-    if weight is None:  # from phases alone: the design's own matrix and bias are the targets
-        target = mapping.matrix() * mapping.scale
+    if bias is None:  # from phases alone: the bias the light injects
         bias = params.bias_source * amplitudes / (np.sqrt(2.0 * out_dim) * output_gain)
-    else:
-        target = block_approximation(weight) if approximated else np.asarray(weight, dtype=np.float64)
     block = layer_block(index, matrix, bias_block(index, params.bias_source, params.bias_column), hidden)
     info = LayerInfo(
         index, naming.layer(index), out_dim, in_dim, approximated, orientation, k, n_blocks, padding, mapping,
-        np.real_if_close(target), np.asarray(bias, dtype=np.float64), a_l, input_gain, output_gain, params.bias_source,
+        None if weight is None else np.asarray(weight, dtype=np.float64), np.asarray(bias, dtype=np.float64), a_l, input_gain, output_gain, params.bias_source,
         amplitudes, hidden,
     )
     return block, info

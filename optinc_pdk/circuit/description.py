@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
 
+from optinc_pdk.blockform import block_approximation
 from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.decompose import LayerMapping
 from optinc_pdk.scenario import Scenario
@@ -26,8 +28,8 @@ class LayerInfo:
     blocks: int  # 1 for a full layer
     padding: int
     mapping: LayerMapping  # the decomposition (phases, scale s_l)
-    target: np.ndarray  # out×in: the matrix the optics realise up to matrix_gain (W, or its block projection)
-    bias: np.ndarray  # (out,) trained bias b_l
+    weight: np.ndarray | None  # out×in trained W_l (None when built from phases alone)
+    bias: np.ndarray  # (out,) trained bias b_l (or, from phases alone, the bias the light injects)
     matrix_gain: float  # A_l = 1/(s_l·√nb): optical matrix = A_l · target
     input_gain: float  # α_{l−1}
     output_gain: float  # α_l
@@ -38,6 +40,16 @@ class LayerInfo:
     @property
     def scale(self) -> float:
         return float(self.mapping.scale)
+
+    @cached_property
+    def target(self) -> np.ndarray:
+        """out×in: what the optics realise up to ``matrix_gain`` — W, or for an approximated layer its
+        block projection (eq. 4–6); from phases alone, the design's own matrix. Computed on first use."""
+        if self.weight is None:
+            return np.real_if_close(self.mapping.matrix() * self.mapping.scale)
+        if self.approximated:
+            return block_approximation(self.weight)
+        return np.asarray(self.weight, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
