@@ -144,12 +144,17 @@ def build(request: BuildRequest) -> BuildResult:
         "layout": files["layout"],
         "exports": files["exports"],
         "seconds": timings,
-        "view": f"klayout -l {_relative(LYP)} {_relative(Path(files['layout'].get('oas') or files['layout'].get('gds') or ''))}",
+        "view": f"klayout -l {_relative(LYP)} {_relative(Path(_layout_file(files['layout'])))}",
     }
     files["report"] = write_report(report, out_dir, area, _meshes_to_plot(description))
     done("report")
     report["seconds"] = timings
     return BuildResult(s.name, out_dir, report, files, verified)
+
+
+def _layout_file(layout: dict) -> str:
+    paths = layout.get("paths", {})
+    return paths.get("oas") or paths.get("gds") or ""
 
 
 def _relative(path) -> str:

@@ -71,20 +71,19 @@ def _summary(console, result) -> None:
          f"{100 * l['approx_mzis'] / l['full_mzis']:.1f}%"] for l in area["layers"]] + [
         ["total", "", area["full_mzis"], area["approx_mzis"], f"{100 * area['ratio']:.2f}%"]]))
     layout = r.get("layout") or {}
-    fp = layout.get("footprint") or {}
+    total = layout["footprint"]["total"]
     v = r.get("verification")
     rows = [
         ["weights", r["weights"]["source"] + (" (RANDOM)" if r["weights"]["random"] else "")],
-        ["footprint", f"{fp.get('total_mm2', float('nan')):.3f} mm² ({fp.get('width_um', 0) / 1000:.2f} x "
-                      f"{fp.get('height_um', 0) / 1000:.2f} mm)" if fp else "n/a"],
-        ["MZIs in GDS", str(layout.get("mzi_count_readback", "n/a"))],
+        ["footprint", f"{total['area_mm2']:.3f} mm² ({total['width_mm']:.2f} x {total['height_mm']:.2f} mm)"],
+        ["MZIs in the GDS", f"{layout['mzis']} ({r['description']['weight_matrix_mzis']} in weight matrices)"],
         ["verification", "skipped" if v is None else
          f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
          f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
     ]
     for key in ("gds", "oas", "png"):
-        if layout.get(key):
-            rows.append([key.upper(), str(layout[key])])
+        if layout["paths"].get(key):
+            rows.append([key.upper(), layout["paths"][key]])
     rows += [["phase map", r["exports"]["phase_map"][0]], ["netlist", r["exports"]["compact_netlist"]],
              ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
@@ -94,8 +93,8 @@ def _show(result) -> None:
     """Send the layout to a running KLayout through klive, if one listens; say so either way."""
     from optinc_pdk.cli.output import console
 
-    layout = result.report.get("layout") or {}
-    path = layout.get("oas") or layout.get("gds")
+    paths = (result.report.get("layout") or {}).get("paths", {})
+    path = paths.get("oas") or paths.get("gds")
     try:
         import json
         import socket

@@ -72,18 +72,16 @@ def markdown(report: dict) -> str:
     lines += [f"| MZIs outside the weight matrices | {totals['mzis'] - report['description']['weight_matrix_mzis']} |", ""]
     layout = report.get("layout") or {}
     if layout:
-        lines += ["## Layout", ""]
-        fp = layout.get("footprint") or {}
-        if fp:
-            lines += [f"Footprint (bounding box of the top cell): **{fp.get('total_mm2', 0):.3f} mm²** "
-                      f"({fp.get('width_um', 0) / 1000:.3f} mm × {fp.get('height_um', 0) / 1000:.3f} mm)", ""]
-            blocks = fp.get("blocks") or []
-            if blocks:
-                lines += ["| block | width (µm) | height (µm) | mm² |", "| --- | ---: | ---: | ---: |"]
-                lines += [f"| {b['name']} | {b['width_um']:.1f} | {b['height_um']:.1f} | {b['mm2']:.4f} |" for b in blocks]
-                lines.append("")
-        if layout.get("mzi_count_readback") is not None:
-            lines += [f"MZI instances read back from the GDS with klayout: {layout['mzi_count_readback']}", ""]
+        total = layout["footprint"]["total"]
+        lines += ["## Layout", "",
+                  f"Footprint (bounding box of the top cell, from the written layout): **{total['area_mm2']:.3f} mm²** "
+                  f"({total['width_mm']:.3f} mm × {total['height_mm']:.3f} mm); {layout['crossings']} waveguide crossings.", "",
+                  "| block | width (mm) | height (mm) | mm² |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {b['name']} | {b['width_mm']:.3f} | {b['height_mm']:.3f} | {b['area_mm2']:.4f} |"
+                  for b in layout["footprint"]["blocks"]]
+        lines += ["", f"MZI instances read back from the written layout with klayout (arrays expanded): "
+                  f"**{layout['mzis']}** (the description has {layout['expected_mzis']}; "
+                  f"{report['description']['weight_matrix_mzis']} map the weight matrices).", ""]
     v = report.get("verification")
     lines += ["## Verification (behavioural S-matrix simulation)", ""]
     if v is None:
@@ -105,10 +103,10 @@ def markdown(report: dict) -> str:
 
 
 def _file_rows(report: dict):
-    layout = report.get("layout") or {}
-    for key in ("gds", "oas", "png"):
-        if layout.get(key):
-            yield key.upper(), layout[key]
+    paths = (report.get("layout") or {}).get("paths", {})
+    for key in ("gds", "oas", "png", "footprint"):
+        if paths.get(key):
+            yield key.upper() if key != "footprint" else "footprint report", paths[key]
     exports = report.get("exports") or {}
     if exports.get("phase_map"):
         yield "phase map", ", ".join(exports["phase_map"])
