@@ -17,8 +17,8 @@ from optinc_pdk.decompose import (
     decompose_unitaries_batched,
     decompose_unitary,
 )
-from optinc_pdk.decompose.nulling import null_batched
-from optinc_pdk.decompose.phases import mesh_phases
+from optinc_pdk.decompose.nulling import null_batched, null_single
+from optinc_pdk.decompose.phases import finish, lazy_phases
 from optinc_pdk.errors import OptincError
 from optinc_pdk.phasemap import save_phase_map, unitary_entries
 
@@ -173,11 +173,15 @@ def test_many_small_blocks_in_one_batch():
     assert np.abs(batch[17].matrix() - unitaries[17]).max() <= TOL
 
 
-def test_nulling_record_phases_are_vectorised_over_batch():
+def test_phase_bookkeeping_shapes():
     rng = np.random.default_rng(2)
     unitaries = np.stack([haar(6, rng, False) for _ in range(3)])
-    theta, phi, top_mode, column, output = mesh_phases(6, "clements", null_batched(unitaries, "clements"))
-    assert theta.shape == phi.shape == (3, 15) and output.shape == (3, 6)
+    record = null_batched(unitaries, "clements")
+    theta, phi, top_mode, column, output = finish(
+        6, "clements", record.theta, record.phase_phi, np.diagonal(record.final, axis1=1, axis2=2))
+    assert theta.shape == phi.shape == (3, 15) and output.shape == (3, 6) and top_mode.shape == (15,)
+    lazy_theta, lazy_phase, diagonal = lazy_phases(6, "reck", null_single(unitaries[0], "reck"))
+    assert lazy_theta.shape == lazy_phase.shape == (1, 15) and diagonal.shape == (1, 6)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,9 @@
 """Nulling kernels: apply the rotations of a Clements or Reck decomposition to a working matrix.
 
-The working matrix is kept as W = diag(p)·S·diag(q) with unit-modulus phase vectors p, q that are
+Two kernels: null_single (one matrix, in-place BLAS rotations) and null_batched (many small
+blocks, numpy vectorised over the batch; see its docstring).
+
+For null_single the working matrix is kept as W = diag(p)·S·diag(q) with unit-modulus phase vectors p, q that are
 never materialised: every rotation applied to S then has a real diagonal, c = sin(θ/2) ≥ 0, which
 lets real orthogonal inputs stay real (BLAS drot) and complex ones use the cheap real-rotation
 kernel zdrot after one phase scaling. The kernels only record, per MZI, the two entries of S it
@@ -39,59 +42,75 @@ class NullingRecord:
     row_prephased: bool
 
 
+@dataclass(frozen=True)
+class BatchNulling:
+    theta: np.ndarray  # (B, K) θ of each MZI in nulling order
+    phase_phi: np.ndarray  # (B, K) e^{iφ} (before the output phases are pushed through)
+    final: np.ndarray  # (B, N, N) W after all rotations (upper triangular, ideally diagonal)
+
+
 def _leading_dimension(n: int) -> int:
     # A power-of-two stride maps a strided row onto few cache sets; pad it.
     return n + 8 if n >= 64 else n
 
 
-def null_batched(matrices: np.ndarray, mesh: str) -> NullingRecord:
-    """Vectorised over a batch (B, N, N): one numpy step per MZI position, all blocks at once."""
-    work = np.array(matrices, dtype=np.complex128)
-    batch, n, _ = work.shape
+def null_batched(matrices: np.ndarray, mesh: str) -> BatchNulling:
+    """Vectorised over a batch (B, N, N): one numpy step per MZI position, all blocks at once.
+
+    Small blocks make the per-step numpy overhead dominate, so this kernel applies the exact
+    complex T(θ, φ) (no lazy phases to track afterwards) and keeps the batch as the last, contiguous
+    axis. Column operation nulling W[r, m] with a = W[r, m], b = W[r, m+1]: sin(θ/2) = |b|/ρ,
+    cos(θ/2) = |a|/ρ, e^{iφ} = −u_a·conj(u_b); row operation nulling W[m+1, c] with a = W[m, c],
+    b = W[m+1, c]: sin(θ/2) = |a|/ρ, cos(θ/2) = |b|/ρ, e^{iφ} = u_b·conj(u_a) (u = x/|x|, 1 for 0;
+    ρ = 0 gives the bar state θ = π).
+    """
+    work = np.moveaxis(np.asarray(matrices, dtype=np.complex128), 0, -1).copy()  # (N, N, B)
+    n, _, batch = work.shape
     plan = sweeps(n, mesh)
     total = sum(sweep.size for sweep in plan)
-    rec_a = np.empty((batch, total), dtype=np.complex128)
-    rec_b = np.empty((batch, total), dtype=np.complex128)
+    theta = np.empty((total, batch))
+    phase_phi = np.empty((total, batch), dtype=np.complex128)
     position = 0
     for sweep in plan:
         for step in range(sweep.size):
             if sweep.by_rows:
                 upper = n - 2 - sweep.index + step
-                lo = step
-                a = work[:, upper, lo].copy()
-                b = work[:, upper + 1, lo].copy()
-            elif mesh == "clements":
-                row, left = n - 1 - step, sweep.index - step
-                a = work[:, row, left].copy()
-                b = work[:, row, left + 1].copy()
+                a, b = work[upper, step], work[upper + 1, step]
             else:
-                row, left = n - 1 - sweep.index, step
-                a = work[:, row, left].copy()
-                b = work[:, row, left + 1].copy()
-            rec_a[:, position] = a
-            rec_b[:, position] = b
-            position += 1
+                row = n - 1 - step if mesh == "clements" else n - 1 - sweep.index
+                left = sweep.index - step if mesh == "clements" else step
+                a, b = work[row, left], work[row, left + 1]
             abs_a, abs_b = np.abs(a), np.abs(b)
             rho = np.hypot(abs_a, abs_b)
             nonzero = rho > 0
-            safe_rho = np.where(nonzero, rho, 1.0)
-            unit_a = np.where(abs_a > 0, a / np.where(abs_a > 0, abs_a, 1.0), 1.0)
-            unit_b = np.where(abs_b > 0, b / np.where(abs_b > 0, abs_b, 1.0), 1.0)
+            unit_a = np.divide(a, abs_a, out=np.ones_like(a), where=abs_a > 0)
+            unit_b = np.divide(b, abs_b, out=np.ones_like(b), where=abs_b > 0)
             if sweep.by_rows:
-                cos_ = np.where(nonzero, abs_a / safe_rho, 1.0)
-                sin_ = unit_a * np.conj(unit_b) * np.where(nonzero, abs_b / safe_rho, 0.0)
-                x = work[:, upper, lo:].copy()
-                y = work[:, upper + 1, lo:]
-                work[:, upper, lo:] = cos_[:, None] * x + sin_[:, None] * y
-                work[:, upper + 1, lo:] = cos_[:, None] * y - np.conj(sin_)[:, None] * x
+                sin_half = np.divide(abs_a, rho, out=np.ones_like(rho), where=nonzero)
+                cos_half = np.divide(abs_b, rho, out=np.zeros_like(rho), where=nonzero)
+                phase = unit_b * np.conj(unit_a)
+                prefactor = 1j * (cos_half + 1j * sin_half)  # i·e^{iθ/2}
+                # rows (m, m+1) <- T·rows: x' = i e^{iθ/2}(e^{iφ} s x + c y), y' = i e^{iθ/2}(e^{iφ} c x − s y)
+                x = work[upper, step:].copy()
+                y = work[upper + 1, step:]
+                outer = prefactor * phase
+                work[upper, step:] = (outer * sin_half) * x + (prefactor * cos_half) * y
+                work[upper + 1, step:] = (outer * cos_half) * x - (prefactor * sin_half) * y
             else:
-                cos_ = np.where(nonzero, abs_b / safe_rho, 1.0)
-                sin_ = -unit_a * np.conj(unit_b) * np.where(nonzero, abs_a / safe_rho, 0.0)
-                x = work[:, : row + 1, left].copy()
-                y = work[:, : row + 1, left + 1]
-                work[:, : row + 1, left] = cos_[:, None] * x + sin_[:, None] * y
-                work[:, : row + 1, left + 1] = cos_[:, None] * y - np.conj(sin_)[:, None] * x
-    return NullingRecord(rec_a, rec_b, work, column_prephased=False, row_prephased=False)
+                sin_half = np.divide(abs_b, rho, out=np.ones_like(rho), where=nonzero)
+                cos_half = np.divide(abs_a, rho, out=np.zeros_like(rho), where=nonzero)
+                phase = -unit_a * np.conj(unit_b)
+                prefactor = -1j * (cos_half - 1j * sin_half)  # −i·e^{−iθ/2}
+                # columns (m, m+1) <- columns·Tᴴ: x' = g(e^{−iφ} s x + c y), y' = g(e^{−iφ} c x − s y)
+                x = work[: row + 1, left].copy()
+                y = work[: row + 1, left + 1]
+                outer = prefactor * np.conj(phase)
+                work[: row + 1, left] = (outer * sin_half) * x + (prefactor * cos_half) * y
+                work[: row + 1, left + 1] = (outer * cos_half) * x - (prefactor * sin_half) * y
+            theta[position] = 2.0 * np.arctan2(sin_half, cos_half)
+            phase_phi[position] = phase
+            position += 1
+    return BatchNulling(theta.T, phase_phi.T, np.moveaxis(work, -1, 0))
 
 
 def null_single(matrix: np.ndarray, mesh: str) -> NullingRecord:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from optinc_pdk.decompose.nulling import NullingRecord
-from optinc_pdk.decompose.topology import mzi_count, sweeps
-from optinc_pdk.mzi import wrap_phase
+from optinc_pdk.decompose.topology import mzi_count, nulling_positions, sweeps
+from optinc_pdk.mzi import TWO_PI
 
 PI = np.pi
 
@@ -32,7 +32,13 @@ PI = np.pi
 def _unit(values: np.ndarray) -> np.ndarray:
     """x/|x|, and 1 for x = 0 (as the kernels treat zero entries)."""
     magnitude = np.abs(values)
-    return np.where(magnitude > 0, values / np.where(magnitude > 0, magnitude, 1.0), 1.0)
+    return np.divide(values, magnitude, out=np.ones_like(values), where=magnitude > 0)
+
+
+def _wrap_small(angles: np.ndarray) -> np.ndarray:
+    """wrap_phase for angles already in [−2π, 2π) (θ and np.angle output), without np.mod's cost."""
+    wrapped = np.where(angles < 0, angles + TWO_PI, angles)
+    return np.where(wrapped >= TWO_PI, 0.0, wrapped)  # −1e-17 + 2π rounds to 2π
 
 
 def _renormalised(phases: np.ndarray) -> np.ndarray:
@@ -46,8 +52,8 @@ def _exclusive_cumprod(factors: np.ndarray) -> np.ndarray:
     return result
 
 
-def mesh_phases(n: int, mesh: str, record: NullingRecord):
-    """Return theta, phi (B, K), top_mode, column (K,), output_phase (B, n), MZIs in propagation order."""
+def lazy_phases(n: int, mesh: str, record: NullingRecord):
+    """theta, e^{iφ} (B, K) in nulling order and the final diagonal of W (B, n), from null_single's record."""
     batch = record.final.shape[0]
     total = mzi_count(n)
     abs_a, abs_b = np.abs(record.a), np.abs(record.b)
@@ -56,9 +62,6 @@ def mesh_phases(n: int, mesh: str, record: NullingRecord):
     p = np.ones((batch, n), dtype=np.complex128)  # row phases of W
     theta = np.empty((batch, total))
     phase_phi = np.empty((batch, total), dtype=np.complex128)  # e^{iφ}
-    top_mode = np.empty(total, dtype=np.int64)
-    column = np.empty(total, dtype=np.int64)
-    row_sweeps = []
     for sweep in sweeps(n, mesh):
         span = slice(sweep.start, sweep.start + sweep.size)
         step = np.arange(sweep.size)
@@ -77,9 +80,6 @@ def mesh_phases(n: int, mesh: str, record: NullingRecord):
             p[:, upper] = 1j * half * u_b * np.conj(u_a) * p[:, upper + 1]
             p[:, n - 1] = last
             p = _renormalised(p)
-            top_mode[span] = upper
-            column[span] = n - 1 - step
-            row_sweeps.append((span, upper))
         elif mesh == "clements":  # bottom to top on columns (m, m+1), m = i − j
             left = sweep.index - step
             angle = PI - 2.0 * np.arctan2(a_abs, b_abs)
@@ -93,8 +93,6 @@ def mesh_phases(n: int, mesh: str, record: NullingRecord):
             q[:, left + 1] = carry * 1j * conj_half * np.conj(prephase)
             q[:, 0] = carry_out
             q = _renormalised(q)
-            top_mode[span] = left
-            column[span] = step
         else:  # reck, left to right on columns (k, k+1) of row N−1−p
             row = n - 1 - sweep.index
             angle = PI - 2.0 * np.arctan2(a_abs, b_abs)
@@ -108,28 +106,39 @@ def mesh_phases(n: int, mesh: str, record: NullingRecord):
             q[:, :row] = q[:, 1 : row + 1] * 1j * conj_half * np.conj(u_a) * u_b
             q[:, row] = last
             q = _renormalised(q)
-            top_mode[span] = step
-            column[span] = step + 2 * sweep.index
         theta[:, span] = angle
         phase_phi[:, span] = phase
 
-    output = p * _unit(np.diagonal(record.final, axis1=1, axis2=2)) * q
-    propagation = np.arange(total)
+    return theta, phase_phi, p * _unit(np.diagonal(record.final, axis1=1, axis2=2)) * q
+
+
+def finish(n: int, mesh: str, theta, phase_phi, diagonal):
+    """theta, phi (B, K), top_mode, column (K,), output_phase (B, n), MZIs in propagation order.
+
+    Inputs in nulling order; for Clements the row MZIs are moved past the diagonal first.
+    """
+    top_mode, column = nulling_positions(n, mesh)
+    plan = sweeps(n, mesh)
+    row_sweeps = [sweep for sweep in plan if sweep.by_rows]
+    output = _unit(diagonal)
+    propagation = np.arange(top_mode.size)
     if row_sweeps:
-        output, phase_phi = _push_rows_through(output, theta, phase_phi, row_sweeps, n)
-        column_ops = [np.arange(s.start, s.start + s.size) for s in sweeps(n, mesh) if not s.by_rows]
-        row_ops = [np.arange(span.start, span.stop)[::-1] for span, _ in reversed(row_sweeps)]
+        output, phase_phi = _push_rows_through(output, theta, phase_phi, row_sweeps, top_mode, n)
+        column_ops = [np.arange(s.start, s.start + s.size) for s in plan if not s.by_rows]
+        row_ops = [np.arange(s.start, s.start + s.size)[::-1] for s in reversed(row_sweeps)]
         propagation = np.concatenate(column_ops + row_ops)  # row MZIs: last nulled is met first
     return (
-        wrap_phase(theta[:, propagation]), wrap_phase(np.angle(phase_phi[:, propagation])),
-        top_mode[propagation], column[propagation], wrap_phase(np.angle(output)),
+        _wrap_small(theta[:, propagation]), _wrap_small(np.angle(phase_phi[:, propagation])),
+        top_mode[propagation], column[propagation], _wrap_small(np.angle(output)),
     )
 
 
-def _push_rows_through(output, theta, phase_phi, row_sweeps, n):
+def _push_rows_through(output, theta, phase_phi, row_sweeps, top_mode, n):
     output = output.copy()
     phase_phi = phase_phi.copy()
-    for span, upper in reversed(row_sweeps):
+    for sweep in reversed(row_sweeps):
+        span = slice(sweep.start, sweep.start + sweep.size)
+        upper = top_mode[span]
         minus_conj_full = -np.exp(-1j * theta[:, span])
         factor = minus_conj_full * np.conj(phase_phi[:, span])  # e^{i(π − θ − φ)}
         # The MZIs of a sweep move last-first; d_{m+1} met by MZI j is what MZI j+1 left.

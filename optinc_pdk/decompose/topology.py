@@ -13,7 +13,10 @@ Positions, with j the step inside the sweep:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
+import numpy as np
 
 MESH_KINDS = ("clements", "reck")
 
@@ -41,3 +44,25 @@ def sweeps(n_modes: int, mesh: str) -> list[Sweep]:
 
 def mzi_count(n_modes: int) -> int:
     return n_modes * (n_modes - 1) // 2
+
+
+@functools.lru_cache(maxsize=16)
+def nulling_positions(n_modes: int, mesh: str):
+    """(top_mode, column) of every MZI, in nulling order (see the module doc); read-only, cached."""
+    tops, columns = [], []
+    for sweep in sweeps(n_modes, mesh):
+        step = np.arange(sweep.size)
+        if sweep.by_rows:
+            tops.append(n_modes - 2 - sweep.index + step)
+            columns.append(n_modes - 1 - step)
+        elif mesh == "clements":
+            tops.append(sweep.index - step)
+            columns.append(step)
+        else:
+            tops.append(step)
+            columns.append(step + 2 * sweep.index)
+    top_mode = np.concatenate(tops).astype(np.int64) if tops else np.empty(0, dtype=np.int64)
+    column = np.concatenate(columns).astype(np.int64) if columns else np.empty(0, dtype=np.int64)
+    top_mode.flags.writeable = False
+    column.flags.writeable = False
+    return top_mode, column

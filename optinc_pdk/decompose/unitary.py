@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from optinc_pdk.decompose.mesh import MeshBatch, MeshPhases
-from optinc_pdk.decompose.nulling import NullingRecord, null_batched, null_single
-from optinc_pdk.decompose.phases import mesh_phases
+from optinc_pdk.decompose.nulling import null_batched, null_single
+from optinc_pdk.decompose.phases import finish, lazy_phases
 from optinc_pdk.decompose.topology import MESH_KINDS
 from optinc_pdk.errors import OptincError
 
@@ -56,8 +56,7 @@ def _check_mesh(mesh: str) -> None:
         raise OptincError(f"mesh: must be one of {', '.join(MESH_KINDS)}, got {mesh!r}")
 
 
-def _phases_sorted(n: int, mesh: str, record: NullingRecord):
-    theta, phi, top_mode, column, output_phase = mesh_phases(n, mesh, record)
+def _sorted(theta, phi, top_mode, column, output_phase, n: int):
     # Column by column (modes within a column are disjoint) is a valid propagation order too,
     # and the one layout and simulation want.
     order = np.argsort(column * n + top_mode, kind="stable")
@@ -78,7 +77,7 @@ def decompose_unitary(matrix, mesh: str = "clements", atol: float = UNITARY_ATOL
     residual = float(_residual(record.final)[0])
     if not residual <= atol:
         raise OptincError(f"{name}: not unitary (deviation {residual:.3g} > {atol:g}); decompose it as a layer (SVD)")
-    theta, phi, top_mode, column, output_phase = _phases_sorted(n, mesh, record)
+    theta, phi, top_mode, column, output_phase = _sorted(*finish(n, mesh, *lazy_phases(n, mesh, record)), n)
     return MeshPhases(n, theta[0], phi[0], top_mode, column, output_phase[0], mesh)
 
 
@@ -98,5 +97,6 @@ def decompose_unitaries_batched(matrices, mesh: str = "clements", atol: float = 
     worst = int(np.argmax(residual))
     if not residual[worst] <= atol:
         raise OptincError(f"{name}[{worst}]: not unitary (deviation {residual[worst]:.3g} > {atol:g})")
-    theta, phi, top_mode, column, output_phase = _phases_sorted(n, mesh, record)
+    diagonal = np.diagonal(record.final, axis1=1, axis2=2)
+    theta, phi, top_mode, column, output_phase = _sorted(*finish(n, mesh, record.theta, record.phase_phi, diagonal), n)
     return MeshBatch(n, theta, phi, top_mode, column, output_phase, mesh)
