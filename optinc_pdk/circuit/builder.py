@@ -193,8 +193,8 @@ def _layer(index: int, params: LayerParameters, approximated: bool, hidden: bool
     block = layer_block(index, matrix, bias_block(index, params.bias_source, params.bias_column), hidden)
     info = LayerInfo(
         index, naming.layer(index), out_dim, in_dim, approximated, orientation, k, n_blocks, padding, mapping,
-        None if weight is None else np.asarray(weight, dtype=np.float64), np.asarray(bias, dtype=np.float64), a_l, input_gain, output_gain, params.bias_source,
-        amplitudes, hidden,
+        None if weight is None else np.asarray(weight, dtype=np.float64), np.asarray(bias, dtype=np.float64), a_l,
+        input_gain, output_gain, params.bias_source, amplitudes, hidden,
     )
     return block, info
 
@@ -239,7 +239,10 @@ def assemble(
     gain = gains.averager_gain(servers, scenario.group)
     approx = set(scenario.approx_layers)
     layer_blocks, infos = [], []
-    for index, layer in enumerate(params, start=1):
+    for index, (layer, shape) in enumerate(zip(params, scenario.layer_shapes()), start=1):
+        if (layer.mapping.out_dim, layer.mapping.in_dim) != shape:
+            raise OptincError(f"{scenario.name}: layer {index} is {shape[0]}x{shape[1]}, its mapping "
+                              f"{layer.mapping.out_dim}x{layer.mapping.in_dim}")
         weight = weights.weights[index - 1] if weights is not None else None
         bias = weights.biases[index - 1] if weights is not None else None
         block, info = _layer(index, layer, index in approx, index < scenario.n_layers, gain, weight, bias)

@@ -268,7 +268,3 @@ class Composite(Block):
             if kid.name == name:
                 return kid
         raise KeyError(f"{self.name}: no child {name}")
-
-
-def leaves(block: Block) -> Iterator[Block]:
-    return (b for b in block.walk() if b.is_leaf)

@@ -234,8 +234,3 @@ def block_netlist(block: Block) -> dict:
         "nets": nets,
         "ports": {name: resolved[name] for name in ports if name in resolved},
     }
-
-
-def block_channels(block: Block) -> int:
-    """Widest side, the size limit for a YAML export."""
-    return max(block.n_in, block.n_out)

@@ -23,7 +23,7 @@ from optinc_pdk.circuit.builder import LayerParameters, assemble, averager_block
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import AttenuatorColumn, Composite
 from optinc_pdk.decompose import BlockPhases, DiagonalColumn, LayerMapping, MeshPhases
-from optinc_pdk.errors import OptincError, located
+from optinc_pdk.errors import located
 from optinc_pdk.phasemap import load_phase_map, phase_map_paths, save_phase_map
 from optinc_pdk.scenario import Scenario
 from optinc_pdk.weights import OnnWeights

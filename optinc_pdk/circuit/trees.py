@@ -94,7 +94,3 @@ def tree_plan(n_leaves: int) -> TreePlan:
     for array in (plan.depth, plan.first, plan.count, plan.upper_node, plan.lower_node):
         array.setflags(write=False)
     return plan
-
-
-def tree_elements(n_leaves: int) -> int:
-    return tree_plan(n_leaves).n_elements
