@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.simulate",
     "optinc_pdk.cli.cascade",
     "optinc_pdk.cli.build",
+    "optinc_pdk.cli.compare",
     "optinc_pdk.cli.decompose",
 ]
 
