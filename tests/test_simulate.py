@@ -15,7 +15,14 @@ from optinc_pdk.datasets import exhaustive_dataset
 from optinc_pdk.decompose import DiagonalColumn, decompose_unitary
 from optinc_pdk.scenario import load_scenario
 from optinc_pdk.signals import group_sums, pam4_encode
-from optinc_pdk.simulate import allreduce, compare, compile_chain, group_sums_to_digits, simulate_description
+from optinc_pdk.simulate import (
+    allreduce,
+    compare,
+    compile_chain,
+    group_sums_to_digits,
+    optical_allreduce,
+    simulate_description,
+)
 from optinc_pdk.simulate.mesh import mesh_transfer, mesh_transfer_reference
 from optinc_pdk.simulate.primitives import (
     combiner_2x1,
@@ -167,6 +174,7 @@ def test_b8n4_allreduce_of_random_gradients(b8n4_case):
     decoded = allreduce(compile_chain(description), gradients)
     if shipped:
         assert compare(decoded, gradients).mismatched_values == 0
+        np.testing.assert_array_equal(optical_allreduce("b8n4", gradients[:, :100]), decoded[:, :100])
     else:
         x = group_sums(pam4_encode(gradients, 8), 4) / 4
         model = exhaustive_dataset(scenario).decide(weights.forward(x)) @ (4 ** np.arange(4))

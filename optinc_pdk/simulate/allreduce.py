@@ -62,3 +62,17 @@ def compare(decoded: np.ndarray, gradients: np.ndarray) -> AllReduceCheck:
         int(gradients.shape[1]), int(np.any(wrong, axis=0).sum()), int(wrong.sum()),
         int(np.abs(decoded - exact).max(initial=0)),
     )
+
+
+def optical_allreduce(scenario, gradients: np.ndarray, weights=None) -> np.ndarray:
+    """One call: ``scenario`` (a Scenario or a shipped name), (servers × elements) gradients, optional
+    OnnWeights (default: the shipped weights) → what every server decodes (servers × elements)."""
+    from optinc_pdk.circuit.builder import build_description
+    from optinc_pdk.scenario import Scenario, load_scenario
+    from optinc_pdk.simulate.chain import compile_chain
+    from optinc_pdk.weights import load_for_scenario
+
+    s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    g = check_gradients(gradients, s.servers, s.bits)  # refuse bad input before the build
+    w = weights if weights is not None else load_for_scenario(s)
+    return allreduce(compile_chain(build_description(s, w)), g)
