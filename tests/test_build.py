@@ -1,0 +1,101 @@
+"""`optinc build` end to end on the shipped default, `optinc compare`, and misuse."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import yaml
+
+from optinc_pdk import area
+from optinc_pdk.scenario import load_scenario, scenario_from_dict
+
+
+@pytest.fixture(scope="module")
+def b8n4_build(tmp_path_factory):
+    from optinc_pdk.build import BuildRequest, build
+
+    out = tmp_path_factory.mktemp("b8n4")
+    return build(BuildRequest(load_scenario("b8n4"), out))
+
+
+def test_default_build_writes_every_file_and_verifies(b8n4_build):
+    out = b8n4_build.out_dir
+    for name in ("b8n4.gds", "b8n4.oas", "b8n4.png", "phases.npz", "phases.json", "circuit.json", "summary.json",
+                 "report.md", "report.json", "plots/mzis_per_layer.png", "plots/phase_maps.png",
+                 "plots/area_ratio.png", "plots/communication.png"):
+        assert (out / name).is_file(), name
+    assert list((out / "netlists").glob("*.yml"))
+    report = json.loads((out / "report.json").read_text())
+    assert report["verified"] is True
+    assert report["verification"]["optical_accuracy"] == 1.0 and report["verification"]["samples"] == 28561
+    assert report["verification"]["max_layer_relative_error"] <= 1e-9
+    # 41 664 weight-matrix MZIs plus the MZIs outside the weight matrices that the area report lists
+    outside = area.onn_area(load_scenario("b8n4")).periphery.mzis
+    assert report["layout"]["mzis"] == 41664 + outside
+    assert "RANDOM" not in (out / "report.md").read_text()
+
+
+def test_footprint_from_cell_geometry_equals_the_built_layout(b8n4_build, tmp_path):
+    from optinc_pdk.build import BuildRequest, build
+
+    total = b8n4_build.report["layout"]["footprint"]["total"]
+    width, height = area.footprint_um(load_scenario("b8n4"))
+    assert width / 1000 == pytest.approx(total["width_mm"], abs=1e-6)
+    assert height / 1000 == pytest.approx(total["height_mm"], abs=1e-6)
+    # a second, different scenario (odd widths, a padded tall layer, 3 servers), built with random weights
+    small = scenario_from_dict({"name": "small", "bits": 4, "servers": 3, "widths": [2, 6, 5, 2],
+                                "approx_layers": [1, 3]})
+    built = build(BuildRequest(small, tmp_path / "small", random_seed=1, png=False))
+    total = built.report["layout"]["footprint"]["total"]
+    width, height = area.footprint_um(small)
+    assert width / 1000 == pytest.approx(total["width_mm"], abs=1e-6)
+    assert height / 1000 == pytest.approx(total["height_mm"], abs=1e-6)
+    assert built.report["weights"]["random"] is True
+    assert "RANDOM WEIGHTS" in (tmp_path / "small" / "report.md").read_text()
+    assert built.verified is True  # the optics reproduce the random weights' decisions
+
+
+def test_compare_gives_paper_ratios_and_csv(run_cli, tmp_path):
+    out = tmp_path / "out.csv"
+    code, _, err = run_cli(["compare", "b8n4", "b8n8", "b16n4", "--csv", out])
+    assert code == 0, err
+    rows = {r["scenario"]: r for r in csv.DictReader(out.open())}
+    for name in ("b8n4", "b8n8", "b16n4"):
+        ratio, paper = float(rows[name]["ratio"]), float(rows[name]["paper_ratio"])
+        assert abs(ratio - paper) * 100 <= 0.2
+        width, height = area.footprint_um(load_scenario(name))
+        assert float(rows[name]["footprint_mm2"]) == pytest.approx(width * height / 1e6)
+
+
+def test_compare_sweeps_with_set(run_cli):
+    code, out, err = run_cli(["compare", "b16n4", "--set", "approx_layers=3-7", "--no-footprint", "--json"])
+    assert code == 0, err
+    assert json.loads(out)[0]["approx_mzis"] == 183054
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["build", "nope"], "unknown scenario 'nope'"),
+    (["compare", "b8n4", "--set", "approx_layers"], "KEY=VALUE"),
+    (["compare", "b8n4", "--set", "approx_layers=x"], "integers"),
+    (["compare", "b8n4", "--set", "bogus=1"], "unknown setting"),
+])
+def test_misuse_is_one_clear_line(run_cli, args, needle):
+    code, out, err = run_cli(args)
+    assert code != 0
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_weights_hint_and_output_folder_that_is_a_file(run_cli, tmp_path):
+    scenario = tmp_path / "b8n8copy.yml"
+    data = yaml.safe_load(load_scenario("b8n4").model_dump_json())
+    data.update(name="untrained", weights="does-not-exist")
+    scenario.write_text(yaml.safe_dump(data))
+    code, _, err = run_cli(["build", scenario, "-o", tmp_path / "x"])
+    assert code != 0 and "--random-weights" in err and "optinc train" in err
+    assert not (tmp_path / "x").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run_cli(["build", "b8n4", "-o", blocker])
+    assert code != 0 and "output folder is a file" in err
