@@ -219,14 +219,13 @@ def block_netlist(block: Block) -> dict:
     for items in members.values():
         instance_ports = sorted(i for i in items if isinstance(i, str))
         port_names = sorted(i[1] for i in items if isinstance(i, tuple) and i[0] == "port")
-        if len(instance_ports) > 2 or (len(instance_ports) == 2 and port_names) or len(port_names) > 1 and not instance_ports:
-            raise ValueError(f"{block.name}: a node joins {instance_ports + port_names}; a netlist can only join two ports")
+        # a node is a net (two instance ports), a block port (one of each), or unused (one alone)
+        if len(instance_ports) + len(port_names) > 2 or (len(port_names) == 2 and not instance_ports):
+            raise ValueError(f"{block.name}: a node joins {instance_ports + port_names}; a netlist joins two ports")
         if len(instance_ports) == 2:
             nets.append({"p1": instance_ports[0], "p2": instance_ports[1]})
-        elif len(instance_ports) == 1 and port_names:
+        elif instance_ports and port_names:
             resolved[port_names[0]] = instance_ports[0]
-            if len(port_names) > 1:
-                raise ValueError(f"{block.name}: ports {port_names} meet at one instance port")
     nets.sort(key=lambda net: (net["p1"], net["p2"]))
     return {
         "name": naming.file_stem(block.name),
