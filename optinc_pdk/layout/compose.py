@@ -195,7 +195,7 @@ def _column_elements(q: int, rank: np.ndarray, kids: list[Plan], sig: np.ndarray
         e = _Element(i, members, local, lo, hi)
         known = ~np.isnan(exit_y[members])  # placed in an earlier column (a child's output or a bundle)
         if known.any():
-            e.desired = _straightest_offset(exit_y[members[known]] - local[known])
+            e.desired = _best_offset(exit_y[members[known]], local[known], g.mode_pitch / 2)
         inputs = src_ch[members[src[members] == WEST]]
         e.order_key = (-int(known.sum()), 0 if inputs.size else 1, int(inputs.min()) if inputs.size else 0, i)
         elements.append(e)
@@ -233,6 +233,27 @@ def _straightest_offset(diffs: np.ndarray) -> float:
         return median
     best = values[counts == counts.max()]
     return float(best[np.argmin(np.abs(best - median))])
+
+
+def _best_offset(source_y: np.ndarray, port_y: np.ndarray, half: float) -> float:
+    """Offset for an element whose ports ``port_y`` receive signals arriving at ``source_y``.
+
+    Candidates: the straightest offset and the same ± half a pitch. Each is charged one per
+    signal that must be routed, plus one per routed signal that starts at the height where
+    another routed signal ends: the router must then turn the first before the second, which
+    fights its crossing-free order (a fan-out whose blocks sit on its leaves' lattice has dozens
+    of such pairs; shifted by half a pitch it has none, and crosses each swapped pair once).
+    """
+    base = _straightest_offset(source_y - port_y)
+
+    def cost(offset: float) -> int:
+        dest = port_y + offset
+        moving = np.abs(dest - source_y) > _EPS
+        starts = np.round(source_y[moving], 3)
+        ends = np.round(dest[moving], 3)
+        return int(moving.sum()) + int(np.isin(starts, ends).sum())
+
+    return min((base, base - half, base + half), key=cost)
 
 
 def _place(elements: list[_Element], stack: _Stack, exit_y: np.ndarray) -> None:

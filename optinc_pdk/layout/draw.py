@@ -134,7 +134,7 @@ class Drawer:
             bends = wires.bends - (ox, oy, 0.0)
             for x0, x1, y in segments.tolist():
                 shapes.insert(kdb.DBox(x0, y - half, x1, y + half))
-            arc = self.arc_cell()
+            arc_index, cell = self.arc_cell().cell_index(), c.kdb_cell
             for x0, y0, dy in bends.tolist():
                 if abs(dy) < 2 * r:  # too small for two quarter turns: one S-bend outline
                     pts = sbend_outline(wires.bend_length, dy, g.wg_width) + (x0, y0)
@@ -143,8 +143,9 @@ class Drawer:
                 y1, xt = y0 + dy, x0 + r
                 # up: arc as drawn, then rotated 180°; down: mirrored about x, then about y
                 first, second = ((kdb.DTrans.R0, kdb.DTrans.R180) if dy > 0 else (kdb.DTrans.M0, kdb.DTrans.M90))
-                c.add_ref(arc).dcplx_trans = kdb.DCplxTrans(kdb.DTrans(first, kdb.DVector(x0, y0)))
-                c.add_ref(arc).dcplx_trans = kdb.DCplxTrans(kdb.DTrans(second, kdb.DVector(xt + r, y1)))
+                # plain klayout instances: the arc has no ports, and add_ref costs 30x more per instance
+                cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(first, kdb.DVector(x0, y0))))
+                cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(second, kdb.DVector(xt + r, y1))))
                 lo, hi = sorted((y0, y1))
                 shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
             n = wires.starts.shape[0]
@@ -157,14 +158,19 @@ class Drawer:
         return c
 
     def add_ports(self, c: gf.Component, names: list[str], x, y: np.ndarray, rotation: int) -> None:
-        """Optical ports on the WG layer; rotation in quarter turns (2: facing west, 0: east)."""
+        """Optical ports on the WG layer; rotation in quarter turns (2: facing west, 0: east).
+
+        Built as kfactory port records and set in one assignment: ``add_port`` copies and
+        re-validates every port (~0.3 ms each through gdsfactory), and a 1024-mode mesh has 2048.
+        """
         dbu = self.kcl.dbu
         xs = np.broadcast_to(np.rint(np.asarray(x, dtype=np.float64) / dbu).astype(np.int64), np.shape(y))
         ys = np.rint(np.asarray(y, dtype=np.float64) / dbu).astype(np.int64)
-        for name, xi, yi in zip(names, xs.tolist(), ys.tolist()):
-            # model_construct: the values are valid by construction, and validation is 2/3 of the cost
-            base = kf.port.BasePort.model_construct(
+        new = [
+            kf.Port(base=kf.port.BasePort.model_construct(  # values valid by construction: skip validation
                 name=name, kcl=self.kcl, cross_section=self.cross_section, trans=kdb.Trans(rotation, False, xi, yi),
-                dcplx_trans=None, info=kf.Info(), port_type="optical",
-            )
-            c.ports.add_port(port=kf.Port(base=base))
+                dcplx_trans=None, info=kf.Info.model_construct(), port_type="optical",
+            ))
+            for name, xi, yi in zip(names, xs.tolist(), ys.tolist())
+        ]
+        c.ports = [*c.ports, *new]

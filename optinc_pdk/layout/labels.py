@@ -25,20 +25,41 @@ def _phase_text(name: str, index: np.ndarray, theta: np.ndarray, phi: np.ndarray
     return [f"{name}#{k} t={t:.6f} p={p:.6f}" for k, t, p in zip(index.tolist(), theta.tolist(), phi.tolist())]
 
 
+def mzi_origins(block: Block, g: DeviceGeometry) -> np.ndarray:
+    """(k, 2) lower-left port of every MZI of a leaf, in the leaf's plan frame, in description order."""
+    p, length = g.mode_pitch, dim.mzi_length(g)
+    if isinstance(block, MeshBlock):
+        return np.stack([block.column * length, (block.n_modes - 2 - block.top_mode) * p], axis=1).astype(np.float64)
+    if isinstance(block, AttenuatorColumn):
+        n = max(block.n_in, block.n_out)
+        return np.stack([np.zeros(block.n_mzis), (n - 1 - block.mode) * p - g.attenuator_arm_spacing], axis=1)
+    return np.zeros((0, 2))
+
+
+def leaf_origins(top: Block, planner: Planner, origin: tuple[float, float] = (0.0, 0.0)):
+    """Yield (leaf block, x, y): every leaf's plan origin in the frame whose (0, 0) is the plan's ``origin``."""
+    def walk(block: Block, x: float, y: float):
+        if isinstance(block, Composite):
+            for child, (cx, cy) in zip(block.children, planner.plan(block).origins.tolist()):
+                yield from walk(child, x + cx, y + cy)
+        else:
+            yield block, x, y
+
+    yield from walk(top, -origin[0], -origin[1])
+
+
 def _leaf_labels(block: Block, x: float, y: float, g: DeviceGeometry) -> tuple[list[str], np.ndarray]:
     p, length = g.mode_pitch, dim.mzi_length(g)
     if isinstance(block, MeshBlock):
         n = block.n_modes
-        mzi_xy = np.stack([block.column * length + length / 2, (n - 2 - block.top_mode) * p + p / 2], axis=1)
+        mzi_xy = mzi_origins(block, g) + (length / 2, p / 2)
         modes = np.arange(n)
         ps_xy = np.stack([np.full(n, block.n_columns * length + g.heater_length / 2), (n - 1 - modes) * p], axis=1)
         texts = _phase_text(block.name, np.arange(block.n_mzis), block.theta, block.phi)
         texts += [f"{block.name}.ps{m} psi={v:.6f}" for m, v in zip(modes.tolist(), block.output_phase.tolist())]
         return texts, np.vstack([mzi_xy, ps_xy]) + (x, y)
     if isinstance(block, AttenuatorColumn):
-        n = max(block.n_in, block.n_out)
-        y = (n - 1 - block.mode) * p - g.attenuator_arm_spacing / 2
-        xy = np.stack([np.full(block.n_mzis, length / 2), y], axis=1)
+        xy = mzi_origins(block, g) + (length / 2, g.attenuator_arm_spacing / 2)
         return _phase_text(block.name, np.arange(block.n_mzis), block.theta, block.phi), xy + (x, y)
     return [], np.zeros((0, 2))
 
@@ -46,23 +67,15 @@ def _leaf_labels(block: Block, x: float, y: float, g: DeviceGeometry) -> tuple[l
 def phase_labels(top: Block, planner: Planner,
                  origin: tuple[float, float] = (0.0, 0.0)) -> tuple[list[str], np.ndarray]:
     """(texts, xy) of every phase in the design, xy in the frame whose (0, 0) is the plan's ``origin``."""
-    texts: list[str] = []
-    points: list[np.ndarray] = []
     total = sum(b.n_mzis + (b.n_modes if isinstance(b, MeshBlock) else 0)
                 for b in top.walk() if isinstance(b, (MeshBlock, AttenuatorColumn)))
     if total > LABEL_LIMIT:
         raise OptincError(f"{top.name}: labels: {total} phases to label, more than the {LABEL_LIMIT} a layout "
                           "carries readably; leave --labels off (the phase map holds every phase)")
-
-    def walk(block: Block, x: float, y: float) -> None:
-        if isinstance(block, Composite):
-            origins = planner.plan(block).origins
-            for child, (cx, cy) in zip(block.children, origins.tolist()):
-                walk(child, x + cx, y + cy)
-            return
+    texts: list[str] = []
+    points: list[np.ndarray] = [np.zeros((0, 2))]
+    for block, x, y in leaf_origins(top, planner, origin):
         t, xy = _leaf_labels(block, x, y, planner.geometry)
         texts.extend(t)
         points.append(xy)
-
-    walk(top, -origin[0], -origin[1])
-    return texts, (np.vstack(points) if points else np.zeros((0, 2)))
+    return texts, np.vstack(points)

@@ -109,9 +109,7 @@ def _check_leaf(design: str, block: Block) -> None:
 
 
 def validate_description(top: Block, design: str) -> None:
-    """Raise a one-line OptincError at the first shape the layout cannot draw."""
-    if not isinstance(top, Composite):
-        raise located(design, top.name, "the top block must be a composite")
+    """Raise a one-line OptincError at the first shape the layout cannot draw (any block may be the top)."""
     for block in top.walk():
         if isinstance(block, Composite):
             _check_wiring(design, block)
