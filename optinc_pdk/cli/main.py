@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.build",
     "optinc_pdk.cli.compare",
     "optinc_pdk.cli.decompose",
+    "optinc_pdk.cli.layout",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,80 @@
+"""`optinc layout`: the GDS/OASIS layout of one OptINC, with its phase map, PNG and footprint report.
+
+Weights → circuit description (decomposition) → phase map + layout. ``optinc build`` does this
+and more (verification, netlists, report); this verb is the layout alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("layout")
+    def layout_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file"),
+        out: Optional[Path] = typer.Option(None, "-o", "--out", help="output folder (default: layouts/SCENARIO)"),
+        weights: Optional[Path] = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
+        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED",
+                                                  help="untrained seeded weights, for area/layout exploration only"),
+        formats: str = typer.Option("gds,oas", "--format", help="gds, oas or both (comma-separated)"),
+        labels: bool = typer.Option(False, "--labels", help="per-MZI phase labels on the TEXT layer (small designs)"),
+        png: bool = typer.Option(True, "--png/--no-png", help="render a PNG with KLayout's renderer"),
+        as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+    ) -> None:
+        """Lay out SCENARIO: GDS/OASIS (MZI count read back and checked), PNG, footprint, phase map."""
+        from optinc_pdk.cli.output import console, print_json, table
+
+        result = layout_scenario(scenario, out, weights, random_seed, formats, labels, png)
+        if as_json:
+            print_json(result)
+            return
+        total = result["footprint"]["total"]
+        rows = [
+            ["weights", result["info"].get("weights_source", "")],
+            ["MZIs read back", f"{result['mzis']:,} (description: {result['expected_mzis']:,})"],
+            ["footprint", f"{total['area_mm2']:.3f} mm² ({total['width_mm']:.3f} x {total['height_mm']:.3f} mm)"],
+            ["waveguide crossings", f"{result['crossings']:,}"],
+            *[[kind, path] for kind, path in result["paths"].items()],
+            ["seconds", ", ".join(f"{k[:-2]} {v:.2f}" for k, v in result["timings"].items())],
+        ]
+        console.print(table(f"{result['name']}: layout", ["", ""], rows))
+
+
+def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, random_seed: int | None,
+                    formats: str, labels: bool, png: bool) -> dict:
+    """Load, describe, write the phase map and the layout; returns ``LayoutResult.to_dict()`` (+ phase map)."""
+    from optinc_pdk.circuit import build_description
+    from optinc_pdk.circuit.phases import write_design_phase_map
+    from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.layout import write_layout
+    from optinc_pdk.paths import LAYOUTS_DIR
+    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.weights import load_for_scenario
+
+    chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    if not chosen or any(f not in ("gds", "oas") for f in chosen):
+        raise OptincError(f"--format: expected gds, oas or gds,oas (got {formats!r})")
+    if random_seed is not None and weights_path is not None:
+        raise OptincError("--weights and --random-weights: give one or the other")
+    s = load_scenario(scenario)
+    if s.cascade is not None:
+        raise OptincError(f"{s.name}: cascade: the circuit description covers one basic OptINC; lay out its levels")
+    w = random_weights(s, random_seed) if random_seed is not None else load_for_scenario(s, weights_path)
+    out_dir = Path(out) if out is not None else LAYOUTS_DIR / s.name
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OptincError(f"{out_dir}: output folder is a file")
+    description = build_description(s, w)
+    try:
+        phase_npz, phase_json = write_design_phase_map(description, out_dir / f"{s.name}.phases")
+    except OSError as error:
+        raise OptincError(f"{out_dir}: cannot write the layout here ({error.strerror or error})") from None
+    result = write_layout(description, out_dir, s.name, formats=chosen, png=png, labels=labels,
+                          info={"phase_map": phase_npz.name})
+    summary = result.to_dict()
+    summary["paths"].update({"phase_map": str(phase_npz), "phase_map_json": str(phase_json)})
+    return summary
