@@ -76,6 +76,16 @@ def test_b8n4_hierarchy_names_and_info(b8n4_build, b8n4):
     assert info["phase_map"] == "b8n4.phases.npz" and info["mzis"] == 42_308
 
 
+def test_cell_names_follow_the_structure_not_the_phases(b8n4_build, b8n4):
+    layout = read_layout(b8n4_build.paths["gds"])
+    design = _children(top_cell(layout))["optinc"].cell.name
+    g = b8n4.scenario.device
+    other_phases = Planner(g).plan(random_phase_description(load_scenario("b8n4"), seed=9).top)
+    assert other_phases.name == Planner(g).plan(b8n4.top).name == design  # same name, build after build
+    other_structure = Planner(g).plan(random_phase_description(load_scenario("b8n4_full"), seed=1).top)
+    assert other_structure.name != design
+
+
 def test_b8n4_png_and_footprint_report(b8n4_build, b8n4):
     png = b8n4_build.paths["png"].read_bytes()
     assert png.startswith(PNG_MAGIC) and int.from_bytes(png[16:20], "big") == 1600

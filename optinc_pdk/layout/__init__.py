@@ -24,6 +24,17 @@ Pipeline (each module has one job):
 Hierarchy of the written file: top (scenario name, with the design's info) → ``optinc`` (the
 design) → stages (``averager``, ``L1``..``LL``, ``broadcast``) → layer parts (``matrix``,
 ``bias``, ``relu``) → blocks → mesh → mesh columns (arrays) → ``mzi2x2`` (arrays).
+
+Placement (``compose.py``): every composite lays its children out left to right in optical
+order, children that do not depend on each other stacked in one column — the blocks of a tall
+matrix are stacked vertically, each receiving its rows from the stacked splitter trees, and the
+blocks of a wide matrix feed stacked summing trees. A fan-out cannot avoid crossings (every
+input must reach every block in a plane), nor can bias injection (the bias light must reach a
+combiner between every two signals), so the router (``router.py``) crosses waveguides at 90°,
+once per pair of signals whose order flips; the placer puts a fan-out's blocks half a pitch off
+its leaves so that no routed signal starts where another ends (which would force extra crossings).
+Cells larger than a metre are drawn centred on their origin: GDS coordinates are 32-bit (±2.147 m
+at 1 nm), and the un-approximated 16-server OptINC is 2.5 m long.
 """
 
 from optinc_pdk.layout.footprint import analytic_footprint

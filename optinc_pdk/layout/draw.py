@@ -57,6 +57,7 @@ class Drawer:
         self.cross_section = probe.ports["o1"].base.cross_section
         self.kcl = probe.kcl
         self.wg_layer = self.kcl.layer(*LAYER.WG)
+        self._port_info = kf.Info()
 
     # --- cells -----------------------------------------------------------------------------
 
@@ -99,8 +100,8 @@ class Drawer:
             if plan.wires is not None and not plan.wires.empty:
                 c.add_ref(self.wires_cell(plan, ox, oy), name="wires")
             n_in, n_out = plan.west_y.size, plan.east_y.size
-            self.add_ports(c, [west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2)
-            self.add_ports(c, [east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox, plan.east_y - oy, 0)
+            self.set_ports(c, [([west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2),
+                               ([east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox, plan.east_y - oy, 0)])
             c.info.update({"kind": plan.kind, "mzis": plan.mzis, **plan.info})
         except BaseException:
             c.delete()
@@ -149,28 +150,33 @@ class Drawer:
                 lo, hi = sorted((y0, y1))
                 shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
             n = wires.starts.shape[0]
-            self.add_ports(c, [f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2)
-            self.add_ports(c, [f"out{i}" for i in range(n)], wires.ends[:, 0] - ox, wires.ends[:, 1] - oy, 0)
+            self.set_ports(c, [([f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2),
+                               ([f"out{i}" for i in range(n)], wires.ends[:, 0] - ox, wires.ends[:, 1] - oy, 0)])
             c.info.update({"crossings": wires.crossings, "tracks": wires.tracks, "detours": wires.detours})
         except BaseException:
             c.delete()
             raise
         return c
 
-    def add_ports(self, c: gf.Component, names: list[str], x, y: np.ndarray, rotation: int) -> None:
-        """Optical ports on the WG layer; rotation in quarter turns (2: facing west, 0: east).
+    def set_ports(self, c: gf.Component, groups: list[tuple[list[str], object, np.ndarray, int]]) -> None:
+        """Give ``c`` its optical ports: groups of (names, x, y, rotation in quarter turns: 2 west, 0 east).
 
         Built as kfactory port records and set in one assignment: ``add_port`` copies and
         re-validates every port (~0.3 ms each through gdsfactory), and a 1024-mode mesh has 2048.
+        The records skip validation (their values are valid by construction) and share one empty
+        ``info`` (nothing writes port info in these cells).
         """
         dbu = self.kcl.dbu
-        xs = np.broadcast_to(np.rint(np.asarray(x, dtype=np.float64) / dbu).astype(np.int64), np.shape(y))
-        ys = np.rint(np.asarray(y, dtype=np.float64) / dbu).astype(np.int64)
-        new = [
-            kf.Port(base=kf.port.BasePort.model_construct(  # values valid by construction: skip validation
-                name=name, kcl=self.kcl, cross_section=self.cross_section, trans=kdb.Trans(rotation, False, xi, yi),
-                dcplx_trans=None, info=kf.Info.model_construct(), port_type="optical",
-            ))
-            for name, xi, yi in zip(names, xs.tolist(), ys.tolist())
-        ]
-        c.ports = [*c.ports, *new]
+        ports = []
+        for names, x, y, rotation in groups:
+            ys = np.rint(np.asarray(y, dtype=np.float64) / dbu).astype(np.int64)
+            xs = np.broadcast_to(np.rint(np.asarray(x, dtype=np.float64) / dbu).astype(np.int64), ys.shape)
+            ports += [
+                kf.Port(base=kf.port.BasePort.model_construct(
+                    name=name, kcl=self.kcl, cross_section=self.cross_section,
+                    trans=kdb.Trans(rotation, False, xi, yi), dcplx_trans=None, info=self._port_info,
+                    port_type="optical",
+                ))
+                for name, xi, yi in zip(names, xs.tolist(), ys.tolist())
+            ]
+        c.ports = ports
