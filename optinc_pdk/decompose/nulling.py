@@ -3,23 +3,24 @@
 Two kernels: null_single (one matrix, in-place BLAS rotations) and null_batched (many small
 blocks, numpy vectorised over the batch; see its docstring).
 
-For null_single the working matrix is kept as W = diag(p)·S·diag(q) with unit-modulus phase vectors p, q that are
-never materialised: every rotation applied to S then has a real diagonal, c = sin(θ/2) ≥ 0, which
-lets real orthogonal inputs stay real (BLAS drot) and complex ones use the cheap real-rotation
-kernel zdrot after one phase scaling. The kernels only record, per MZI, the two entries of S it
-read (a, b); :mod:`optinc_pdk.decompose.phases` turns those records into (θ, φ) and tracks p, q.
+null_single keeps the working matrix as W = diag(p)·S·diag(q) with unit-modulus phase vectors p, q
+that are never materialised: every rotation applied to S then has a real diagonal c = sin(θ/2),
+which lets real orthogonal inputs stay real (BLAS drot) and complex ones use the real-rotation
+kernel zdrot after one phase scaling. It records, per MZI, the two entries of S it read (a, b);
+:func:`optinc_pdk.decompose.phases.lazy_phases` turns the records into (θ, φ) and tracks p, q.
 
 Each rotation touches only the stretch of its two rows/columns that can be nonzero (O(N) work),
 which gives O(N³) overall instead of the O(N⁴) of multiplying full matrices per MZI.
 
-Column operation on (m, m+1) nulling S[r, m] with b = S[r, m+1], a = S[r, m]:
-    c = |b|/ρ, s = −(a/|a|)·conj(b/|b|)·|a|/ρ, ρ = √(|a|²+|b|²)
-    x ← c·x + s·y,  y ← c·y − conj(s)·x     (x, y the two columns, rows 0..r)
-Row operation on rows (m, m+1) nulling S[m+1, c] using a = S[m, c], b = S[m+1, c]:
-    c = |a|/ρ, s = (a/|a|)·conj(b/|b|)·|b|/ρ; the same update on the two rows, columns c..N−1.
-("Prephased" kernels first multiply y by e^{iβ} = s/|s| and apply the real rotation (c, |s|);
-the phase left on y is then e^{−iβ}, which the phase tracker absorbs into q or p.)
-Zero entries count as having phase 0; a rotation with nothing to null is the identity.
+Column operation on (m, m+1) nulling S[r, m], with a = S[r, m], b = S[r, m+1], ρ = √(|a|²+|b|²):
+    c = |b|/ρ, s = −(a/|a|)·conj(b/|b|)·|a|/ρ;  x ← c·x + s·y, y ← c·y − conj(s)·x
+    (x, y the two columns, rows 0..r; the rows below are already zero in both).
+Row operation on rows (m, m+1) nulling S[m+1, c], with a = S[m, c], b = S[m+1, c]:
+    c = |a|/ρ, s = (a/|a|)·conj(b/|b|)·|b|/ρ; the same update on the two rows,
+    columns c..N−1 (the columns to the left are already zero in both).
+Complex inputs use the "prephased" form: multiply y by w = s/|s| first, then apply the real
+rotation (c, |s|); y keeps a factor conj(w), which the phase tracker absorbs into q or p.
+Zero entries count as having phase 0; a rotation with nothing to null is the identity (skipped).
 """
 
 from __future__ import annotations
