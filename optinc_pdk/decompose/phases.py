@@ -1,4 +1,8 @@
-"""From nulling records to MZI phases: track the lazy phase vectors and push the output phases through.
+"""From nulling records to MZI phases.
+
+lazy_phases turns null_single's records into (θ, e^{iφ}, final diagonal) by tracking the lazy phase
+vectors; finish (for both kernels) pushes the output phases through the row MZIs, puts the MZIs in
+propagation order and wraps the phases.
 
 Everything here is vectorised over the batch and over one sweep at a time; what flows along a
 sweep (the phase one MZI leaves for the next) is a cumulative product. Phases are carried as unit
