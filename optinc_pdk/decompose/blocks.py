@@ -5,6 +5,11 @@ zero-padded when k does not divide the longer side. Each block B ≈ diag(d)·Û
 SVD B = P·Σ·Qᴴ (the closest unitary) and d_r = Re(b_r·û_rᴴ) (row-wise least squares).
 Tall W (out > in): blocks stacked, block b = rows b·k..b·k+k−1, the input fanned out to every block.
 Wide W (in > out): blocks side by side, block b = columns b·k..b·k+k−1, block outputs summed.
+
+The approximation is a fixed point (block_approximation(W_approx) = W_approx, so its mapping is
+exact) for square and tall layers and for wide layers whose width k divides. A padded wide
+remainder block is approximated on its zero-padded k×k form and its padded columns are dropped
+(they see no light), which is not idempotent: re-approximating changes that block.
 """
 
 from __future__ import annotations
