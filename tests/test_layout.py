@@ -19,6 +19,7 @@ from optinc_pdk.layout import analytic_footprint, count_instances, read_layout, 
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import instance_name, top_cell, top_info
 from optinc_pdk.layout.synthetic import random_phase_description
+from optinc_pdk.paths import CIRCUITS_DIR
 from optinc_pdk.scenario import load_scenario
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -111,14 +112,15 @@ def test_analytic_footprint_equals_the_built_bounding_box(b8n4_build, b8n4, tmp_
     assert result.mzis == sum(layer.mzis for layer in area.onn_area(load_scenario("b8n4_full")).layers) + 644
 
 
-@pytest.mark.parametrize("name", ["b8n8", "b16n4", "b16n4_l3-6", "b16n4_l3-7", "b16n4_l4-7", "b16n4_l4-8"])
-def test_layout_mzi_count_matches_the_area_report(name):
-    """Planned (not drawn) MZI count of each affordable shipped scenario vs the analytic area report.
-
-    The rest (b8n8_full, b8n16, b16n4_full, b8n16_full) take 10-70 s each to assemble; the
-    benchmark builds b8n16_full and reads its 1 746 840 MZIs back (benchmarks/README.md).
-    """
+@pytest.mark.parametrize("name", sorted(p.stem for p in CIRCUITS_DIR.glob("*.yml")))
+def test_layout_mzi_count_matches_the_area_report_for_every_shipped_scenario(name):
+    """Planned (not drawn) MZI count vs the analytic area report; b8n4 is drawn and read back above,
+    b8n16_full (1 746 840 MZIs) by the benchmark (benchmarks/README.md)."""
     scenario = load_scenario(name)
+    if scenario.cascade is not None:  # the description covers one basic OptINC: no cascade layout yet
+        with pytest.raises(OptincError, match="cascade"):
+            random_phase_description(scenario)
+        return
     plan = Planner(scenario.device).plan(random_phase_description(scenario).top)
     report = area.onn_area(scenario)
     assert plan.mzis == report.approx_mzis + report.periphery.mzis
