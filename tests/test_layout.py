@@ -103,7 +103,7 @@ def test_b8n4_png_and_footprint_report(b8n4_build, b8n4):
 def test_analytic_footprint_equals_the_built_bounding_box(b8n4_build, b8n4, tmp_path):
     layout = read_layout(b8n4_build.paths["gds"])
     box = top_cell(layout).dbbox()
-    assert (box.width(), box.height()) == analytic_footprint(b8n4)
+    assert (box.width(), box.height()) == analytic_footprint(b8n4) == analytic_footprint(load_scenario("b8n4"))
     full = random_phase_description(load_scenario("b8n4_full"))  # the SVD path: Vᴴ, Σ, U meshes
     result = write_layout(full, tmp_path, formats=("oas",), png=False)
     layout = read_layout(result.paths["oas"])  # (a klayout Cell does not keep its Layout alive)

@@ -63,7 +63,7 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
         raise OptincError("--weights and --random-weights: give one or the other")
     s = load_scenario(scenario)
     if s.cascade is not None:
-        raise OptincError(f"{s.name}: cascade: the circuit description covers one basic OptINC; lay out its levels")
+        raise OptincError(f"{s.name}: cascade: not supported yet (the circuit description covers one basic OptINC)")
     w = random_weights(s, random_seed) if random_seed is not None else load_for_scenario(s, weights_path)
     out_dir = Path(out) if out is not None else LAYOUTS_DIR / s.name
     if out_dir.exists() and not out_dir.is_dir():

@@ -1,8 +1,8 @@
 """Footprint without GDS: the layout plan's bounding box, from the cell dimensions alone.
 
 The plan is exactly what the layout draws (``plan.py``), so this equals the built layout's
-``dbbox()`` to the nanometre (tests check it on two scenarios), and costs a fraction of a second
-even for a million-MZI design: nothing is drawn, nothing imports gdsfactory.
+``dbbox()`` to the nanometre (tests check it on two scenarios), and costs under a second even for
+a million-MZI design: nothing is drawn, nothing imports gdsfactory.
 """
 
 from __future__ import annotations
@@ -11,11 +11,20 @@ from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import Block
 from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.planner import Planner
+from optinc_pdk.scenario import Scenario
 
 
-def analytic_footprint(description: CircuitDescription | Block,
+def analytic_footprint(description: CircuitDescription | Block | Scenario,
                        geometry: DeviceGeometry | None = None) -> tuple[float, float]:
-    """(width, height) in µm of the layout ``write_layout`` would draw for ``description``."""
+    """(width, height) in µm of the layout ``write_layout`` would draw.
+
+    A :class:`Scenario` stands for its structure (any weights give the same layout: phases are
+    not geometry); its description is assembled with random phases for the purpose.
+    """
+    if isinstance(description, Scenario):
+        from optinc_pdk.layout.synthetic import random_phase_description
+
+        description = random_phase_description(description)
     if isinstance(description, CircuitDescription):
         top, geometry = description.top, geometry or description.scenario.device
     else:
