@@ -95,9 +95,14 @@ def _mesh(block: MeshBlock, prefix: str) -> _Flat:
 
 def _attenuators(block: AttenuatorColumn, prefix: str) -> _Flat:
     flat = _Flat(west=[None] * block.n_in, east=[None] * block.n_out)
+    attenuated = set(block.mode.tolist())
     for channel in range(min(block.n_in, block.n_out)):  # plain waveguides unless an attenuator sits there
-        wire = _wire()
-        flat.west[channel] = flat.east[channel] = wire
+        if channel in attenuated:
+            continue
+        # an explicit straight, so a pass-through joins two instance ports even when this column is exported alone
+        name = f"{prefix}wg{channel}"
+        flat.instances[name] = {"component": "straight", "settings": {}}
+        flat.west[channel], flat.east[channel] = _port(name, "o1"), _port(name, "o2")
     for index, mode in enumerate(block.mode.tolist()):
         name = prefix + naming.mzi_instance(index)
         flat.instances[name] = {"component": "mzi_attenuator", "info": {"theta": float(block.theta[index]), "phi": float(block.phi[index])}}
