@@ -35,11 +35,10 @@ class BlockLayout:
     def of(cls, out_dim: int, in_dim: int) -> "BlockLayout":
         if out_dim < 1 or in_dim < 1:
             raise OptincError(f"weight matrix: shape ({out_dim}, {in_dim}) has an empty side")
-        k = min(out_dim, in_dim)
-        longer = max(out_dim, in_dim)
-        n_blocks = -(-longer // k)
-        orientation = "square" if out_dim == in_dim else ("tall" if out_dim > in_dim else "wide")
-        return cls(out_dim, in_dim, k, orientation, n_blocks, n_blocks * k - longer)
+        from optinc_pdk.area import block_partition  # one partition rule for area, training and mapping
+
+        part = block_partition(out_dim, in_dim)
+        return cls(out_dim, in_dim, part.k, part.orientation, part.blocks, part.padding)
 
     def split(self, matrix: np.ndarray) -> np.ndarray:
         """(n_blocks, k, k) blocks, zero-padded."""

@@ -190,21 +190,25 @@ def train(request: TrainRequest) -> TrainResult:
             request.log(f"[{scenario.name}{_lvl(request.level)}] projected layers {scenario.approx_layers}: accuracy {accuracy:.6f}")
             approx_start = epoch
             checkpoint()
-    if phase == "approx":
-        start_epoch = approx_start
-        while epoch - start_epoch < approx_epochs:
-            loss = run_epoch(epoch - start_epoch, approx_epochs, opts.lr / 2, 2)
+    def train_in_block_form(start: int, budget: int, peak: float) -> None:
+        """Hardware-aware epochs (approx or polish phase) until 100% or the budget is spent."""
+        nonlocal epoch, accuracy
+        while epoch - start < budget:
+            loss = run_epoch(epoch - start, budget, peak, 2)
             epoch += 1
-            if (epoch - start_epoch) % request.eval_every == 0 or epoch - start_epoch == approx_epochs:
+            if (epoch - start) % request.eval_every == 0 or epoch - start == budget:
                 accuracy = exact_accuracy(enforce(model, scenario), data)
                 history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
                                 "wall_s": time.perf_counter() - started})
-                request.log(f"[{scenario.name}{_lvl(request.level)}] approx epoch {epoch - start_epoch}/{approx_epochs} "
+                request.log(f"[{scenario.name}{_lvl(request.level)}] {phase} epoch {epoch - start}/{budget} "
                             f"loss {loss:.5f} accuracy {accuracy:.6f}")
                 if accuracy == 1.0:
                     break
             if epoch % request.checkpoint_every == 0:
                 checkpoint()
+
+    if phase == "approx":
+        train_in_block_form(approx_start, approx_epochs, opts.lr / 2)
     if phase == "approx" and accuracy < 1.0 and opts.polish_epochs:
         phase = "polish"
         polish_start = epoch
@@ -212,22 +216,9 @@ def train(request: TrainRequest) -> TrainResult:
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts.lr / 20)
         checkpoint()
     if phase == "polish":
-        if not any(p.requires_grad is False for p in model.parameters()):
-            model.freeze_unitaries()
-        polish_start = meta_polish_start if request.resume and meta_polish_start is not None else polish_start
-        while epoch - polish_start < opts.polish_epochs:
-            loss = run_epoch(epoch - polish_start, opts.polish_epochs, opts.lr / 20, 2)
-            epoch += 1
-            if (epoch - polish_start) % request.eval_every == 0 or epoch - polish_start == opts.polish_epochs:
-                accuracy = exact_accuracy(enforce(model, scenario), data)
-                history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
-                                "wall_s": time.perf_counter() - started})
-                request.log(f"[{scenario.name}{_lvl(request.level)}] polish epoch {epoch - polish_start}/{opts.polish_epochs} "
-                            f"loss {loss:.5f} accuracy {accuracy:.6f}")
-                if accuracy == 1.0:
-                    break
-            if epoch % request.checkpoint_every == 0:
-                checkpoint()
+        if request.resume and meta_polish_start is not None:
+            polish_start = meta_polish_start
+        train_in_block_form(polish_start, opts.polish_epochs, opts.lr / 20)
     checkpoint()
     weights = enforce(model, scenario)
     accuracy = exact_accuracy(weights, data)
