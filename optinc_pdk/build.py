@@ -167,8 +167,8 @@ def _relative(path) -> str:
             return str(path)
 
 
-def _meshes_to_plot(description, per_layer: int = 2):
-    """(name, θ, top_mode, column, n_modes) of the first meshes of every layer, for the phase-map plot."""
+def _meshes_to_plot(description, per_layer: int = 64):
+    """(name, θ, top_mode, column, n_modes) of every mesh (at most ``per_layer`` per layer), for the phase-map plot."""
     chosen, seen = [], {}
     for block in description.walk():
         if block.kind != "mesh":

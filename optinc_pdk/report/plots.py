@@ -74,11 +74,11 @@ def plot_ratios(results: Sequence[OnnArea], path: Path, paper: dict[str, float] 
     return _save(fig, path)
 
 
-def plot_phase_maps(meshes: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray, int]], path: Path, limit: int = 12) -> Path:
+def plot_phase_maps(meshes: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray, int]], path: Path, limit: int = 64) -> Path:
     """Heatmaps of θ per mesh: (name, theta, top_mode, column, n_modes) tuples; the first ``limit`` are drawn."""
     plt = _pyplot()
     chosen = list(meshes)[:limit]
-    cols = min(4, max(1, len(chosen)))
+    cols = min(8, max(1, len(chosen)))
     rows = max(1, -(-len(chosen) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
     for ax in axes.flat:
@@ -94,7 +94,8 @@ def plot_phase_maps(meshes: Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarr
         ax.set_ylabel("top mode", fontsize=7)
         ax.tick_params(labelsize=6)
     fig.colorbar(image if chosen else None, ax=axes, shrink=0.6, label="θ (rad)") if chosen else None
-    fig.suptitle("Internal phase θ of each MZI (column × top mode)", y=1.02)
+    fig.subplots_adjust(hspace=0.55, wspace=0.35)
+    fig.suptitle("Internal phase θ of each MZI (column × top mode)", y=0.94)
     return _save(fig, path)
 
 
