@@ -19,6 +19,8 @@ from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
 from optinc_pdk.signals import PAM4_LEVELS
 
+CORNER_VARIANTS = 4  # corner copies of every level-2 sample checked besides the exact input
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -28,6 +30,10 @@ class Dataset:
     codes: np.ndarray  # (K, D) uint8: target level / output_step
     output_step: np.ndarray  # (D,) decision grid of each output, in PAM4 levels
     group: int  # G: input j carries weight 4^{jG}
+    # cascade link (DESIGN.md §3): level-1 outputs must stay within output_tolerance of their grid value
+    # (levels, per output); level 2 must decide correctly for inputs anywhere within ±input_tolerance
+    output_tolerance: np.ndarray | None = None
+    input_tolerance: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -59,6 +65,33 @@ class Dataset:
         """Per-sample flag: every decided output equals its target."""
         codes = self.codes if index is None else self.codes[index]
         return np.all(self.decide(outputs) == codes, axis=-1)
+
+    def within_tolerance(self, outputs: np.ndarray, index: np.ndarray | slice | None = None) -> np.ndarray:
+        """Per-sample flag: every raw output lies within ``output_tolerance`` of its target (True if none set)."""
+        outputs = np.asarray(outputs)
+        if self.output_tolerance is None:
+            return np.ones(outputs.shape[0], dtype=bool)
+        error = np.abs(outputs - self.targets(index, dtype=np.float64))
+        return np.all(error <= self.output_tolerance, axis=-1)
+
+    def variants(self) -> range:
+        """Input variants every sample must pass: 0 = exact; 1.. = corners of the tolerance box."""
+        return range(1 + (CORNER_VARIANTS if self.input_tolerance is not None else 0))
+
+    def variant_inputs(self, variant: int, index: slice, dtype=np.float32) -> np.ndarray:
+        """Variant 0: the exact inputs; variant v ≥ 1: each sample moved to a corner of its ±input_tolerance
+        box, the corner a fixed pseudo-random function of (sample, v)."""
+        x = self.inputs(index, dtype=np.float64)
+        if variant == 0:
+            return x.astype(dtype)
+        rows = np.arange(self.size, dtype=np.uint64)[index]
+        columns = np.arange(x.shape[1], dtype=np.uint64)
+        # a multiplicative hash (wrapping uint64): deterministic, no (K, M) table, independent of batching
+        with np.errstate(over="ignore"):
+            mixed = (rows[:, None] * np.uint64(0x9E3779B97F4A7C15) + columns * np.uint64(0xBF58476D1CE4E5B9)
+                     + np.uint64(variant) * np.uint64(0x94D049BB133111EB))
+        signs = np.where((mixed >> np.uint64(41)) & np.uint64(1), 1.0, -1.0)
+        return (x + signs * self.input_tolerance).astype(dtype)
 
     def gradient_values(self, levels: np.ndarray) -> np.ndarray:
         """Eq. 7's reconstructed gradient Σ_k 4^k o_k from output levels."""
@@ -107,7 +140,8 @@ def plain_dataset(bits: int, servers: int, onn_inputs: int, name: str = "") -> D
     return Dataset(name or f"b{bits}n{servers}", sums, servers, codes, np.ones(bits // 2), group)
 
 
-def cascade_level1_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) -> Dataset:
+def cascade_level1_dataset(bits: int, servers_per_optinc: int, onn_inputs: int,
+                           link_tolerance: list[float] | None = None) -> Dataset:
     """Level 1 (eq. 10): the basic OptINC's inputs; the LSB output keeps the decimal part (1/N grid)."""
     base = plain_dataset(bits, servers_per_optinc, onn_inputs)
     n = servers_per_optinc
@@ -117,10 +151,12 @@ def cascade_level1_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) 
     codes[:, 0] = codes[:, 0] * n + total % n  # LSB on the 1/N grid: (avg mod 4) * N
     step = np.ones(bits // 2)
     step[0] = 1.0 / n
-    return Dataset(f"b{bits}n{n}-level1", base.numerators, n, codes.astype(np.uint8), step, base.group)
+    tolerance = None if link_tolerance is None else np.asarray(link_tolerance, dtype=np.float64)
+    return Dataset(f"b{bits}n{n}-level1", base.numerators, n, codes.astype(np.uint8), step, base.group, tolerance)
 
 
-def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) -> Dataset:
+def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int,
+                           link_tolerance: list[float] | None = None) -> Dataset:
     """Level 2: inputs are the means of Q = N level-1 outputs, the LSB input on a 1/N² grid.
 
     Enumerates the product grid of input values (a superset of the reachable combinations, by a
@@ -140,7 +176,10 @@ def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) 
     weights = (PAM4_LEVELS ** np.arange(onn_inputs)).astype(np.int64)
     total = _weighted_total(numerators, weights)
     codes = _digits_of(total // divisor, bits // 2)
-    return Dataset(f"b{bits}n{n * n}-level2", numerators.astype(np.int32), divisor, codes, np.ones(bits // 2), 1)
+    # input j is the mean of N level-1 outputs j, each within link_tolerance[j] of its grid value
+    tolerance = None if link_tolerance is None else np.asarray(link_tolerance, dtype=np.float64)
+    return Dataset(f"b{bits}n{n * n}-level2", numerators.astype(np.int32), divisor, codes, np.ones(bits // 2), 1,
+                   input_tolerance=tolerance)
 
 
 def exhaustive_dataset(scenario: Scenario, level: int | None = None) -> Dataset:
@@ -149,11 +188,11 @@ def exhaustive_dataset(scenario: Scenario, level: int | None = None) -> Dataset:
         if level is not None:
             raise OptincError(f"{scenario.name}: level {level} given but the scenario is not a cascade")
         return plain_dataset(scenario.bits, scenario.servers, scenario.onn_inputs, scenario.name)
-    per = scenario.cascade.servers_per_optinc
+    per, tolerance = scenario.cascade.servers_per_optinc, scenario.cascade.link_tolerance
     if level == 1:
-        return cascade_level1_dataset(scenario.bits, per, scenario.onn_inputs)
+        return cascade_level1_dataset(scenario.bits, per, scenario.onn_inputs, tolerance)
     if level == 2:
-        return cascade_level2_dataset(scenario.bits, per, scenario.onn_inputs)
+        return cascade_level2_dataset(scenario.bits, per, scenario.onn_inputs, tolerance)
     raise OptincError(f"{scenario.name}: a cascade has datasets for level 1 and level 2 (got {level})")
 
 

@@ -44,6 +44,14 @@ class CascadeOptions(BaseModel):
 
     levels: Literal[2] = 2
     servers_per_optinc: int = Field(gt=1, description="servers (inputs) of every basic OptINC")
+    link_tolerance: list[float] | None = Field(
+        None,
+        description="level-1 analog outputs reach level 2 unquantised: every level-1 output must lie within this "
+        "many PAM4 levels of its grid value (LSB first), and level 2 must decide correctly anywhere in that box",
+    )
+    level2_training: TrainingOptions | None = Field(
+        None, description="hyper-parameters for the level-2 network (its dataset is larger); default: training"
+    )
 
 
 class LayoutOptions(BaseModel):
@@ -119,6 +127,18 @@ class Scenario(BaseModel):
                 raise ValueError(
                     f"servers: a two-level cascade of {per}-server OptINCs serves {per ** 2} servers (got {self.servers})"
                 )
+            tolerance = self.cascade.link_tolerance
+            if tolerance is not None:
+                if len(tolerance) != self.bits // 2:
+                    raise ValueError(f"cascade.link_tolerance: needs one value per output digit ({self.bits // 2})")
+                # level-2 input j is the mean of N level-1 outputs: LSB on a 1/N² grid, the others on 1/N
+                limits = [0.5 / per**2] + [0.5 / per] * (self.bits // 2 - 1)
+                for index, (value, limit) in enumerate(zip(tolerance, limits)):
+                    if not 0 < value < limit:
+                        raise ValueError(
+                            f"cascade.link_tolerance[{index}]: must be in (0, {limit:g}), half the level-2 input grid "
+                            f"(got {value})"
+                        )
         elif self.servers < 1:
             raise ValueError("servers: must be at least 1")
         if self.training.importance is not None and len(self.training.importance) != self.widths[-1]:
@@ -157,6 +177,23 @@ class Scenario(BaseModel):
     @property
     def weights_name(self) -> str:
         return self.weights or self.name
+
+    def level_scenario(self, level: int) -> "Scenario":
+        """The basic OptINC of one cascade level as a plain scenario (its servers: the level's inputs)."""
+        if self.cascade is None:
+            raise OptincError(f"{self.name}: level {level}: the scenario is not a cascade")
+        if level not in (1, 2):
+            raise OptincError(f"{self.name}: a cascade has levels 1 and 2 (got {level})")
+        data = self.model_dump()
+        data.update(name=f"{self.name}-level{level}", servers=self.cascade.servers_per_optinc, cascade=None,
+                    weights=None, paper=None, training=self.training_for(level).model_dump())
+        return scenario_from_dict(data, f"{self.name} (level {level})")
+
+    def training_for(self, level: int | None) -> TrainingOptions:
+        """Training hyper-parameters of the network trained for ``level`` (None/1: ``training``)."""
+        if level == 2 and self.cascade is not None and self.cascade.level2_training is not None:
+            return self.cascade.level2_training
+        return self.training
 
     def with_updates(self, **changes: Any) -> "Scenario":
         """A validated copy with some fields replaced (used by area sweeps)."""

@@ -208,11 +208,14 @@ def _check_plain(scenario: Scenario) -> None:
 
 
 def design_parameters(scenario: Scenario, weights: OnnWeights, mesh: str = "clements",
-                      mapper: LayerMapper = decompose_layer) -> list[LayerParameters]:
-    """Decompose every layer and set its bias light (the gains need the layers in order)."""
+                      mapper: LayerMapper = decompose_layer, input_scale: float = 1.0) -> list[LayerParameters]:
+    """Decompose every layer and set its bias light (the gains need the layers in order).
+
+    ``input_scale`` multiplies the field of the averager's inputs (1 for server lasers; a cascade's
+    level 2 receives level 1's outputs at level 1's output gain)."""
     _check_plain(scenario)
     check_against_scenario(weights, scenario)
-    gain = gains.averager_gain(scenario.servers, scenario.group)
+    gain = input_scale * gains.averager_gain(scenario.servers, scenario.group)
     approx = set(scenario.approx_layers)
     params = []
     for index, (weight, bias) in enumerate(zip(weights.weights, weights.biases), start=1):
@@ -224,7 +227,7 @@ def design_parameters(scenario: Scenario, weights: OnnWeights, mesh: str = "clem
 
 def assemble(
     scenario: Scenario, params: list[LayerParameters], weights: OnnWeights | None = None, mesh: str = "clements",
-    averager: Composite | None = None, weights_digest: str = "", weights_source: str = "",
+    averager: Composite | None = None, weights_digest: str = "", weights_source: str = "", input_scale: float = 1.0,
 ) -> CircuitDescription:
     """The description from the scenario's structure and the layers' parameters.
 
@@ -236,7 +239,7 @@ def assemble(
     if len(params) != scenario.n_layers:
         raise OptincError(f"{scenario.name}: {len(params)} layers given, the scenario has {scenario.n_layers}")
     averager = averager if averager is not None else averager_block(servers, digits, m)
-    gain = gains.averager_gain(servers, scenario.group)
+    gain = input_scale * gains.averager_gain(servers, scenario.group)
     approx = set(scenario.approx_layers)
     layer_blocks, infos = [], []
     for index, (layer, shape) in enumerate(zip(params, scenario.layer_shapes()), start=1):
@@ -258,7 +261,8 @@ def assemble(
     )
     return CircuitDescription(
         scenario, servers, scenario.bits, m, scenario.group, tuple(scenario.widths), top, tuple(infos),
-        gains.averager_gain(servers, scenario.group), gains.tree_gain(servers), gains.receiver_gain(servers, gain),
+        input_scale * gains.averager_gain(servers, scenario.group), gains.tree_gain(servers),
+        gains.receiver_gain(servers, gain),
         mesh, weights_digest or (weights.digest() if weights is not None else ""),
         weights_source or (weights.source if weights is not None else ""),
     )

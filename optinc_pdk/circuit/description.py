@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from optinc_pdk.blockform import block_approximation
+from optinc_pdk.circuit.channels import input_channels, output_channels
 from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.decompose import LayerMapping
 from optinc_pdk.scenario import Scenario
@@ -72,6 +73,14 @@ class CircuitDescription:
     @property
     def digits(self) -> int:
         return self.bits // 2
+
+    def server_input_channels(self) -> np.ndarray:
+        """(servers, digits): the west channel of digit k of server i."""
+        return input_channels(self.servers, self.digits, self.onn_inputs)
+
+    def server_output_channels(self) -> np.ndarray:
+        """(servers, digits): the east channel that delivers digit k to server i."""
+        return output_channels(self.servers, self.digits)
 
     def walk(self) -> Iterator[Block]:
         return self.top.walk()

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         batch_size: Optional[int] = typer.Option(None),
         threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
         eval_every: int = typer.Option(5, help="evaluate the whole dataset every N epochs"),
+        init: Optional[Path] = typer.Option(None, help="start from these weights (.npz) in block form, no pretraining"),
     ) -> None:
         """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
         from optinc_pdk.cli.output import console
@@ -38,8 +39,14 @@ def register(app: typer.Typer) -> None:
             raise OptincError(f"--device: must be cpu or cuda (got {device})")
         suffix = f"-level{level}" if level else ""
         run = run_dir or REPO_DIR / "runs" / f"{s.name}{suffix}"
+        start = None
+        if init is not None:
+            from optinc_pdk.weights import check_against_scenario, load_npz
+
+            start = load_npz(init)
+            check_against_scenario(start, s)
         result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
-                                    threads=threads))
+                                    threads=threads, init=start))
         target = output or shipped_weights_path(s, level)
         save_npz(target, result.weights, result.weights.provenance)
         console.print(f"{s.name}{suffix}: accuracy {result.accuracy:.6f} after {result.epochs_run} epochs "

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optinc_pdk.circuit.channels import input_channels, output_channels
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.signals import PAM4_LEVELS, decide_levels
 from optinc_pdk.simulate.stages import AffineStage, GraphStage, compile_block
@@ -23,8 +22,8 @@ BATCH = 4096  # samples per pass: smaller passes stay cache- and page-friendly (
 
 @dataclass
 class OpticalChain:
-    description: CircuitDescription
-    stage: GraphStage  # the whole OptINC
+    description: CircuitDescription  # or a CascadeDescription (same server-facing interface)
+    stage: GraphStage  # the whole OptINC (or cascade)
 
     @property
     def layer_matrices(self) -> list[AffineStage]:
@@ -52,7 +51,7 @@ class OpticalChain:
         d = self.description
         digits = np.asarray(digits)
         fields = np.zeros((digits.shape[1], d.servers * d.digits))  # real: lasers in phase
-        fields[:, input_channels(d.servers, d.digits, d.onn_inputs).ravel()] = (
+        fields[:, d.server_input_channels().ravel()] = (
             digits.transpose(1, 0, 2).reshape(digits.shape[1], -1)
         )
         return fields
@@ -60,7 +59,7 @@ class OpticalChain:
     def received_levels(self, east: np.ndarray) -> np.ndarray:
         """East fields (B, N·b/2) → (servers, B, b/2) levels after each receiver's gain."""
         d = self.description
-        levels = np.real(east[:, output_channels(d.servers, d.digits)]) * d.receiver_gain  # (B, N, D)
+        levels = np.real(east[:, d.server_output_channels()]) * d.receiver_gain  # (B, N, D)
         return levels.transpose(1, 0, 2)
 
     def decide(self, digits: np.ndarray, batch: int = BATCH) -> tuple[np.ndarray, dict]:

@@ -26,12 +26,15 @@ def two_stage_loss(
     importance: torch.Tensor,
     stage: int,
     margin: float,
+    threshold: torch.Tensor | None = None,
 ) -> torch.Tensor:
+    """``threshold`` (levels, per output) replaces ``margin · step`` where outputs must be analog-accurate."""
     error = outputs - targets
     if stage == 1:
         base = (importance * error.square()).sum(dim=1).mean() / outputs.shape[1]
     else:
         place = 4.0 ** torch.arange(outputs.shape[1], dtype=outputs.dtype, device=outputs.device)
         base = ((error * place).sum(dim=1) / place[-1]).square().mean()
-    excess = torch.relu(error.abs() - margin * step) / step
+    limit = margin * step if threshold is None else threshold
+    excess = torch.relu(error.abs() - limit) / step
     return base + excess.square().sum(dim=1).mean()

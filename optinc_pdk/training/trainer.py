@@ -47,6 +47,7 @@ class TrainRequest:
     eval_every: int = 5
     checkpoint_every: int = 5
     threads: int | None = None
+    init: OnnWeights | None = None  # start from these weights in the hardware's block form (no pretraining)
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
 
@@ -59,6 +60,9 @@ class TrainResult:
     history: list[dict]
 
 
+HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolerance
+
+
 def _lr_at(progress: float, peak: float, warmup: float = 0.1) -> float:
     """One-cycle: linear warm-up to ``peak`` then cosine down to peak/100."""
     if progress < warmup:
@@ -68,15 +72,30 @@ def _lr_at(progress: float, peak: float, warmup: float = 0.1) -> float:
 
 
 def accuracy_of(model: torch.nn.Module, data: Dataset, device: torch.device, batch: int = 65536) -> float:
-    correct = 0
+    """Fraction of samples accepted (see :func:`accepted`) by the torch model."""
+    def forward(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.as_tensor(x, device=device)).cpu().numpy()
+
     model.eval()
-    with torch.no_grad():
-        for start in range(0, data.size, batch):
-            x = torch.as_tensor(data.inputs(slice(start, start + batch)), device=device)
-            out = model(x).cpu().numpy()
-            correct += int(data.correct(out, slice(start, start + batch)).sum())
-    model.train()
-    return correct / data.size
+    try:
+        return accepted(forward, data, np.float32, batch).mean()
+    finally:
+        model.train()
+
+
+def accepted(forward: Callable[[np.ndarray], np.ndarray], data: Dataset, dtype, batch: int = 65536) -> np.ndarray:
+    """Per sample: decided correctly on the exact input and on every corner variant (level 2), with every
+    raw output within the link tolerance (level 1)."""
+    ok = np.ones(data.size, dtype=bool)
+    for start in range(0, data.size, batch):
+        window = slice(start, start + batch)
+        for variant in data.variants():
+            out = forward(data.variant_inputs(variant, window, dtype))
+            ok[window] &= data.correct(out, window)
+            if variant == 0:
+                ok[window] &= data.within_tolerance(out, window)
+    return ok
 
 
 def enforce(model: OnnMLP, scenario: Scenario) -> OnnWeights:
@@ -89,16 +108,13 @@ def enforce(model: OnnMLP, scenario: Scenario) -> OnnWeights:
 
 
 def exact_accuracy(weights: OnnWeights, data: Dataset) -> float:
-    correct = 0
-    batch = 65536
-    for start in range(0, data.size, batch):
-        out = weights.forward(data.inputs(slice(start, start + batch), dtype=np.float64))
-        correct += int(data.correct(out, slice(start, start + batch)).sum())
-    return correct / data.size
+    """Fraction of samples accepted by the exported float64 weights."""
+    return float(accepted(weights.forward, data, np.float64).mean())
 
 
 def train(request: TrainRequest) -> TrainResult:
-    scenario, opts = request.scenario, request.scenario.training
+    scenario = request.scenario
+    opts = scenario.training_for(request.level)
     if request.device == "cuda" and not torch.cuda.is_available():
         raise OptincError("--device cuda: no CUDA device is available to torch here")
     device = torch.device(request.device)
@@ -112,6 +128,11 @@ def train(request: TrainRequest) -> TrainResult:
     batch_size = request.batch_size or opts.batch_size
     importance = torch.tensor(opts.importance or default_importance(data.n_outputs), device=device)
     step = torch.as_tensor(data.output_step, dtype=torch.float32, device=device)
+    threshold = None
+    if data.output_tolerance is not None:  # analog link: the hinge keeps outputs well inside the tolerance
+        tolerance = torch.as_tensor(data.output_tolerance, dtype=torch.float32, device=device)
+        threshold = torch.minimum(opts.margin * step, HINGE_SHARE_OF_TOLERANCE * tolerance)
+    jitter = None if data.input_tolerance is None else torch.as_tensor(data.input_tolerance, dtype=torch.float32)
     run_dir = request.run_dir
 
     model = OnnMLP(scenario.widths).to(device)
@@ -134,6 +155,13 @@ def train(request: TrainRequest) -> TrainResult:
             optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts.lr)
         restore(model, optimizer, tensors)
         request.log(f"resumed {scenario.name} at phase {phase}, epoch {epoch}")
+    elif request.init is not None:
+        _load_plain(model, request.init)
+        if scenario.approx_layers:
+            phase, pre_epochs = "approx", 0
+            model.approximate(scenario.approx_layers)
+            optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr / 2)
+        request.log(f"{scenario.name}: starting from {request.init.source or 'the given weights'}")
 
     started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
     n_batches = math.ceil(data.size / batch_size)
@@ -151,11 +179,14 @@ def train(request: TrainRequest) -> TrainResult:
         total = 0.0
         for b in range(n_batches):
             index = order[b * batch_size : (b + 1) * batch_size]
-            x = torch.as_tensor(data.inputs(index), device=device)
+            x = torch.as_tensor(data.inputs(index))
+            if jitter is not None:  # level 2: anywhere in the box the level-1 link tolerance allows
+                x = x + jitter * _box_noise(len(index), len(jitter), generator)
+            x = x.to(device)
             y = torch.as_tensor(data.targets(index), device=device)
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at((phase_epoch + b / n_batches) / phase_total, peak)
-            loss = two_stage_loss(model(x), y, step, importance, stage, opts.margin)
+            loss = two_stage_loss(model(x), y, step, importance, stage, opts.margin, threshold)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -232,7 +263,7 @@ def train(request: TrainRequest) -> TrainResult:
         "seed": scenario.seed,
         "epochs": epoch,
         "batch_size": batch_size,
-        "training": scenario.training.model_dump(),
+        "training": opts.model_dump(),
         "dataset": data.name,
         "dataset_size": data.size,
         "accuracy": accuracy,
@@ -243,7 +274,25 @@ def train(request: TrainRequest) -> TrainResult:
         "python": sys.version.split()[0],
         "units": "inputs: averager outputs x_j; outputs: PAM4 levels (decide by rounding on each output's grid)",
     }
+    if request.init is not None:
+        provenance["initialised_from"] = {"source": request.init.source, "sha256": request.init.digest()}
+    if data.output_tolerance is not None or data.input_tolerance is not None:
+        provenance["link_tolerance"] = list(map(float, scenario.cascade.link_tolerance))
     return TrainResult(OnnWeights(weights.weights, weights.biases, provenance), accuracy, epoch, wall, history)
+
+
+def _box_noise(rows: int, columns: int, generator: torch.Generator) -> torch.Tensor:
+    """Uniform in [-1, 1], half the rows pushed to a corner (where decisions are hardest)."""
+    u = torch.rand(rows, columns, generator=generator) * 2 - 1
+    corner = torch.rand(rows, 1, generator=generator) < 0.5
+    return torch.where(corner, torch.sign(u), u)
+
+
+def _load_plain(model: OnnMLP, weights: OnnWeights) -> None:
+    with torch.no_grad():
+        for layer, w, b in zip(model.layers, weights.weights, weights.biases):
+            layer.weight.copy_(torch.as_tensor(w))
+            layer.bias.copy_(torch.as_tensor(b))
 
 
 def _lvl(level: int | None) -> str:
