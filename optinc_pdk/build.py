@@ -33,6 +33,11 @@ class BuildRequest:
     png: bool = True
     labels: bool = False
     progress: Callable[[str], object] | None = None  # called with each stage's name as it starts
+    samples: int | None = None  # cascade only: 16-server vectors in the end-to-end check
+
+    @property
+    def default_dir(self) -> Path:
+        return LAYOUTS_DIR / self.scenario.name
 
 
 @dataclass
@@ -80,7 +85,9 @@ def build(request: BuildRequest) -> BuildResult:
 
     s = request.scenario
     if s.cascade is not None:
-        raise OptincError(f"{s.name}: cascade: building a two-level cascade is not supported yet")
+        from optinc_pdk.build_cascade import build_cascade
+
+        return build_cascade(request, check_output_folder, _relative)
     out_dir = Path(request.out_dir) if request.out_dir is not None else LAYOUTS_DIR / s.name
     stage = request.progress or (lambda name: None)
     timings: dict[str, float] = {}

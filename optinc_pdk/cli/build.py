@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
     def build_cmd(
         scenario: str = typer.Argument("b8n4", help="scenario name or .yml file (default: b8n4 with its shipped weights)"),
         out: Optional[Path] = typer.Option(None, "-o", "--out", help="output folder (default: layouts/SCENARIO)"),
-        weights: Optional[Path] = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
+        weights: Optional[Path] = typer.Option(None, "--weights", help="weights .npz (a cascade: folder with level1.npz, "
+                                               "level2.npz); default: the shipped weights"),
         random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED",
                                                   help="untrained seeded weights, for area/layout exploration only"),
         formats: str = typer.Option("gds,oas", "--format", help="layout formats: gds, oas or both (comma-separated)"),
@@ -24,6 +25,8 @@ def register(app: typer.Typer) -> None:
         labels: bool = typer.Option(False, "--labels", help="per-MZI phase labels on the label layer (small designs)"),
         show: bool = typer.Option(False, "--show", help="send the layout to a running KLayout (klive) when present"),
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON instead of the summary table"),
+        samples: Optional[int] = typer.Option(None, "--samples", min=1,
+                                              help="cascade: 16-server vectors in the end-to-end check (default 114244)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -47,7 +50,7 @@ def register(app: typer.Typer) -> None:
                 done = stages.index(name) if name in stages else 0
                 bar.update(task, completed=done, description=f"{s.name}: {name}")
 
-            result = build(BuildRequest(s, out, weights, random_seed, chosen, verify, png, labels, progress))
+            result = build(BuildRequest(s, out, weights, random_seed, chosen, verify, png, labels, progress, samples))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)
@@ -63,6 +66,9 @@ def _summary(console, result) -> None:
     from optinc_pdk.cli.output import table
 
     r = result.report
+    if "level1" in r["weights"]:
+        _cascade_summary(console, result)
+        return
     area = r["area"]
     if r["weights"]["random"]:
         console.print("[bold red]RANDOM WEIGHTS: untrained, for area/layout exploration only[/bold red]")
@@ -86,6 +92,34 @@ def _summary(console, result) -> None:
             rows.append([key.upper(), layout["paths"][key]])
     rows += [["phase map", r["exports"]["phase_map"][0]], ["netlist", r["exports"]["compact_netlist"]],
              ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
+    console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
+
+
+def _cascade_summary(console, result) -> None:
+    from optinc_pdk.cli.output import table
+
+    r = result.report
+    a, c, layout, v = r["area"], r["description"], r["layout"], r.get("verification")
+    n = a["optincs"]
+    if r["weights"]["random"]:
+        console.print("[bold red]RANDOM WEIGHTS: untrained, for area/layout exploration only[/bold red]")
+    total = layout["footprint"]["total"]
+    rows = [
+        ["weights", f"{r['weights']['level1']['source']}, {r['weights']['level2']['source']}"],
+        ["MZIs (weight matrices)", f"{c['weight_matrix_mzis']} in {n} OptINCs; {a['expanded_optinc_mzis']} per "
+         f"expanded OptINC vs {a['base_optinc_mzis']} for {a['base_optinc']}: {100 * a['overhead_per_optinc']:+.1f}% "
+         f"(paper about {100 * (a['paper_overhead'] or 0):.1f}%)"],
+        ["vs flat " + a["flat_optinc"], f"{a['flat_mzis']} MZIs: {100 * a['overhead_vs_flat']:+.1f}%"],
+        ["footprint", f"{total['area_mm2']:.1f} mm² ({total['width_mm']:.1f} x {total['height_mm']:.1f} mm)"],
+        ["MZIs in the GDS", str(layout["mzis"])],
+        ["verification", "skipped" if v is None else
+         f"{'PASS' if r['verified'] else 'FAIL'}: link {v['link']['within_tolerance']}/{v['link']['level1_inputs']} "
+         f"within tolerance, optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} 16-server vectors"],
+    ]
+    for key in ("gds", "oas", "png"):
+        if layout["paths"].get(key):
+            rows.append([key.upper(), layout["paths"][key]])
+    rows += [["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
 
 

@@ -1,0 +1,67 @@
+"""Area of a cascade from its circuit description: MZI counts per OptINC, checked against `optinc area`.
+
+The paper's overhead (about 10.5%) compares one expanded OptINC (4-64-64-128-256-128-64-64-4) with
+one basic ``b8n4`` OptINC; we report that, the cascade against five basic OptINCs, and the whole
+cascade against one flat ``b8n16`` OptINC serving the same 16 servers. Footprints (mm², bounding
+boxes from the cells' geometry) are added by the build from the written layout.
+"""
+
+from __future__ import annotations
+
+from optinc_pdk import area
+from optinc_pdk.circuit.cascade import CascadeDescription
+from optinc_pdk.circuit.summary import area_view, block_counts
+from optinc_pdk.scenario import Scenario, load_scenario
+
+BASE, FLAT = "b8n4", "b8n16"
+
+
+def cascade_counts(description: CascadeDescription) -> dict:
+    """Totals of the whole cascade, weight-matrix MZIs per OptINC, and the check against the analytic area."""
+    counts = block_counts(description.top)
+    top = description.top
+    per_optinc = {}
+    for child in top.children:
+        if child.role == "optinc":
+            level = description.level2 if child.name.startswith("level2") else description.level1
+            per_optinc[child.name] = {"mzis": int(counts[child.name]["mzis"]),
+                                      "weight_matrix_mzis": int(area_view(level)["approx_mzis"])}
+    weight_mzis = sum(row["weight_matrix_mzis"] for row in per_optinc.values())
+    expected = area.cascade_overhead(description.scenario, load_scenario(BASE), load_scenario(FLAT)).cascade_mzis
+    return {
+        "totals": {k: int(v) for k, v in counts[top.name].items()},
+        "optincs": per_optinc,
+        "weight_matrix_mzis": weight_mzis,
+        "analytic_weight_matrix_mzis": expected,
+        "matches_area_report": weight_mzis == expected,
+    }
+
+
+def cascade_area(scenario: Scenario, footprints_mm2: dict[str, float] | None = None) -> dict:
+    """Overheads by MZI count (and by footprint when ``footprints_mm2`` has the cascade, base and flat)."""
+    base, flat = load_scenario(BASE), load_scenario(FLAT)
+    overhead = area.cascade_overhead(scenario, base, flat)
+    optincs = scenario.cascade.servers_per_optinc + 1
+    five_base = optincs * overhead.base_optinc_mzis
+    out = {
+        "optincs": optincs,
+        "expanded_optinc_mzis": overhead.optinc_mzis,
+        "base_optinc": BASE,
+        "base_optinc_mzis": overhead.base_optinc_mzis,
+        "overhead_per_optinc": overhead.overhead,
+        "paper_overhead": overhead.paper_overhead,
+        "cascade_mzis": overhead.cascade_mzis,
+        f"{optincs}x_{BASE}_mzis": five_base,
+        f"overhead_vs_{optincs}x_{BASE}": overhead.cascade_mzis / five_base - 1.0,
+        "flat_optinc": FLAT,
+        "flat_mzis": overhead.flat_mzis,
+        "overhead_vs_flat": overhead.overhead_vs_flat,
+    }
+    if footprints_mm2:
+        mine, one_base, one_flat = (footprints_mm2.get(k) for k in (scenario.name, BASE, FLAT))
+        if mine and one_base:
+            out[f"footprint_vs_{optincs}x_{BASE}"] = mine / (optincs * one_base) - 1.0
+        if mine and one_flat:
+            out["footprint_vs_flat"] = mine / one_flat - 1.0
+        out["footprints_mm2"] = dict(footprints_mm2)
+    return out
