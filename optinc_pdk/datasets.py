@@ -11,7 +11,7 @@ basic OptINC's inputs, level 2 the averages of four level-1 outputs (LSB on a 1/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
 from optinc_pdk.signals import PAM4_LEVELS
 
-CORNER_VARIANTS = 4  # corner copies of every level-2 sample checked besides the exact input
+NOISE_VARIANTS = 4  # noisy copies of every level-2 sample checked besides the exact input
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,11 @@ class Dataset:
     output_step: np.ndarray  # (D,) decision grid of each output, in PAM4 levels
     group: int  # G: input j carries weight 4^{jG}
     # cascade link (DESIGN.md §3): level-1 outputs must stay within output_tolerance of their grid value
-    # (levels, per output); level 2 must decide correctly for inputs anywhere within ±input_tolerance
+    # (levels, per output); level 2 sees the mean of ``noise_sources`` level-1 outputs, so its inputs carry
+    # the mean of that many rows of ``input_noise`` (level 1's analog output errors, one row per level-1 input)
     output_tolerance: np.ndarray | None = None
-    input_tolerance: np.ndarray | None = None
+    input_noise: np.ndarray | None = None
+    noise_sources: int = 1
 
     @property
     def size(self) -> int:
@@ -75,23 +77,22 @@ class Dataset:
         return np.all(error <= self.output_tolerance, axis=-1)
 
     def variants(self) -> range:
-        """Input variants every sample must pass: 0 = exact; 1.. = corners of the tolerance box."""
-        return range(1 + (CORNER_VARIANTS if self.input_tolerance is not None else 0))
+        """Input variants every sample must pass: 0 = exact; 1.. = with level-1 errors added (level 2)."""
+        return range(1 + (NOISE_VARIANTS if self.input_noise is not None else 0))
 
     def variant_inputs(self, variant: int, index: slice, dtype=np.float32) -> np.ndarray:
-        """Variant 0: the exact inputs; variant v ≥ 1: each sample moved to a corner of its ±input_tolerance
-        box, the corner a fixed pseudo-random function of (sample, v)."""
+        """Variant 0: the exact inputs; variant v ≥ 1: plus the mean of ``noise_sources`` rows of
+        ``input_noise``, the rows a fixed pseudo-random function of (sample, v) (independent of batching)."""
         x = self.inputs(index, dtype=np.float64)
         if variant == 0:
             return x.astype(dtype)
         rows = np.arange(self.size, dtype=np.uint64)[index]
-        columns = np.arange(x.shape[1], dtype=np.uint64)
-        # a multiplicative hash (wrapping uint64): deterministic, no (K, M) table, independent of batching
-        with np.errstate(over="ignore"):
-            mixed = (rows[:, None] * np.uint64(0x9E3779B97F4A7C15) + columns * np.uint64(0xBF58476D1CE4E5B9)
+        sources = np.arange(self.noise_sources, dtype=np.uint64)
+        with np.errstate(over="ignore"):  # a wrapping multiplicative hash
+            mixed = (rows[:, None] * np.uint64(0x9E3779B97F4A7C15) + sources * np.uint64(0xBF58476D1CE4E5B9)
                      + np.uint64(variant) * np.uint64(0x94D049BB133111EB))
-        signs = np.where((mixed >> np.uint64(41)) & np.uint64(1), 1.0, -1.0)
-        return (x + signs * self.input_tolerance).astype(dtype)
+        picks = ((mixed >> np.uint64(17)) % np.uint64(self.input_noise.shape[0])).astype(np.int64)
+        return (x + self.input_noise[picks].mean(axis=1)).astype(dtype)
 
     def gradient_values(self, levels: np.ndarray) -> np.ndarray:
         """Eq. 7's reconstructed gradient Σ_k 4^k o_k from output levels."""
@@ -155,8 +156,7 @@ def cascade_level1_dataset(bits: int, servers_per_optinc: int, onn_inputs: int,
     return Dataset(f"b{bits}n{n}-level1", base.numerators, n, codes.astype(np.uint8), step, base.group, tolerance)
 
 
-def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int,
-                           link_tolerance: list[float] | None = None) -> Dataset:
+def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) -> Dataset:
     """Level 2: inputs are the means of Q = N level-1 outputs, the LSB input on a 1/N² grid.
 
     Enumerates the product grid of input values (a superset of the reachable combinations, by a
@@ -176,10 +176,14 @@ def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int,
     weights = (PAM4_LEVELS ** np.arange(onn_inputs)).astype(np.int64)
     total = _weighted_total(numerators, weights)
     codes = _digits_of(total // divisor, bits // 2)
-    # input j is the mean of N level-1 outputs j, each within link_tolerance[j] of its grid value
-    tolerance = None if link_tolerance is None else np.asarray(link_tolerance, dtype=np.float64)
-    return Dataset(f"b{bits}n{n * n}-level2", numerators.astype(np.int32), divisor, codes, np.ones(bits // 2), 1,
-                   input_tolerance=tolerance)
+    return Dataset(f"b{bits}n{n * n}-level2", numerators.astype(np.int32), divisor, codes, np.ones(bits // 2), 1)
+
+
+def with_level1_errors(level2: Dataset, level1: Dataset, level1_outputs: np.ndarray, sources: int) -> Dataset:
+    """Level 2's dataset whose noisy variants add the mean of ``sources`` of level 1's real analog errors
+    (``level1_outputs`` − targets, one row per level-1 input): what unquantised level-1 outputs bring."""
+    errors = np.asarray(level1_outputs, dtype=np.float64) - level1.targets(dtype=np.float64)
+    return replace(level2, input_noise=errors, noise_sources=sources)
 
 
 def exhaustive_dataset(scenario: Scenario, level: int | None = None) -> Dataset:
@@ -192,7 +196,7 @@ def exhaustive_dataset(scenario: Scenario, level: int | None = None) -> Dataset:
     if level == 1:
         return cascade_level1_dataset(scenario.bits, per, scenario.onn_inputs, tolerance)
     if level == 2:
-        return cascade_level2_dataset(scenario.bits, per, scenario.onn_inputs, tolerance)
+        return cascade_level2_dataset(scenario.bits, per, scenario.onn_inputs)
     raise OptincError(f"{scenario.name}: a cascade has datasets for level 1 and level 2 (got {level})")
 
 

@@ -145,9 +145,11 @@ def load_for_scenario(scenario: Scenario, path: str | Path | None = None, level:
     """Load ``path`` (default: the shipped weights) and check it against the scenario."""
     target = Path(path) if path is not None else shipped_weights_path(scenario, level)
     if not target.is_file():
+        train = f"optinc train {scenario.name}" + (f" --level {level or 1}" if scenario.cascade else "")
+        given = "--weights FOLDER (level1.npz, level2.npz)" if scenario.cascade else "--weights FILE"
         raise OptincError(
-            f"{target}: no weights for scenario {scenario.name} (train them with `optinc train {scenario.name}`, "
-            "pass --weights FILE, or use --random-weights for area/layout exploration)"
+            f"{target}: no weights for scenario {scenario.name} (train them with `{train}`, "
+            f"pass {given}, or use --random-weights for area/layout exploration)"
         )
     w = load_npz(target)
     check_against_scenario(w, scenario)

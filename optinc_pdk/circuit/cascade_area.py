@@ -22,7 +22,7 @@ def cascade_counts(description: CascadeDescription) -> dict:
     top = description.top
     per_optinc = {}
     for child in top.children:
-        if child.role == "optinc":
+        if getattr(child, "role", "") == "optinc":
             level = description.level2 if child.name.startswith("level2") else description.level1
             per_optinc[child.name] = {"mzis": int(counts[child.name]["mzis"]),
                                       "weight_matrix_mzis": int(area_view(level)["approx_mzis"])}

@@ -12,14 +12,16 @@ RANDOM_HELP = "use seeded random weights (block form where approximated) instead
 PHASE_MAP_HELP = "simulate an exported design: its phase map (from `optinc describe`), checked against the scenario"
 
 
-def _plain_scenario(scenario: str):
+def _cascade_design(s, weights: Optional[Path], random_seed: Optional[int], phase_map: Optional[Path]):
+    """(scenario, cascade description, (w1, w2)); --weights is a folder with level1.npz and level2.npz."""
+    from optinc_pdk.build_cascade import load_cascade_weights
+    from optinc_pdk.circuit.cascade import build_cascade_description
     from optinc_pdk.errors import OptincError
-    from optinc_pdk.scenario import load_scenario
 
-    s = load_scenario(scenario)
-    if s.cascade is not None:
-        raise OptincError(f"{s.name}: cascade: not yet (simulation covers one basic OptINC)")
-    return s
+    if phase_map is not None:
+        raise OptincError(f"{s.name}: --phase-map: a cascade is built from its two levels' weights (--weights FOLDER)")
+    w1, w2 = load_cascade_weights(s, weights, random_seed)
+    return s, build_cascade_description(s, w1, w2), (w1, w2)
 
 
 def _design(scenario: str, weights: Optional[Path], random_seed: Optional[int], phase_map: Optional[Path],
@@ -29,11 +31,12 @@ def _design(scenario: str, weights: Optional[Path], random_seed: Optional[int], 
     from optinc_pdk.circuit.phases import description_from_phase_map
     from optinc_pdk.circuit.random_weights import random_weights
     from optinc_pdk.errors import OptincError
+    from optinc_pdk.scenario import load_scenario
     from optinc_pdk.weights import load_for_scenario
 
-    s = _plain_scenario(scenario)
+    s = load_scenario(scenario)
     if s.cascade is not None:
-        raise OptincError(f"{s.name}: cascade: not yet (simulation covers one basic OptINC)")
+        return _cascade_design(s, weights, random_seed, phase_map)
     if weights is not None and random_seed is not None:
         raise OptincError("--weights and --random-weights: give one or the other")
     w = None
@@ -54,10 +57,15 @@ def register(app: typer.Typer) -> None:
         random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
         phase_map: Optional[Path] = typer.Option(None, "--phase-map", help=PHASE_MAP_HELP),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+        samples: int = typer.Option(114244, "--samples", min=1,
+                                    help="cascade only: 16-server gradient vectors sent end to end (default: every "
+                                         "level-1 input 4 times at every group position)"),
+        seed: int = typer.Option(0, "--seed", help="cascade only: seed of the end-to-end sample"),
     ) -> None:
         """Behavioural S-matrix simulation: per-layer matrix errors and end-to-end accuracy on the whole dataset.
 
-        Exits 1 when a layer's relative error exceeds 1e-9 or any decision differs from the trained model's.
+        Exits 1 when a layer's relative error exceeds 1e-9 or any decision differs from the trained model's
+        (a cascade: also when a level-1 output leaves the link tolerance or a decision is wrong).
         """
         import time
 
@@ -67,6 +75,9 @@ def register(app: typer.Typer) -> None:
         start = time.perf_counter()
         s, description, w = _design(scenario, weights, random_seed, phase_map, need_weights=True)
         built = time.perf_counter() - start
+        if s.cascade is not None:
+            _simulate_cascade(description, w, samples, seed, built, as_json)
+            return
         report = simulate_description(description, w, s)
         report["seconds"] = {"build": built, **report["seconds"]}
         if as_json:
@@ -115,7 +126,9 @@ def register(app: typer.Typer) -> None:
             raise OptincError(f"{input_path}: gradients file not found") from None
         except (ValueError, OSError) as error:
             raise OptincError(f"{input_path}: not a readable .npy array without pickle ({error})") from None
-        plain = _plain_scenario(scenario)  # refuse bad gradients before the (slower) build
+        from optinc_pdk.scenario import load_scenario
+
+        plain = load_scenario(scenario)  # refuse bad gradients before the (slower) build
         gradients = check_gradients(gradients, plain.servers, plain.bits, str(input_path))
         s, description, _ = _design(scenario, weights, random_seed, phase_map, need_weights=False)
         decoded = allreduce(compile_chain(description), gradients, str(input_path))
@@ -151,6 +164,9 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.cli.output import console, print_json
 
         s, description, _ = _design(scenario, weights, random_seed, None, need_weights=True)
+        if s.cascade is not None:
+            _describe_cascade(description, out, yaml_max_channels, as_json)
+            return
         written = write_exports(description, out, yaml_max_channels)
         info = summary(description)
         if as_json:
@@ -165,3 +181,56 @@ def register(app: typer.Typer) -> None:
         )
         console.print(f"wrote {out}/phases.npz, phases.json, circuit.json, summary.json and "
                       f"{len(written['yaml_netlists'])} YAML netlists under {out}/netlists")
+
+
+def _simulate_cascade(description, weights, samples: int, seed: int, built: float, as_json: bool) -> None:
+    from optinc_pdk.cli.output import console, print_json, table
+    from optinc_pdk.simulate.cascade import simulate_cascade
+
+    report = simulate_cascade(description, *weights, samples=samples, seed=seed)
+    report["seconds"] = {"build": built, **report["seconds"]}
+    ok = (report["layers_within_tolerance"] and report["optical_equals_model"] and report["link"]["ok"]
+          and report["optical_accuracy"] == 1.0)
+    report["pass"] = ok
+    if as_json:
+        print_json(report)
+    else:
+        rows = [[f"level {level}", f"L{r['layer']}", f"{r['shape'][0]}x{r['shape'][1]}", r["orientation"],
+                 f"{r['relative_error']:.2e}", f"{r['bias_error']:.2e}"]
+                for level, rows in report["layers"].items() for r in rows]
+        console.print(table(f"{report['scenario']}: simulated layer matrices vs targets",
+                            ["level", "layer", "out x in", "mapping", "relative error", "bias error"], rows))
+        link = report["link"]
+        console.print(f"level-1 analog link: {link['within_tolerance']} / {link['level1_inputs']} inputs within "
+                      f"{link['tolerance']} (worst {[round(e, 4) for e in link['max_abs_error']]}), "
+                      f"{link['decided_correctly']} decided correctly")
+        console.print(
+            f"{report['scenario']}: optical accuracy {report['optical_accuracy']:.6f} ({report['optical_correct']} / "
+            f"{report['samples']} 16-server vectors, {report['sample']}; all {report['servers']} servers' receivers) "
+            f"against the exact floor average; ideal two-level MLP {report['model_accuracy']:.6f}, decisions "
+            f"differing from it: {report['decisions_differing_from_model']}; {report['seconds']['end_to_end']:.1f} s"
+        )
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _describe_cascade(description, out: Path, yaml_max_channels: int, as_json: bool) -> None:
+    import json
+
+    from optinc_pdk.atomic import write_text_atomic
+    from optinc_pdk.circuit.cascade_area import cascade_counts
+    from optinc_pdk.circuit.export import write_exports
+    from optinc_pdk.cli.output import console, print_json
+
+    counts = cascade_counts(description)
+    written = {f"level{n}": write_exports(level, out / f"level{n}", yaml_max_channels)
+               for n, level in enumerate(description.levels, 1)}
+    written["summary"] = str(write_text_atomic(out / "summary.json", json.dumps(counts, indent=1) + "\n"))
+    if as_json:
+        print_json({"scenario": description.name, "written": written, **counts})
+        return
+    t = counts["totals"]
+    console.print(f"{description.name}: {t['mzis']} MZIs ({counts['weight_matrix_mzis']} in weight matrices of "
+                  f"{len(counts['optincs'])} OptINCs), {t['splitters']} splitters, {t['combiners']} combiners; counts "
+                  f"{'match' if counts['matches_area_report'] else 'DIFFER FROM'} the area report")
+    console.print(f"wrote {out}/level1/ and {out}/level2/ (phase map, netlists, summary of each level) and {out}/summary.json")

@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
         eval_every: int = typer.Option(5, help="evaluate the whole dataset every N epochs"),
         init: Optional[Path] = typer.Option(None, help="start from these weights (.npz) in block form, no pretraining"),
+        level1_weights: Optional[Path] = typer.Option(None, help="cascade --level 2: the level-1 weights whose analog "
+                                                      "output errors level 2 must absorb (default: the shipped ones)"),
     ) -> None:
         """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
         from optinc_pdk.cli.output import console
@@ -45,8 +47,13 @@ def register(app: typer.Typer) -> None:
 
             start = load_npz(init)
             check_against_scenario(start, s)
+        level1 = None
+        if s.cascade is not None and level == 2:  # level 2 learns to absorb the shipped level 1's analog errors
+            from optinc_pdk.weights import load_for_scenario
+
+            level1 = load_for_scenario(s, level1_weights, 1)
         result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
-                                    threads=threads, init=start))
+                                    threads=threads, init=start, level1=level1))
         target = output or shipped_weights_path(s, level)
         save_npz(target, result.weights, result.weights.provenance)
         console.print(f"{s.name}{suffix}: accuracy {result.accuracy:.6f} after {result.epochs_run} epochs "

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from optinc_pdk.blockform import block_approximation
-from optinc_pdk.datasets import Dataset, exhaustive_dataset
+from optinc_pdk.datasets import Dataset, exhaustive_dataset, with_level1_errors
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.checkpoint import load_checkpoint, restore, save_checkpoint
@@ -48,6 +48,7 @@ class TrainRequest:
     checkpoint_every: int = 5
     threads: int | None = None
     init: OnnWeights | None = None  # start from these weights in the hardware's block form (no pretraining)
+    level1: OnnWeights | None = None  # cascade level 2: the level-1 weights whose analog errors it must absorb
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
 
@@ -98,6 +99,19 @@ def accepted(forward: Callable[[np.ndarray], np.ndarray], data: Dataset, dtype, 
     return ok
 
 
+def training_dataset(scenario: Scenario, level: int | None, level1: OnnWeights | None) -> Dataset:
+    """The exhaustive dataset; for a cascade's level 2 with level 1's real output errors attached."""
+    data = exhaustive_dataset(scenario, level)
+    if level != 2 or scenario.cascade is None:
+        return data
+    if level1 is None:
+        raise OptincError(f"{scenario.name}: level 2 trains against level 1's analog errors: level-1 weights needed "
+                          f"(train level 1 first: `optinc train {scenario.name} --level 1`)")
+    first = exhaustive_dataset(scenario, 1)
+    return with_level1_errors(data, first, level1.forward(first.inputs(dtype=np.float64)),
+                              scenario.cascade.servers_per_optinc)
+
+
 def enforce(model: OnnMLP, scenario: Scenario) -> OnnWeights:
     """The exported float64 weights: approximated layers projected exactly onto the block form."""
     state = model.plain_state()
@@ -121,7 +135,7 @@ def train(request: TrainRequest) -> TrainResult:
     if request.threads:
         torch.set_num_threads(request.threads)
     torch.manual_seed(scenario.seed)
-    data = exhaustive_dataset(scenario, request.level)
+    data = training_dataset(scenario, request.level, request.level1)
     pre_epochs = request.epochs if request.epochs is not None else opts.epochs
     approx_epochs = (request.approx_epochs if request.approx_epochs is not None else opts.approx_epochs) \
         if scenario.approx_layers else 0
@@ -132,7 +146,7 @@ def train(request: TrainRequest) -> TrainResult:
     if data.output_tolerance is not None:  # analog link: the hinge keeps outputs well inside the tolerance
         tolerance = torch.as_tensor(data.output_tolerance, dtype=torch.float32, device=device)
         threshold = torch.minimum(opts.margin * step, HINGE_SHARE_OF_TOLERANCE * tolerance)
-    jitter = None if data.input_tolerance is None else torch.as_tensor(data.input_tolerance, dtype=torch.float32)
+    noise = None if data.input_noise is None else torch.as_tensor(data.input_noise, dtype=torch.float32)
     run_dir = request.run_dir
 
     model = OnnMLP(scenario.widths).to(device)
@@ -180,8 +194,9 @@ def train(request: TrainRequest) -> TrainResult:
         for b in range(n_batches):
             index = order[b * batch_size : (b + 1) * batch_size]
             x = torch.as_tensor(data.inputs(index))
-            if jitter is not None:  # level 2: anywhere in the box the level-1 link tolerance allows
-                x = x + jitter * _box_noise(len(index), len(jitter), generator)
+            if noise is not None:  # level 2: the mean of N real level-1 output errors, as the optics deliver
+                picks = torch.randint(noise.shape[0], (len(index), data.noise_sources), generator=generator)
+                x = x + noise[picks].mean(dim=1)
             x = x.to(device)
             y = torch.as_tensor(data.targets(index), device=device)
             for group in optimizer.param_groups:
@@ -276,16 +291,11 @@ def train(request: TrainRequest) -> TrainResult:
     }
     if request.init is not None:
         provenance["initialised_from"] = {"source": request.init.source, "sha256": request.init.digest()}
-    if data.output_tolerance is not None or data.input_tolerance is not None:
+    if data.output_tolerance is not None:
         provenance["link_tolerance"] = list(map(float, scenario.cascade.link_tolerance))
+    if request.level1 is not None:
+        provenance["trained_against_level1"] = {"source": request.level1.source, "sha256": request.level1.digest()}
     return TrainResult(OnnWeights(weights.weights, weights.biases, provenance), accuracy, epoch, wall, history)
-
-
-def _box_noise(rows: int, columns: int, generator: torch.Generator) -> torch.Tensor:
-    """Uniform in [-1, 1], half the rows pushed to a corner (where decisions are hardest)."""
-    u = torch.rand(rows, columns, generator=generator) * 2 - 1
-    corner = torch.rand(rows, 1, generator=generator) < 0.5
-    return torch.where(corner, torch.sign(u), u)
 
 
 def _load_plain(model: OnnMLP, weights: OnnWeights) -> None:
