@@ -169,3 +169,20 @@ def test_cli_simulate_and_allreduce_with_random_weights(tmp_path):
                                  str(tmp_path / "x.npy"), "--random-weights", "3"])
     assert isinstance(result.exception, OptincError) and "serves 16 servers" in str(result.exception)
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_build_cascade_writes_layout_exports_and_report(tmp_path):
+    from optinc_pdk.build import BuildRequest, build
+
+    s = load_scenario("cascade16")
+    result = build(BuildRequest(s, tmp_path / "out", random_seed=1, formats=("oas",), png=False, samples=200))
+    r = result.report
+    assert result.verified is False  # random weights
+    assert r["layout"]["mzis"] == r["layout"]["expected_mzis"] == r["description"]["totals"]["mzis"]
+    assert r["description"]["matches_area_report"]
+    assert r["area"]["overhead_per_optinc"] == pytest.approx(45824 / 41664 - 1)
+    for level in ("level1", "level2"):
+        assert (tmp_path / "out" / level / "phases.npz").is_file()
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "RANDOM WEIGHTS" in text and "Overhead of the expanded structure: **10.0%**" in text
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["weight_matrix_mzis"] == 5 * 45824

@@ -63,5 +63,8 @@ def cascade_area(scenario: Scenario, footprints_mm2: dict[str, float] | None = N
             out[f"footprint_vs_{optincs}x_{BASE}"] = mine / (optincs * one_base) - 1.0
         if mine and one_flat:
             out["footprint_vs_flat"] = mine / one_flat - 1.0
+        cell = footprints_mm2.get("optinc_cell")
+        if cell and one_base:
+            out[f"optinc_cell_vs_{BASE}"] = cell / one_base - 1.0
         out["footprints_mm2"] = dict(footprints_mm2)
     return out
