@@ -91,6 +91,9 @@ def register(app: typer.Typer) -> None:
         for r in reports:
             console.print(f"{r['scenario']}{' level ' + str(r['level']) if r['level'] else ''}: accuracy "
                           f"{100 * r['accuracy']:.5f}% ({r['correct']} / {r['samples']}) with {r['weights']}")
+            if "link_tolerance" in r:
+                console.print(f"  link to level 2: {r['within_link_tolerance']} / {r['samples']} samples with every raw "
+                              f"output within {r['link_tolerance']} (worst {[round(e, 4) for e in r['max_abs_output_error']]})")
             console.print(f"  approximated layers: max block unitarity error {r['max_block_unitarity_error']:.2e}, "
                           f"max projection residual {r['max_block_projection_residual']:.2e}")
             if r["error_values"]:

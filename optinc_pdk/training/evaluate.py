@@ -13,11 +13,14 @@ from optinc_pdk.weights import OnnWeights
 
 
 def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int = 65536) -> dict:
-    wrong = 0
+    wrong = inside = 0
+    worst = np.zeros(data.n_outputs)
     errors: Counter[float] = Counter()
     for start in range(0, data.size, batch):
         window = slice(start, start + batch)
         out = weights.forward(data.inputs(window, dtype=np.float64))
+        inside += int(data.within_tolerance(out, window).sum())
+        worst = np.maximum(worst, np.abs(out - data.targets(window, dtype=np.float64)).max(axis=0, initial=0.0))
         decided = data.decide(out) * data.output_step
         target = data.targets(window, dtype=np.float64)
         bad = ~np.all(np.isclose(decided, target), axis=1)
@@ -34,6 +37,10 @@ def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int 
     blocks = {}
     for number in scenario.approx_layers:
         blocks[str(number)] = block_form_error(weights.weights[number - 1])
+    link = {}
+    if data.output_tolerance is not None:  # cascade level 1: raw outputs feed level 2 unquantised
+        link = {"link_tolerance": data.output_tolerance.tolist(), "within_link_tolerance": inside,
+                "link_ok": inside == data.size}
     return {
         "scenario": scenario.name,
         "dataset": data.name,
@@ -44,4 +51,6 @@ def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int 
         "approximated_layers": blocks,
         "max_block_unitarity_error": max((b["unitarity_error"] for b in blocks.values()), default=0.0),
         "max_block_projection_residual": max((b["projection_residual"] for b in blocks.values()), default=0.0),
+        "max_abs_output_error": worst.tolist(),
+        **link,
     }
