@@ -102,7 +102,7 @@ def build_cascade(request, check_output_folder, relative) -> "BuildResult":  # n
             "verification": verification,
             "verified": None if verification is None else bool(
                 verification["layers_within_tolerance"] and verification["optical_equals_model"]
-                and verification["link"]["ok"] and verification["optical_accuracy"] == 1.0),
+                and verification["link"]["all_decided_correctly"] and verification["optical_accuracy"] == 1.0),
             "layout": files["layout"],
             "exports": files["exports"],
             "view": f"klayout -l layouts/optinc.lyp {relative(layout.paths.get('oas') or layout.paths.get('gds'))}",
