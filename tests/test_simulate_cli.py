@@ -95,10 +95,14 @@ def test_pickled_or_missing_gradients_are_refused(run_cli, tmp_path):
     assert not (tmp_path / "out.npy").exists()
 
 
-def test_cascade_is_not_simulated_yet(run_cli, tmp_path):
-    code, _, err = run_cli(["describe", "cascade16", "--random-weights", "0", "--out", tmp_path / "c"])
-    _one_line_error(code, err, "cascade: not yet")
-    assert not (tmp_path / "c").exists()
+def test_cascade_describe_writes_both_levels_and_refuses_a_phase_map(run_cli, tmp_path):
+    code, out, err = run_cli(["describe", "cascade16", "--random-weights", "0", "--out", tmp_path / "c", "--json"])
+    assert code == 0, err
+    for level in ("level1", "level2"):
+        assert (tmp_path / "c" / level / "phases.npz").is_file()
+    assert '"matches_area_report": true' in out
+    code, _, err = run_cli(["simulate", "cascade16", "--phase-map", tmp_path / "c" / "level1" / "phases.npz"])
+    _one_line_error(code, err, "--phase-map", "level1.npz and level2.npz")
 
 
 def test_allreduce_check_of_shipped_b8n4_reports_no_mismatch(run_cli, tmp_path):

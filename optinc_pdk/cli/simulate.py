@@ -19,7 +19,7 @@ def _cascade_design(s, weights: Optional[Path], random_seed: Optional[int], phas
     from optinc_pdk.errors import OptincError
 
     if phase_map is not None:
-        raise OptincError(f"{s.name}: --phase-map: a cascade is built from its two levels' weights (--weights FOLDER)")
+        raise OptincError(f"{s.name}: --phase-map: a cascade is built from its two levels' weights (--weights FOLDER holding level1.npz and level2.npz)")
     w1, w2 = load_cascade_weights(s, weights, random_seed)
     return s, build_cascade_description(s, w1, w2), (w1, w2)
 
