@@ -142,3 +142,27 @@ def test_import_weights_from_torch_and_safetensors(tiny, tmp_path, run_cli):
     code, out, err = run_cli(["import-weights", tmp_path / "evil.pt", scenario_file, "-o", tmp_path / "evil.npz"])
     assert code != 0 and "evil.pt" in err and "pwned" not in out
     assert not (tmp_path / "evil.npz").exists()
+
+
+TINY_CASCADE = {
+    "name": "tinycascade", "bits": 4, "servers": 4, "widths": [2, 16, 2], "approx_layers": [1], "seed": 1,
+    "cascade": {"levels": 2, "servers_per_optinc": 2, "link_tolerance": [0.06, 0.12]},
+    "training": {"epochs": 4, "stage1_epochs": 1, "approx_epochs": 2, "polish_epochs": 0, "batch_size": 16},
+}
+
+
+def test_cascade_levels_train_with_init_and_against_level1_errors(tmp_path):
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.scenario import scenario_from_dict
+
+    s = scenario_from_dict(TINY_CASCADE, "tiny.yml")
+    first = train(TrainRequest(s, level=1, run_dir=tmp_path / "l1", eval_every=1, log=_quiet))
+    assert "link_tolerance" in first.weights.provenance and 0 <= first.weights.provenance["accepted"] <= 1
+    again = train(TrainRequest(s, level=1, run_dir=tmp_path / "l1b", eval_every=1, log=_quiet, init=first.weights))
+    assert {h["phase"] for h in again.history} <= {"approx"}  # no pretraining from given weights
+    assert again.weights.provenance["initialised_from"]["sha256"] == first.weights.digest()
+    with pytest.raises(OptincError, match="level-1 weights needed"):
+        train(TrainRequest(s, level=2, run_dir=tmp_path / "l2", log=_quiet))
+    second = train(TrainRequest(s, level=2, run_dir=tmp_path / "l2", eval_every=1, log=_quiet, level1=first.weights))
+    assert second.weights.provenance["trained_against_level1"]["sha256"] == first.weights.digest()
+    assert second.weights.provenance["dataset_size"] == 15 * 7  # LSB sums 0..14, digit sums 0..6
