@@ -117,3 +117,11 @@ def test_allreduce_check_of_shipped_b8n4_reports_no_mismatch(run_cli, tmp_path):
                                         "max_abs_error": 0}
     expected = gradients.astype(np.int64).sum(axis=0) // 4
     np.testing.assert_array_equal(np.load(tmp_path / "avg.npy"), np.broadcast_to(expected, (4, 2000)))
+
+
+def test_a_failed_check_exits_non_zero_through_the_entry_point(run_cli, tmp_path):
+    """`optinc allreduce --check` with mismatches must exit 1 from `main` (the console script), not 0."""
+    np.save(tmp_path / "g.npy", np.random.default_rng(0).integers(0, 256, (4, 20)))
+    code, _, _ = run_cli(["allreduce", "b8n4", "--input", tmp_path / "g.npy", "--output", tmp_path / "o.npy",
+                          "--random-weights", "1", "--check"])
+    assert code == 1

@@ -42,7 +42,8 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        # non-standalone click returns a raised Exit's code instead of raising it: pass it on
+        code = app(args=argv, standalone_mode=False)
     except OptincError as error:
         typer.echo(f"optinc: error: {error}", err=True)
         return 2
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             error.show()
             return error.exit_code
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
