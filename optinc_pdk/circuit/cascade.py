@@ -20,14 +20,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
 from optinc_pdk.circuit import naming
 from optinc_pdk.circuit.builder import assemble, broadcast_block, decompose_layer, design_parameters
 from optinc_pdk.circuit.channels import input_channels, output_channels
-from optinc_pdk.circuit.description import CircuitDescription
+from optinc_pdk.circuit.description import CircuitDescription, NamedBlocks
 from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.circuit.wiring import links, straight_outputs
 from optinc_pdk.errors import OptincError
@@ -70,7 +69,7 @@ def cascade_input_channels(per: int, digits: int, onn_inputs: int) -> np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
-class CascadeDescription:
+class CascadeDescription(NamedBlocks):
     scenario: Scenario
     level1: CircuitDescription  # the basic OptINC every level-1 position realises
     level2: CircuitDescription  # the level-2 OptINC (input_scale = level 1's output field per level)
@@ -119,18 +118,6 @@ class CascadeDescription:
 
     def server_output_channels(self) -> np.ndarray:
         return output_channels(self.servers, self.digits)
-
-    def walk(self) -> Iterator[Block]:
-        return self.top.walk()
-
-    def block(self, name: str) -> Block:
-        for item in self.walk():
-            if item.name == name:
-                return item
-        raise KeyError(f"{self.scenario.name}: no block named {name!r}")
-
-    def blocks_by_name(self) -> dict[str, Block]:
-        return {item.name: item for item in self.walk()}
 
 
 def build_cascade_description(

@@ -53,8 +53,26 @@ class LayerInfo:
         return np.asarray(self.weight, dtype=np.float64)
 
 
+class NamedBlocks:
+    """Lookup of a description's blocks by name (``top`` is its root composite)."""
+
+    top: Composite
+
+    def walk(self) -> Iterator[Block]:
+        return self.top.walk()
+
+    def block(self, name: str) -> Block:
+        for item in self.walk():
+            if item.name == name:
+                return item
+        raise KeyError(f"{self.top.name}: no block named {name!r}")
+
+    def blocks_by_name(self) -> dict[str, Block]:
+        return {item.name: item for item in self.walk()}
+
+
 @dataclass(frozen=True, eq=False)
-class CircuitDescription:
+class CircuitDescription(NamedBlocks):
     scenario: Scenario
     servers: int  # N served by this OptINC
     bits: int
@@ -81,15 +99,3 @@ class CircuitDescription:
     def server_output_channels(self) -> np.ndarray:
         """(servers, digits): the east channel that delivers digit k to server i."""
         return output_channels(self.servers, self.digits)
-
-    def walk(self) -> Iterator[Block]:
-        return self.top.walk()
-
-    def block(self, name: str) -> Block:
-        for item in self.walk():
-            if item.name == name:
-                return item
-        raise KeyError(f"{self.scenario.name}: no block named {name!r}")
-
-    def blocks_by_name(self) -> dict[str, Block]:
-        return {item.name: item for item in self.walk()}
