@@ -41,8 +41,8 @@ def build_cascade(request, check_output_folder, relative) -> "BuildResult":  # n
     from optinc_pdk.area import footprint_um
     from optinc_pdk.build import BuildResult
     from optinc_pdk.circuit.cascade import build_cascade_description
-    from optinc_pdk.circuit.cascade_area import BASE, FLAT, cascade_area, cascade_counts
-    from optinc_pdk.circuit.export import write_exports
+    from optinc_pdk.circuit.cascade_area import BASE, FLAT, cascade_area
+    from optinc_pdk.circuit.export import write_cascade_exports
     from optinc_pdk.layout import write_layout
     from optinc_pdk.scenario import load_scenario
 
@@ -67,13 +67,8 @@ def build_cascade(request, check_output_folder, relative) -> "BuildResult":  # n
 
         verification = timed("verify", lambda: simulate_cascade(description, w1, w2, request.samples or DEFAULT_SAMPLES))
 
-    def exports() -> dict:
-        files = {f"level{n}": write_exports(level, out_dir / f"level{n}") for n, level in enumerate(description.levels, 1)}
-        counts = cascade_counts(description)
-        files["summary"] = str(write_text_atomic(out_dir / "summary.json", json.dumps(counts, indent=1) + "\n"))
-        return files
-
-    files = {"exports": timed("exports", exports)}
+    written, counts = timed("exports", lambda: write_cascade_exports(description, out_dir))
+    files = {"exports": written}
     layout = timed("layout", lambda: write_layout(
         description.top, out_dir, s.name, formats=request.formats, png=request.png, labels=request.labels,
         geometry=s.device, info={"scenario": s.name, "weights_sha256": description.weights_digest,
@@ -89,7 +84,6 @@ def build_cascade(request, check_output_folder, relative) -> "BuildResult":  # n
         for name in (BASE, FLAT):
             width, height = footprint_um(load_scenario(name))
             footprints[name] = width * height / 1e6
-        counts = cascade_counts(description)
         body = {
             "scenario": s.model_dump(mode="json", exclude={"device"}),
             "weights": {

@@ -46,8 +46,8 @@ class CascadeOptions(BaseModel):
     servers_per_optinc: int = Field(gt=1, description="servers (inputs) of every basic OptINC")
     link_tolerance: list[float] | None = Field(
         None,
-        description="level-1 analog outputs reach level 2 unquantised: every level-1 output must lie within this "
-        "many PAM4 levels of its grid value (LSB first), and level 2 must decide correctly anywhere in that box",
+        description="level-1 analog outputs reach level 2 unquantised: level 1 trains to keep every output within "
+        "this many PAM4 levels of its grid value (LSB first); level 2 trains against level 1's actual errors",
     )
     level2_training: TrainingOptions | None = Field(
         None, description="hyper-parameters for the level-2 network (its dataset is larger); default: training"

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optinc_pdk.circuit import naming
 from optinc_pdk.circuit.builder import assemble, broadcast_block, decompose_layer, design_parameters
 from optinc_pdk.circuit.channels import input_channels, output_channels
 from optinc_pdk.circuit.description import CircuitDescription, NamedBlocks

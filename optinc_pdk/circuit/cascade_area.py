@@ -20,12 +20,13 @@ def cascade_counts(description: CascadeDescription) -> dict:
     """Totals of the whole cascade, weight-matrix MZIs per OptINC, and the check against the analytic area."""
     counts = block_counts(description.top)
     top = description.top
+    matrix_mzis = {name: int(area_view(level)["approx_mzis"])  # once per level, not per OptINC
+                   for name, level in (("level1", description.level1), ("level2", description.level2))}
     per_optinc = {}
     for child in top.children:
         if getattr(child, "role", "") == "optinc":
-            level = description.level2 if child.name.startswith("level2") else description.level1
             per_optinc[child.name] = {"mzis": int(counts[child.name]["mzis"]),
-                                      "weight_matrix_mzis": int(area_view(level)["approx_mzis"])}
+                                      "weight_matrix_mzis": matrix_mzis[child.name.split(".")[0]]}
     weight_mzis = sum(row["weight_matrix_mzis"] for row in per_optinc.values())
     expected = area.cascade_overhead(description.scenario, load_scenario(BASE), load_scenario(FLAT)).cascade_mzis
     return {

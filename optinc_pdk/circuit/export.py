@@ -60,3 +60,18 @@ def write_exports(description: CircuitDescription, folder: str | Path, yaml_max_
         "summary": str(folder / "summary.json"),
         "yaml_netlists": sorted(str(p) for p in netlists),
     }
+
+
+def write_cascade_exports(description, folder: str | Path, yaml_max_channels: int = YAML_MAX_CHANNELS) -> tuple[dict, dict]:
+    """A cascade's exports: ``level1/`` and ``level2/`` (each level's files, as above; all level-1
+    OptINCs share level 1's phases) and ``summary.json`` (counts per OptINC, checked against
+    `optinc area`). Returns (written files, the counts)."""
+    from optinc_pdk.circuit.cascade_area import cascade_counts
+
+    folder = Path(folder)
+    counts = cascade_counts(description)
+    written = {f"level{n}": write_exports(level, folder / f"level{n}", yaml_max_channels)
+               for n, level in enumerate(description.levels, 1)}
+    written["summary"] = str(write_text_atomic(folder / "summary.json", json.dumps(counts, indent=1) + "\n"))
+    return written, counts
+

@@ -215,17 +215,10 @@ def _simulate_cascade(description, weights, samples: int, seed: int, built: floa
 
 
 def _describe_cascade(description, out: Path, yaml_max_channels: int, as_json: bool) -> None:
-    import json
-
-    from optinc_pdk.atomic import write_text_atomic
-    from optinc_pdk.circuit.cascade_area import cascade_counts
-    from optinc_pdk.circuit.export import write_exports
+    from optinc_pdk.circuit.export import write_cascade_exports
     from optinc_pdk.cli.output import console, print_json
 
-    counts = cascade_counts(description)
-    written = {f"level{n}": write_exports(level, out / f"level{n}", yaml_max_channels)
-               for n, level in enumerate(description.levels, 1)}
-    written["summary"] = str(write_text_atomic(out / "summary.json", json.dumps(counts, indent=1) + "\n"))
+    written, counts = write_cascade_exports(description, out, yaml_max_channels)
     if as_json:
         print_json({"scenario": description.name, "written": written, **counts})
         return

@@ -86,8 +86,8 @@ def accuracy_of(model: torch.nn.Module, data: Dataset, device: torch.device, bat
 
 
 def accepted(forward: Callable[[np.ndarray], np.ndarray], data: Dataset, dtype, batch: int = 65536) -> np.ndarray:
-    """Per sample: decided correctly on the exact input and on every corner variant (level 2), with every
-    raw output within the link tolerance (level 1)."""
+    """Per sample: decided correctly on the exact input and on every noisy variant (level 2: level 1's real
+    errors added), with every raw output within the link tolerance (level 1)."""
     ok = np.ones(data.size, dtype=bool)
     for start in range(0, data.size, batch):
         window = slice(start, start + batch)
