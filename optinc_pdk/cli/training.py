@@ -100,6 +100,29 @@ def register(app: typer.Typer) -> None:
                 console.print(table("error values (relative ratios)", ["error", "count", "ratio"],
                                     [[e["error"], e["count"], f"{100 * e['ratio']:.1f}%"] for e in r["error_values"][:10]]))
 
+    @app.command("construct")
+    def construct_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="weights .npz (default: weights/NAME.npz)"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Exact weights by construction (docs/construction.md), evaluated on the whole exhaustive dataset."""
+        from optinc_pdk.cli.output import console, print_json
+        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.training.construct import constructed_weights
+        from optinc_pdk.weights import save_npz, shipped_weights_path
+
+        s = load_scenario(scenario)
+        weights, report = constructed_weights(s)
+        target = output or shipped_weights_path(s)
+        save_npz(target, weights, weights.provenance)
+        if as_json:
+            print_json({**report, "weights": str(target)})
+            return
+        console.print(f"{s.name}: constructed, accuracy {100 * report['accuracy']:.5f}% ({report['correct']} / "
+                      f"{report['samples']}), max block unitarity error {report['max_block_unitarity_error']:.1e}; "
+                      f"weights written to {target}")
+
     @app.command("import-weights")
     def import_cmd(
         source: Path = typer.Argument(..., help="torch state_dict (.pt/.pth, loaded weights_only) or .safetensors"),
