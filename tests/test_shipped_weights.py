@@ -1,0 +1,56 @@
+"""The shipped weights of the plain scenarios, checked the way users check them: `optinc evaluate`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.scenario import load_scenario
+from optinc_pdk.weights import load_for_scenario, shipped_weights_path
+
+EXHAUSTIVE = {"b8n4": 28_561, "b8n8": 390_625}  # small enough to evaluate whole in the suite
+SAMPLED = ["b16n4", "b8n16"]  # 13.8M and 5.8M samples: `optinc evaluate NAME` by hand (weights/README.md)
+
+
+def _require(name: str):
+    scenario = load_scenario(name)
+    if not shipped_weights_path(scenario).is_file():
+        pytest.fail(f"weights/{name}.npz is not shipped")
+    return scenario
+
+
+@pytest.mark.parametrize("name", sorted(EXHAUSTIVE))
+def test_optinc_evaluate_reports_full_accuracy_on_the_whole_dataset(name, run_cli):
+    _require(name)
+    code, out, _ = run_cli(["evaluate", name, "--json"])
+    report = json.loads(out)
+    assert code == 0
+    assert report["samples"] == EXHAUSTIVE[name] and report["accuracy"] == 1.0 and report["error_values"] == []
+    assert set(report["approximated_layers"]) == {str(n) for n in load_scenario(name).approx_layers}
+    assert report["max_block_unitarity_error"] <= 1e-6 and report["max_block_projection_residual"] <= 1e-6
+
+
+@pytest.mark.parametrize("name", sorted(EXHAUSTIVE) + SAMPLED)
+def test_provenance_record_matches_the_arrays(name):
+    scenario = _require(name)
+    weights = load_for_scenario(scenario)
+    record = weights.provenance
+    assert record["sha256"] == weights.digest()
+    assert record["scenario"] == name and record["approx_layers"] == scenario.approx_layers
+    assert record["dataset_size"] == exhaustive_dataset(scenario).size
+    assert 0.0 <= record["accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("name", SAMPLED)
+def test_large_scenarios_decide_a_seeded_sample_as_their_record_says(name):
+    scenario = _require(name)
+    weights, data = load_for_scenario(scenario), exhaustive_dataset(scenario)
+    index = np.sort(np.random.default_rng(2).choice(data.size, 20_000, replace=False))
+    correct = data.correct(weights.forward(data.inputs(index, dtype=np.float64)), index)
+    if weights.provenance["accuracy"] == 1.0:
+        assert correct.all()
+    else:  # a partly trained network: the sample agrees with the recorded whole-dataset accuracy
+        assert abs(correct.mean() - weights.provenance["accuracy"]) < 0.02
