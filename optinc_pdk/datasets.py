@@ -179,10 +179,12 @@ def cascade_level2_dataset(bits: int, servers_per_optinc: int, onn_inputs: int) 
     return Dataset(f"b{bits}n{n * n}-level2", numerators.astype(np.int32), divisor, codes, np.ones(bits // 2), 1)
 
 
-def with_level1_errors(level2: Dataset, level1: Dataset, level1_outputs: np.ndarray, sources: int) -> Dataset:
+def with_level1_errors(level2: Dataset, level1: Dataset, level1_outputs: np.ndarray, sources: int,
+                       gain: float = 1.0) -> Dataset:
     """Level 2's dataset whose noisy variants add the mean of ``sources`` of level 1's real analog errors
-    (``level1_outputs`` − targets, one row per level-1 input): what unquantised level-1 outputs bring."""
-    errors = np.asarray(level1_outputs, dtype=np.float64) - level1.targets(dtype=np.float64)
+    (``level1_outputs`` − targets, one row per level-1 input, times ``gain``): what unquantised
+    level-1 outputs bring, with a margin when gain > 1."""
+    errors = gain * (np.asarray(level1_outputs, dtype=np.float64) - level1.targets(dtype=np.float64))
     return replace(level2, input_noise=errors, noise_sources=sources)
 
 

@@ -35,6 +35,10 @@ class TrainingOptions(BaseModel):
     importance: list[float] | None = Field(
         None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"
     )
+    noise_gain: float = Field(
+        1.0, ge=1.0, description="cascade level 2: level 1's analog errors are scaled by this in training and "
+        "acceptance, a margin for error combinations that sampling misses"
+    )
 
 
 class CascadeOptions(BaseModel):

@@ -109,7 +109,7 @@ def training_dataset(scenario: Scenario, level: int | None, level1: OnnWeights |
                           f"(train level 1 first: `optinc train {scenario.name} --level 1`)")
     first = exhaustive_dataset(scenario, 1)
     return with_level1_errors(data, first, level1.forward(first.inputs(dtype=np.float64)),
-                              scenario.cascade.servers_per_optinc)
+                              scenario.cascade.servers_per_optinc, scenario.training_for(level).noise_gain)
 
 
 def enforce(model: OnnMLP, scenario: Scenario) -> OnnWeights:
