@@ -148,6 +148,10 @@ def test_level2_noisy_variants_add_means_of_real_level1_errors():
     # the same variant of the same sample is the same whatever the batch
     again = noisy.variant_inputs(3, slice(0, 1000), np.float64)[100:400] - exact
     assert np.allclose(again, shifted)
+    # noise_gain scales every error: the same draws, 1.5 times as far
+    louder = with_level1_errors(second, first, first.targets(dtype=np.float64) + errors, 4, gain=1.5)
+    assert np.allclose(louder.variant_inputs(3, window, np.float64) - exact, 1.5 * shifted)
+    assert s.training_for(2).noise_gain >= 1.0 and s.training_for(1).noise_gain == 1.0
 
 
 def test_cli_simulate_and_allreduce_with_random_weights(tmp_path):
