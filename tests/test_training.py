@@ -16,7 +16,7 @@ from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import load_scenario_file
 from optinc_pdk.training.evaluate import evaluate
 from optinc_pdk.training.loss import two_stage_loss
-from optinc_pdk.training.trainer import TrainRequest, train
+from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, train
 from optinc_pdk.weights import load_for_scenario, load_npz, save_npz
 
 TINY = {
@@ -85,6 +85,14 @@ def test_resume_from_checkpoint_continues_exactly(tiny, tmp_path):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(straight.weights.biases, resumed.weights.biases):
         np.testing.assert_array_equal(a, b)
+    # a checkpoint exported as weights is what the finished run wrote
+    exported = checkpoint_weights(tiny, None, tmp_path / "a")
+    final = json.loads((tmp_path / "a" / "checkpoint.json").read_text())
+    assert exported.provenance["phase"] == final["phase"] and exported.provenance["epochs"] == final["epoch"] > 6
+    for a, b in zip(straight.weights.weights, exported.weights):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.raises(OptincError, match="checkpoint is for"):
+        checkpoint_weights(tiny, 2, tmp_path / "a")
 
 
 def test_weights_round_trip_and_refusals(tiny, tmp_path):

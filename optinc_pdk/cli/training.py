@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         init: Optional[Path] = typer.Option(None, help="start from these weights (.npz) in block form, no pretraining"),
         level1_weights: Optional[Path] = typer.Option(None, help="cascade --level 2: the level-1 weights whose analog "
                                                       "output errors level 2 must absorb (default: the shipped ones)"),
+        export: bool = typer.Option(False, "--export", help="train nothing: write the run folder's checkpoint "
+                                    "as weights (-o, block form enforced) to evaluate or --init from"),
     ) -> None:
         """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
         from optinc_pdk.cli.output import console
@@ -41,6 +43,15 @@ def register(app: typer.Typer) -> None:
             raise OptincError(f"--device: must be cpu or cuda (got {device})")
         suffix = f"-level{level}" if level else ""
         run = run_dir or REPO_DIR / "runs" / f"{s.name}{suffix}"
+        if export:
+            from optinc_pdk.training.trainer import checkpoint_weights
+
+            if output is None:
+                raise OptincError("--export: give the weights file to write with -o")
+            w = checkpoint_weights(s, level, run)
+            save_npz(output, w, w.provenance)
+            console.print(f"{run}: {w.provenance['phase']} epoch {w.provenance['epochs']} written to {output}")
+            return
         start = None
         if init is not None:
             from optinc_pdk.weights import check_against_scenario, load_npz

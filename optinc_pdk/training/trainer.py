@@ -306,6 +306,26 @@ def train(request: TrainRequest) -> TrainResult:
     return TrainResult(OnnWeights(weights.weights, weights.biases, provenance), accuracy, epoch, wall, history)
 
 
+def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> OnnWeights:
+    """The weights a checkpoint holds, enforced into block form as a finished run would write them."""
+    if not (run_dir / "checkpoint.json").is_file():
+        raise OptincError(f"{run_dir}: no checkpoint.json here")
+    meta, tensors = load_checkpoint(run_dir)
+    if meta.get("scenario") != scenario.name or meta.get("level") != level:
+        raise OptincError(f"{run_dir}/checkpoint.json: scenario: checkpoint is for {meta.get('scenario')} "
+                          f"level {meta.get('level')}")
+    model = OnnMLP(scenario.widths)
+    if meta["phase"] in ("approx", "polish"):
+        model.approximate(scenario.approx_layers)
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    weights = enforce(model, scenario)
+    last = meta["history"][-1] if meta.get("history") else {}
+    provenance = {"scenario": scenario.name, "level": level, "widths": scenario.widths,
+                  "approx_layers": scenario.approx_layers, "from_checkpoint": str(run_dir),
+                  "phase": meta["phase"], "epochs": meta["epoch"], "accepted_at_last_evaluation": last.get("accuracy")}
+    return OnnWeights(weights.weights, weights.biases, provenance)
+
+
 def _load_plain(model: OnnMLP, weights: OnnWeights) -> None:
     with torch.no_grad():
         for layer, w, b in zip(model.layers, weights.weights, weights.biases):
