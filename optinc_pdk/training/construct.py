@@ -215,8 +215,6 @@ class _Builder:
             unit_hi[local] = hi - lo
             carried.append((full, -lo, local))
             next_row += rank
-        if wide is False:
-            next_row = next_row  # tall: rows of block 0 only
 
         def rebase(s: Signal) -> Signal:
             """s = Σ_parts (basis·s.vec)·(y − offset) + s.const, since s.vec lies in the carried span."""
