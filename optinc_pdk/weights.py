@@ -92,6 +92,18 @@ def from_state_dict(state: dict[str, np.ndarray], provenance: dict | None = None
     return OnnWeights(tuple(weights), tuple(biases), provenance or {}, source)
 
 
+def scenario_record(scenario: Scenario, level: int | None = None) -> dict:
+    """The provenance fields every weights record shares, however the weights were made."""
+    return {
+        "scenario": scenario.name,
+        "level": level,
+        "widths": scenario.widths,
+        "approx_layers": scenario.approx_layers,
+        "block_sizes": {str(n): min(scenario.layer_shapes()[n - 1]) for n in scenario.approx_layers},
+        "units": "inputs: averager outputs x_j; outputs: PAM4 levels (decide by rounding on each output's grid)",
+    }
+
+
 def check_against_scenario(w: OnnWeights, scenario: Scenario) -> None:
     """Refuse weights whose shapes differ from the scenario's widths, naming the first bad array."""
     expected = scenario.layer_shapes()

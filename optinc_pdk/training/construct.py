@@ -31,7 +31,7 @@ from scipy.linalg import null_space
 from optinc_pdk.decompose.blocks import BlockLayout
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.weights import OnnWeights, scenario_record
 
 PAM4 = 4
 RANK_TOL = 1e-9
@@ -373,10 +373,8 @@ def constructed_weights(scenario: Scenario) -> tuple[OnnWeights, dict]:
     data = exhaustive_dataset(scenario)
     report = evaluate(weights, scenario, data)
     provenance = {
+        **scenario_record(scenario),
         **weights.provenance,
-        "widths": scenario.widths,
-        "approx_layers": scenario.approx_layers,
-        "block_sizes": {str(n): min(scenario.layer_shapes()[n - 1]) for n in scenario.approx_layers},
         "epochs": 0,
         "dataset": data.name,
         "dataset_size": data.size,
@@ -388,7 +386,6 @@ def constructed_weights(scenario: Scenario) -> tuple[OnnWeights, dict]:
         "machine": f"{platform.node() or 'unknown'} {platform.machine()}",
         "numpy": np.__version__,
         "python": sys.version.split()[0],
-        "units": "inputs: averager outputs x_j; outputs: PAM4 levels (decide by rounding on each output's grid)",
         "see": "docs/construction.md",
     }
     return OnnWeights(weights.weights, weights.biases, provenance), report

@@ -31,7 +31,7 @@ from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.checkpoint import load_checkpoint, restore, save_checkpoint
 from optinc_pdk.training.loss import default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP
-from optinc_pdk.weights import OnnWeights, from_state_dict
+from optinc_pdk.weights import OnnWeights, from_state_dict, scenario_record
 
 
 @dataclass
@@ -277,11 +277,7 @@ def train(request: TrainRequest) -> TrainResult:
     accuracy = exact_accuracy(weights, data)
     wall = time.perf_counter() - started
     provenance = {
-        "scenario": scenario.name,
-        "level": request.level,
-        "widths": scenario.widths,
-        "approx_layers": scenario.approx_layers,
-        "block_sizes": {str(n): min(scenario.layer_shapes()[n - 1]) for n in scenario.approx_layers},
+        **scenario_record(scenario, request.level),
         "seed": scenario.seed,
         "epochs": epoch,
         "batch_size": batch_size,
@@ -295,7 +291,6 @@ def train(request: TrainRequest) -> TrainResult:
         "machine": f"{platform.node() or 'unknown'} {platform.machine()} {_cpu_name()} ({torch.get_num_threads()} threads)",
         "torch": torch.__version__,
         "python": sys.version.split()[0],
-        "units": "inputs: averager outputs x_j; outputs: PAM4 levels (decide by rounding on each output's grid)",
     }
     if request.init is not None:
         provenance["initialised_from"] = {"source": request.init.source, "sha256": request.init.digest()}
@@ -320,8 +315,7 @@ def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> 
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     weights = enforce(model, scenario)
     last = meta["history"][-1] if meta.get("history") else {}
-    provenance = {"scenario": scenario.name, "level": level, "widths": scenario.widths,
-                  "approx_layers": scenario.approx_layers, "from_checkpoint": str(run_dir),
+    provenance = {**scenario_record(scenario, level), "from_checkpoint": str(run_dir),
                   "phase": meta["phase"], "epochs": meta["epoch"], "accepted_at_last_evaluation": last.get("accuracy")}
     return OnnWeights(weights.weights, weights.biases, provenance)
 
