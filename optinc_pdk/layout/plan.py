@@ -48,14 +48,10 @@ def digest(*parts: Any) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
-class Prim:
-    """A PDK cell placed once or as a regular array (columns along x, rows along y)."""
+@dataclass(frozen=True, kw_only=True)
+class Arrayed:
+    """Placed once or as a regular array: columns along x, rows along y (keyword-only fields)."""
 
-    cell: str  # PDK cell factory name
-    params: tuple[tuple[str, Any], ...]  # keyword arguments besides geometry
-    x: float
-    y: float
     columns: int = 1
     rows: int = 1
     column_pitch: float = 0.0
@@ -67,21 +63,23 @@ class Prim:
 
 
 @dataclass(frozen=True)
-class Placement:
+class Prim(Arrayed):
+    """A PDK cell placed once or as a regular array."""
+
+    cell: str  # PDK cell factory name
+    params: tuple[tuple[str, Any], ...]  # keyword arguments besides geometry
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Placement(Arrayed):
     """A child plan placed once or as a regular array."""
 
     plan: "Plan"
     name: str  # instance name (the description block's last name part, or a column index)
     x: float
     y: float
-    columns: int = 1
-    rows: int = 1
-    column_pitch: float = 0.0
-    row_pitch: float = 0.0
-
-    @property
-    def count(self) -> int:
-        return self.columns * self.rows
 
 
 @dataclass(frozen=True)
