@@ -124,17 +124,27 @@ def _cascade_summary(console, result) -> None:
 
 
 def _show(result) -> None:
-    """Send the layout to a running KLayout through klive, if one listens; say so either way."""
+    """Send the layout to a running KLayout through kfactory's klive client; say whether it arrived."""
+    import kfactory as kf
+    from kfactory.conf import logger
+
     from optinc_pdk.cli.output import console
 
     paths = (result.report.get("layout") or {}).get("paths", {})
     path = paths.get("oas") or paths.get("gds")
+    if not path:
+        console.print("--show: this build wrote no layout file")
+        return
+    missed = []  # kfactory only logs a warning when nothing listens on klive's port
+    sink = logger.add(missed.append, level="WARNING", filter=lambda record: "klive" in record["message"])
     try:
-        import json
-        import socket
-
-        with socket.create_connection(("127.0.0.1", 8082), timeout=1.0) as conn:
-            conn.sendall(json.dumps({"gds": str(Path(path).resolve()), "lyp": str(Path("layouts/optinc.lyp").resolve())}).encode())
-        console.print(f"sent {path} to KLayout (klive)")
-    except OSError:
+        kf.show(Path(path).resolve())
+    except Exception as error:  # noqa: BLE001 -- the build is written; a viewer hiccup must not fail it
+        console.print(f"--show: KLayout did not take {path} ({error}); open the file with the command above")
+        return
+    finally:
+        logger.remove(sink)
+    if missed:
         console.print("--show: no KLayout with klive listening on localhost:8082; open the file with the command above")
+    else:
+        console.print(f"sent {path} to KLayout (klive)")
