@@ -31,6 +31,11 @@ class TrainingOptions(BaseModel):
     batch_size: int = Field(256, gt=0)
     lr: float = Field(2e-3, gt=0)
     margin: float = Field(0.3, ge=0, lt=0.5, description="decision margin of the hinge term, in PAM4 levels")
+    orthogonality_weight: float = Field(
+        0.0, ge=0, description="pretraining: weight of the block row-coupling penalty (0 where the approximated "
+        "layers are already block diag×orthogonal), ramped up linearly from 0 so that switching to the block form "
+        "loses little; 0 turns it off"
+    )
     project_every: int = Field(10, gt=0, description="retract the approximated layers' Û onto orthogonal matrices every this many steps")
     importance: list[float] | None = Field(
         None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"

@@ -16,6 +16,7 @@ from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import load_scenario_file
 from optinc_pdk.training.evaluate import evaluate
 from optinc_pdk.training.loss import two_stage_loss
+from optinc_pdk.training.model import OnnMLP
 from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, train
 from optinc_pdk.weights import load_for_scenario, load_npz, save_npz
 
@@ -174,3 +175,35 @@ def test_cascade_levels_train_with_init_and_against_level1_errors(tmp_path):
     second = train(TrainRequest(s, level=2, run_dir=tmp_path / "l2", eval_every=1, log=_quiet, level1=first.weights))
     assert second.weights.provenance["trained_against_level1"]["sha256"] == first.weights.digest()
     assert second.weights.provenance["dataset_size"] == 15 * 7  # LSB sums 0..14, digit sums 0..6
+
+
+@pytest.mark.parametrize("shape", [(8, 4), (4, 8), (6, 6)])  # tall, wide, square
+def test_block_row_coupling_vanishes_exactly_on_the_block_form(shape):
+    from optinc_pdk.training.model import block_row_coupling
+
+    rng = np.random.default_rng(0)
+    dense = torch.as_tensor(rng.normal(size=shape))
+    assert float(block_row_coupling(dense)) > 0.05
+    model = OnnMLP([shape[1], shape[0]]).double()
+    with torch.no_grad():
+        model.layers[0].weight.copy_(dense)
+    model.approximate([1])  # the closest block diag x orthogonal form
+    assert float(block_row_coupling(model.layers[0].weight)) < 1e-12
+    weight = dense.clone().requires_grad_(True)
+    block_row_coupling(weight).backward()
+    assert torch.isfinite(weight.grad).all() and weight.grad.abs().max() > 0
+
+
+def test_coupling_penalty_makes_the_switch_to_block_form_lossless(tmp_path):
+    """Without the penalty the projection wrecks the tiny network; with it, nothing is lost."""
+    torch.set_num_threads(1)
+    projected = {}
+    for weight in (0.0, 1000.0):
+        spec = {**TINY, "training": {**TINY["training"], "orthogonality_weight": weight, "polish_epochs": 0}}
+        path = tmp_path / f"tiny{int(weight)}.yml"
+        path.write_text(yaml.safe_dump(spec))
+        result = train(TrainRequest(load_scenario_file(path), approx_epochs=1, eval_every=100, log=_quiet))
+        assert [h for h in result.history if h["phase"] == "pretrain"][-1]["accuracy"] == 1.0
+        (projected[weight],) = [h for h in result.history if h["phase"] == "projected"]
+    assert projected[0.0]["accuracy"] < 0.5 and projected[0.0]["block_coupling"] > 0.1
+    assert projected[1000.0]["accuracy"] == 1.0 and projected[1000.0]["block_coupling"] < 1e-5

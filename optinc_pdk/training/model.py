@@ -1,9 +1,10 @@
-"""The ONN as a torch MLP whose approximated layers are always block diag×orthogonal.
+"""The ONN as a torch MLP whose approximated layers train in block diag×orthogonal form.
 
-Phase 1 trains plain ``nn.Linear`` layers. Phase 2 (hardware-aware) replaces every selected layer
-by :class:`BlockDiagOrthogonalLinear`, initialised at the closest block form (eq. 4–6, via
-:mod:`optinc_pdk.decompose.blocks`): each block is diag(d)·exp(A − Aᵀ)·Û₀, so the weights stay exactly
-in the hardware's form while d, A and the biases train.
+Phase 1 trains plain ``nn.Linear`` layers; :func:`block_row_coupling` can pull the selected ones
+towards the block form meanwhile. Phase 2 (hardware-aware) replaces every selected layer by
+:class:`BlockDiagOrthogonalLinear`, initialised at the closest block form (eq. 4–6, via
+:mod:`optinc_pdk.decompose.blocks`): each block is diag(d)·Û, d, Û and the biases train, and Û is
+retracted onto the orthogonal matrices (polar factor) every few steps and at the end.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from optinc_pdk.blockform import block_factors
+from optinc_pdk.decompose.blocks import BlockLayout
 
 
 class BlockDiagOrthogonalLinear(nn.Module):
@@ -91,3 +93,24 @@ class OnnMLP(nn.Module):
                 out[f"layers.{index}.weight"] = layer.weight.detach().double().cpu().numpy()
                 out[f"layers.{index}.bias"] = layer.bias.detach().double().cpu().numpy()
         return out
+
+
+def block_row_coupling(weight: torch.Tensor) -> torch.Tensor:
+    """How far a plain weight is from block diag×orthogonal: 0 exactly when it is in that form.
+
+    A block is diag(d)·Û with Û orthogonal exactly when its rows are mutually orthogonal, so the
+    measure is each block's off-diagonal Gram energy relative to its diagonal energy (scale-free),
+    averaged over blocks. Differentiable and SVD-free, so it can steer every training step.
+    """
+    layout = BlockLayout.of(*weight.shape)
+    k, nb = layout.k, layout.n_blocks
+    if layout.orientation == "wide":
+        padded = nn.functional.pad(weight, (0, nb * k - layout.in_dim))
+        blocks = padded.reshape(k, nb, k).transpose(0, 1)
+    else:
+        padded = nn.functional.pad(weight, (0, 0, 0, nb * k - layout.out_dim))
+        blocks = padded.reshape(nb, k, k)
+    gram = blocks @ blocks.transpose(1, 2)
+    diagonal = torch.diagonal(gram, dim1=1, dim2=2).square().sum(dim=1)
+    off = gram.square().sum(dim=(1, 2)) - diagonal
+    return (off / diagonal.clamp_min(1e-12)).mean()
