@@ -36,6 +36,10 @@ class TrainingOptions(BaseModel):
         "layers are already block diag×orthogonal), ramped up linearly from 0 so that switching to the block form "
         "loses little; 0 turns it off"
     )
+    approx_lr: float | None = Field(
+        None, gt=0, description="peak learning rate of the hardware-aware phase (default lr/2); lower it when the "
+        "switch to the block form keeps the accuracy (orthogonality_weight), so the phase polishes instead of re-learning"
+    )
     project_every: int = Field(10, gt=0, description="retract the approximated layers' Û onto orthogonal matrices every this many steps")
     importance: list[float] | None = Field(
         None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"

@@ -207,3 +207,17 @@ def test_coupling_penalty_makes_the_switch_to_block_form_lossless(tmp_path):
         (projected[weight],) = [h for h in result.history if h["phase"] == "projected"]
     assert projected[0.0]["accuracy"] < 0.5 and projected[0.0]["block_coupling"] > 0.1
     assert projected[1000.0]["accuracy"] == 1.0 and projected[1000.0]["block_coupling"] < 1e-5
+    # lossless: no hardware-aware epochs were needed, and the projected weights were kept
+
+
+def test_projected_weights_are_kept_and_a_lossless_switch_ends_training(tmp_path):
+    torch.set_num_threads(1)
+    spec = {**TINY, "training": {**TINY["training"], "orthogonality_weight": 1000.0, "approx_lr": 1e-4}}
+    path = tmp_path / "tiny.yml"
+    path.write_text(yaml.safe_dump(spec))
+    scenario = load_scenario_file(path)
+    result = train(TrainRequest(scenario, run_dir=tmp_path / "run", eval_every=100, log=_quiet))
+    assert result.accuracy == 1.0
+    assert [h["phase"] for h in result.history][-1] == "projected"  # no approx or polish epochs followed
+    kept = load_npz(tmp_path / "run" / "projected.npz")
+    assert kept.provenance["phase"] == "projected" and kept.digest() == result.weights.digest()

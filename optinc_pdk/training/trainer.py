@@ -31,7 +31,7 @@ from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.checkpoint import load_checkpoint, restore, save_checkpoint
 from optinc_pdk.training.loss import default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
-from optinc_pdk.weights import OnnWeights, from_state_dict, scenario_record
+from optinc_pdk.weights import OnnWeights, from_state_dict, save_npz, scenario_record
 
 
 @dataclass
@@ -147,6 +147,7 @@ def train(request: TrainRequest) -> TrainResult:
     approx_epochs = (request.approx_epochs if request.approx_epochs is not None else opts.approx_epochs) \
         if scenario.approx_layers else 0
     batch_size = request.batch_size or opts.batch_size
+    approx_lr = opts.approx_lr or opts.lr / 2
     importance = torch.tensor(opts.importance or default_importance(data.n_outputs), device=device)
     step = torch.as_tensor(data.output_step, dtype=torch.float32, device=device)
     threshold = None
@@ -181,7 +182,7 @@ def train(request: TrainRequest) -> TrainResult:
         if scenario.approx_layers:
             phase, pre_epochs = "approx", 0
             model.approximate(scenario.approx_layers)
-            optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr / 2)
+            optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
         request.log(f"{scenario.name}: starting from {request.init.source or 'the given weights'}")
 
     started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
@@ -249,13 +250,18 @@ def train(request: TrainRequest) -> TrainResult:
             with torch.no_grad():
                 coupling = max(float(block_row_coupling(model.layers[n - 1].weight)) for n in scenario.approx_layers)
             model.approximate(scenario.approx_layers)
-            optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr / 2)
-            accuracy = accuracy_of(model, data, device)
+            optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
+            projected = enforce(model, scenario)
+            accuracy = exact_accuracy(projected, data)
             # what the switch to the block form cost: the row-coupling penalty exists to keep this small
             history.append({"phase": "projected", "epoch": epoch, "accuracy": float(accuracy), "block_coupling": coupling,
                             "wall_s": time.perf_counter() - started})
             request.log(f"[{scenario.name}{_lvl(request.level)}] projected layers {scenario.approx_layers}: "
                         f"accuracy {accuracy:.6f} (block coupling before {coupling:.2e})")
+            if run_dir is not None:  # kept, to start other hardware-aware runs from it with --init
+                save_npz(run_dir / "projected.npz", projected,
+                         {**scenario_record(scenario, request.level), "phase": "projected", "epochs": epoch,
+                          "accepted": float(accuracy)})
             approx_start = epoch
             checkpoint()
     def train_in_block_form(start: int, budget: int, peak: float) -> None:
@@ -275,8 +281,8 @@ def train(request: TrainRequest) -> TrainResult:
             if epoch % request.checkpoint_every == 0:
                 checkpoint()
 
-    if phase == "approx":
-        train_in_block_form(approx_start, approx_epochs, opts.lr / 2)
+    if phase == "approx" and accuracy < 1.0:  # a lossless switch needs no hardware-aware epochs
+        train_in_block_form(approx_start, approx_epochs, approx_lr)
     if phase == "approx" and accuracy < 1.0 and opts.polish_epochs:
         phase = "polish"
         polish_start = epoch
