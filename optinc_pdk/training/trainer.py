@@ -236,9 +236,7 @@ def train(request: TrainRequest) -> TrainResult:
                                 "wall_s": time.perf_counter() - started})
                 coupling = ""
                 if opts.orthogonality_weight and scenario.approx_layers:
-                    with torch.no_grad():
-                        worst = max(float(block_row_coupling(model.layers[n - 1].weight)) for n in scenario.approx_layers)
-                    coupling = f" block coupling {worst:.2e}"
+                    coupling = f" block coupling {_worst_coupling(model, scenario.approx_layers):.2e}"
                 request.log(f"[{scenario.name}{_lvl(request.level)}] pretrain epoch {epoch}/{pre_epochs} "
                             f"loss {loss:.5f} accuracy {accuracy:.6f}{coupling}")
                 if accuracy == 1.0 and stage == 2:
@@ -247,8 +245,7 @@ def train(request: TrainRequest) -> TrainResult:
                 checkpoint()
         if approx_epochs:
             phase = "approx"
-            with torch.no_grad():
-                coupling = max(float(block_row_coupling(model.layers[n - 1].weight)) for n in scenario.approx_layers)
+            coupling = _worst_coupling(model, scenario.approx_layers)
             model.approximate(scenario.approx_layers)
             optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
             projected = enforce(model, scenario)
@@ -346,6 +343,11 @@ def _load_plain(model: OnnMLP, weights: OnnWeights) -> None:
         for layer, w, b in zip(model.layers, weights.weights, weights.biases):
             layer.weight.copy_(torch.as_tensor(w))
             layer.bias.copy_(torch.as_tensor(b))
+
+
+@torch.no_grad()
+def _worst_coupling(model: OnnMLP, layers_1based: list[int]) -> float:
+    return max(float(block_row_coupling(model.layers[n - 1].weight)) for n in layers_1based)
 
 
 def _lvl(level: int | None) -> str:
