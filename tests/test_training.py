@@ -17,7 +17,7 @@ from optinc_pdk.scenario import load_scenario_file
 from optinc_pdk.training.evaluate import evaluate
 from optinc_pdk.training.loss import two_stage_loss
 from optinc_pdk.training.model import OnnMLP
-from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, train
+from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, exact_accuracy, train
 from optinc_pdk.weights import load_for_scenario, load_npz, save_npz
 
 TINY = {
@@ -86,12 +86,15 @@ def test_resume_from_checkpoint_continues_exactly(tiny, tmp_path):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(straight.weights.biases, resumed.weights.biases):
         np.testing.assert_array_equal(a, b)
-    # a checkpoint exported as weights is what the finished run wrote
+    # a checkpoint exported as weights is the state the run ended in (what it wrote, unless an
+    # earlier evaluation was better: then it wrote that one, see the drift test below)
     exported = checkpoint_weights(tiny, None, tmp_path / "a")
     final = json.loads((tmp_path / "a" / "checkpoint.json").read_text())
     assert exported.provenance["phase"] == final["phase"] and exported.provenance["epochs"] == final["epoch"] > 6
-    for a, b in zip(straight.weights.weights, exported.weights):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+    data = exhaustive_dataset(tiny)
+    assert exact_accuracy(exported, data) == final["history"][-1]["accuracy"]
+    in_block_form = [h["accuracy"] for h in straight.history if h["phase"] != "pretrain"]
+    assert straight.accuracy == max(in_block_form)
     with pytest.raises(OptincError, match="checkpoint is for"):
         checkpoint_weights(tiny, 2, tmp_path / "a")
 
@@ -221,3 +224,27 @@ def test_projected_weights_are_kept_and_a_lossless_switch_ends_training(tmp_path
     assert [h["phase"] for h in result.history][-1] == "projected"  # no approx or polish epochs followed
     kept = load_npz(tmp_path / "run" / "projected.npz")
     assert kept.provenance["phase"] == "projected" and kept.digest() == result.weights.digest()
+
+
+def test_a_run_that_drifts_down_writes_its_best_evaluated_block_form_weights(tmp_path):
+    """An absurd hardware-aware rate wrecks the projected network; the run still writes the best
+    weights it evaluated, keeps them as best.npz, and a resumed run remembers them."""
+    torch.set_num_threads(1)
+    spec = {**TINY, "training": {**TINY["training"], "epochs": 200, "orthogonality_weight": 1000.0,
+                                 "approx_lr": 1.0, "polish_epochs": 0}}
+    path = tmp_path / "tiny.yml"
+    path.write_text(yaml.safe_dump(spec))
+    scenario = load_scenario_file(path)
+    run = tmp_path / "run"
+    result = train(TrainRequest(scenario, run_dir=run, approx_epochs=10, eval_every=1, log=_quiet))
+    evaluated = [h for h in result.history if h["phase"] in ("projected", "approx")]
+    assert evaluated[-1]["accuracy"] < max(h["accuracy"] for h in evaluated)  # it did drift down
+    assert result.accuracy == max(h["accuracy"] for h in evaluated)
+    selected = result.weights.provenance["selected"]
+    assert selected["accepted"] == result.accuracy and selected["last_accepted"] == evaluated[-1]["accuracy"]
+    kept = load_npz(run / "best.npz")
+    assert kept.digest() == result.weights.digest() and kept.provenance["accepted"] == result.accuracy
+    assert evaluate(result.weights, scenario, exhaustive_dataset(scenario))["accuracy"] == result.accuracy
+    # resuming the finished run re-enters its last phase with no epochs left: the kept best still wins
+    again = train(TrainRequest(scenario, run_dir=run, resume=True, approx_epochs=10, eval_every=1, log=_quiet))
+    assert again.weights.digest() == result.weights.digest()

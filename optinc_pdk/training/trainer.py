@@ -31,7 +31,7 @@ from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.checkpoint import load_checkpoint, restore, save_checkpoint
 from optinc_pdk.training.loss import default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
-from optinc_pdk.weights import OnnWeights, from_state_dict, save_npz, scenario_record
+from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, save_npz, scenario_record
 
 
 @dataclass
@@ -62,6 +62,34 @@ class TrainResult:
 
 
 HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolerance
+
+
+@dataclass
+class BestSoFar:
+    """The most accurate block-form weights evaluated so far (the switch and every hardware-aware
+    evaluation), kept as ``best.npz`` in the run folder: a phase that drifts down never loses them."""
+
+    run_dir: Path | None
+    record: dict
+    accuracy: float = -1.0
+    weights: OnnWeights | None = None
+    where: dict = field(default_factory=dict)
+
+    @classmethod
+    def resumed(cls, run_dir: Path, record: dict) -> "BestSoFar":
+        path = run_dir / "best.npz"
+        if not path.is_file():
+            return cls(run_dir, record)
+        kept = load_npz(path)
+        where = {"phase": kept.provenance["phase"], "epoch": kept.provenance["epoch"]}
+        return cls(run_dir, record, float(kept.provenance["accepted"]), kept, where)
+
+    def offer(self, accuracy: float, weights: OnnWeights, phase: str, epoch: int) -> None:
+        if accuracy <= self.accuracy:
+            return
+        self.accuracy, self.weights, self.where = accuracy, weights, {"phase": phase, "epoch": epoch}
+        if self.run_dir is not None:
+            save_npz(self.run_dir / "best.npz", weights, {**self.record, **self.where, "accepted": accuracy})
 
 
 def _lr_at(progress: float, peak: float, warmup: float = 0.1) -> float:
@@ -186,6 +214,8 @@ def train(request: TrainRequest) -> TrainResult:
         request.log(f"{scenario.name}: starting from {request.init.source or 'the given weights'}")
 
     started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
+    record = scenario_record(scenario, request.level)
+    best = BestSoFar.resumed(run_dir, record) if request.resume else BestSoFar(run_dir, record)
     n_batches = math.ceil(data.size / batch_size)
 
     def checkpoint() -> None:
@@ -250,6 +280,7 @@ def train(request: TrainRequest) -> TrainResult:
             optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
             projected = enforce(model, scenario)
             accuracy = exact_accuracy(projected, data)
+            best.offer(accuracy, projected, "projected", epoch)
             # what the switch to the block form cost: the row-coupling penalty exists to keep this small
             history.append({"phase": "projected", "epoch": epoch, "accuracy": float(accuracy), "block_coupling": coupling,
                             "wall_s": time.perf_counter() - started})
@@ -268,7 +299,9 @@ def train(request: TrainRequest) -> TrainResult:
             loss = run_epoch(epoch - start, budget, peak, 2)
             epoch += 1
             if (epoch - start) % request.eval_every == 0 or epoch - start == budget:
-                accuracy = exact_accuracy(enforce(model, scenario), data)
+                evaluated = enforce(model, scenario)
+                accuracy = exact_accuracy(evaluated, data)
+                best.offer(accuracy, evaluated, phase, epoch)
                 history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
                                 "wall_s": time.perf_counter() - started})
                 request.log(f"[{scenario.name}{_lvl(request.level)}] {phase} epoch {epoch - start}/{budget} "
@@ -293,6 +326,13 @@ def train(request: TrainRequest) -> TrainResult:
     checkpoint()
     weights = enforce(model, scenario)
     accuracy = exact_accuracy(weights, data)
+    selected = None
+    if best.weights is not None and best.accuracy > accuracy:  # the last epochs drifted below an earlier state
+        request.log(f"[{scenario.name}{_lvl(request.level)}] writing the best evaluated weights "
+                    f"({best.where['phase']} epoch {best.where['epoch']}: {best.accuracy:.6f}) "
+                    f"instead of the last ({accuracy:.6f})")
+        selected = {**best.where, "accepted": best.accuracy, "last_accepted": accuracy}
+        weights, accuracy = best.weights, best.accuracy
     wall = time.perf_counter() - started
     provenance = {
         **scenario_record(scenario, request.level),
@@ -310,6 +350,8 @@ def train(request: TrainRequest) -> TrainResult:
         "torch": torch.__version__,
         "python": sys.version.split()[0],
     }
+    if selected is not None:
+        provenance["selected"] = selected
     if request.init is not None:
         provenance["initialised_from"] = {"source": request.init.source, "sha256": request.init.digest()}
     if data.output_tolerance is not None:
