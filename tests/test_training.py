@@ -248,3 +248,41 @@ def test_a_run_that_drifts_down_writes_its_best_evaluated_block_form_weights(tmp
     # resuming the finished run re-enters its last phase with no epochs left: the kept best still wins
     again = train(TrainRequest(scenario, run_dir=run, resume=True, approx_epochs=10, eval_every=1, log=_quiet))
     assert again.weights.digest() == result.weights.digest()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_continued_pretraining_resumes_exactly_and_is_recorded(tiny, tmp_path):
+    """--init W --continue-pretraining: plain layers keep training (stage 2, full coupling weight, own
+    peak rate) before the switch; an interrupted continuation resumes bit for bit from its checkpoint."""
+    torch.set_num_threads(1)
+    start = train(TrainRequest(tiny, epochs=20, approx_epochs=0, eval_every=100, log=_quiet)).weights
+    short = dict(init=start, continue_pretraining=True, epochs=6, approx_epochs=2, lr=0.002,
+                 eval_every=1, checkpoint_every=1)
+    straight = train(TrainRequest(tiny, run_dir=tmp_path / "a", log=_quiet, **short))
+    assert [h["phase"] for h in straight.history][:7] == ["pretrain"] * 6 + ["projected"]
+    assert straight.weights.provenance["initialised_from"]["continued_pretraining"] is True
+    assert straight.weights.provenance["pretrain_lr"] == 0.002
+
+    def stop_at_third_epoch(line: str) -> None:
+        if "pretrain epoch 3/6" in line:
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        train(TrainRequest(tiny, run_dir=tmp_path / "b", log=stop_at_third_epoch, **short))
+    meta = json.loads((tmp_path / "b" / "checkpoint.json").read_text())
+    assert meta["epoch"] == 2 and meta["continued_pretraining"] is True and meta["pretrain_lr"] == 0.002
+    # resuming needs no --init: the checkpoint says how the pretraining was continued
+    resumed = train(TrainRequest(tiny, run_dir=tmp_path / "b", resume=True, epochs=6, approx_epochs=2,
+                                 eval_every=1, log=_quiet))
+    assert resumed.weights.digest() == straight.weights.digest()
+    assert resumed.weights.provenance["initialised_from"] == straight.weights.provenance["initialised_from"]
+
+
+def test_continue_pretraining_and_lr_are_checked(tiny):
+    with pytest.raises(OptincError, match="--continue-pretraining: give the weights"):
+        train(TrainRequest(tiny, continue_pretraining=True, log=_quiet))
+    with pytest.raises(OptincError, match="--lr: must be positive"):
+        train(TrainRequest(tiny, lr=0.0, log=_quiet))

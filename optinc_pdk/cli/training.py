@@ -23,6 +23,10 @@ def register(app: typer.Typer) -> None:
         threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
         eval_every: int = typer.Option(5, help="evaluate the whole dataset every N epochs"),
         init: Optional[Path] = typer.Option(None, help="start from these weights (.npz) in block form, no pretraining"),
+        continue_pretraining: bool = typer.Option(
+            False, "--continue-pretraining", help="with --init: first keep training the plain layers (stage-2 loss, "
+            "coupling penalty at full weight) for --epochs, then switch to the block form"),
+        lr: Optional[float] = typer.Option(None, help="pretraining peak learning rate (default from the scenario)"),
         level1_weights: Optional[Path] = typer.Option(None, help="cascade --level 2: the level-1 weights whose analog "
                                                       "output errors level 2 must absorb (default: the shipped ones)"),
         export: bool = typer.Option(False, "--export", help="train nothing: write the run folder's checkpoint "
@@ -64,7 +68,8 @@ def register(app: typer.Typer) -> None:
 
             level1 = load_for_scenario(s, level1_weights, 1)
         result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
-                                    threads=threads, init=start, level1=level1))
+                                    threads=threads, init=start, continue_pretraining=continue_pretraining, lr=lr,
+                                    level1=level1))
         target = output or shipped_weights_path(s, level)
         save_npz(target, result.weights, result.weights.provenance)
         console.print(f"{s.name}{suffix}: accuracy {result.accuracy:.6f} after {result.epochs_run} epochs "

@@ -48,6 +48,9 @@ class TrainRequest:
     checkpoint_every: int = 5
     threads: int | None = None
     init: OnnWeights | None = None  # start from these weights in the hardware's block form (no pretraining)
+    # with init: keep pretraining the plain layers first (stage-2 loss, coupling penalty at full weight)
+    continue_pretraining: bool = False
+    lr: float | None = None  # overrides the pretraining peak rate
     level1: OnnWeights | None = None  # cascade level 2: the level-1 weights whose analog errors it must absorb
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
@@ -187,7 +190,14 @@ def train(request: TrainRequest) -> TrainResult:
 
     model = OnnMLP(scenario.widths).to(device)
     phase, epoch, history, approx_start, polish_start, meta_polish_start = "pretrain", 0, [], 0, 0, None
-    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    continued, pre_lr = request.init is not None and request.continue_pretraining, request.lr or opts.lr
+    if request.continue_pretraining and request.init is None:
+        raise OptincError("--continue-pretraining: give the weights to continue from with --init")
+    if request.lr is not None and not request.lr > 0:
+        raise OptincError(f"--lr: must be positive (got {request.lr})")
+    optimizer = torch.optim.Adam(model.parameters(), lr=pre_lr)
+    init_record = None if request.init is None else {
+        "source": request.init.source, "sha256": request.init.digest(), "continued_pretraining": continued}
     if request.resume:
         if run_dir is None or not (run_dir / "checkpoint.json").is_file():
             raise OptincError(f"--resume: no checkpoint in {run_dir}")
@@ -197,6 +207,8 @@ def train(request: TrainRequest) -> TrainResult:
         phase, epoch, history = meta["phase"], meta["epoch"], meta["history"]
         approx_start = meta.get("approx_start", epoch)
         meta_polish_start = meta.get("polish_start")
+        continued, pre_lr = meta.get("continued_pretraining", False), meta.get("pretrain_lr", pre_lr)
+        init_record = meta.get("initialised_from")
         if phase in ("approx", "polish"):
             model.approximate(scenario.approx_layers)
             optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
@@ -207,7 +219,7 @@ def train(request: TrainRequest) -> TrainResult:
         request.log(f"resumed {scenario.name} at phase {phase}, epoch {epoch}")
     elif request.init is not None:
         _load_plain(model, request.init)
-        if scenario.approx_layers:
+        if scenario.approx_layers and not continued:
             phase, pre_epochs = "approx", 0
             model.approximate(scenario.approx_layers)
             optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
@@ -223,6 +235,7 @@ def train(request: TrainRequest) -> TrainResult:
             save_checkpoint(run_dir, model, optimizer, {
                 "scenario": scenario.name, "level": request.level, "phase": phase, "epoch": epoch, "history": history,
                 "approx_start": approx_start, "polish_start": polish_start if phase == "polish" else None,
+                "continued_pretraining": continued, "pretrain_lr": pre_lr, "initialised_from": init_record,
             })
 
     def run_epoch(phase_epoch: int, phase_total: int, peak: float, stage: int) -> float:
@@ -241,7 +254,8 @@ def train(request: TrainRequest) -> TrainResult:
                 group["lr"] = _lr_at((phase_epoch + b / n_batches) / phase_total, peak)
             loss = two_stage_loss(model(x), y, step, importance, stage, opts.margin, threshold)
             if phase == "pretrain" and opts.orthogonality_weight and scenario.approx_layers:
-                ramp = min(1.0, (epoch + b / n_batches) / max(pre_epochs, 1))
+                # a continued network is already near the block form: hold it there from the start
+                ramp = 1.0 if continued else min(1.0, (epoch + b / n_batches) / max(pre_epochs, 1))
                 coupling = sum(block_row_coupling(model.layers[n - 1].weight) for n in scenario.approx_layers)
                 loss = loss + opts.orthogonality_weight * ramp * coupling
             optimizer.zero_grad(set_to_none=True)
@@ -257,8 +271,8 @@ def train(request: TrainRequest) -> TrainResult:
     accuracy = 0.0
     if phase == "pretrain":
         while epoch < pre_epochs:
-            stage = 1 if epoch < opts.stage1_epochs else 2
-            loss = run_epoch(epoch, pre_epochs, opts.lr, stage)
+            stage = 1 if epoch < opts.stage1_epochs and not continued else 2
+            loss = run_epoch(epoch, pre_epochs, pre_lr, stage)
             epoch += 1
             if epoch % request.eval_every == 0 or epoch == pre_epochs:
                 accuracy = accuracy_of(model, data, device)
@@ -352,8 +366,10 @@ def train(request: TrainRequest) -> TrainResult:
     }
     if selected is not None:
         provenance["selected"] = selected
-    if request.init is not None:
-        provenance["initialised_from"] = {"source": request.init.source, "sha256": request.init.digest()}
+    if init_record is not None:
+        provenance["initialised_from"] = init_record
+    if pre_lr != opts.lr:
+        provenance["pretrain_lr"] = pre_lr
     if data.output_tolerance is not None:
         provenance["link_tolerance"] = list(map(float, scenario.cascade.link_tolerance))
     if request.level1 is not None:
