@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         batch_size: Optional[int] = typer.Option(None),
         threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
         eval_every: int = typer.Option(5, help="evaluate the whole dataset every N epochs"),
-        init: Optional[Path] = typer.Option(None, help="start from these weights (.npz) in block form, no pretraining"),
+        init: Optional[Path] = typer.Option(None, help="start from these weights (.npz): in block form, no pretraining (unless --continue-pretraining)"),
         continue_pretraining: bool = typer.Option(
             False, "--continue-pretraining", help="with --init: first keep training the plain layers (stage-2 loss, "
             "coupling penalty at full weight) for --epochs, then switch to the block form"),

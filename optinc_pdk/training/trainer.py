@@ -167,6 +167,10 @@ def exact_accuracy(weights: OnnWeights, data: Dataset) -> float:
 def train(request: TrainRequest) -> TrainResult:
     scenario = request.scenario
     opts = scenario.training_for(request.level)
+    if request.continue_pretraining and request.init is None:
+        raise OptincError("--continue-pretraining: give the weights to continue from with --init")
+    if request.lr is not None and not request.lr > 0:
+        raise OptincError(f"--lr: must be positive (got {request.lr})")
     if request.device == "cuda" and not torch.cuda.is_available():
         raise OptincError("--device cuda: no CUDA device is available to torch here")
     device = torch.device(request.device)
@@ -188,13 +192,10 @@ def train(request: TrainRequest) -> TrainResult:
     noise = None if data.input_noise is None else torch.as_tensor(data.input_noise, dtype=torch.float32)
     run_dir = request.run_dir
 
+    record = scenario_record(scenario, request.level)
     model = OnnMLP(scenario.widths).to(device)
     phase, epoch, history, approx_start, polish_start, meta_polish_start = "pretrain", 0, [], 0, 0, None
     continued, pre_lr = request.init is not None and request.continue_pretraining, request.lr or opts.lr
-    if request.continue_pretraining and request.init is None:
-        raise OptincError("--continue-pretraining: give the weights to continue from with --init")
-    if request.lr is not None and not request.lr > 0:
-        raise OptincError(f"--lr: must be positive (got {request.lr})")
     optimizer = torch.optim.Adam(model.parameters(), lr=pre_lr)
     init_record = None if request.init is None else {
         "source": request.init.source, "sha256": request.init.digest(), "continued_pretraining": continued}
@@ -226,7 +227,6 @@ def train(request: TrainRequest) -> TrainResult:
         request.log(f"{scenario.name}: starting from {request.init.source or 'the given weights'}")
 
     started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
-    record = scenario_record(scenario, request.level)
     best = BestSoFar.resumed(run_dir, record) if request.resume else BestSoFar(run_dir, record)
     n_batches = math.ceil(data.size / batch_size)
 
@@ -302,7 +302,7 @@ def train(request: TrainRequest) -> TrainResult:
                         f"accuracy {accuracy:.6f} (block coupling before {coupling:.2e})")
             if run_dir is not None:  # kept, to start other hardware-aware runs from it with --init
                 save_npz(run_dir / "projected.npz", projected,
-                         {**scenario_record(scenario, request.level), "phase": "projected", "epochs": epoch,
+                         {**record, "phase": "projected", "epochs": epoch,
                           "accepted": float(accuracy)})
             approx_start = epoch
             checkpoint()
@@ -349,7 +349,7 @@ def train(request: TrainRequest) -> TrainResult:
         weights, accuracy = best.weights, best.accuracy
     wall = time.perf_counter() - started
     provenance = {
-        **scenario_record(scenario, request.level),
+        **record,
         "seed": scenario.seed,
         "epochs": epoch,
         "batch_size": batch_size,
