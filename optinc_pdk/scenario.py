@@ -40,6 +40,11 @@ class TrainingOptions(BaseModel):
         None, gt=0, description="peak learning rate of the hardware-aware phase (default lr/2); lower it when the "
         "switch to the block form keeps the accuracy (orthogonality_weight), so the phase polishes instead of re-learning"
     )
+    approx_scale_rows: bool = Field(
+        False, description="hardware-aware phase: train Û scaled row-wise by |d| so every weight entry moves at the "
+        "pretraining's rate (unscaled, a row's steps grow with its |d|, which throws a near-perfect switch out of its "
+        "minimum when |d| spans two decades)"
+    )
     project_every: int = Field(10, gt=0, description="retract the approximated layers' Û onto orthogonal matrices every this many steps")
     importance: list[float] | None = Field(
         None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"

@@ -286,3 +286,73 @@ def test_continue_pretraining_and_lr_are_checked(tiny):
         train(TrainRequest(tiny, continue_pretraining=True, log=_quiet))
     with pytest.raises(OptincError, match="--lr: must be positive"):
         train(TrainRequest(tiny, lr=0.0, log=_quiet))
+
+
+def _adam_step_in_weight_space(scale_rows: bool) -> torch.Tensor:
+    """Largest |ΔW| per row after one Adam step (lr 1e-3) of a block layer whose row scales |d| span 0.1..100."""
+    torch.manual_seed(0)
+    model = OnnMLP([8, 8])
+    with torch.no_grad():
+        model.layers[0].weight.copy_(torch.logspace(-1, 2, 8)[:, None] * torch.linalg.qr(torch.randn(8, 8))[0])
+    model.approximate([1], scale_rows)
+    layer = model.layers[0]
+    before = layer.weight.detach().clone()
+    optimizer = torch.optim.Adam(layer.parameters(), lr=1e-3)
+    model(torch.rand(16, 8)).square().sum().backward()
+    optimizer.step()
+    return (layer.weight.detach() - before).abs().amax(dim=1)
+
+
+def test_scaled_rows_move_every_weight_entry_at_the_learning_rate():
+    """Unscaled, Adam moves a row's weights |d| times the rate (the b8n8 switch left its minimum that
+    way); with approx_scale_rows every row moves by at most twice the rate (the d and Û steps)."""
+    unscaled, scaled = _adam_step_in_weight_space(False), _adam_step_in_weight_space(True)
+    assert unscaled.max() > 20 * 1e-3 and unscaled.max() / unscaled.min() > 100
+    assert scaled.max() <= 2 * 1e-3 + 1e-7 and scaled.min() > 0.3 * 1e-3
+
+
+def test_scaled_rows_keep_the_block_form_and_resume_exactly(tiny, tmp_path):
+    torch.set_num_threads(1)
+    spec = {**TINY, "training": {**TINY["training"], "approx_scale_rows": True, "polish_epochs": 0}}
+    path = tmp_path / "scaled.yml"
+    path.write_text(yaml.safe_dump(spec))
+    scaled = load_scenario_file(path)
+    start = train(TrainRequest(tiny, epochs=30, approx_epochs=0, eval_every=100, log=_quiet)).weights
+    short = dict(init=start, approx_epochs=4, eval_every=1, checkpoint_every=1)
+    straight = train(TrainRequest(scaled, run_dir=tmp_path / "a", log=_quiet, **short))
+    assert [h["phase"] for h in straight.history] == ["approx"] * 4
+    for number in scaled.approx_layers:
+        err = block_form_error(straight.weights.weights[number - 1])
+        assert err["projection_residual"] < 1e-10 and err["unitarity_error"] < 1e-10
+    exported = checkpoint_weights(scaled, None, tmp_path / "a")  # the row scales travel with the checkpoint
+    np.testing.assert_allclose(exported.weights[1], straight.weights.weights[1], atol=1e-6)
+
+    def stop_after_second_epoch(line: str) -> None:
+        if "approx epoch 2/4" in line:
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        train(TrainRequest(scaled, run_dir=tmp_path / "b", log=stop_after_second_epoch, **short))
+    resumed = train(TrainRequest(scaled, run_dir=tmp_path / "b", resume=True, approx_epochs=4, eval_every=1,
+                                 log=_quiet))
+    assert resumed.weights.digest() == straight.weights.digest()
+
+
+def test_checkpoints_from_before_row_scales_still_load(tiny, tmp_path):
+    """Block layers gained a row_scale buffer; an older approx-phase checkpoint (without it) loads with scale 1."""
+    from safetensors.torch import load_file, save_file
+
+    torch.set_num_threads(1)
+    run = tmp_path / "run"
+    result = train(TrainRequest(tiny, run_dir=run, epochs=4, approx_epochs=2, eval_every=1, log=_quiet))
+    current = checkpoint_weights(tiny, None, run)
+    tensors = load_file(str(run / "checkpoint.safetensors"))
+    assert any(k.endswith(".row_scale") for k in tensors)
+    save_file({k: v for k, v in tensors.items() if not k.endswith(".row_scale")}, str(run / "checkpoint.safetensors"))
+    older = checkpoint_weights(tiny, None, run)
+    assert older.digest() == current.digest()
+    assert older.provenance["phase"] in ("approx", "polish") and result.epochs_run == older.provenance["epochs"]
+    # anything else missing is still refused
+    save_file({k: v for k, v in tensors.items() if not k.endswith(".bias")}, str(run / "checkpoint.safetensors"))
+    with pytest.raises(RuntimeError, match="does not match the model"):
+        checkpoint_weights(tiny, None, run)

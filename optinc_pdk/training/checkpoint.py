@@ -33,8 +33,19 @@ def load_checkpoint(directory: Path) -> tuple[dict, dict[str, torch.Tensor]]:
     return meta, load_file(str(directory / "checkpoint.safetensors"))
 
 
+def load_model_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """load_state_dict, accepting checkpoints written before block layers had a row scale (it was 1)."""
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith(".row_scale")]
+    if missing or result.unexpected_keys:
+        raise RuntimeError(f"checkpoint does not match the model: missing {missing}, unexpected {result.unexpected_keys}")
+    with torch.no_grad():
+        for key in result.missing_keys:
+            model.get_buffer(key).fill_(1.0)
+
+
 def restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    load_model_state(model, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     params = [p for group in optimizer.param_groups for p in group["params"]]
     for index, param in enumerate(params):
         prefix = f"optim.{index}."

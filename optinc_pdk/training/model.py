@@ -5,6 +5,14 @@ towards the block form meanwhile. Phase 2 (hardware-aware) replaces every select
 :class:`BlockDiagOrthogonalLinear`, initialised at the closest block form (eq. 4–6, via
 :mod:`optinc_pdk.decompose.blocks`): each block is diag(d)·Û, d, Û and the biases train, and Û is
 retracted onto the orthogonal matrices (polar factor) every few steps and at the end.
+
+With ``scale_rows`` the parameter is Û scaled row-wise by |d| (the scale is reset at every
+retraction). Adam moves every parameter entry by about the learning rate, so a plain Û entry
+moves its weight entry |d_i| times as far: rows with |d| ≈ 100 take steps a hundred times those
+of the pretraining and throw a near-perfect switch out of its minimum. Scaled, every weight
+entry moves by about the learning rate, as in the pretraining; the gradient with respect to the
+scaled parameter (sign(d)·∂L/∂W) does not depend on the scale, so Adam's moments stay valid
+when it is reset.
 """
 
 from __future__ import annotations
@@ -18,12 +26,30 @@ from optinc_pdk.decompose.blocks import BlockLayout
 
 
 class BlockDiagOrthogonalLinear(nn.Module):
-    def __init__(self, part, d: np.ndarray, unitary: np.ndarray, bias: np.ndarray):
+    def __init__(self, part, d: np.ndarray, unitary: np.ndarray, bias: np.ndarray, scale_rows: bool = False):
         super().__init__()
         self.part = part
+        self.scale_rows = scale_rows
         self.d = nn.Parameter(torch.as_tensor(d, dtype=torch.float32))
+        # the parameter holds row_scale·Û; row_scale is 1 unless scale_rows (see the module docstring)
+        self.register_buffer("row_scale", torch.ones_like(self.d))
         self.unitary = nn.Parameter(torch.as_tensor(unitary, dtype=torch.float32))
         self.bias = nn.Parameter(torch.as_tensor(bias, dtype=torch.float32))
+        if scale_rows:
+            self._rescale(self.unitary.detach().clone())
+
+    @torch.no_grad()
+    def _rescale(self, orthogonal: torch.Tensor) -> None:
+        if self.scale_rows:
+            magnitude = self.d.abs()
+            # a row with d ≈ 0 still needs a finite scale: floor it at 1e-3 of its block's mean
+            self.row_scale.copy_(torch.maximum(magnitude, 1e-3 * magnitude.mean(dim=1, keepdim=True).clamp_min(1e-12)))
+        self.unitary.copy_(self.row_scale[:, :, None] * orthogonal)
+
+    @property
+    def orthogonal(self) -> torch.Tensor:
+        """Û of every block (the parameter divided by its row scale)."""
+        return self.unitary / self.row_scale[:, :, None]
 
     @torch.no_grad()
     def retract(self) -> None:
@@ -33,14 +59,14 @@ class BlockDiagOrthogonalLinear(nn.Module):
         fails, this retraction is skipped (the next one, or the final projection, catches up).
         """
         try:
-            p, _, qh = torch.linalg.svd(self.unitary.double())
+            p, _, qh = torch.linalg.svd(self.orthogonal.double())
         except torch.linalg.LinAlgError:
             return
-        self.unitary.copy_((p @ qh).to(self.unitary.dtype))
+        self._rescale((p @ qh).to(self.unitary.dtype))
 
     @property
     def weight(self) -> torch.Tensor:
-        blocks = self.d[:, :, None] * self.unitary
+        blocks = (self.d / self.row_scale)[:, :, None] * self.unitary
         nb, k = self.part.n_blocks, self.part.k
         if self.part.orientation == "wide":
             return blocks.transpose(0, 1).reshape(k, nb * k)[:, : self.part.in_dim]
@@ -63,7 +89,7 @@ class OnnMLP(nn.Module):
                 x = torch.relu(x)
         return x
 
-    def approximate(self, layers_1based: list[int]) -> None:
+    def approximate(self, layers_1based: list[int], scale_rows: bool = False) -> None:
         """Switch the selected layers to the block form, starting from their projection."""
         for number in layers_1based:
             old = self.layers[number - 1]
@@ -71,7 +97,7 @@ class OnnMLP(nn.Module):
                 continue
             w = old.weight.detach().double().cpu().numpy()
             part, d, unitary = block_factors(w)
-            new = BlockDiagOrthogonalLinear(part, d, unitary, old.bias.detach().cpu().numpy())
+            new = BlockDiagOrthogonalLinear(part, d, unitary, old.bias.detach().cpu().numpy(), scale_rows)
             self.layers[number - 1] = new.to(old.weight.device)
 
     def freeze_unitaries(self) -> None:

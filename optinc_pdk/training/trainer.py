@@ -28,7 +28,7 @@ from optinc_pdk.blockform import block_approximation
 from optinc_pdk.datasets import Dataset, exhaustive_dataset, with_level1_errors
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
-from optinc_pdk.training.checkpoint import load_checkpoint, restore, save_checkpoint
+from optinc_pdk.training.checkpoint import load_checkpoint, load_model_state, restore, save_checkpoint
 from optinc_pdk.training.loss import default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
 from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, save_npz, scenario_record
@@ -211,7 +211,7 @@ def train(request: TrainRequest) -> TrainResult:
         continued, pre_lr = meta.get("continued_pretraining", False), meta.get("pretrain_lr", pre_lr)
         init_record = meta.get("initialised_from")
         if phase in ("approx", "polish"):
-            model.approximate(scenario.approx_layers)
+            model.approximate(scenario.approx_layers, opts.approx_scale_rows)
             optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
         if phase == "polish":
             model.freeze_unitaries()
@@ -222,7 +222,7 @@ def train(request: TrainRequest) -> TrainResult:
         _load_plain(model, request.init)
         if scenario.approx_layers and not continued:
             phase, pre_epochs = "approx", 0
-            model.approximate(scenario.approx_layers)
+            model.approximate(scenario.approx_layers, opts.approx_scale_rows)
             optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
         request.log(f"{scenario.name}: starting from {request.init.source or 'the given weights'}")
 
@@ -290,7 +290,7 @@ def train(request: TrainRequest) -> TrainResult:
         if approx_epochs:
             phase = "approx"
             coupling = _worst_coupling(model, scenario.approx_layers)
-            model.approximate(scenario.approx_layers)
+            model.approximate(scenario.approx_layers, opts.approx_scale_rows)
             optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
             projected = enforce(model, scenario)
             accuracy = exact_accuracy(projected, data)
@@ -387,8 +387,8 @@ def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> 
                           f"level {meta.get('level')}")
     model = OnnMLP(scenario.widths)
     if meta["phase"] in ("approx", "polish"):
-        model.approximate(scenario.approx_layers)
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        model.approximate(scenario.approx_layers, scenario.training_for(level).approx_scale_rows)
+    load_model_state(model, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     weights = enforce(model, scenario)
     last = meta["history"][-1] if meta.get("history") else {}
     provenance = {**scenario_record(scenario, level), "from_checkpoint": str(run_dir),
