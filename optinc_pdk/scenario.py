@@ -45,6 +45,10 @@ class TrainingOptions(BaseModel):
         "pretraining's rate (unscaled, a row's steps grow with its |d|, which throws a near-perfect switch out of its "
         "minimum when |d| spans two decades)"
     )
+    hard_example_repeats: int = Field(
+        0, ge=0, description="every epoch also shows the samples that the last evaluation did not accept this many "
+        "extra times (0: off); focuses the last epochs on the few decisions still wrong"
+    )
     project_every: int = Field(10, gt=0, description="retract the approximated layers' Û onto orthogonal matrices every this many steps")
     importance: list[float] | None = Field(
         None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"

@@ -356,3 +356,74 @@ def test_checkpoints_from_before_row_scales_still_load(tiny, tmp_path):
     save_file({k: v for k, v in tensors.items() if not k.endswith(".bias")}, str(run / "checkpoint.safetensors"))
     with pytest.raises(RuntimeError, match="does not match the model"):
         checkpoint_weights(tiny, None, run)
+
+
+def test_refine_closes_a_poorly_trained_network_in_exact_block_form(tmp_path, run_cli):
+    """Full-batch L-BFGS with the blocks parametrised as diag(d)·U0·expm(A−Aᵀ): from a network that
+    decides a quarter of the tiny dataset to all of it, every block exactly orthogonal throughout."""
+    from optinc_pdk.training.refine import refine
+
+    torch.set_num_threads(1)
+    spec = {**TINY, "training": {**TINY["training"], "epochs": 250, "stage1_epochs": 100, "approx_epochs": 0,
+                                 "orthogonality_weight": 1000.0}}
+    path = tmp_path / "tiny.yml"
+    path.write_text(yaml.safe_dump(spec))
+    scenario = load_scenario_file(path)
+    start = train(TrainRequest(scenario, log=_quiet)).weights
+    data = exhaustive_dataset(scenario)
+    assert exact_accuracy(start, data) < 0.5
+    save_npz(tmp_path / "start.npz", start, start.provenance)
+    result = refine(scenario, load_npz(tmp_path / "start.npz"), rounds=30, iterations_per_round=50,
+                    output=tmp_path / "refined.npz", log=_quiet)
+    assert result.accuracy == 1.0 and exact_accuracy(result.weights, data) == 1.0
+    assert [h["round"] for h in result.history][0] == 0 and result.history[-1]["accuracy"] == 1.0
+    for number in scenario.approx_layers:
+        err = block_form_error(result.weights.weights[number - 1])
+        assert err["projection_residual"] < 1e-10 and err["unitarity_error"] < 1e-10
+    written = load_npz(tmp_path / "refined.npz")
+    assert written.digest() == result.weights.digest()
+    assert written.provenance["initialised_from"]["sha256"] == start.digest()
+    assert written.provenance["accuracy"] == 1.0 and written.provenance["refined"]["rounds"] >= 1
+    # the command line refuses a cascade level on a plain scenario before doing any work
+    code, out, err = run_cli(["refine", path, "--weights", tmp_path / "start.npz", "-o", tmp_path / "x.npz",
+                              "--level", "1"])
+    assert code != 0 and "--level" in out + err and not (tmp_path / "x.npz").exists()
+
+
+def test_hard_examples_repeat_in_every_epoch_and_resume_exactly(tiny, tmp_path):
+    from safetensors.torch import load_file
+
+    from optinc_pdk.training.trainer import HardExamples
+
+    hard = HardExamples(repeats=3)
+    hard.update(np.array([True, False, True, True, False, True]))
+    order = hard.epoch_order(6, torch.Generator().manual_seed(1))
+    assert sorted(order.tolist()) == [0, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 5]
+    assert np.array_equal(order, hard.epoch_order(6, torch.Generator().manual_seed(1)))
+    assert np.array_equal(HardExamples(0).epoch_order(6, torch.Generator().manual_seed(1)),
+                          torch.randperm(6, generator=torch.Generator().manual_seed(1)).numpy())
+
+    torch.set_num_threads(1)
+    spec = {**TINY, "training": {**TINY["training"], "hard_example_repeats": 5}}
+    path = tmp_path / "hard.yml"
+    path.write_text(yaml.safe_dump(spec))
+    scenario = load_scenario_file(path)
+    start = train(TrainRequest(tiny, epochs=20, approx_epochs=0, eval_every=100, log=_quiet)).weights
+    assert exact_accuracy(start, exhaustive_dataset(tiny)) < 1.0  # there are wrong samples to repeat
+    short = dict(init=start, continue_pretraining=True, epochs=6, approx_epochs=2, lr=0.002, eval_every=1,
+                 checkpoint_every=1)
+    straight = train(TrainRequest(scenario, run_dir=tmp_path / "a", log=_quiet, **short))
+    plain = train(TrainRequest(tiny, log=_quiet, **short))
+    assert straight.weights.digest() != plain.weights.digest()  # the repeats changed the epochs
+
+    def stop_at_fourth_epoch(line: str) -> None:
+        if "pretrain epoch 4/6" in line:
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        train(TrainRequest(scenario, run_dir=tmp_path / "b", log=stop_at_fourth_epoch, **short))
+    kept = load_file(str(tmp_path / "b" / "checkpoint.safetensors"))["extra.hard_examples"]
+    assert 0 < len(kept) < exhaustive_dataset(tiny).size
+    resumed = train(TrainRequest(scenario, run_dir=tmp_path / "b", resume=True, epochs=6, approx_epochs=2,
+                                 eval_every=1, log=_quiet))
+    assert resumed.weights.digest() == straight.weights.digest()

@@ -116,6 +116,41 @@ def register(app: typer.Typer) -> None:
                 console.print(table("error values (relative ratios)", ["error", "count", "ratio"],
                                     [[e["error"], e["count"], f"{100 * e['ratio']:.1f}%"] for e in r["error_values"][:10]]))
 
+    @app.command("refine")
+    def refine_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file"),
+        weights: Path = typer.Option(..., help="weights .npz to refine (e.g. a run's projected.npz or best.npz)"),
+        output: Path = typer.Option(..., "-o", "--output", help="refined weights .npz (rewritten after every better round)"),
+        level: Optional[int] = typer.Option(None, help="cascade level 1 (level 2 trains with `optinc train`)"),
+        rounds: int = typer.Option(20, min=1, help="L-BFGS rounds; the weights are evaluated after each"),
+        iterations: int = typer.Option(10, min=1, help="L-BFGS iterations per round"),
+        threads: Optional[int] = typer.Option(None, help="torch CPU threads"),
+        double: bool = typer.Option(False, "--double", help="float64 throughout (about 3x slower on the CPU)"),
+    ) -> None:
+        """Full-batch L-BFGS on block-form weights (blocks stay exactly diag×orthogonal) to remove the last errors."""
+        from optinc_pdk.cli.output import console
+        from optinc_pdk.errors import OptincError
+        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.training.refine import refine
+        from optinc_pdk.weights import check_against_scenario, load_npz
+
+        s = load_scenario(scenario)
+        if (s.cascade is not None) != (level is not None):
+            raise OptincError(f"--level: give it for a cascade (1), never for a plain scenario ({s.name})")
+        start = load_npz(weights)
+        check_against_scenario(start, s)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        result = refine(s, start, level=level, rounds=rounds, iterations_per_round=iterations, output=output,
+                        double=double)
+        from optinc_pdk.weights import save_npz
+
+        save_npz(output, result.weights, result.weights.provenance)  # the best round (or the start) with its full history
+        console.print(f"{s.name}: refined accuracy {result.accuracy:.6f} after {len(result.history) - 1} rounds "
+                      f"({result.history[-1]['wall_s']:.0f} s); weights written to {output}")
+
     @app.command("construct")
     def construct_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),

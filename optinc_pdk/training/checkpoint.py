@@ -15,8 +15,11 @@ from safetensors.torch import load_file, save_file
 from optinc_pdk.atomic import atomic_path, write_text_atomic
 
 
-def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, meta: dict) -> None:
+def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, meta: dict,
+                    extra: dict[str, torch.Tensor] | None = None) -> None:
+    """``extra``: further tensors of the training state, stored as ``extra.NAME``."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in (extra or {}).items()})
     for index, param in enumerate(p for group in optimizer.param_groups for p in group["params"]):
         state = optimizer.state.get(param, {})
         for name, value in state.items():

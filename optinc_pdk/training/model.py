@@ -25,6 +25,14 @@ from optinc_pdk.blockform import block_factors
 from optinc_pdk.decompose.blocks import BlockLayout
 
 
+def join_blocks(part: BlockLayout, blocks: torch.Tensor) -> torch.Tensor:
+    """BlockLayout.join for torch tensors: (n_blocks, k, k) blocks -> the out×in weight, padding dropped."""
+    nb, k = part.n_blocks, part.k
+    if part.orientation == "wide":
+        return blocks.transpose(0, 1).reshape(k, nb * k)[:, : part.in_dim]
+    return blocks.reshape(nb * k, k)[: part.out_dim]
+
+
 class BlockDiagOrthogonalLinear(nn.Module):
     def __init__(self, part, d: np.ndarray, unitary: np.ndarray, bias: np.ndarray, scale_rows: bool = False):
         super().__init__()
@@ -66,11 +74,7 @@ class BlockDiagOrthogonalLinear(nn.Module):
 
     @property
     def weight(self) -> torch.Tensor:
-        blocks = (self.d / self.row_scale)[:, :, None] * self.unitary
-        nb, k = self.part.n_blocks, self.part.k
-        if self.part.orientation == "wide":
-            return blocks.transpose(0, 1).reshape(k, nb * k)[:, : self.part.in_dim]
-        return blocks.reshape(nb * k, k)[: self.part.out_dim]
+        return join_blocks(self.part, (self.d / self.row_scale)[:, :, None] * self.unitary)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.linear(x, self.weight, self.bias)
