@@ -136,11 +136,6 @@ def _lr_at(progress: float, peak: float, warmup: float = 0.1) -> float:
     return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
-def accuracy_of(model: torch.nn.Module, data: Dataset, device: torch.device, batch: int = 65536) -> float:
-    """Fraction of samples accepted (see :func:`accepted`) by the torch model."""
-    return float(accepted_by_model(model, data, device, batch).mean())
-
-
 def accepted_by_model(model: torch.nn.Module, data: Dataset, device: torch.device, batch: int = 65536) -> np.ndarray:
     """Per sample: accepted (see :func:`accepted`) by the torch model."""
     def forward(x: np.ndarray) -> np.ndarray:
@@ -265,7 +260,8 @@ def train(request: TrainRequest) -> TrainResult:
             model.approximate(scenario.approx_layers, opts.approx_scale_rows)
             optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
         request.log(f"{scenario.name}: starting from {request.init.source or 'the given weights'}")
-        hard.update(accepted_by_model(model, data, device) if hard.repeats else np.ones(0, dtype=bool))
+        if hard.repeats:  # the starting weights' wrong samples repeat from the first epoch
+            hard.update(accepted_by_model(model, data, device))
 
     started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
     best = BestSoFar.resumed(run_dir, record) if request.resume else BestSoFar(run_dir, record)
