@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.errors import OptincError
         from optinc_pdk.scenario import load_scenario
         from optinc_pdk.training.refine import refine
-        from optinc_pdk.weights import check_against_scenario, load_npz
+        from optinc_pdk.weights import check_against_scenario, load_npz, save_npz
 
         s = load_scenario(scenario)
         if (s.cascade is not None) != (level is not None):
@@ -145,8 +145,6 @@ def register(app: typer.Typer) -> None:
             torch.set_num_threads(threads)
         result = refine(s, start, level=level, rounds=rounds, iterations_per_round=iterations, output=output,
                         double=double)
-        from optinc_pdk.weights import save_npz
-
         save_npz(output, result.weights, result.weights.provenance)  # the best round (or the start) with its full history
         console.print(f"{s.name}: refined accuracy {result.accuracy:.6f} after {len(result.history) - 1} rounds "
                       f"({result.history[-1]['wall_s']:.0f} s); weights written to {output}")

@@ -3,7 +3,8 @@
 Minibatch Adam reaches a noise floor: on b8n8 its loss rises whenever the rate is large enough to
 move, and falls only as the one-cycle schedule anneals (98.6% after three cycles). The last
 errors are a few thousand samples just across a decision boundary; a deterministic full-batch
-quasi-Newton method can push them back without the stochastic kick.
+quasi-Newton method might push them back without the stochastic kick. It does on small networks
+(the tiny test scenario: 27% → 100% in 3 s); on b8n8 it stalls (docs/training.md, "b8n8 so far").
 
 The approximated layers are parametrised so that they are *always* exactly block
 diag×orthogonal: block b is diag(d_b)·U0_b·expm(A_b − A_bᵀ), with U0 the starting Û (fixed) and
@@ -14,6 +15,8 @@ the decision-margin hinge) over the whole exhaustive dataset, accumulated in chu
 
 from __future__ import annotations
 
+import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +32,8 @@ from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.loss import two_stage_loss
 from optinc_pdk.training.model import OnnMLP, join_blocks
-from optinc_pdk.training.trainer import HINGE_SHARE_OF_TOLERANCE, enforce, exact_accuracy
+from optinc_pdk.training.trainer import (HINGE_SHARE_OF_TOLERANCE, cpu_name, decision_accuracy, enforce,
+                                         exact_accuracy, load_plain_weights)
 from optinc_pdk.weights import OnnWeights, save_npz, scenario_record
 
 
@@ -125,10 +129,7 @@ def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, r
 
 def _block_model(scenario: Scenario, start: OnnWeights) -> OnnMLP:
     model = OnnMLP(scenario.widths).double()
-    with torch.no_grad():
-        for layer, w, b in zip(model.layers, start.weights, start.biases):
-            layer.weight.copy_(torch.as_tensor(w))
-            layer.bias.copy_(torch.as_tensor(b))
+    load_plain_weights(model, start)
     for number in scenario.approx_layers:
         index = number - 1
         model.layers[index] = ExpOrthogonalBlockLinear(start.weights[index], start.biases[index])
@@ -137,11 +138,6 @@ def _block_model(scenario: Scenario, start: OnnWeights) -> OnnMLP:
 
 def _provenance(scenario: Scenario, level: int | None, start: OnnWeights, data: Dataset, weights: OnnWeights,
                 accepted: float, history: list[dict]) -> dict:
-    import platform
-    import sys
-
-    from optinc_pdk.training.trainer import _cpu_name, decision_accuracy  # one definition of both
-
     return {
         **scenario_record(scenario, level),
         "refined": {"method": "full-batch L-BFGS (strong Wolfe), blocks as diag(d)·U0·expm(A−Aᵀ)",
@@ -153,7 +149,7 @@ def _provenance(scenario: Scenario, level: int | None, start: OnnWeights, data: 
         "accepted": accepted,
         "wall_time_s": round(history[-1]["wall_s"], 1),
         "device": "cpu",
-        "machine": f"{platform.node() or 'unknown'} {platform.machine()} {_cpu_name()} ({torch.get_num_threads()} threads)",
+        "machine": f"{platform.node() or 'unknown'} {platform.machine()} {cpu_name()} ({torch.get_num_threads()} threads)",
         "torch": torch.__version__,
         "python": sys.version.split()[0],
     }

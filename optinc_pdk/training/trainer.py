@@ -254,7 +254,7 @@ def train(request: TrainRequest) -> TrainResult:
         hard.restore(tensors)
         request.log(f"resumed {scenario.name} at phase {phase}, epoch {epoch}")
     elif request.init is not None:
-        _load_plain(model, request.init)
+        load_plain_weights(model, request.init)
         if scenario.approx_layers and not continued:
             phase, pre_epochs = "approx", 0
             model.approximate(scenario.approx_layers, opts.approx_scale_rows)
@@ -403,7 +403,7 @@ def train(request: TrainRequest) -> TrainResult:
         "accepted": accuracy,  # what training stopped on (adds the link tolerance / level-1 noise variants)
         "wall_time_s": round(wall, 1),
         "device": str(device),
-        "machine": f"{platform.node() or 'unknown'} {platform.machine()} {_cpu_name()} ({torch.get_num_threads()} threads)",
+        "machine": f"{platform.node() or 'unknown'} {platform.machine()} {cpu_name()} ({torch.get_num_threads()} threads)",
         "torch": torch.__version__,
         "python": sys.version.split()[0],
     }
@@ -439,7 +439,7 @@ def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> 
     return OnnWeights(weights.weights, weights.biases, provenance)
 
 
-def _load_plain(model: OnnMLP, weights: OnnWeights) -> None:
+def load_plain_weights(model: OnnMLP, weights: OnnWeights) -> None:
     with torch.no_grad():
         for layer, w, b in zip(model.layers, weights.weights, weights.biases):
             layer.weight.copy_(torch.as_tensor(w))
@@ -455,7 +455,7 @@ def _lvl(level: int | None) -> str:
     return f" level {level}" if level else ""
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
