@@ -49,6 +49,11 @@ class TrainingOptions(BaseModel):
         0, ge=0, description="every epoch also shows the samples that the last evaluation did not accept this many "
         "extra times (0: off); focuses the last epochs on the few decisions still wrong"
     )
+    clip_to_levels: bool = Field(
+        False, description="the loss sees each output clipped to its level range, as the receiver decides: "
+        "overshooting the lowest or highest level costs nothing, so a digit's wrap (3 to 0 at a carry) needs no "
+        "sharp corners at the grid points; not for outputs that must be analog-accurate (cascade level 1)"
+    )
     project_every: int = Field(10, gt=0, description="retract the approximated layers' Û onto orthogonal matrices every this many steps")
     importance: list[float] | None = Field(
         None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"
@@ -161,6 +166,9 @@ class Scenario(BaseModel):
                             f"cascade.link_tolerance[{index}]: must be in (0, {limit:g}), half the level-2 input grid "
                             f"(got {value})"
                         )
+                if self.training.clip_to_levels:  # level 1's outputs are level 2's analog inputs
+                    raise ValueError("training.clip_to_levels: level 1 of a cascade with a link_tolerance must stay "
+                                     "analog-accurate at every level; clip only in cascade.level2_training")
         elif self.servers < 1:
             raise ValueError("servers: must be at least 1")
         if self.training.importance is not None and len(self.training.importance) != self.widths[-1]:

@@ -73,6 +73,36 @@ def test_two_stage_loss_switches_from_weighted_outputs_to_reconstructed_gradient
     assert two_stage_loss(far, targets, step, importance, 1, 0.3).item() == pytest.approx(0.5 * 0.25 / 2 + 0.2**2)
 
 
+def test_clipped_loss_ignores_overshoot_beyond_the_extreme_levels_only():
+    targets = torch.tensor([[0.0, 3.0, 1.0]])
+    step, importance, top = torch.ones(3), torch.ones(3), torch.full((3,), 3.0)
+    overshoot = torch.tensor([[-0.8, 3.9, 1.0]], requires_grad=True)  # decided 0 and 3: correct
+    clipped = two_stage_loss(overshoot, targets, step, importance, 2, 0.3, top=top)
+    assert clipped.item() == 0.0
+    clipped.backward()
+    assert torch.count_nonzero(overshoot.grad) == 0  # nothing pulls a harmless overshoot back
+    assert two_stage_loss(overshoot, targets, step, importance, 2, 0.3).item() > 0.1  # unclipped it costs
+    # inside the range, and on the wrong side of an extreme level, the clipped loss is the plain one
+    inside = torch.tensor([[0.45, 2.4, 1.6]])
+    assert two_stage_loss(inside, targets, step, importance, 2, 0.3, top=top).item() == pytest.approx(
+        two_stage_loss(inside, targets, step, importance, 2, 0.3).item())
+
+
+def test_clip_to_levels_trains_the_tiny_scenario_and_is_refused_for_an_analog_level1(tmp_path):
+    from optinc_pdk.scenario import scenario_from_dict
+
+    clipped = scenario_from_dict({**TINY, "training": {**TINY["training"], "clip_to_levels": True}}, "tiny.yml")
+    torch.set_num_threads(1)
+    result = train(TrainRequest(clipped, run_dir=tmp_path / "run", eval_every=50, log=_quiet))
+    assert result.accuracy == 1.0
+    assert result.weights.provenance["training"]["clip_to_levels"] is True
+    plain = train(TrainRequest(scenario_from_dict(TINY, "tiny.yml"), eval_every=50, log=_quiet))
+    assert result.history[0]["loss"] < plain.history[0]["loss"]  # early overshoot costs nothing clipped
+    bad = {**TINY_CASCADE, "training": {**TINY_CASCADE["training"], "clip_to_levels": True}}
+    with pytest.raises(OptincError, match=r"training\.clip_to_levels"):
+        scenario_from_dict(bad, "tinycascade.yml")
+
+
 def test_resume_from_checkpoint_continues_exactly(tiny, tmp_path):
     torch.set_num_threads(1)
     short = dict(epochs=6, approx_epochs=4, eval_every=2, log=_quiet)

@@ -4,12 +4,40 @@ Stage 1 (epoch < E): importance-weighted MSE on the raw outputs. Stage 2: MSE of
 reconstructed gradient Σ_k 4^k o_k, normalised by the MSB weight so both stages are in level
 units. The hinge punishes any output further than ``margin`` grid steps from its level: the
 targets are step functions of the inputs, and the hinge keeps every decision safely inside its
-interval, which plain MSE reaches only slowly.
+interval, which plain MSE reaches only slowly. With ``top`` given, outputs are first clipped to
+[0, top] per output, as the receiver's decision clips them: an output beyond its lowest or highest
+level is decided correctly and costs nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolerance
+
+
+@dataclass(frozen=True)
+class DecisionGrid:
+    """Per-output tensors the loss needs: grid step, hinge threshold (None: margin·step), clip top (None: no clip)."""
+
+    step: torch.Tensor
+    threshold: torch.Tensor | None
+    top: torch.Tensor | None
+
+    @classmethod
+    def of(cls, data, opts, dtype=torch.float32, device=None) -> "DecisionGrid":
+        """``data``: a Dataset; ``opts``: its TrainingOptions."""
+        def tensor(values) -> torch.Tensor:
+            return torch.as_tensor(values, dtype=dtype, device=device)
+
+        step = tensor(data.output_step)
+        threshold = None
+        if data.output_tolerance is not None:  # analog link: the hinge keeps outputs well inside the tolerance
+            threshold = torch.minimum(opts.margin * step, HINGE_SHARE_OF_TOLERANCE * tensor(data.output_tolerance))
+        top = tensor(data.output_top) if opts.clip_to_levels else None
+        return cls(step, threshold, top)
 
 
 def default_importance(n_outputs: int) -> list[float]:
@@ -27,8 +55,12 @@ def two_stage_loss(
     stage: int,
     margin: float,
     threshold: torch.Tensor | None = None,
+    top: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``threshold`` (levels, per output) replaces ``margin · step`` where outputs must be analog-accurate."""
+    """``threshold`` (levels, per output) replaces ``margin · step`` where outputs must be analog-accurate;
+    ``top`` (levels, per output) clips the outputs to the decidable range first."""
+    if top is not None:  # clamp's gradient is zero outside: harmless overshoot is not pulled back
+        outputs = torch.minimum(torch.relu(outputs), top)
     error = outputs - targets
     if stage == 1:
         base = (importance * error.square()).sum(dim=1).mean() / outputs.shape[1]

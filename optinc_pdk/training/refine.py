@@ -30,9 +30,9 @@ from optinc_pdk.blockform import block_factors
 from optinc_pdk.datasets import Dataset, exhaustive_dataset
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
-from optinc_pdk.training.loss import two_stage_loss
+from optinc_pdk.training.loss import DecisionGrid, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, join_blocks
-from optinc_pdk.training.trainer import (HINGE_SHARE_OF_TOLERANCE, cpu_name, decision_accuracy, enforce,
+from optinc_pdk.training.trainer import (cpu_name, decision_accuracy, enforce,
                                          exact_accuracy, load_plain_weights)
 from optinc_pdk.weights import OnnWeights, save_npz, scenario_record
 
@@ -82,11 +82,7 @@ def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, r
     opts = scenario.training_for(level)
     dtype = torch.float64 if double else torch.float32
     model = _block_model(scenario, start).to(dtype)
-    step = torch.as_tensor(data.output_step, dtype=dtype)
-    threshold = None
-    if data.output_tolerance is not None:
-        threshold = torch.minimum(opts.margin * step,
-                                  HINGE_SHARE_OF_TOLERANCE * torch.as_tensor(data.output_tolerance, dtype=dtype))
+    grid = DecisionGrid.of(data, opts, dtype)
     importance = torch.ones(data.n_outputs, dtype=dtype)  # stage 2 does not use it
     chunks = [slice(i, i + chunk) for i in range(0, data.size, chunk)]
     numpy_dtype = np.float64 if double else np.float32
@@ -99,7 +95,8 @@ def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, r
         optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for x, y in zip(inputs, targets):
-            loss = two_stage_loss(model(x), y, step, importance, 2, opts.margin, threshold) * (len(x) / data.size)
+            loss = two_stage_loss(model(x), y, grid.step, importance, 2, opts.margin, grid.threshold, grid.top)
+            loss = loss * (len(x) / data.size)
             loss.backward()
             total += loss.item()
         return torch.tensor(total, dtype=torch.float64)

@@ -29,7 +29,7 @@ from optinc_pdk.datasets import Dataset, exhaustive_dataset, with_level1_errors
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.checkpoint import load_checkpoint, load_model_state, restore, save_checkpoint
-from optinc_pdk.training.loss import default_importance, two_stage_loss
+from optinc_pdk.training.loss import DecisionGrid, default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
 from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, save_npz, scenario_record
 
@@ -64,7 +64,6 @@ class TrainResult:
     history: list[dict]
 
 
-HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolerance
 
 
 @dataclass
@@ -217,11 +216,7 @@ def train(request: TrainRequest) -> TrainResult:
     batch_size = request.batch_size or opts.batch_size
     approx_lr = opts.approx_lr or opts.lr / 2
     importance = torch.tensor(opts.importance or default_importance(data.n_outputs), device=device)
-    step = torch.as_tensor(data.output_step, dtype=torch.float32, device=device)
-    threshold = None
-    if data.output_tolerance is not None:  # analog link: the hinge keeps outputs well inside the tolerance
-        tolerance = torch.as_tensor(data.output_tolerance, dtype=torch.float32, device=device)
-        threshold = torch.minimum(opts.margin * step, HINGE_SHARE_OF_TOLERANCE * tolerance)
+    grid = DecisionGrid.of(data, opts, device=device)
     noise = None if data.input_noise is None else torch.as_tensor(data.input_noise, dtype=torch.float32)
     run_dir = request.run_dir
     hard = HardExamples(opts.hard_example_repeats)
@@ -289,7 +284,8 @@ def train(request: TrainRequest) -> TrainResult:
             y = torch.as_tensor(data.targets(index), device=device)
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at((phase_epoch + b / n_batches) / phase_total, peak)
-            loss = two_stage_loss(model(x), y, step, importance, stage, opts.margin, threshold)
+            loss = two_stage_loss(model(x), y, grid.step, importance, stage, opts.margin,
+                                  grid.threshold, grid.top)
             if phase == "pretrain" and opts.orthogonality_weight and scenario.approx_layers:
                 # a continued network is already near the block form: hold it there from the start
                 ramp = 1.0 if continued else min(1.0, (epoch + b / n_batches) / max(pre_epochs, 1))
