@@ -12,8 +12,13 @@ level is decided correctly and costs nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from optinc_pdk.datasets import Dataset
+    from optinc_pdk.scenario import TrainingOptions
 
 HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolerance
 
@@ -27,8 +32,7 @@ class DecisionGrid:
     top: torch.Tensor | None
 
     @classmethod
-    def of(cls, data, opts, dtype=torch.float32, device=None) -> "DecisionGrid":
-        """``data``: a Dataset; ``opts``: its TrainingOptions."""
+    def of(cls, data: "Dataset", opts: "TrainingOptions", dtype=torch.float32, device=None) -> "DecisionGrid":
         def tensor(values) -> torch.Tensor:
             return torch.as_tensor(values, dtype=dtype, device=device)
 

@@ -64,8 +64,6 @@ class TrainResult:
     history: list[dict]
 
 
-
-
 @dataclass
 class BestSoFar:
     """The most accurate block-form weights evaluated so far (the switch and every hardware-aware
