@@ -88,6 +88,17 @@ def test_clipped_loss_ignores_overshoot_beyond_the_extreme_levels_only():
         two_stage_loss(inside, targets, step, importance, 2, 0.3).item())
 
 
+def test_clipped_loss_still_pulls_an_output_stuck_beyond_the_wrong_extreme():
+    # target 2 with the output below 0 (or above the top): clamping would leave no gradient at all
+    targets = torch.tensor([[2.0, 1.0]])
+    step, importance, top = torch.ones(2), torch.ones(2), torch.full((2,), 3.0)
+    stuck = torch.tensor([[-1.0, 4.5]], requires_grad=True)
+    loss = two_stage_loss(stuck, targets, step, importance, 1, 0.3, top=top)
+    loss.backward()
+    assert stuck.grad[0, 0] < 0 and stuck.grad[0, 1] > 0  # descent moves both back towards their targets
+    assert loss.item() == pytest.approx(two_stage_loss(stuck.detach(), targets, step, importance, 1, 0.3).item())
+
+
 def test_clip_to_levels_trains_the_tiny_scenario_and_is_refused_for_an_analog_level1(tmp_path):
     from optinc_pdk.scenario import scenario_from_dict
 

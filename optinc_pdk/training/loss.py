@@ -6,7 +6,7 @@ units. The hinge punishes any output further than ``margin`` grid steps from its
 targets are step functions of the inputs, and the hinge keeps every decision safely inside its
 interval, which plain MSE reaches only slowly. With ``top`` given, outputs are first clipped to
 [0, top] per output, as the receiver's decision clips them: an output beyond its lowest or highest
-level is decided correctly and costs nothing.
+level, where that level is the target, is decided correctly and costs nothing.
 """
 
 from __future__ import annotations
@@ -62,10 +62,14 @@ def two_stage_loss(
     top: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``threshold`` (levels, per output) replaces ``margin · step`` where outputs must be analog-accurate;
-    ``top`` (levels, per output) clips the outputs to the decidable range first."""
-    if top is not None:  # clamp's gradient is zero outside: harmless overshoot is not pulled back
-        outputs = torch.minimum(torch.relu(outputs), top)
+    ``top`` (levels, per output): overshoot beyond the target's extreme level costs nothing."""
     error = outputs - targets
+    if top is not None:
+        # forgive only harmless overshoot (below level 0 where 0 is the target, above the top where the top
+        # is): clamping the output instead would also zero the gradient of an output stuck below 0 whose
+        # target is above it, a trap an untrained network falls into
+        harmless = ((targets <= 0) & (error < 0)) | ((targets >= top) & (error > 0))
+        error = torch.where(harmless, torch.zeros_like(error), error)
     if stage == 1:
         base = (importance * error.square()).sum(dim=1).mean() / outputs.shape[1]
     else:
