@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import json
 import pickle
 
@@ -468,3 +469,39 @@ def test_hard_examples_repeat_in_every_epoch_and_resume_exactly(tiny, tmp_path):
     resumed = train(TrainRequest(scenario, run_dir=tmp_path / "b", resume=True, epochs=6, approx_epochs=2,
                                  eval_every=1, log=_quiet))
     assert resumed.weights.digest() == straight.weights.digest()
+
+
+def test_progress_reports_every_batch_with_running_loss_and_last_accuracy(tiny, tmp_path):
+    ticks = []
+    train(TrainRequest(tiny, epochs=4, approx_epochs=2, batch_size=25, eval_every=2, log=_quiet, progress=ticks.append))
+    pretrain = [t for t in ticks if t.phase == "pretrain"]
+    assert len(pretrain) == 4 * 2 and pretrain[-1].epoch == pretrain[-1].epochs == 4  # 49 samples: 2 batches
+    assert [t.epoch for t in pretrain] == sorted(t.epoch for t in pretrain)
+    assert pretrain[0].accuracy is None and pretrain[-1].accuracy is not None  # none before the first evaluation
+    assert all(math.isfinite(t.loss) for t in ticks)
+    assert {t.phase for t in ticks} >= {"pretrain", "approx"}
+
+
+def test_train_cli_shows_a_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path, run_cli):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from optinc_pdk.cli.training import TrainingBar
+    from optinc_pdk.training.trainer import TrainProgress
+
+    screen = StringIO()
+    with TrainingBar(Console(file=screen, force_terminal=True, width=160), "tiny") as bar:
+        bar.update(TrainProgress("pretrain", 1.5, 4, 0.25, None))
+        bar.log("[tiny] pretrain epoch 2/4 loss 0.25000 accuracy 0.500000")
+        bar.update(TrainProgress("pretrain", 2.5, 4, 0.125, 0.5))
+    shown = screen.getvalue()
+    assert "tiny pretrain" in shown and "epoch 2.5/4" in shown and "loss 0.12500 accuracy 50.000%" in shown
+    assert "[tiny] pretrain epoch 2/4" in shown  # square brackets are not taken for markup
+
+    recipe = tmp_path / "tiny.yml"
+    recipe.write_text(yaml.safe_dump(TINY))
+    code, out, _ = run_cli(["train", recipe, "--epochs", "4", "--approx-epochs", "0", "--eval-every", "2",
+                            "--run-dir", tmp_path / "run", "-o", tmp_path / "w.npz"])
+    assert code == 0 and (tmp_path / "w.npz").is_file()
+    assert "[tiny] pretrain epoch 2/4 loss" in out and "epoch 2.5/4" not in out  # captured: lines only, no bar

@@ -8,6 +8,37 @@ from typing import Optional
 import typer
 
 
+class TrainingBar:
+    """One rich progress bar per training phase (epochs, running loss, last accuracy, time left); the
+    evaluation lines print above it. Off a terminal (a log file) only the lines are written."""
+
+    def __init__(self, console, name: str):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.name = name
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("epoch {task.completed:.1f}/{task.total:.0f}"), TextColumn("{task.fields[stats]}"),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                            disable=not console.is_terminal)
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "TrainingBar":
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def update(self, tick) -> None:
+        if tick.phase not in self.tasks:
+            self.tasks[tick.phase] = self.bar.add_task(f"{self.name} {tick.phase}", total=tick.epochs, stats="")
+        accuracy = "—" if tick.accuracy is None else f"{100 * tick.accuracy:.3f}%"
+        self.bar.update(self.tasks[tick.phase], completed=tick.epoch, stats=f"loss {tick.loss:.5f} accuracy {accuracy}")
+
+    def log(self, line: str) -> None:
+        self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
@@ -67,9 +98,10 @@ def register(app: typer.Typer) -> None:
             from optinc_pdk.weights import load_for_scenario
 
             level1 = load_for_scenario(s, level1_weights, 1)
-        result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
-                                    threads=threads, init=start, continue_pretraining=continue_pretraining, lr=lr,
-                                    level1=level1))
+        with TrainingBar(console, f"{s.name}{suffix}") as bar:
+            result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
+                                        threads=threads, init=start, continue_pretraining=continue_pretraining, lr=lr,
+                                        level1=level1, log=bar.log, progress=bar.update))
         target = output or shipped_weights_path(s, level)
         save_npz(target, result.weights, result.weights.provenance)
         console.print(f"{s.name}{suffix}: accuracy {result.accuracy:.6f} after {result.epochs_run} epochs "

@@ -34,6 +34,17 @@ from optinc_pdk.training.model import OnnMLP, block_row_coupling
 from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, save_npz, scenario_record
 
 
+@dataclass(frozen=True)
+class TrainProgress:
+    """Where a run stands after each batch, for a progress bar."""
+
+    phase: str  # pretrain, approx or polish
+    epoch: float  # epochs done in this phase, fractional inside an epoch
+    epochs: int  # the phase's budget
+    loss: float  # mean batch loss of the epoch so far
+    accuracy: float | None  # at the last whole-dataset evaluation (None before the first)
+
+
 @dataclass
 class TrainRequest:
     scenario: Scenario
@@ -53,6 +64,7 @@ class TrainRequest:
     lr: float | None = None  # overrides the pretraining peak rate
     level1: OnnWeights | None = None  # cascade level 2: the level-1 weights whose analog errors it must absorb
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+    progress: Callable[[TrainProgress], None] | None = None  # called after every batch
 
 
 @dataclass
@@ -295,6 +307,9 @@ def train(request: TrainRequest) -> TrainResult:
             if phase == "approx" and (b + 1) % opts.project_every == 0:  # not in polish: Û is frozen
                 model.retract()
             total += loss.item()
+            if request.progress is not None:
+                request.progress(TrainProgress(phase, phase_epoch + (b + 1) / n_batches, phase_total, total / (b + 1),
+                                               history[-1].get("accuracy") if history else None))
         if phase == "approx":
             model.retract()
         return total / n_batches
