@@ -56,7 +56,12 @@ class TrainingOptions(BaseModel):
     )
     project_every: int = Field(10, gt=0, description="retract the approximated layers' Û onto orthogonal matrices every this many steps")
     importance: list[float] | None = Field(
-        None, description="per-output importance weights of eq. 7, LSB first; default 4^k normalised"
+        None, description="per-output importance weights of eq. 7, LSB first; default 2^k, mean 1"
+    )
+    hinge_weights: list[float] | None = Field(
+        None, description="per-output weight of the decision-margin hinge, LSB first; default 1 each. Stage 2's "
+        "gradient term weighs the LSB 1/4^(D-1), so the hinge alone keeps its decisions: raise the LSB's weight where "
+        "its decisions are the ones still wrong"
     )
     noise_gain: float = Field(
         1.0, ge=1.0, description="cascade level 2: level 1's analog errors are scaled by this in training and "
@@ -171,10 +176,12 @@ class Scenario(BaseModel):
                                      "analog-accurate at every level; clip only in cascade.level2_training")
         elif self.servers < 1:
             raise ValueError("servers: must be at least 1")
-        if self.training.importance is not None and len(self.training.importance) != self.widths[-1]:
-            raise ValueError(
-                f"training.importance: needs one weight per output ({self.widths[-1]}), got {len(self.training.importance)}"
-            )
+        for name in ("importance", "hinge_weights"):
+            values = getattr(self.training, name)
+            if values is not None and len(values) != self.widths[-1]:
+                raise ValueError(f"training.{name}: needs one weight per output ({self.widths[-1]}), got {len(values)}")
+            if values is not None and any(not value >= 0 for value in values):
+                raise ValueError(f"training.{name}: weights must be non-negative (got {values})")
         return self
 
     # Derived quantities used everywhere -------------------------------------------------

@@ -505,3 +505,24 @@ def test_train_cli_shows_a_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path, 
                             "--run-dir", tmp_path / "run", "-o", tmp_path / "w.npz"])
     assert code == 0 and (tmp_path / "w.npz").is_file()
     assert "[tiny] pretrain epoch 2/4 loss" in out and "epoch 2.5/4" not in out  # captured: lines only, no bar
+
+
+def test_hinge_weights_scale_each_outputs_hinge_and_are_checked():
+    from optinc_pdk.scenario import scenario_from_dict
+
+    targets = torch.tensor([[1.0, 2.0]])
+    step, importance = torch.ones(2), torch.ones(2)
+    off = torch.tensor([[1.8, 2.0]])  # LSB 0.8 off: base (0.8/4)^2, hinge (0.8 - 0.3)^2
+    plain = two_stage_loss(off, targets, step, importance, 2, 0.3)
+    weighted = two_stage_loss(off, targets, step, importance, 2, 0.3, hinge_weights=torch.tensor([4.0, 1.0]))
+    assert plain.item() == pytest.approx(0.2**2 + 0.5**2)
+    assert weighted.item() == pytest.approx(0.2**2 + 4 * 0.5**2)
+    for bad, message in (([1.0], r"training\.hinge_weights: needs one weight per output \(2\), got 1"),
+                         ([1.0, -1.0], r"training\.hinge_weights: weights must be non-negative")):
+        with pytest.raises(OptincError, match=message):
+            scenario_from_dict({**TINY, "training": {**TINY["training"], "hinge_weights": bad}}, "tiny.yml")
+    weighted_tiny = scenario_from_dict({**TINY, "training": {**TINY["training"], "hinge_weights": [4.0, 1.0]}}, "tiny.yml")
+    from optinc_pdk.training.loss import DecisionGrid
+
+    grid = DecisionGrid.of(exhaustive_dataset(weighted_tiny), weighted_tiny.training)
+    assert grid.hinge.tolist() == [4.0, 1.0]

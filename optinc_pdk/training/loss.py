@@ -25,11 +25,13 @@ HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolera
 
 @dataclass(frozen=True)
 class DecisionGrid:
-    """Per-output tensors the loss needs: grid step, hinge threshold (None: margin·step), clip top (None: no clip)."""
+    """Per-output tensors the loss needs: grid step, hinge threshold (None: margin·step), clip top (None: no clip),
+    hinge weights (None: 1 each)."""
 
     step: torch.Tensor
     threshold: torch.Tensor | None
     top: torch.Tensor | None
+    hinge: torch.Tensor | None = None
 
     @classmethod
     def of(cls, data: "Dataset", opts: "TrainingOptions", dtype=torch.float32, device=None) -> "DecisionGrid":
@@ -41,7 +43,8 @@ class DecisionGrid:
         if data.output_tolerance is not None:  # analog link: the hinge keeps outputs well inside the tolerance
             threshold = torch.minimum(opts.margin * step, HINGE_SHARE_OF_TOLERANCE * tensor(data.output_tolerance))
         top = tensor(data.output_top) if opts.clip_to_levels else None
-        return cls(step, threshold, top)
+        hinge = None if opts.hinge_weights is None else tensor(opts.hinge_weights)
+        return cls(step, threshold, top, hinge)
 
 
 def default_importance(n_outputs: int) -> list[float]:
@@ -60,9 +63,11 @@ def two_stage_loss(
     margin: float,
     threshold: torch.Tensor | None = None,
     top: torch.Tensor | None = None,
+    hinge_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``threshold`` (levels, per output) replaces ``margin · step`` where outputs must be analog-accurate;
-    ``top`` (levels, per output): overshoot beyond the target's extreme level costs nothing."""
+    ``top`` (levels, per output): overshoot beyond the target's extreme level costs nothing;
+    ``hinge_weights`` (per output) scale each output's hinge term."""
     error = outputs - targets
     if top is not None:
         # forgive only harmless overshoot (below level 0 where 0 is the target, above the top where the top
@@ -77,4 +82,5 @@ def two_stage_loss(
         base = ((error * place).sum(dim=1) / place[-1]).square().mean()
     limit = margin * step if threshold is None else threshold
     excess = torch.relu(error.abs() - limit) / step
-    return base + excess.square().sum(dim=1).mean()
+    hinge = excess.square() if hinge_weights is None else hinge_weights * excess.square()
+    return base + hinge.sum(dim=1).mean()
