@@ -4,9 +4,9 @@ Stage 1 (epoch < E): importance-weighted MSE on the raw outputs. Stage 2: MSE of
 reconstructed gradient Σ_k 4^k o_k, normalised by the MSB weight so both stages are in level
 units. The hinge punishes any output further than ``margin`` grid steps from its level: the
 targets are step functions of the inputs, and the hinge keeps every decision safely inside its
-interval, which plain MSE reaches only slowly. With ``top`` given, outputs are first clipped to
-[0, top] per output, as the receiver's decision clips them: an output beyond its lowest or highest
-level, where that level is the target, is decided correctly and costs nothing.
+interval, which plain MSE reaches only slowly. With ``top`` given, the loss judges the outputs as
+the receiver's clipping decision does: an output beyond its lowest or highest level, where that
+level is the target, is decided correctly and costs nothing.
 """
 
 from __future__ import annotations
