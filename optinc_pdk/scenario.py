@@ -63,6 +63,11 @@ class TrainingOptions(BaseModel):
         "gradient term weighs the LSB 1/4^(D-1), so the hinge alone keeps its decisions: raise the LSB's weight where "
         "its decisions are the ones still wrong"
     )
+    fit_weight: float = Field(
+        1.0, ge=0, description="weight of eq. 7's term (the exact fit) against the decision-margin hinge; below 1 "
+        "it lets each output sit anywhere within the margin of its level, which is all the receiver's decision needs "
+        "(a late fine-tune for the last decisions); 0 leaves the hinge alone"
+    )
     noise_gain: float = Field(
         1.0, ge=1.0, description="cascade level 2: level 1's analog errors are scaled by this in training and "
         "acceptance, a margin for error combinations that sampling misses"

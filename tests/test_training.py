@@ -526,3 +526,25 @@ def test_hinge_weights_scale_each_outputs_hinge_and_are_checked():
 
     grid = DecisionGrid.of(exhaustive_dataset(weighted_tiny), weighted_tiny.training)
     assert grid.hinge.tolist() == [4.0, 1.0]
+
+
+def test_fit_weight_scales_the_exact_fit_and_zero_leaves_only_the_hinge(tmp_path):
+    from optinc_pdk.scenario import scenario_from_dict
+
+    targets = torch.tensor([[1.0, 2.0]])
+    step, importance = torch.ones(2), torch.ones(2)
+    inside = torch.tensor([[1.2, 2.0]])  # LSB 0.2 off: inside the 0.3 margin, so only the fit costs
+    off = torch.tensor([[1.8, 2.0]])  # LSB 0.8 off: fit (0.8/4)^2, hinge (0.8 - 0.3)^2
+    assert two_stage_loss(inside, targets, step, importance, 2, 0.3).item() == pytest.approx(0.05**2)
+    assert two_stage_loss(inside, targets, step, importance, 2, 0.3, fit_weight=0.0).item() == 0.0
+    assert two_stage_loss(off, targets, step, importance, 2, 0.3, fit_weight=0.5).item() == pytest.approx(
+        0.5 * 0.2**2 + 0.5**2)
+    with pytest.raises(OptincError, match=r"training\.fit_weight"):
+        scenario_from_dict({**TINY, "training": {**TINY["training"], "fit_weight": -1}}, "tiny.yml")
+    short = {**TINY["training"], "epochs": 2, "approx_epochs": 0, "polish_epochs": 0}
+    runs = {}
+    for weight in (1.0, 0.0):
+        scenario = scenario_from_dict({**TINY, "training": {**short, "fit_weight": weight}}, "tiny.yml")
+        runs[weight] = train(TrainRequest(scenario, run_dir=tmp_path / f"run{weight}", eval_every=1, log=_quiet))
+    assert runs[0.0].weights.provenance["training"]["fit_weight"] == 0.0
+    assert runs[0.0].history[0]["loss"] < runs[1.0].history[0]["loss"]  # the trainer passes it to the loss

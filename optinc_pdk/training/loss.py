@@ -64,10 +64,11 @@ def two_stage_loss(
     threshold: torch.Tensor | None = None,
     top: torch.Tensor | None = None,
     hinge_weights: torch.Tensor | None = None,
+    fit_weight: float = 1.0,
 ) -> torch.Tensor:
     """``threshold`` (levels, per output) replaces ``margin · step`` where outputs must be analog-accurate;
     ``top`` (levels, per output): overshoot beyond the target's extreme level costs nothing;
-    ``hinge_weights`` (per output) scale each output's hinge term."""
+    ``hinge_weights`` (per output) scale each output's hinge term; ``fit_weight`` scales eq. 7's term."""
     error = outputs - targets
     if top is not None:
         # forgive only harmless overshoot (below level 0 where 0 is the target, above the top where the top
@@ -83,4 +84,4 @@ def two_stage_loss(
     limit = margin * step if threshold is None else threshold
     excess = torch.relu(error.abs() - limit) / step
     hinge = excess.square() if hinge_weights is None else hinge_weights * excess.square()
-    return base + hinge.sum(dim=1).mean()
+    return fit_weight * base + hinge.sum(dim=1).mean()
