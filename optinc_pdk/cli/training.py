@@ -145,6 +145,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"  approximated layers: max block unitarity error {r['max_block_unitarity_error']:.2e}, "
                           f"max projection residual {r['max_block_projection_residual']:.2e}")
             if r["error_values"]:
+                console.print(f"  wrong decisions per output (LSB first): {r['wrong_per_output']}")
                 console.print(table("error values (relative ratios)", ["error", "count", "ratio"],
                                     [[e["error"], e["count"], f"{100 * e['ratio']:.1f}%"] for e in r["error_values"][:10]]))
 

@@ -15,6 +15,7 @@ from optinc_pdk.weights import OnnWeights
 def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int = 65536) -> dict:
     wrong = inside = 0
     worst = np.zeros(data.n_outputs)
+    wrong_per_output = np.zeros(data.n_outputs, dtype=np.int64)
     errors: Counter[float] = Counter()
     for start in range(0, data.size, batch):
         window = slice(start, start + batch)
@@ -23,7 +24,9 @@ def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int 
         worst = np.maximum(worst, np.abs(out - data.targets(window, dtype=np.float64)).max(axis=0, initial=0.0))
         decided = data.decide(out) * data.output_step
         target = data.targets(window, dtype=np.float64)
-        bad = ~np.all(np.isclose(decided, target), axis=1)
+        missed = ~np.isclose(decided, target)
+        wrong_per_output += missed.sum(axis=0)
+        bad = missed.any(axis=1)
         if bad.any():
             wrong += int(bad.sum())
             # error of the averaged gradient the servers reconstruct (Table II's "error values")
@@ -48,6 +51,7 @@ def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int 
         "correct": data.size - wrong,
         "accuracy": (data.size - wrong) / data.size,
         "error_values": table,
+        "wrong_per_output": wrong_per_output.tolist(),  # LSB first: which digits the wrong samples miss
         "approximated_layers": blocks,
         "max_block_unitarity_error": max((b["unitarity_error"] for b in blocks.values()), default=0.0),
         "max_block_projection_residual": max((b["projection_residual"] for b in blocks.values()), default=0.0),
