@@ -66,7 +66,7 @@ class TrainingOptions(BaseModel):
     fit_weight: float = Field(
         1.0, ge=0, description="weight of eq. 7's term (the exact fit) against the decision-margin hinge; below 1 "
         "it lets each output sit anywhere within the margin of its level, which is all the receiver's decision needs "
-        "(a late fine-tune for the last decisions); 0 leaves the hinge alone"
+        "(a late fine-tune for the last decisions); 0: the hinge alone"
     )
     noise_gain: float = Field(
         1.0, ge=1.0, description="cascade level 2: level 1's analog errors are scaled by this in training and "

@@ -95,7 +95,8 @@ def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, r
         optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for x, y in zip(inputs, targets):
-            loss = two_stage_loss(model(x), y, grid.step, importance, 2, opts.margin, grid.threshold, grid.top, grid.hinge, opts.fit_weight)
+            loss = two_stage_loss(model(x), y, grid.step, importance, 2, opts.margin, grid.threshold, grid.top,
+                                  grid.hinge, opts.fit_weight)
             loss = loss * (len(x) / data.size)
             loss.backward()
             total += loss.item()
