@@ -141,6 +141,31 @@ def test_resume_from_checkpoint_continues_exactly(tiny, tmp_path):
         checkpoint_weights(tiny, 2, tmp_path / "a")
 
 
+def test_time_limit_stops_at_an_epoch_boundary_and_resumes_exactly(tiny, tmp_path):
+    """--time-limit: a run that has used up its slot checkpoints and writes the block-form weights it
+    reached; resumed slot after slot (one epoch each here), it ends bit for bit where one run does."""
+    torch.set_num_threads(1)
+    short = dict(epochs=6, approx_epochs=4, eval_every=2, log=_quiet)
+    straight = train(TrainRequest(tiny, run_dir=tmp_path / "a", **short))
+    assert "stopped" not in straight.weights.provenance
+    first = train(TrainRequest(tiny, run_dir=tmp_path / "b", time_limit_s=1e-9, **short))
+    assert first.weights.provenance["stopped"] == {"reason": "time limit", "time_limit_s": 1e-9,
+                                                   "phase": "pretrain", "epoch": 1}
+    assert first.epochs_run == 1
+    assert evaluate(first.weights, tiny, exhaustive_dataset(tiny))["max_block_unitarity_error"] < 1e-9
+    slots, result = 1, first
+    while "stopped" in result.weights.provenance:
+        result = train(TrainRequest(tiny, run_dir=tmp_path / "b", resume=True, time_limit_s=1e-9, **short))
+        slots += 1
+        assert slots <= straight.epochs_run
+    # one slot per epoch boundary, except where a phase's last epoch runs on into the next phase's first
+    # (pretrain -> approx -> polish): the hardware-aware phases were sliced too, not only the pretraining
+    assert slots == straight.epochs_run - 2
+    assert result.weights.digest() == straight.weights.digest()
+    with pytest.raises(OptincError, match="--time-limit"):
+        train(TrainRequest(tiny, time_limit_s=0, **short))
+
+
 def test_weights_round_trip_and_refusals(tiny, tmp_path):
     rng = np.random.default_rng(0)
     state = {}
@@ -505,6 +530,14 @@ def test_train_cli_shows_a_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path, 
                             "--run-dir", tmp_path / "run", "-o", tmp_path / "w.npz"])
     assert code == 0 and (tmp_path / "w.npz").is_file()
     assert "[tiny] pretrain epoch 2/4 loss" in out and "epoch 2.5/4" not in out  # captured: lines only, no bar
+
+    code, out, _ = run_cli(["train", recipe, "--epochs", "4", "--approx-epochs", "0", "--time-limit", "1e-9",
+                            "--run-dir", tmp_path / "slot", "-o", tmp_path / "slot.npz"])
+    assert code == 0 and "time limit of 1e-09 s reached at pretrain epoch 1" in out
+    assert "stopped by the time limit in pretrain (--resume continues)" in out
+    assert load_npz(tmp_path / "slot.npz").provenance["stopped"]["epoch"] == 1
+    code, _, err = run_cli(["train", recipe, "--time-limit", "-5", "-o", tmp_path / "never.npz"])
+    assert code != 0 and "--time-limit: must be positive" in err and not (tmp_path / "never.npz").exists()
 
 
 def test_hinge_weights_scale_each_outputs_hinge_and_are_checked():

@@ -62,6 +62,9 @@ def register(app: typer.Typer) -> None:
                                                       "output errors level 2 must absorb (default: the shipped ones)"),
         export: bool = typer.Option(False, "--export", help="train nothing: write the run folder's checkpoint "
                                     "as weights (-o, block form enforced) to evaluate or --init from"),
+        time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds: stop at the first epoch "
+                                                   "boundary after this, checkpoint, and write the weights reached "
+                                                   "(a batch job's or a lent GPU's slot); --resume continues exactly"),
     ) -> None:
         """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
         from optinc_pdk.cli.output import console
@@ -101,11 +104,13 @@ def register(app: typer.Typer) -> None:
         with TrainingBar(console, f"{s.name}{suffix}") as bar:
             result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
                                         threads=threads, init=start, continue_pretraining=continue_pretraining, lr=lr,
-                                        level1=level1, log=bar.log, progress=bar.update))
+                                        level1=level1, log=bar.log, progress=bar.update, time_limit_s=time_limit))
         target = output or shipped_weights_path(s, level)
         save_npz(target, result.weights, result.weights.provenance)
+        stopped = result.weights.provenance.get("stopped")
+        status = "" if stopped is None else f", stopped by the time limit in {stopped['phase']} (--resume continues)"
         console.print(f"{s.name}{suffix}: accuracy {result.accuracy:.6f} after {result.epochs_run} epochs "
-                      f"({result.wall_s:.0f} s); weights written to {target}")
+                      f"({result.wall_s:.0f} s{status}); weights written to {target}")
 
     @app.command("evaluate")
     def evaluate_cmd(

@@ -65,6 +65,8 @@ class TrainRequest:
     level1: OnnWeights | None = None  # cascade level 2: the level-1 weights whose analog errors it must absorb
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
     progress: Callable[[TrainProgress], None] | None = None  # called after every batch
+    # stop at the first epoch boundary after this many seconds of this call, checkpointed for --resume
+    time_limit_s: float | None = None
 
 
 @dataclass
@@ -213,6 +215,8 @@ def train(request: TrainRequest) -> TrainResult:
         raise OptincError("--continue-pretraining: give the weights to continue from with --init")
     if request.lr is not None and not request.lr > 0:
         raise OptincError(f"--lr: must be positive (got {request.lr})")
+    if request.time_limit_s is not None and not request.time_limit_s > 0:
+        raise OptincError(f"--time-limit: must be positive (got {request.time_limit_s})")
     if request.device == "cuda" and not torch.cuda.is_available():
         raise OptincError("--device cuda: no CUDA device is available to torch here")
     device = torch.device(request.device)
@@ -269,6 +273,16 @@ def train(request: TrainRequest) -> TrainResult:
             hard.update(accepted_by_model(model, data, device))
 
     started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
+    call_started = time.perf_counter()
+    stopped = None  # where the time limit stopped the run, if it did
+
+    def out_of_time() -> bool:
+        return request.time_limit_s is not None and time.perf_counter() - call_started >= request.time_limit_s
+
+    def stop_here() -> dict:
+        request.log(f"[{scenario.name}{_lvl(request.level)}] time limit of {request.time_limit_s:g} s reached at "
+                    f"{phase} epoch {epoch}: checkpoint written, continue with --resume")
+        return {"reason": "time limit", "time_limit_s": request.time_limit_s, "phase": phase, "epoch": epoch}
     best = BestSoFar.resumed(run_dir, record) if request.resume else BestSoFar(run_dir, record)
 
     def checkpoint() -> None:
@@ -335,7 +349,10 @@ def train(request: TrainRequest) -> TrainResult:
                     break
             if epoch % request.checkpoint_every == 0:
                 checkpoint()
-        if approx_epochs:
+            if epoch < pre_epochs and out_of_time():
+                stopped = stop_here()
+                break
+        if approx_epochs and stopped is None:
             phase = "approx"
             coupling = _worst_coupling(model, scenario.approx_layers)
             model.approximate(scenario.approx_layers, opts.approx_scale_rows)
@@ -357,8 +374,8 @@ def train(request: TrainRequest) -> TrainResult:
             approx_start = epoch
             checkpoint()
     def train_in_block_form(start: int, budget: int, peak: float) -> None:
-        """Hardware-aware epochs (approx or polish phase) until 100% or the budget is spent."""
-        nonlocal epoch, accuracy
+        """Hardware-aware epochs (approx or polish phase) until 100%, the budget is spent or time is up."""
+        nonlocal epoch, accuracy, stopped
         while epoch - start < budget:
             loss = run_epoch(epoch - start, budget, peak, 2)
             epoch += 1
@@ -376,16 +393,19 @@ def train(request: TrainRequest) -> TrainResult:
                     break
             if epoch % request.checkpoint_every == 0:
                 checkpoint()
+            if epoch - start < budget and out_of_time():
+                stopped = stop_here()
+                break
 
-    if phase == "approx" and accuracy < 1.0:  # a lossless switch needs no hardware-aware epochs
+    if phase == "approx" and accuracy < 1.0 and stopped is None:  # a lossless switch needs no hardware-aware epochs
         train_in_block_form(approx_start, approx_epochs, approx_lr)
-    if phase == "approx" and accuracy < 1.0 and opts.polish_epochs:
+    if phase == "approx" and accuracy < 1.0 and opts.polish_epochs and stopped is None:
         phase = "polish"
         polish_start = epoch
         model.freeze_unitaries()
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts.lr / 20)
         checkpoint()
-    if phase == "polish":
+    if phase == "polish" and stopped is None:
         if request.resume and meta_polish_start is not None:
             polish_start = meta_polish_start
         train_in_block_form(polish_start, opts.polish_epochs, opts.lr / 20)
@@ -418,6 +438,8 @@ def train(request: TrainRequest) -> TrainResult:
     }
     if selected is not None:
         provenance["selected"] = selected
+    if stopped is not None:
+        provenance["stopped"] = stopped
     if init_record is not None:
         provenance["initialised_from"] = init_record
     if pre_lr != opts.lr:
