@@ -540,6 +540,30 @@ def test_train_cli_shows_a_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path, 
     assert code != 0 and "--time-limit: must be positive" in err and not (tmp_path / "never.npz").exists()
 
 
+def test_train_keeps_more_accurate_shipped_weights_unless_told_to_replace_them(tiny, tmp_path, run_cli, monkeypatch):
+    """Without -o a run writes the shipped file, but never over more accurate weights (a constructed 100%
+    b8n8 is not replaced by a 95% training run): those runs land in the run folder, and it says so."""
+    import optinc_pdk.weights as weights_module
+
+    shipped = tmp_path / "shipped" / "tiny.npz"
+    monkeypatch.setattr(weights_module, "shipped_weights_path", lambda scenario, level=None: shipped)
+    recipe = tmp_path / "tiny.yml"
+    recipe.write_text(yaml.safe_dump(TINY))
+    short = ["--epochs", "2", "--approx-epochs", "0", "--eval-every", "50"]
+    code, out, _ = run_cli(["train", recipe, *short, "--run-dir", tmp_path / "first"])
+    assert code == 0 and shipped.is_file()  # nothing there yet: the shipped file is written
+    first = load_npz(shipped)
+    assert first.provenance["accuracy"] < 1.0
+    perfect = {**first.provenance, "accuracy": 1.0}
+    save_npz(shipped, first, perfect)
+    code, out, _ = run_cli(["train", recipe, *short, "--run-dir", tmp_path / "second"])
+    assert code == 0 and "kept, it holds 100.00000%" in out
+    assert load_npz(shipped).provenance["accuracy"] == 1.0  # untouched
+    assert (tmp_path / "second" / "tiny.npz").is_file()
+    code, out, _ = run_cli(["train", recipe, *short, "--run-dir", tmp_path / "third", "-o", shipped])
+    assert code == 0 and load_npz(shipped).provenance["accuracy"] < 1.0  # -o replaces it on purpose
+
+
 def test_hinge_weights_scale_each_outputs_hinge_and_are_checked():
     from optinc_pdk.scenario import scenario_from_dict
 

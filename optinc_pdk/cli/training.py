@@ -39,12 +39,31 @@ class TrainingBar:
         self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
+def _default_target(scenario, level, run: Path, accuracy: float, console) -> Path:
+    """The shipped weights file, unless it holds more accurate weights than this run reached: a trained
+    95% network must not silently replace shipped (e.g. constructed) 100% ones. Then the run's folder."""
+    from optinc_pdk.weights import load_npz, shipped_weights_path
+
+    shipped = shipped_weights_path(scenario, level)
+    if not shipped.is_file():
+        return shipped
+    kept = load_npz(shipped).provenance.get("accuracy")
+    if kept is None or accuracy >= kept:
+        return shipped
+    suffix = f"-level{level}" if level else ""
+    target = run / f"{scenario.name}{suffix}.npz"
+    console.print(f"{shipped}: kept, it holds {100 * kept:.5f}% and this run reached {100 * accuracy:.5f}%; "
+                  f"the run's weights go to {target} (-o {shipped} replaces the shipped file)")
+    return target
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file"),
         level: Optional[int] = typer.Option(None, help="cascade level (1 or 2) for cascade scenarios"),
-        output: Optional[Path] = typer.Option(None, "-o", "--output", help="weights .npz (default: weights/NAME.npz)"),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="weights .npz (default: weights/NAME.npz, "
+                                              "unless that holds more accurate weights: then the run folder)"),
         run_dir: Optional[Path] = typer.Option(None, help="checkpoint folder (default: runs/NAME[-levelL])"),
         resume: bool = typer.Option(False, "--resume", help="continue from the checkpoint in the run folder"),
         device: str = typer.Option("cpu", help="cpu or cuda"),
@@ -72,7 +91,7 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.paths import REPO_DIR
         from optinc_pdk.scenario import load_scenario
         from optinc_pdk.training.trainer import TrainRequest, train
-        from optinc_pdk.weights import save_npz, shipped_weights_path
+        from optinc_pdk.weights import save_npz
 
         s = load_scenario(scenario)
         if s.cascade is not None and level not in (1, 2):
@@ -105,7 +124,7 @@ def register(app: typer.Typer) -> None:
             result = train(TrainRequest(s, level, device, run, resume, epochs, approx_epochs, batch_size, eval_every,
                                         threads=threads, init=start, continue_pretraining=continue_pretraining, lr=lr,
                                         level1=level1, log=bar.log, progress=bar.update, time_limit_s=time_limit))
-        target = output or shipped_weights_path(s, level)
+        target = output or _default_target(s, level, run, result.weights.provenance["accuracy"], console)
         save_npz(target, result.weights, result.weights.provenance)
         stopped = result.weights.provenance.get("stopped")
         status = "" if stopped is None else f", stopped by the time limit in {stopped['phase']} (--resume continues)"
