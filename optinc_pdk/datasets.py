@@ -58,6 +58,20 @@ class Dataset:
         rows = self.codes if index is None else self.codes[index]
         return (rows * self.output_step).astype(dtype)
 
+    def centered_step_positions(self, index: np.ndarray | slice | None = None) -> np.ndarray:
+        """(B, D): where the exact average lies within each output's decision step, centred on the step.
+
+        Output k's level changes every ``divisor · 4^k · output_step[k]`` units of the weighted numerator
+        total; a step holds P such grid points, and the position of point p (0 just after the step up to the
+        target level) is p/P − (P − 1)/(2P), so the positions of a step span ±(P − 1)/(2P) < ±1/2.
+        """
+        rows = self.numerators if index is None else self.numerators[index]
+        weights = (PAM4_LEVELS ** (self.group * np.arange(rows.shape[1]))).astype(np.int64)
+        total = _weighted_total(rows, weights)
+        periods = np.rint(self.divisor * PAM4_LEVELS ** np.arange(self.n_outputs) * self.output_step).astype(np.int64)
+        points = (total[:, None] % periods) / periods
+        return points - (periods - 1) / (2 * periods)
+
     def decide(self, outputs: np.ndarray) -> np.ndarray:
         """Receiver decisions as codes: nearest level on each output's grid, clipped."""
         top_codes = np.rint(self.output_top / self.output_step)

@@ -68,6 +68,13 @@ class TrainingOptions(BaseModel):
         "it lets each output sit anywhere within the margin of its level, which is all the receiver's decision needs "
         "(a late fine-tune for the last decisions); 0: the hinge alone"
     )
+    target_tilt: list[float] | None = Field(
+        None, description="per output, LSB first: the loss's target rises by this many levels across each decision "
+        "step, centred on the level (a staircase tilted towards a sawtooth), instead of a flat level; the decision "
+        "is unchanged, and the points next to a step up then need a jump of 1 − tilt·(P−1)/P levels instead of 1. "
+        "Each value must stay below 1 − 2·margin so that the hinge band stays inside the decision interval; "
+        "default 0 each"
+    )
     noise_gain: float = Field(
         1.0, ge=1.0, description="cascade level 2: level 1's analog errors are scaled by this in training and "
         "acceptance, a margin for error combinations that sampling misses"
@@ -176,6 +183,9 @@ class Scenario(BaseModel):
                             f"cascade.link_tolerance[{index}]: must be in (0, {limit:g}), half the level-2 input grid "
                             f"(got {value})"
                         )
+                if self.training.target_tilt is not None:
+                    raise ValueError("training.target_tilt: level 1 of a cascade with a link_tolerance must stay "
+                                     "analog-accurate; tilt only in cascade.level2_training")
                 if self.training.clip_to_levels:  # level 1's outputs are level 2's analog inputs
                     raise ValueError("training.clip_to_levels: level 1 of a cascade with a link_tolerance must stay "
                                      "analog-accurate at every level; clip only in cascade.level2_training")
@@ -187,6 +197,18 @@ class Scenario(BaseModel):
                 raise ValueError(f"training.{name}: needs one weight per output ({self.widths[-1]}), got {len(values)}")
             if values is not None and any(not value >= 0 for value in values):
                 raise ValueError(f"training.{name}: weights must be non-negative (got {values})")
+        for options, where in ((self.training, "training"),
+                               (self.cascade.level2_training if self.cascade else None, "cascade.level2_training")):
+            tilt = None if options is None else options.target_tilt
+            if tilt is None:
+                continue
+            if len(tilt) != self.widths[-1]:
+                raise ValueError(f"{where}.target_tilt: needs one value per output ({self.widths[-1]}), got {len(tilt)}")
+            limit = 1 - 2 * options.margin
+            for index, value in enumerate(tilt):
+                if not 0 <= value < limit:
+                    raise ValueError(f"{where}.target_tilt[{index}]: must be in [0, 1 − 2·margin) = [0, {limit:g}) "
+                                     f"so the hinge band stays inside the decision interval (got {value})")
         return self
 
     # Derived quantities used everywhere -------------------------------------------------

@@ -605,3 +605,53 @@ def test_fit_weight_scales_the_exact_fit_and_zero_leaves_only_the_hinge(tmp_path
         runs[weight] = train(TrainRequest(scenario, run_dir=tmp_path / f"run{weight}", eval_every=1, log=_quiet))
     assert runs[0.0].weights.provenance["training"]["fit_weight"] == 0.0
     assert runs[0.0].history[0]["loss"] < runs[1.0].history[0]["loss"]  # the trainer passes it to the loss
+
+
+def test_step_positions_locate_the_exact_average_within_each_digits_step():
+    from optinc_pdk.datasets import plain_dataset
+
+    data = plain_dataset(4, 2, 2)  # v = (s_0 + 4 s_1)/2 on a 1/2 grid, 2 digits
+    v = data.inputs(dtype=np.float64) @ np.array([1.0, 4.0])
+    positions = data.centered_step_positions()
+    # LSB: 2 grid points per step (fraction 0, 1/2) centred on 1/4; digit 1: 8 points per step of 4
+    np.testing.assert_allclose(positions[:, 0], (v % 1) - 0.25)
+    np.testing.assert_allclose(positions[:, 1], ((v / 4) % 1) - 7 / 16)
+    assert np.all(np.abs(positions) < 0.5)
+
+
+def test_target_tilt_moves_the_fitted_target_and_its_hinge_band_but_not_the_decision(tmp_path):
+    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.training.loss import DecisionGrid
+
+    targets = torch.tensor([[1.0, 2.0]])
+    step, importance = torch.ones(2), torch.ones(2)
+    offset = torch.tensor([[0.2, 0.0]])
+    on_tilt = torch.tensor([[1.2, 2.0]])  # exactly on the tilted target: nothing to fit, nothing to hinge
+    assert two_stage_loss(on_tilt, targets, step, importance, 2, 0.15, offset=offset).item() == 0.0
+    assert two_stage_loss(on_tilt, targets, step, importance, 2, 0.15).item() > 0  # untilted it costs
+    # the clip forgives by level, not by tilted target: target level 0, output below a positive tilt
+    low = torch.tensor([[-1.0, 2.0]])
+    zero_level = torch.tensor([[0.0, 2.0]])
+    assert two_stage_loss(low, zero_level, step, importance, 2, 0.15, top=torch.tensor([3.0, 3.0]),
+                          offset=offset).item() == 0.0
+    tilted = {**TINY["training"], "margin": 0.15, "target_tilt": [0.6, 0.0]}
+    scenario = scenario_from_dict({**TINY, "training": tilted}, "tiny.yml")
+    data = exhaustive_dataset(scenario)
+    grid = DecisionGrid.of(data, scenario.training)
+    np.testing.assert_allclose(grid.offsets(data, slice(0, 5)).numpy(),
+                               data.centered_step_positions(slice(0, 5)) * [0.6, 0.0], rtol=1e-6)
+    for bad, message in (([0.5], r"training\.target_tilt: needs one value per output \(2\), got 1"),
+                         ([0.7, 0.0], r"training\.target_tilt\[0\]: must be in \[0, 1 − 2·margin\) = \[0, 0\.7\)"),
+                         ([0.0, -0.1], r"training\.target_tilt\[1\]")):
+        with pytest.raises(OptincError, match=message):
+            scenario_from_dict({**TINY, "training": {**tilted, "target_tilt": bad}}, "tiny.yml")
+    analog = {**TINY_CASCADE, "training": {**TINY_CASCADE["training"], "target_tilt": [0.3, 0.0]}}
+    with pytest.raises(OptincError, match=r"training\.target_tilt: level 1 of a cascade"):
+        scenario_from_dict(analog, "tinycascade.yml")
+    short = {**tilted, "epochs": 2, "approx_epochs": 0, "polish_epochs": 0}
+    runs = {}
+    for tilt in ([0.0, 0.0], [0.6, 0.6]):
+        scenario = scenario_from_dict({**TINY, "training": {**short, "target_tilt": tilt}}, "tiny.yml")
+        runs[tilt[0]] = train(TrainRequest(scenario, run_dir=tmp_path / f"run{tilt[0]}", eval_every=1, log=_quiet))
+    assert runs[0.6].weights.provenance["training"]["target_tilt"] == [0.6, 0.6]
+    assert runs[0.6].history[0]["loss"] != runs[0.0].history[0]["loss"]  # the trainer passes the offsets

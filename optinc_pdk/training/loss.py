@@ -4,7 +4,8 @@ Stage 1 (epoch < E): importance-weighted MSE on the raw outputs. Stage 2: MSE of
 reconstructed gradient Σ_k 4^k o_k, normalised by the MSB weight so both stages are in level
 units. The hinge punishes any output further than ``margin`` grid steps from its level: the
 targets are step functions of the inputs, and the hinge keeps every decision safely inside its
-interval, which plain MSE reaches only slowly. With ``top`` given, the loss judges the outputs as
+interval, which plain MSE reaches only slowly. With ``offset`` given, outputs are fitted to the level plus
+that offset (a tilted staircase, ``target_tilt``); the hinge band moves with it. With ``top`` given, the loss judges the outputs as
 the receiver's clipping decision does: an output beyond its lowest or highest level, where that
 level is the target, is decided correctly and costs nothing.
 """
@@ -26,12 +27,13 @@ HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolera
 @dataclass(frozen=True)
 class DecisionGrid:
     """Per-output tensors the loss needs: grid step, hinge threshold (None: margin·step), clip top (None: no clip),
-    hinge weights (None: 1 each)."""
+    hinge weights (None: 1 each), target tilt in levels per step (None: flat levels)."""
 
     step: torch.Tensor
     threshold: torch.Tensor | None
     top: torch.Tensor | None
     hinge: torch.Tensor | None = None
+    tilt: torch.Tensor | None = None
 
     @classmethod
     def of(cls, data: "Dataset", opts: "TrainingOptions", dtype=torch.float32, device=None) -> "DecisionGrid":
@@ -44,7 +46,15 @@ class DecisionGrid:
             threshold = torch.minimum(opts.margin * step, HINGE_SHARE_OF_TOLERANCE * tensor(data.output_tolerance))
         top = tensor(data.output_top) if opts.clip_to_levels else None
         hinge = None if opts.hinge_weights is None else tensor(opts.hinge_weights)
-        return cls(step, threshold, top, hinge)
+        tilt = None if opts.target_tilt is None or not any(opts.target_tilt) else tensor(opts.target_tilt) * step
+        return cls(step, threshold, top, hinge, tilt)
+
+    def offsets(self, data: "Dataset", index) -> torch.Tensor | None:
+        """Per-sample target offsets of the tilted staircase (None when there is no tilt)."""
+        if self.tilt is None:
+            return None
+        positions = torch.as_tensor(data.centered_step_positions(index), dtype=self.tilt.dtype, device=self.tilt.device)
+        return positions * self.tilt
 
 
 def default_importance(n_outputs: int) -> list[float]:
@@ -65,11 +75,13 @@ def two_stage_loss(
     top: torch.Tensor | None = None,
     hinge_weights: torch.Tensor | None = None,
     fit_weight: float = 1.0,
+    offset: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``threshold`` (levels, per output) replaces ``margin · step`` where outputs must be analog-accurate;
     ``top`` (levels, per output): overshoot beyond the target's extreme level costs nothing;
-    ``hinge_weights`` (per output) scale each output's hinge term; ``fit_weight`` scales eq. 7's term."""
-    error = outputs - targets
+    ``hinge_weights`` (per output) scale each output's hinge term; ``fit_weight`` scales eq. 7's term;
+    ``offset`` (per sample and output) moves the fitted target off the level, ``targets`` stay the levels."""
+    error = outputs - targets if offset is None else outputs - (targets + offset)
     if top is not None:
         # forgive only harmless overshoot (below level 0 where 0 is the target, above the top where the top
         # is): clamping the output instead would also zero the gradient of an output stuck below 0 whose

@@ -88,15 +88,16 @@ def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, r
     numpy_dtype = np.float64 if double else np.float32
     inputs = [torch.as_tensor(data.inputs(c, dtype=numpy_dtype)) for c in chunks]
     targets = [torch.as_tensor(data.targets(c, dtype=numpy_dtype)) for c in chunks]
+    offsets = [grid.offsets(data, c) for c in chunks]
     optimizer = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=iterations_per_round, history_size=20,
                                   line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15)
 
     def full_loss() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
         total = 0.0
-        for x, y in zip(inputs, targets):
+        for x, y, offset in zip(inputs, targets, offsets):
             loss = two_stage_loss(model(x), y, grid.step, importance, 2, opts.margin, grid.threshold, grid.top,
-                                  grid.hinge, opts.fit_weight)
+                                  grid.hinge, opts.fit_weight, offset)
             loss = loss * (len(x) / data.size)
             loss.backward()
             total += loss.item()

@@ -309,7 +309,7 @@ def train(request: TrainRequest) -> TrainResult:
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at((phase_epoch + b / n_batches) / phase_total, peak)
             loss = two_stage_loss(model(x), y, grid.step, importance, stage, opts.margin,
-                                  grid.threshold, grid.top, grid.hinge, opts.fit_weight)
+                                  grid.threshold, grid.top, grid.hinge, opts.fit_weight, grid.offsets(data, index))
             if phase == "pretrain" and opts.orthogonality_weight and scenario.approx_layers:
                 # a continued network is already near the block form: hold it there from the start
                 ramp = 1.0 if continued else min(1.0, (epoch + b / n_batches) / max(pre_epochs, 1))
