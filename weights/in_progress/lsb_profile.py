@@ -1,6 +1,7 @@
 """Where a plain scenario's network is still imprecise: per output, how many decisions are wrong and how
 many sit beyond the hinge margin; then the LSB error averaged by the position of the exact average v
-within the LSB's period (4 levels), one row per grid step of v.
+within the LSB's period (4 levels), one row per grid step of v; then the wrong samples per cell of the two
+most significant inputs (one row per value of the top input, one column per value of the one below).
 
     python weights/in_progress/lsb_profile.py b8n8 weights/in_progress/b8n8-clipped3/b8n8.npz
 
@@ -41,6 +42,14 @@ def main(name: str, path: str) -> None:
             e = error[rows, 0]
             print(f"{step / data.divisor:7.3f} {targets[rows, 0][0]:11.0f} {e.mean():+11.3f} {np.sqrt((e**2).mean()):10.3f} "
                   f"{(np.abs(e) > margin).mean():11.3f} {(np.abs(e) >= 0.5).sum():6d}")
+    wrong = ~data.correct(weights.forward(data.inputs(dtype=np.float64)))
+    radix = int(data.numerators.max()) + 1
+    top, below = data.numerators[:, -1], data.numerators[:, -2]
+    counts = np.bincount(top[wrong] * radix + below[wrong], minlength=radix * radix).reshape(radix, radix)
+    print(f"wrong samples per (x_{data.numerators.shape[1] - 1}, x_{data.numerators.shape[1] - 2}) numerator cell "
+          f"(divisor {data.divisor}), rows x_{data.numerators.shape[1] - 1}:")
+    for value, row in enumerate(counts):
+        print(f"{value:4d} " + " ".join(f"{c:3d}" for c in row))
 
 
 if __name__ == "__main__":
