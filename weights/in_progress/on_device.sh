@@ -35,7 +35,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 
 case $job in
   b8n8-margin)  # the next b8n8 step of docs/training.md: a long cycle with margin 0.15 from the best trained b8n8
-    args=("$here/b8n8-margin015-long/b8n8-margin015.yml" --init "$here/b8n8-margin015-long/b8n8.npz" --continue-pretraining
+    args=("$here/b8n8-margin015-long/b8n8-margin015.yml" --init "$here/b8n8-margin015-long2/b8n8.npz" --continue-pretraining
           --epochs "${EPOCHS:-3000}" --lr 0.0003 --batch-size 16384 --approx-epochs 0 --eval-every 100) ;;
   b8n8-scratch)  # b8n8 from scratch with the clipped loss and margin 0.15 from the first epoch
     args=("$here/b8n8-scratch.yml" --epochs "${EPOCHS:-3000}" --approx-epochs 0 --eval-every 100) ;;
