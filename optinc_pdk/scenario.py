@@ -49,6 +49,15 @@ class TrainingOptions(BaseModel):
         0, ge=0, description="every epoch also shows the samples that the last evaluation did not accept this many "
         "extra times (0: off); focuses the last epochs on the few decisions still wrong"
     )
+    hard_region_inputs: list[int] | None = Field(
+        None, description="with hard_example_repeats: ONN inputs (0-based, LSB-weight input first) whose values "
+        "name a region; every sample of each region holding at least hard_region_min_wrong wrong decisions is "
+        "repeated, not only the wrong ones, so a region's whole staircase is refitted instead of its errors moving "
+        "to their neighbours; default: only the wrong samples"
+    )
+    hard_region_min_wrong: int = Field(
+        1, gt=0, description="with hard_region_inputs: a region is repeated once it holds this many wrong decisions"
+    )
     clip_to_levels: bool = Field(
         False, description="the loss sees each output clipped to its level range, as the receiver decides: "
         "overshooting the lowest or highest level costs nothing, so a digit's wrap (3 to 0 at a carry) needs no "
@@ -199,6 +208,17 @@ class Scenario(BaseModel):
                 raise ValueError(f"training.{name}: weights must be non-negative (got {values})")
         for options, where in ((self.training, "training"),
                                (self.cascade.level2_training if self.cascade else None, "cascade.level2_training")):
+            regions = None if options is None else options.hard_region_inputs
+            if regions is not None:
+                if not options.hard_example_repeats:
+                    raise ValueError(f"{where}.hard_region_inputs: needs hard_example_repeats > 0 (the regions' "
+                                     f"samples are what it repeats)")
+                if not regions or len(set(regions)) != len(regions):
+                    raise ValueError(f"{where}.hard_region_inputs: list distinct input indices (got {regions})")
+                for value in regions:
+                    if not 0 <= value < self.widths[0]:
+                        raise ValueError(f"{where}.hard_region_inputs: input {value} does not exist (inputs are "
+                                         f"0..{self.widths[0] - 1})")
             tilt = None if options is None else options.target_tilt
             if tilt is None:
                 continue

@@ -267,14 +267,17 @@ def test_block_row_coupling_vanishes_exactly_on_the_block_form(shape):
 def test_coupling_penalty_makes_the_switch_to_block_form_lossless(tmp_path):
     """Without the penalty the projection wrecks the tiny network; with it, nothing is lost."""
     torch.set_num_threads(1)
-    projected = {}
+    pretrained, projected = {}, {}
     for weight in (0.0, 1000.0):
         spec = {**TINY, "training": {**TINY["training"], "orthogonality_weight": weight, "polish_epochs": 0}}
         path = tmp_path / f"tiny{int(weight)}.yml"
         path.write_text(yaml.safe_dump(spec))
         result = train(TrainRequest(load_scenario_file(path), approx_epochs=1, eval_every=100, log=_quiet))
-        assert [h for h in result.history if h["phase"] == "pretrain"][-1]["accuracy"] == 1.0
+        pretrained[weight] = [h for h in result.history if h["phase"] == "pretrain"][-1]["accuracy"]
         (projected[weight],) = [h for h in result.history if h["phase"] == "projected"]
+    # unpenalised, the last few decisions depend on the CPU's float rounding (90-100% across machines); the
+    # projection's loss does not
+    assert pretrained[0.0] > 0.85 and pretrained[1000.0] == 1.0
     assert projected[0.0]["accuracy"] < 0.5 and projected[0.0]["block_coupling"] > 0.1
     assert projected[1000.0]["accuracy"] == 1.0 and projected[1000.0]["block_coupling"] < 1e-5
     # lossless: no hardware-aware epochs were needed, and the projected weights were kept
@@ -655,3 +658,51 @@ def test_target_tilt_moves_the_fitted_target_and_its_hinge_band_but_not_the_deci
         runs[tilt[0]] = train(TrainRequest(scenario, run_dir=tmp_path / f"run{tilt[0]}", eval_every=1, log=_quiet))
     assert runs[0.6].weights.provenance["training"]["target_tilt"] == [0.6, 0.6]
     assert runs[0.6].history[0]["loss"] != runs[0.0].history[0]["loss"]  # the trainer passes the offsets
+
+
+def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decisions(tiny, tmp_path):
+    from safetensors.torch import load_file
+
+    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.training.trainer import HardExamples
+
+    regional = {**TINY["training"], "hard_example_repeats": 2, "hard_region_inputs": [1], "hard_region_min_wrong": 2}
+    scenario = scenario_from_dict({**TINY, "training": regional}, "tiny.yml")
+    data = exhaustive_dataset(scenario)
+    second_input = data.numerators[:, 1]
+    region_a, region_b = np.flatnonzero(second_input == second_input[0]), np.flatnonzero(second_input == second_input[-1])
+    mask = np.ones(data.size, dtype=bool)
+    mask[region_a[[0, 3]]] = False  # two wrong decisions in one region, one in another
+    mask[region_b[1]] = False
+    hard = HardExamples.of(scenario.training, data)
+    hard.update(mask)
+    assert hard.indices.tolist() == region_a.tolist()  # the whole region, right and wrong samples alike
+    single = scenario_from_dict({**TINY, "training": {**regional, "hard_region_min_wrong": 1}}, "tiny.yml")
+    hard = HardExamples.of(single.training, data)
+    hard.update(mask)
+    assert hard.indices.tolist() == sorted(region_a.tolist() + region_b.tolist())
+    hard.update(np.ones(data.size, dtype=bool))
+    assert len(hard.indices) == 0
+
+    for bad, message in (({"hard_example_repeats": 0}, r"training\.hard_region_inputs: needs hard_example_repeats > 0"),
+                         ({"hard_region_inputs": [2]}, r"training\.hard_region_inputs: input 2 does not exist \(inputs are 0\.\.1\)"),
+                         ({"hard_region_inputs": [1, 1]}, r"training\.hard_region_inputs: list distinct input indices"),
+                         ({"hard_region_min_wrong": 0}, r"training\.hard_region_min_wrong")):
+        with pytest.raises(OptincError, match=message):
+            scenario_from_dict({**TINY, "training": {**regional, **bad}}, "tiny.yml")
+
+    torch.set_num_threads(1)
+    start = train(TrainRequest(tiny, epochs=20, approx_epochs=0, eval_every=100, log=_quiet)).weights
+    short = dict(init=start, continue_pretraining=True, epochs=3, approx_epochs=0, lr=0.002, eval_every=1,
+                 checkpoint_every=1, log=_quiet)
+    singly = scenario_from_dict({**TINY, "training": {**TINY["training"], "hard_example_repeats": 2}}, "tiny.yml")
+    crowded = scenario_from_dict({**TINY, "training": {**regional, "hard_region_min_wrong": 6}}, "tiny.yml")
+    by_region = train(TrainRequest(crowded, run_dir=tmp_path / "regions", **short))
+    by_sample = train(TrainRequest(singly, run_dir=tmp_path / "samples", **short))
+    assert by_region.weights.digest() != by_sample.weights.digest()
+    kept = load_file(str(tmp_path / "regions" / "checkpoint.safetensors"))["extra.hard_examples"].numpy()
+    regions_kept = np.unique(second_input[kept])
+    assert 0 < len(kept) < data.size  # whole regions: every sample whose region holds a wrong decision
+    assert sorted(kept.tolist()) == np.flatnonzero(np.isin(second_input, regions_kept)).tolist()
+    assert by_region.weights.provenance["training"]["hard_region_inputs"] == [1]
+

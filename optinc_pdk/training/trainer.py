@@ -27,7 +27,7 @@ import torch
 from optinc_pdk.blockform import block_approximation
 from optinc_pdk.datasets import Dataset, exhaustive_dataset, with_level1_errors
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.scenario import Scenario, TrainingOptions
 from optinc_pdk.training.checkpoint import load_checkpoint, load_model_state, restore, save_checkpoint
 from optinc_pdk.training.loss import DecisionGrid, default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
@@ -118,10 +118,27 @@ class HardExamples:
 
     repeats: int = 0
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # per sample, the region it belongs to (None: each wrong sample is repeated alone)
+    regions: np.ndarray | None = None
+    min_wrong: int = 1
+
+    @classmethod
+    def of(cls, opts: TrainingOptions, data: Dataset) -> "HardExamples":
+        """The repeats the training options ask for; regions keyed by ``hard_region_inputs``' values."""
+        if not opts.hard_example_repeats or opts.hard_region_inputs is None:
+            return cls(opts.hard_example_repeats)
+        _, regions = np.unique(data.numerators[:, opts.hard_region_inputs], axis=0, return_inverse=True)
+        return cls(opts.hard_example_repeats, regions=regions.reshape(-1).astype(np.int64),
+                   min_wrong=opts.hard_region_min_wrong)
 
     def update(self, accepted_mask: np.ndarray) -> None:
-        if self.repeats:
+        if not self.repeats:
+            return
+        if self.regions is None:
             self.indices = np.flatnonzero(~accepted_mask).astype(np.int64)
+            return
+        wrong = np.bincount(self.regions[~accepted_mask], minlength=int(self.regions.max()) + 1)
+        self.indices = np.flatnonzero(wrong[self.regions] >= self.min_wrong).astype(np.int64)
 
     def epoch_order(self, size: int, generator: torch.Generator) -> np.ndarray:
         order = torch.randperm(size, generator=generator).numpy()
@@ -233,7 +250,7 @@ def train(request: TrainRequest) -> TrainResult:
     grid = DecisionGrid.of(data, opts, device=device)
     noise = None if data.input_noise is None else torch.as_tensor(data.input_noise, dtype=torch.float32)
     run_dir = request.run_dir
-    hard = HardExamples(opts.hard_example_repeats)
+    hard = HardExamples.of(opts, data)
 
     record = scenario_record(scenario, request.level)
     model = OnnMLP(scenario.widths).to(device)
