@@ -677,6 +677,7 @@ def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decis
     hard = HardExamples.of(scenario.training, data)
     hard.update(mask)
     assert hard.indices.tolist() == region_a.tolist()  # the whole region, right and wrong samples alike
+    assert hard.summary() == ", repeating 7 samples in 1 regions"
     single = scenario_from_dict({**TINY, "training": {**regional, "hard_region_min_wrong": 1}}, "tiny.yml")
     hard = HardExamples.of(single.training, data)
     hard.update(mask)
@@ -697,7 +698,9 @@ def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decis
                  checkpoint_every=1, log=_quiet)
     singly = scenario_from_dict({**TINY, "training": {**TINY["training"], "hard_example_repeats": 2}}, "tiny.yml")
     crowded = scenario_from_dict({**TINY, "training": {**regional, "hard_region_min_wrong": 6}}, "tiny.yml")
-    by_region = train(TrainRequest(crowded, run_dir=tmp_path / "regions", **short))
+    lines = []
+    by_region = train(TrainRequest(crowded, run_dir=tmp_path / "regions", **{**short, "log": lines.append}))
+    assert "repeating" in lines[-2] and "regions" in lines[-2]  # the last evaluation says what it repeats
     by_sample = train(TrainRequest(singly, run_dir=tmp_path / "samples", **short))
     assert by_region.weights.digest() != by_sample.weights.digest()
     kept = load_file(str(tmp_path / "regions" / "checkpoint.safetensors"))["extra.hard_examples"].numpy()

@@ -140,6 +140,13 @@ class HardExamples:
         wrong = np.bincount(self.regions[~accepted_mask], minlength=int(self.regions.max()) + 1)
         self.indices = np.flatnonzero(wrong[self.regions] >= self.min_wrong).astype(np.int64)
 
+    def summary(self) -> str:
+        """For the evaluation's log line: how many samples the next epochs repeat."""
+        if not self.repeats:
+            return ""
+        where = "" if self.regions is None else f" in {len(np.unique(self.regions[self.indices]))} regions"
+        return f", repeating {len(self.indices)} samples{where}"
+
     def epoch_order(self, size: int, generator: torch.Generator) -> np.ndarray:
         order = torch.randperm(size, generator=generator).numpy()
         if not self.repeats or not len(self.indices):
@@ -361,7 +368,7 @@ def train(request: TrainRequest) -> TrainResult:
                 if opts.orthogonality_weight and scenario.approx_layers:
                     coupling = f" block coupling {_worst_coupling(model, scenario.approx_layers):.2e}"
                 request.log(f"[{scenario.name}{_lvl(request.level)}] pretrain epoch {epoch}/{pre_epochs} "
-                            f"loss {loss:.5f} accuracy {accuracy:.6f}{coupling}")
+                            f"loss {loss:.5f} accuracy {accuracy:.6f}{coupling}{hard.summary()}")
                 if accuracy == 1.0 and stage == 2:
                     break
             if epoch % request.checkpoint_every == 0:
@@ -405,7 +412,7 @@ def train(request: TrainRequest) -> TrainResult:
                 history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
                                 "wall_s": time.perf_counter() - started})
                 request.log(f"[{scenario.name}{_lvl(request.level)}] {phase} epoch {epoch - start}/{budget} "
-                            f"loss {loss:.5f} accuracy {accuracy:.6f}")
+                            f"loss {loss:.5f} accuracy {accuracy:.6f}{hard.summary()}")
                 if accuracy == 1.0:
                     break
             if epoch % request.checkpoint_every == 0:
