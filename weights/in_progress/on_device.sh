@@ -35,10 +35,10 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 
 case $job in
   b8n8-margin)  # a cycle with margin 0.15 and a longer anneal (900-epoch cycles stalled on the CPU, docs/training.md)
-    args=("$here/b8n8-margin015-long/b8n8-margin015.yml" --init "$here/b8n8-regions-probe/b8n8.npz" --continue-pretraining
+    args=("$here/b8n8-margin015-long/b8n8-margin015.yml" --init "$here/b8n8-regions2/b8n8.npz" --continue-pretraining
           --epochs "${EPOCHS:-3000}" --lr 0.0003 --batch-size 16384 --approx-epochs 0 --eval-every 100) ;;
   b8n8-regions)  # the next b8n8 step: more low-rate epochs repeating every (x_2, x_3) region with >= 5 wrong
-    args=("$here/b8n8-regions.yml" --init "$here/b8n8-regions-probe/b8n8.npz" --continue-pretraining
+    args=("$here/b8n8-regions.yml" --init "$here/b8n8-regions2/b8n8.npz" --continue-pretraining
           --epochs "${EPOCHS:-1500}" --lr 0.0001 --batch-size 16384 --approx-epochs 0 --eval-every 100) ;;
   b8n8-scratch)  # b8n8 from scratch with the clipped loss and margin 0.15 from the first epoch
     args=("$here/b8n8-scratch.yml" --epochs "${EPOCHS:-3000}" --approx-epochs 0 --eval-every 100) ;;
