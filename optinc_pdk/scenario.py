@@ -209,6 +209,9 @@ class Scenario(BaseModel):
         for options, where in ((self.training, "training"),
                                (self.cascade.level2_training if self.cascade else None, "cascade.level2_training")):
             regions = None if options is None else options.hard_region_inputs
+            if regions is None and options is not None and options.hard_region_min_wrong != 1:  # 1: the default
+                raise ValueError(f"{where}.hard_region_min_wrong: only counts with hard_region_inputs (which "
+                                 f"regions to count the wrong decisions in)")
             if regions is not None:
                 if not options.hard_example_repeats:
                     raise ValueError(f"{where}.hard_region_inputs: needs hard_example_repeats > 0 (the regions' "

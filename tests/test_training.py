@@ -688,7 +688,9 @@ def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decis
     for bad, message in (({"hard_example_repeats": 0}, r"training\.hard_region_inputs: needs hard_example_repeats > 0"),
                          ({"hard_region_inputs": [2]}, r"training\.hard_region_inputs: input 2 does not exist \(inputs are 0\.\.1\)"),
                          ({"hard_region_inputs": [1, 1]}, r"training\.hard_region_inputs: list distinct input indices"),
-                         ({"hard_region_min_wrong": 0}, r"training\.hard_region_min_wrong")):
+                         ({"hard_region_min_wrong": 0}, r"training\.hard_region_min_wrong"),
+                         ({"hard_region_inputs": None, "hard_region_min_wrong": 3},
+                          r"training\.hard_region_min_wrong: only counts with hard_region_inputs")):
         with pytest.raises(OptincError, match=message):
             scenario_from_dict({**TINY, "training": {**regional, **bad}}, "tiny.yml")
 

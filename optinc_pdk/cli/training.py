@@ -206,6 +206,49 @@ def register(app: typer.Typer) -> None:
         console.print(f"{s.name}: refined accuracy {result.accuracy:.6f} after {len(result.history) - 1} rounds "
                       f"({result.history[-1]['wall_s']:.0f} s); weights written to {output}")
 
+    @app.command("revive")
+    def revive_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),
+        weights: Path = typer.Option(..., help="weights .npz whose dead units to revive"),
+        output: Path = typer.Option(..., "-o", "--output", help="weights .npz with the dead units re-aimed"),
+        scale: float = typer.Option(1e-4, help="a revived unit's largest output, as a share of the layer's live units' median"),
+        layers: Optional[str] = typer.Option(None, help="comma-separated 1-based hidden layers (default: all)"),
+        seed: int = typer.Option(0, help="seed of the thresholds (and of free layers' directions)"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Re-aim hidden units that are dead on the whole dataset so training can use them again (docs/training.md)."""
+        from optinc_pdk.cli.output import console, print_json
+        from optinc_pdk.datasets import exhaustive_dataset
+        from optinc_pdk.errors import OptincError
+        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.training.revive import revive_dead_units
+        from optinc_pdk.training.trainer import decision_accuracy
+        from optinc_pdk.weights import load_for_scenario, save_npz
+
+        s = load_scenario(scenario)
+        if s.cascade is not None:
+            raise OptincError(f"{s.name}: revive works on a plain scenario's weights")
+        chosen = None
+        if layers:
+            try:
+                chosen = [int(part) for part in layers.split(",")]
+            except ValueError:
+                raise OptincError(f"--layers: comma-separated layer numbers, got {layers!r}") from None
+        start = load_for_scenario(s, weights)
+        data = exhaustive_dataset(s)
+        result = revive_dead_units(start, s, data, scale=scale, layers=chosen, seed=seed)
+        before, after = decision_accuracy(start, data), decision_accuracy(result.weights, data)
+        provenance = {**result.weights.provenance, "accuracy": after, "accuracy_before_revival": before}
+        save_npz(output, result.weights, provenance)
+        report = {"weights": str(weights), "output": str(output), "dead_before": result.dead_before,
+                  "revived": result.revived, "accuracy_before": before, "accuracy_after": after}
+        if as_json:
+            print_json(report)
+            return
+        console.print(f"{s.name}: revived {sum(result.revived.values())} of {sum(result.dead_before.values())} dead units "
+                      f"(per layer {result.revived}); accuracy {100 * before:.4f}% -> {100 * after:.4f}%; "
+                      f"weights written to {output}")
+
     @app.command("construct")
     def construct_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),

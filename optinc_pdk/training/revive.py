@@ -1,0 +1,108 @@
+"""Give dead ReLU units back to training, without changing what the network computes.
+
+A hidden unit whose pre-activation is ≤ 0 on every sample of the exhaustive dataset outputs 0
+everywhere, so it gets no gradient and never comes back: its whole row and column are wasted
+capacity. Long b8n8 runs end with most units dead (380 of layer 4's 512), while the last errors
+need sharper kinks than the live units give.
+
+Revival re-aims each dead unit so that its kink cuts through the data, at a tiny amplitude: its
+pre-activation crosses zero at a random quantile of the data and its largest output is ``scale``
+times the median largest output of the layer's live units. The network's outputs move by that
+much at most (about ``scale`` of an output step), the unit is live again, and training decides
+what to make of it.
+
+The unit's row keeps its direction, only its length changes: scaling a row of a block-form layer
+scales its diagonal entries (d), so an approximated layer stays exactly block diag×unitary. A row
+of length zero takes the direction of its blocks' unitary rows (d = 1); in a layer that is not
+approximated it takes a random direction instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optinc_pdk.blockform import block_factors
+from optinc_pdk.datasets import Dataset
+from optinc_pdk.errors import OptincError
+from optinc_pdk.scenario import Scenario
+from optinc_pdk.weights import OnnWeights
+
+TINY_ROW = 1e-12
+
+
+@dataclass(frozen=True)
+class Revival:
+    weights: OnnWeights
+    revived: dict[int, int]  # 1-based layer number -> units revived
+    dead_before: dict[int, int]  # 1-based layer number -> units dead on the whole dataset
+
+
+def revive_dead_units(weights: OnnWeights, scenario: Scenario, data: Dataset, *, scale: float = 0.01,
+                      quantiles: tuple[float, float] = (0.3, 0.9), seed: int = 0,
+                      layers: list[int] | None = None) -> Revival:
+    """``weights`` with every dead hidden unit of ``layers`` (1-based; default every hidden layer)
+    re-aimed (see the module text); layers in order, so a unit revived in one layer is seen live by
+    the next one's statistics."""
+    if not 0 < scale < 1:
+        raise OptincError(f"revive: scale must lie in (0, 1), got {scale}")
+    low, high = quantiles
+    if not 0 <= low < high <= 1:
+        raise OptincError(f"revive: quantiles must satisfy 0 ≤ low < high ≤ 1, got {quantiles}")
+    hidden_layers = list(range(1, len(weights.weights)))
+    chosen = hidden_layers if layers is None else sorted(set(layers))
+    if any(number not in hidden_layers for number in chosen):
+        raise OptincError(f"revive: layers must be hidden layers {hidden_layers[0]}…{hidden_layers[-1]}, got {layers}")
+    rng = np.random.default_rng(seed)
+    approximated = set(scenario.approx_layers)
+    matrices = [np.array(w, dtype=np.float64) for w in weights.weights]
+    biases = [np.array(b, dtype=np.float64) for b in weights.biases]
+    inputs = data.inputs(dtype=np.float64)
+    revived: dict[int, int] = {}
+    dead_before: dict[int, int] = {}
+    hidden = inputs
+    for index in range(len(matrices) - 1):
+        number = index + 1
+        pre = hidden @ matrices[index].T + biases[index]
+        dead = np.flatnonzero(pre.max(axis=0) <= 0)
+        dead_before[number] = int(dead.size)
+        live = np.setdiff1d(np.arange(pre.shape[1]), dead)
+        if dead.size and live.size and number in chosen:
+            directions = _directions(matrices[index], dead, number in approximated, rng)
+            target = scale * float(np.median(pre[:, live].max(axis=0)))
+            for unit, direction in zip(dead, directions):
+                projection = hidden @ direction
+                threshold = np.quantile(projection, rng.uniform(low, high))
+                reach = projection.max() - threshold
+                if reach <= 0:  # the data does not spread along this direction: leave the unit as it is
+                    continue
+                gain = target / reach
+                matrices[index][unit] = gain * direction
+                biases[index][unit] = -gain * threshold
+                revived[number] = revived.get(number, 0) + 1
+            pre = hidden @ matrices[index].T + biases[index]
+        hidden = np.maximum(pre, 0.0)
+    provenance = {**weights.provenance,
+                  "revived": {"scale": scale, "quantiles": list(quantiles), "seed": seed, "layers": chosen,
+                              "dead_before": {str(k): v for k, v in dead_before.items()},
+                              "revived_units": {str(k): v for k, v in revived.items()},
+                              "from_sha256": weights.digest()}}
+    result = OnnWeights(tuple(matrices), tuple(biases), provenance, weights.source)
+    return Revival(result, revived, dead_before)
+
+
+def _directions(matrix: np.ndarray, rows: np.ndarray, block_form: bool, rng: np.random.Generator) -> np.ndarray:
+    """Unit-length incoming directions for ``rows``: their own where they have one, else the block's
+    unitary row (block-form layers) or a random one (free layers)."""
+    out = matrix[rows].copy()
+    norms = np.linalg.norm(out, axis=1)
+    empty = norms < TINY_ROW
+    if empty.any():
+        if block_form:
+            layout, _, unitary = block_factors(matrix)
+            out[empty] = layout.join(unitary)[rows[empty]]
+        else:
+            out[empty] = rng.standard_normal((int(empty.sum()), matrix.shape[1]))
+        norms = np.linalg.norm(out, axis=1)
+    return out / norms[:, None]
