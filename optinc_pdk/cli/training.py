@@ -249,6 +249,46 @@ def register(app: typer.Typer) -> None:
                       f"(per layer {result.revived}); accuracy {100 * before:.4f}% -> {100 * after:.4f}%; "
                       f"weights written to {output}")
 
+    @app.command("refit-output")
+    def refit_output_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC, output layer not approximated)"),
+        weights: Path = typer.Option(..., help="weights .npz whose output layer to refit"),
+        output: Path = typer.Option(..., "-o", "--output", help="weights .npz with the refitted output layer"),
+        margin: float = typer.Option(0.02, help="levels inside the decision interval the LP aims for"),
+        rounds: int = typer.Option(4, min=1, help="re-weighted LP rounds per output"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """The output layer with the fewest wrong decisions for the given hidden layers (linear programs)."""
+        from optinc_pdk.cli.output import console, print_json
+        from optinc_pdk.datasets import exhaustive_dataset
+        from optinc_pdk.errors import OptincError
+        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.training.refit_output import refit_output_layer
+        from optinc_pdk.training.trainer import decision_accuracy
+        from optinc_pdk.weights import load_for_scenario, save_npz
+
+        s = load_scenario(scenario)
+        if s.cascade is not None:
+            raise OptincError(f"{s.name}: refit-output works on a plain scenario's weights")
+        start = load_for_scenario(s, weights)
+        data = exhaustive_dataset(s)
+        def log(line: str) -> None:
+            if not as_json:
+                console.print(line, markup=False)  # "[b8n8] …" is not rich markup
+
+        result = refit_output_layer(start, s, data, margin=margin, rounds=rounds, log=log)
+        before, after = decision_accuracy(start, data), decision_accuracy(result.weights, data)
+        provenance = {**result.weights.provenance, "accuracy": after, "accuracy_before_refit": before}
+        save_npz(output, result.weights, provenance)
+        report = {"weights": str(weights), "output": str(output), "accuracy_before": before, "accuracy_after": after,
+                  "wrong_per_output_before": result.wrong_before, "wrong_per_output_after": result.wrong_after}
+        if as_json:
+            print_json(report)
+            return
+        console.print(f"{s.name}: output layer refitted, wrong decisions per output {result.wrong_before} -> "
+                      f"{result.wrong_after}, accuracy {100 * before:.4f}% -> {100 * after:.4f}%; "
+                      f"weights written to {output}")
+
     @app.command("construct")
     def construct_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),

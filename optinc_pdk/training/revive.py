@@ -5,11 +5,14 @@ everywhere, so it gets no gradient and never comes back: its whole row and colum
 capacity. Long b8n8 runs end with most units dead (380 of layer 4's 512), while the last errors
 need sharper kinks than the live units give.
 
-Revival re-aims each dead unit so that its kink cuts through the data, at a tiny amplitude: its
-pre-activation crosses zero at a random quantile of the data and its largest output is ``scale``
-times the median largest output of the layer's live units. The network's outputs move by that
-much at most (about ``scale`` of an output step), the unit is live again, and training decides
-what to make of it.
+Revival re-aims each dead unit so that it is live on the data's edge: its row gets the median
+length of the layer's live rows, and its bias puts the kink just inside the samples that reach
+furthest along the row, so that its largest output is ``scale`` times the median largest output of
+the layer's live units. The network's outputs move by that much times the network's gain, the unit
+is live again (on few samples, but Adam's steps do not shrink with the gradient), and training
+decides what to make of it. The row keeps a normal length on purpose: a short row's direction is
+lost when a block is projected onto diag×unitary (its polar factor is ill-conditioned there), and a
+b8n8 run from tiny revived rows fell from 99.82% to 94.0% at that projection.
 
 The unit's row keeps its direction, only its length changes: scaling a row of a block-form layer
 scales its diagonal entries (d), so an approximated layer stays exactly block diag×unitary. A row
@@ -39,17 +42,13 @@ class Revival:
     dead_before: dict[int, int]  # 1-based layer number -> units dead on the whole dataset
 
 
-def revive_dead_units(weights: OnnWeights, scenario: Scenario, data: Dataset, *, scale: float = 0.01,
-                      quantiles: tuple[float, float] = (0.3, 0.9), seed: int = 0,
+def revive_dead_units(weights: OnnWeights, scenario: Scenario, data: Dataset, *, scale: float = 1e-4, seed: int = 0,
                       layers: list[int] | None = None) -> Revival:
     """``weights`` with every dead hidden unit of ``layers`` (1-based; default every hidden layer)
     re-aimed (see the module text); layers in order, so a unit revived in one layer is seen live by
     the next one's statistics."""
     if not 0 < scale < 1:
         raise OptincError(f"revive: scale must lie in (0, 1), got {scale}")
-    low, high = quantiles
-    if not 0 <= low < high <= 1:
-        raise OptincError(f"revive: quantiles must satisfy 0 ≤ low < high ≤ 1, got {quantiles}")
     hidden_layers = list(range(1, len(weights.weights)))
     chosen = hidden_layers if layers is None else sorted(set(layers))
     if any(number not in hidden_layers for number in chosen):
@@ -70,21 +69,17 @@ def revive_dead_units(weights: OnnWeights, scenario: Scenario, data: Dataset, *,
         live = np.setdiff1d(np.arange(pre.shape[1]), dead)
         if dead.size and live.size and number in chosen:
             directions = _directions(matrices[index], dead, number in approximated, rng)
+            length = float(np.median(np.linalg.norm(matrices[index][live], axis=1)))
             target = scale * float(np.median(pre[:, live].max(axis=0)))
             for unit, direction in zip(dead, directions):
-                projection = hidden @ direction
-                threshold = np.quantile(projection, rng.uniform(low, high))
-                reach = projection.max() - threshold
-                if reach <= 0:  # the data does not spread along this direction: leave the unit as it is
-                    continue
-                gain = target / reach
-                matrices[index][unit] = gain * direction
-                biases[index][unit] = -gain * threshold
+                reach = float((hidden @ direction).max())
+                matrices[index][unit] = length * direction
+                biases[index][unit] = target - length * reach  # largest pre-activation: exactly target
                 revived[number] = revived.get(number, 0) + 1
             pre = hidden @ matrices[index].T + biases[index]
         hidden = np.maximum(pre, 0.0)
     provenance = {**weights.provenance,
-                  "revived": {"scale": scale, "quantiles": list(quantiles), "seed": seed, "layers": chosen,
+                  "revived": {"scale": scale, "seed": seed, "layers": chosen,
                               "dead_before": {str(k): v for k, v in dead_before.items()},
                               "revived_units": {str(k): v for k, v in revived.items()},
                               "from_sha256": weights.digest()}}
