@@ -37,15 +37,19 @@ case $job in
   b8n8-margin)  # a cycle with margin 0.15 and a longer anneal (900-epoch cycles stalled on the CPU, docs/training.md)
     args=("$here/b8n8-margin015-long/b8n8-margin015.yml" --init "$here/b8n8-regions2/b8n8.npz" --continue-pretraining
           --epochs "${EPOCHS:-3000}" --lr 0.0003 --batch-size 16384 --approx-epochs 0 --eval-every 100) ;;
-  b8n8-regions)  # the next b8n8 step: more low-rate epochs repeating every (x_2, x_3) region with >= 5 wrong
+  b8n8-regions)  # low-rate epochs repeating every (x_2, x_3) region with >= 5 wrong (they stalled on the CPU)
     args=("$here/b8n8-regions.yml" --init "$here/b8n8-regions2/b8n8.npz" --continue-pretraining
           --epochs "${EPOCHS:-1500}" --lr 0.0001 --batch-size 16384 --approx-epochs 0 --eval-every 100) ;;
+  b8n8-cycle)  # the next b8n8 step: revive the dead units, region epochs, then refit the output layer
+    cycle_start=${CYCLE_START:-$here/b8n8-revived2/refit.npz}
+    args=("$here/b8n8-regions.yml" --init /tmp/cycle-start.npz --continue-pretraining
+          --epochs "${EPOCHS:-600}" --lr 0.0001 --batch-size 16384 --approx-epochs 0 --eval-every 25) ;;
   b8n8-scratch)  # b8n8 from scratch with the clipped loss and margin 0.15 from the first epoch
     args=("$here/b8n8-scratch.yml" --epochs "${EPOCHS:-3000}" --approx-epochs 0 --eval-every 100) ;;
   b8n16)  # continue the CPU run's plain layers (48.9%)
     args=("$here/b8n16-cpu/b8n16-cpu.yml" --init "$here/b8n16-cpu/b8n16.npz" --continue-pretraining
           --epochs "${EPOCHS:-100}" --lr 0.001 --batch-size 16384 --approx-epochs 0 --eval-every 10) ;;
-  *) echo "on_device.sh: unknown JOB '$job' (b8n8-margin, b8n8-regions, b8n8-scratch, b8n16)" >&2; exit 2 ;;
+  *) echo "on_device.sh: unknown JOB '$job' (b8n8-cycle, b8n8-margin, b8n8-regions, b8n8-scratch, b8n16)" >&2; exit 2 ;;
 esac
 
 run=$(mktemp -d)
@@ -55,12 +59,18 @@ if [ -f .resume/checkpoint.json ]; then
   args+=(--resume)
 fi
 "$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+if [ "$job" = b8n8-cycle ]; then  # deterministic, so a resumed cycle gets the same --init
+  "$python" -m optinc_pdk.cli.main revive b8n8 --weights "$cycle_start" -o /tmp/cycle-start.npz | tee "$out/revive.txt"
+fi
 set +e
 "$python" -m optinc_pdk.cli.main train "${args[@]}" --device "$device" --run-dir "$run" --time-limit "$limit" \
   -o "$run/weights.npz" 2>&1 | tee "$out/log.txt"
 status=${PIPESTATUS[0]}
 set -e
-for f in weights.npz weights.json checkpoint.json checkpoint.safetensors best.npz best.json; do
+if [ "$job" = b8n8-cycle ] && [ -f "$run/weights.npz" ]; then  # exact output layer for the trained hidden layers
+  "$python" -m optinc_pdk.cli.main refit-output b8n8 --weights "$run/weights.npz" -o "$run/refit.npz" | tee "$out/refit.txt"
+fi
+for f in weights.npz weights.json checkpoint.json checkpoint.safetensors best.npz best.json refit.npz refit.json; do
   [ -f "$run/$f" ] && cp "$run/$f" "$out/"
 done
 exit "$status"
