@@ -58,6 +58,15 @@ class TrainingOptions(BaseModel):
     hard_region_min_wrong: int = Field(
         1, gt=0, description="with hard_region_inputs: a region is repeated once it holds this many wrong decisions"
     )
+    revive_every: int = Field(
+        0, ge=0, description="pretraining: every this many epochs, re-aim the hidden units that are dead on the whole "
+        "dataset (`optinc revive`, docs/training.md) so they get gradients again; 0: off; never in the last this many "
+        "epochs, so the revived rows have time to settle before the projection"
+    )
+    revive_scale: float = Field(
+        1e-4, gt=0, lt=1, description="with revive_every: a revived unit's largest output, as a share of the median "
+        "largest output of its layer's live units"
+    )
     clip_to_levels: bool = Field(
         False, description="the loss sees each output clipped to its level range, as the receiver decides: "
         "overshooting the lowest or highest level costs nothing, so a digit's wrap (3 to 0 at a carry) needs no "

@@ -127,3 +127,39 @@ def test_revive_command_writes_weights_and_refuses_bad_layers(tiny, with_dead_un
     code, _, stderr = run_cli(["revive", scenario_file, "--weights", start, "-o", tmp_path / "x.npz", "--layers", "2,x"])
     assert code != 0 and "--layers" in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_revive_every_revives_during_pretraining_and_resumes_exactly(tiny, with_dead_units, tmp_path):
+    """revive_every: 2 over 6 epochs revives after epochs 2 and 4 (not 6: too late to settle); a run
+    interrupted after the first revival resumes bit for bit."""
+    import torch
+
+    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.training.trainer import TrainRequest, train
+
+    torch.set_num_threads(1)
+    options = {"epochs": 6, "stage1_epochs": 0, "approx_epochs": 0, "batch_size": 49, "lr": 0.002,
+               "revive_every": 2, "revive_scale": 1e-3}
+    scenario = scenario_from_dict({**TINY, "training": options}, "tiny.yml")
+    short = dict(init=with_dead_units, continue_pretraining=True, eval_every=1, checkpoint_every=1)
+    straight = train(TrainRequest(scenario, run_dir=tmp_path / "a", log=lambda _: None, **short))
+    revivals = [h for h in straight.history if h["phase"] == "revived"]
+    assert [h["epoch"] for h in revivals] == [2, 4]
+    assert all(revivals[0]["revived"].get(str(n), 0) >= len(units) for n, units in KILLED.items())
+    assert straight.weights.provenance["training"]["revive_every"] == 2
+
+    def stop_at_third_epoch(line: str) -> None:
+        if "pretrain epoch 3/6" in line:
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        train(TrainRequest(scenario, run_dir=tmp_path / "b", log=stop_at_third_epoch, **short))
+    resumed = train(TrainRequest(scenario, run_dir=tmp_path / "b", resume=True, eval_every=1, log=lambda _: None))
+    assert resumed.weights.digest() == straight.weights.digest()
+
+    with pytest.raises(OptincError, match="revive_scale"):
+        scenario_from_dict({**TINY, "training": {**options, "revive_scale": 0}}, "tiny.yml")

@@ -14,10 +14,11 @@ decides what to make of it. The row keeps a normal length on purpose: a short ro
 lost when a block is projected onto diag×unitary (its polar factor is ill-conditioned there), and a
 b8n8 run from tiny revived rows fell from 99.82% to 94.0% at that projection.
 
-The unit's row keeps its direction, only its length changes: scaling a row of a block-form layer
-scales its diagonal entries (d), so an approximated layer stays exactly block diag×unitary. A row
-of length zero takes the direction of its blocks' unitary rows (d = 1); in a layer that is not
-approximated it takes a random direction instead.
+In an approximated layer the revived row is its blocks' unitary rows (each signed like its d, all
+scaled alike): on exact block-form weights that keeps a tall layer's row direction and scales its
+d, an exact block-form layer stays exact, and a layer only near the form (as during pretraining,
+where a dead row's own direction is not held) gets rows that its projection keeps. In a free layer the row keeps its
+direction, or takes a random one if it has length zero.
 """
 
 from __future__ import annotations
@@ -88,16 +89,18 @@ def revive_dead_units(weights: OnnWeights, scenario: Scenario, data: Dataset, *,
 
 
 def _directions(matrix: np.ndarray, rows: np.ndarray, block_form: bool, rng: np.random.Generator) -> np.ndarray:
-    """Unit-length incoming directions for ``rows``: their own where they have one, else the block's
-    unitary row (block-form layers) or a random one (free layers)."""
+    """Unit-length incoming directions for ``rows``. In a block-form layer: the rows of its blocks' unitary
+    factors (signed like d), so a revived row is exactly in block form even when the layer is only near
+    it, as during pretraining, where a dead row's own direction is not held; elsewhere the row's own
+    direction, or a random one for a row of length zero."""
+    if block_form:
+        layout, d, unitary = block_factors(matrix)
+        signed = layout.join(np.where(d < 0, -1.0, 1.0)[:, :, None] * unitary)[rows]
+        return signed / np.linalg.norm(signed, axis=1)[:, None]
     out = matrix[rows].copy()
     norms = np.linalg.norm(out, axis=1)
     empty = norms < TINY_ROW
     if empty.any():
-        if block_form:
-            layout, _, unitary = block_factors(matrix)
-            out[empty] = layout.join(unitary)[rows[empty]]
-        else:
-            out[empty] = rng.standard_normal((int(empty.sum()), matrix.shape[1]))
+        out[empty] = rng.standard_normal((int(empty.sum()), matrix.shape[1]))
         norms = np.linalg.norm(out, axis=1)
     return out / norms[:, None]

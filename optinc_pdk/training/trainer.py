@@ -31,6 +31,7 @@ from optinc_pdk.scenario import Scenario, TrainingOptions
 from optinc_pdk.training.checkpoint import load_checkpoint, load_model_state, restore, save_checkpoint
 from optinc_pdk.training.loss import DecisionGrid, default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
+from optinc_pdk.training.revive import revive_dead_units
 from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, save_npz, scenario_record
 
 
@@ -347,7 +348,7 @@ def train(request: TrainRequest) -> TrainResult:
             total += loss.item()
             if request.progress is not None:
                 request.progress(TrainProgress(phase, phase_epoch + (b + 1) / n_batches, phase_total, total / (b + 1),
-                                               history[-1].get("accuracy") if history else None))
+                                               next((h["accuracy"] for h in reversed(history) if "accuracy" in h), None)))
         if phase == "approx":
             model.retract()
         return total / n_batches
@@ -371,6 +372,12 @@ def train(request: TrainRequest) -> TrainResult:
                             f"loss {loss:.5f} accuracy {accuracy:.6f}{coupling}{hard.summary()}")
                 if accuracy == 1.0 and stage == 2:
                     break
+            if opts.revive_every and epoch % opts.revive_every == 0 and epoch + opts.revive_every <= pre_epochs:
+                revived = revive_in_place(model, scenario, data, opts.revive_scale, epoch)
+                history.append({"phase": "revived", "epoch": epoch, "revived": revived,
+                                "wall_s": time.perf_counter() - started})
+                request.log(f"[{scenario.name}{_lvl(request.level)}] epoch {epoch}: revived "
+                            f"{sum(revived.values())} dead units {revived}")
             if epoch % request.checkpoint_every == 0:
                 checkpoint()
             if epoch < pre_epochs and out_of_time():
@@ -492,6 +499,15 @@ def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> 
     provenance = {**scenario_record(scenario, level), "from_checkpoint": str(run_dir),
                   "phase": meta["phase"], "epochs": meta["epoch"], "accepted_at_last_evaluation": last.get("accuracy")}
     return OnnWeights(weights.weights, weights.biases, provenance)
+
+
+def revive_in_place(model: OnnMLP, scenario: Scenario, data: Dataset, scale: float, epoch: int) -> dict[str, int]:
+    """Re-aim the model's dead units (``revive_every``); seeded by the epoch, so a resumed run revives the same."""
+    result = revive_dead_units(from_state_dict(model.plain_state()), scenario, data, scale=scale,
+                               seed=scenario.seed * 1_000_003 + epoch)
+    if result.revived:
+        load_plain_weights(model, result.weights)
+    return {str(k): v for k, v in result.revived.items()}
 
 
 def load_plain_weights(model: OnnMLP, weights: OnnWeights) -> None:
