@@ -41,7 +41,7 @@ case $job in
     args=("$here/b8n8-regions.yml" --init "$here/b8n8-regions2/b8n8.npz" --continue-pretraining
           --epochs "${EPOCHS:-1500}" --lr 0.0001 --batch-size 16384 --approx-epochs 0 --eval-every 100) ;;
   b8n8-cycle)  # the next b8n8 step: revive the dead units, region epochs, then refit the output layer
-    cycle_start=${CYCLE_START:-$here/b8n8-revived-probe/refit.npz}
+    cycle_start=${CYCLE_START:-$here/b8n8-revived3/refit.npz}
     args=("$here/b8n8-regions.yml" --init /tmp/cycle-start.npz --continue-pretraining
           --epochs "${EPOCHS:-600}" --lr 0.0001 --batch-size 16384 --approx-epochs 0 --eval-every 25) ;;
   b8n8-scratch)  # b8n8 from scratch with the clipped loss and margin 0.15 from the first epoch
