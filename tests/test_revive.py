@@ -139,7 +139,7 @@ def test_revive_every_revives_during_pretraining_and_resumes_exactly(tiny, with_
     import torch
 
     from optinc_pdk.scenario import scenario_from_dict
-    from optinc_pdk.training.trainer import TrainRequest, train
+    from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, train
 
     torch.set_num_threads(1)
     options = {"epochs": 6, "stage1_epochs": 0, "approx_epochs": 0, "batch_size": 49, "lr": 0.002,
@@ -158,6 +158,9 @@ def test_revive_every_revives_during_pretraining_and_resumes_exactly(tiny, with_
 
     with pytest.raises(_Interrupted):
         train(TrainRequest(scenario, run_dir=tmp_path / "b", log=stop_at_third_epoch, **short))
+    # the checkpoint's last history entry is the revival; the export still finds the last evaluation
+    exported = checkpoint_weights(scenario, None, tmp_path / "b")
+    assert exported.provenance["accepted_at_last_evaluation"] == straight.history[1]["accuracy"]
     resumed = train(TrainRequest(scenario, run_dir=tmp_path / "b", resume=True, eval_every=1, log=lambda _: None))
     assert resumed.weights.digest() == straight.weights.digest()
 

@@ -348,7 +348,7 @@ def train(request: TrainRequest) -> TrainResult:
             total += loss.item()
             if request.progress is not None:
                 request.progress(TrainProgress(phase, phase_epoch + (b + 1) / n_batches, phase_total, total / (b + 1),
-                                               next((h["accuracy"] for h in reversed(history) if "accuracy" in h), None)))
+                                               last_accuracy(history)))
         if phase == "approx":
             model.retract()
         return total / n_batches
@@ -495,10 +495,14 @@ def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> 
         model.approximate(scenario.approx_layers, scenario.training_for(level).approx_scale_rows)
     load_model_state(model, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     weights = enforce(model, scenario)
-    last = meta["history"][-1] if meta.get("history") else {}
-    provenance = {**scenario_record(scenario, level), "from_checkpoint": str(run_dir),
-                  "phase": meta["phase"], "epochs": meta["epoch"], "accepted_at_last_evaluation": last.get("accuracy")}
+    provenance = {**scenario_record(scenario, level), "from_checkpoint": str(run_dir), "phase": meta["phase"],
+                  "epochs": meta["epoch"], "accepted_at_last_evaluation": last_accuracy(meta.get("history") or [])}
     return OnnWeights(weights.weights, weights.biases, provenance)
+
+
+def last_accuracy(history: list[dict]) -> float | None:
+    """The latest evaluated accuracy (revival entries carry none)."""
+    return next((entry["accuracy"] for entry in reversed(history) if "accuracy" in entry), None)
 
 
 def revive_in_place(model: OnnMLP, scenario: Scenario, data: Dataset, scale: float, epoch: int) -> dict[str, int]:
