@@ -72,10 +72,14 @@ class Dataset:
         points = (total[:, None] % periods) / periods
         return points - (periods - 1) / (2 * periods)
 
+    @property
+    def top_codes(self) -> np.ndarray:
+        """Largest decidable code per output (the receiver clips to it)."""
+        return np.rint(self.output_top / self.output_step)
+
     def decide(self, outputs: np.ndarray) -> np.ndarray:
         """Receiver decisions as codes: nearest level on each output's grid, clipped."""
-        top_codes = np.rint(self.output_top / self.output_step)
-        return np.clip(np.rint(np.asarray(outputs) / self.output_step), 0, top_codes).astype(np.int64)
+        return np.clip(np.rint(np.asarray(outputs) / self.output_step), 0, self.top_codes).astype(np.int64)
 
     def correct(self, outputs: np.ndarray, index: np.ndarray | slice | None = None) -> np.ndarray:
         """Per-sample flag: every decided output equals its target."""

@@ -50,16 +50,23 @@ class OnnWeights:
 
     def forward(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
         """The ideal MLP in float64: ReLU after every layer but the last."""
+        return self.hidden(x, batch, layers=self.n_layers)
+
+    def hidden(self, x: np.ndarray, batch: int = 65536, layers: int | None = None) -> np.ndarray:
+        """The first ``layers`` layers in float64 (default all but the last: the output layer's inputs),
+        with ReLU after each one except the network's own last layer."""
+        count = self.n_layers - 1 if layers is None else layers
         x = np.asarray(x, dtype=np.float64)
         outs = []
         for start in range(0, max(len(x), 1), batch):
             h = x[start : start + batch]
-            for index, (w, b) in enumerate(zip(self.weights, self.biases)):
+            for index, (w, b) in enumerate(zip(self.weights[:count], self.biases[:count])):
                 h = h @ w.T + b
                 if index < self.n_layers - 1:
                     np.maximum(h, 0.0, out=h)
             outs.append(h)
-        return np.concatenate(outs) if outs else np.zeros((0, self.weights[-1].shape[0]))
+        width = self.weights[count - 1].shape[0] if count else x.shape[1]
+        return np.concatenate(outs) if outs else np.zeros((0, width))
 
 
 def from_state_dict(state: dict[str, np.ndarray], provenance: dict | None = None, source: str = "") -> OnnWeights:

@@ -44,21 +44,10 @@ class OutputRefit:
     history: list[dict] = field(default_factory=list)
 
 
-def last_hidden_features(weights: OnnWeights, data: Dataset, batch: int = 65536) -> np.ndarray:
-    """The output layer's inputs for every sample (float64)."""
-    chunks = []
-    for start in range(0, data.size, batch):
-        h = data.inputs(slice(start, start + batch), dtype=np.float64)
-        for w, b in zip(weights.weights[:-1], weights.biases[:-1]):
-            h = np.maximum(h @ w.T + b, 0.0)
-        chunks.append(h)
-    return np.concatenate(chunks)
-
-
 def decision_interval(data: Dataset, output: int) -> tuple[np.ndarray, np.ndarray]:
     """Per sample, the raw output values decided as the target: (lower, upper), ±inf at the clipped ends."""
     step = float(data.output_step[output])
-    top = np.rint(data.output_top[output] / step)
+    top = data.top_codes[output]
     codes = data.codes[:, output].astype(np.float64)
     lower = np.where(codes > 0, (codes - 0.5) * step, -np.inf)
     upper = np.where(codes < top, (codes + 0.5) * step, np.inf)
@@ -78,7 +67,7 @@ def refit_output_layer(weights: OnnWeights, scenario: Scenario, data: Dataset, *
     if not 0 <= margin < 0.5:
         raise OptincError(f"refit-output: margin must lie in [0, 0.5) levels, got {margin}")
     started = time.perf_counter()
-    features = last_hidden_features(weights, data)
+    features = weights.hidden(data.inputs(dtype=np.float64))
     matrix = np.array(weights.weights[-1], dtype=np.float64)
     bias = np.array(weights.biases[-1], dtype=np.float64)
     before, after, history = [], [], []

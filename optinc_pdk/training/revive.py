@@ -72,11 +72,10 @@ def revive_dead_units(weights: OnnWeights, scenario: Scenario, data: Dataset, *,
             directions = _directions(matrices[index], dead, number in approximated, rng)
             length = float(np.median(np.linalg.norm(matrices[index][live], axis=1)))
             target = scale * float(np.median(pre[:, live].max(axis=0)))
-            for unit, direction in zip(dead, directions):
-                reach = float((hidden @ direction).max())
-                matrices[index][unit] = length * direction
-                biases[index][unit] = target - length * reach  # largest pre-activation: exactly target
-                revived[number] = revived.get(number, 0) + 1
+            reach = (hidden @ directions.T).max(axis=0)  # per unit: furthest sample along its row
+            matrices[index][dead] = length * directions
+            biases[index][dead] = target - length * reach  # largest pre-activation: exactly target
+            revived[number] = int(dead.size)
             pre = hidden @ matrices[index].T + biases[index]
         hidden = np.maximum(pre, 0.0)
     provenance = {**weights.provenance,
