@@ -67,6 +67,11 @@ class TrainingOptions(BaseModel):
         1e-4, gt=0, lt=1, description="with revive_every: a revived unit's largest output, as a share of the median "
         "largest output of its layer's live units"
     )
+    freeze_output_layer: bool = Field(
+        False, description="the output layer does not train (a free output layer only): with weights whose output "
+        "layer `optinc refit-output` solved exactly, the hidden layers learn to serve that layer instead of the "
+        "training moving it off the LP's solution"
+    )
     clip_to_levels: bool = Field(
         False, description="the loss sees each output clipped to its level range, as the receiver decides: "
         "overshooting the lowest or highest level costs nothing, so a digit's wrap (3 to 0 at a carry) needs no "
@@ -215,6 +220,11 @@ class Scenario(BaseModel):
                 raise ValueError(f"training.{name}: needs one weight per output ({self.widths[-1]}), got {len(values)}")
             if values is not None and any(not value >= 0 for value in values):
                 raise ValueError(f"training.{name}: weights must be non-negative (got {values})")
+        for options, where in ((self.training, "training"),
+                               (self.cascade.level2_training if self.cascade else None, "cascade.level2_training")):
+            if options is not None and options.freeze_output_layer and n_layers in self.approx_layers:
+                raise ValueError(f"{where}.freeze_output_layer: layer {n_layers} (the output layer) is approximated; "
+                                 f"only a free output layer can be frozen")
         for options, where in ((self.training, "training"),
                                (self.cascade.level2_training if self.cascade else None, "cascade.level2_training")):
             regions = None if options is None else options.hard_region_inputs

@@ -14,7 +14,7 @@ import yaml
 from optinc_pdk.blockform import block_form_error
 from optinc_pdk.datasets import exhaustive_dataset
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import load_scenario_file
+from optinc_pdk.scenario import load_scenario_file, scenario_from_dict
 from optinc_pdk.training.evaluate import evaluate
 from optinc_pdk.training.loss import two_stage_loss
 from optinc_pdk.training.model import OnnMLP
@@ -710,3 +710,21 @@ def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decis
     assert 0 < len(kept) < data.size  # whole regions: every sample whose region holds a wrong decision
     assert sorted(kept.tolist()) == np.flatnonzero(np.isin(second_input, regions_kept)).tolist()
     assert by_region.weights.provenance["training"]["hard_region_inputs"] == [1]
+
+
+def test_freeze_output_layer_keeps_the_output_layer_and_trains_the_rest(tmp_path):
+    """freeze_output_layer: the output layer leaves training exactly as it came in (float32), the hidden
+    layers move; an approximated output layer cannot be frozen."""
+    torch.set_num_threads(1)
+    plain = scenario_from_dict(TINY, "tiny.yml")
+    start = train(TrainRequest(plain, epochs=20, approx_epochs=0, eval_every=100, log=_quiet)).weights
+    frozen = scenario_from_dict({**TINY, "training": {**TINY["training"], "freeze_output_layer": True}}, "tiny.yml")
+    result = train(TrainRequest(frozen, init=start, continue_pretraining=True, epochs=6, approx_epochs=2,
+                                lr=0.002, eval_every=100, log=_quiet)).weights
+    as_float32 = [np.asarray(a, dtype=np.float32).astype(np.float64) for a in (start.weights[-1], start.biases[-1])]
+    assert np.array_equal(result.weights[-1], as_float32[0]) and np.array_equal(result.biases[-1], as_float32[1])
+    assert not np.allclose(result.biases[0], start.biases[0], atol=1e-4)
+    assert result.provenance["training"]["freeze_output_layer"] is True
+    with pytest.raises(OptincError, match="freeze_output_layer: layer 4 .* is approximated"):
+        scenario_from_dict({**TINY, "approx_layers": [2, 3, 4],
+                            "training": {**TINY["training"], "freeze_output_layer": True}}, "tiny.yml")

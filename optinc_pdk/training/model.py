@@ -110,6 +110,10 @@ class OnnMLP(nn.Module):
             if isinstance(layer, BlockDiagOrthogonalLinear):
                 layer.unitary.requires_grad_(False)
 
+    def freeze_output(self) -> None:
+        """Keep the output layer as it is (``freeze_output_layer``): it gets no gradient, so Adam skips it."""
+        self.layers[-1].requires_grad_(False)
+
     def retract(self) -> None:
         for layer in self.layers:
             if isinstance(layer, BlockDiagOrthogonalLinear):

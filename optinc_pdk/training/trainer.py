@@ -262,6 +262,8 @@ def train(request: TrainRequest) -> TrainResult:
 
     record = scenario_record(scenario, request.level)
     model = OnnMLP(scenario.widths).to(device)
+    if opts.freeze_output_layer:
+        model.freeze_output()
     phase, epoch, history, approx_start, polish_start, meta_polish_start = "pretrain", 0, [], 0, 0, None
     continued, pre_lr = request.init is not None and request.continue_pretraining, request.lr or opts.lr
     optimizer = torch.optim.Adam(model.parameters(), lr=pre_lr)
