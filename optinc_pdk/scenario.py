@@ -225,8 +225,6 @@ class Scenario(BaseModel):
             if options is not None and options.freeze_output_layer and n_layers in self.approx_layers:
                 raise ValueError(f"{where}.freeze_output_layer: layer {n_layers} (the output layer) is approximated; "
                                  f"only a free output layer can be frozen")
-        for options, where in ((self.training, "training"),
-                               (self.cascade.level2_training if self.cascade else None, "cascade.level2_training")):
             regions = None if options is None else options.hard_region_inputs
             if regions is None and options is not None and options.hard_region_min_wrong != 1:  # 1: the default
                 raise ValueError(f"{where}.hard_region_min_wrong: only counts with hard_region_inputs (which "

@@ -130,6 +130,8 @@ def main() -> None:
     data = exhaustive_dataset(scenario)
     x = data.inputs(dtype=np.float64)
     intervals = [decision_interval(data, o) for o in range(data.n_outputs)]
+    lows = np.stack([low for low, _ in intervals], axis=1)  # (samples, outputs)
+    highs = np.stack([high for _, high in intervals], axis=1)
     steps = data.output_step.astype(np.float64)
     net = BlockParameters(start, scenario.approx_layers)
     theta, groups = net.vector(), net.groups()
@@ -140,8 +142,6 @@ def main() -> None:
 
     def slack() -> tuple[np.ndarray, np.ndarray]:
         y = net.onn({}).forward(x)
-        lows = np.stack([low for low, _ in intervals], axis=1)
-        highs = np.stack([high for _, high in intervals], axis=1)
         return y, np.minimum(y - lows, highs - y) / steps
 
     y, margins = slack()
@@ -156,8 +156,7 @@ def main() -> None:
         pairs = np.array(sorted(working))
         samples, outputs = pairs[:, 0], pairs[:, 1]
         jac = net.jacobian(x[samples], outputs)[:, free]
-        low = np.array([intervals[o][0][i] for i, o in zip(samples, outputs)])
-        high = np.array([intervals[o][1][i] for i, o in zip(samples, outputs)])
+        low, high = lows[samples, outputs], highs[samples, outputs]
         value, step = y[samples, outputs], steps[outputs]
         upper = (high - value) < (value - low)  # the threshold this row is closest to
         sign = np.where(upper, 1.0, -1.0)
