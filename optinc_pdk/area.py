@@ -1,6 +1,6 @@
 """Analytic area from a scenario alone: MZI counts per layer, full vs block-approximated.
 
-Paper definition (DESIGN.md §3): the area of an ONN is the number of MZIs that map its weight
+Paper definition (docs/conventions.md, Area): the area of an ONN is the number of MZIs that map its weight
 matrices. A full out×in matrix takes out(out−1)/2 + in(in−1)/2 + min(out, in) MZIs (two Clements
 meshes and a Σ column); an approximated one takes blocks × (k(k−1)/2 + k) with k = min(out, in).
 

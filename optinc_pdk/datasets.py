@@ -5,7 +5,7 @@ over a common divisor (x = numerators / divisor), targets as integer codes on ea
 decision grid (target level = code * output_step), so 13.8M samples fit in a few hundred MB and
 every value is exact.
 
-Sizes (DESIGN.md §3): ((4^G - 1) N + 1)^M for a plain OptINC; the cascade's level 1 uses its
+Sizes (docs/conventions.md, Preprocessing): ((4^G - 1) N + 1)^M for a plain OptINC; the cascade's level 1 uses its
 basic OptINC's inputs, level 2 the averages of four level-1 outputs (LSB on a 1/N² grid).
 """
 
@@ -30,7 +30,7 @@ class Dataset:
     codes: np.ndarray  # (K, D) uint8: target level / output_step
     output_step: np.ndarray  # (D,) decision grid of each output, in PAM4 levels
     group: int  # G: input j carries weight 4^{jG}
-    # cascade link (DESIGN.md §3): level-1 outputs must stay within output_tolerance of their grid value
+    # cascade link (docs/conventions.md, Cascade): level-1 outputs must stay within output_tolerance of their grid value
     # (levels, per output); level 2 sees the mean of ``noise_sources`` level-1 outputs, so its inputs carry
     # the mean of that many rows of ``input_noise`` (level 1's analog output errors, one row per level-1 input)
     output_tolerance: np.ndarray | None = None

@@ -1,4 +1,4 @@
-"""The one MZI formula every part of optinc uses (DESIGN.md §3, pinned).
+"""The one MZI formula every part of optinc uses (docs/conventions.md, MZI; pinned).
 
 Modes (m, m+1), 50:50 couplers B = (1/√2)[[1, i], [i, 1]], internal phase θ on the upper arm
 between the couplers, external phase φ on the upper input arm:

@@ -1,6 +1,6 @@
 """Phase map v1: the MZI phases of a design in one .npz (no pickle) plus a JSON sidecar.
 
-Format (DESIGN.md §3; full description with a rebuild example in docs/phase_map.md):
+Format (docs/conventions.md, Phase map v1; full description with a rebuild example in docs/phase_map.md):
 
 * ``<prefix>.npz`` holds, for every mesh or diagonal column named ``NAME`` (a name may contain
   ``/``, e.g. ``layer0/u_mesh``), arrays under the keys ``NAME/<field>``:

@@ -1,4 +1,4 @@
-"""OptINC signal math (paper eq. 2, 3, 8–10; DESIGN.md §3 pins our reading).
+"""OptINC signal math (paper eq. 2, 3, 8–10; docs/conventions.md pins our reading).
 
 Gradients are unsigned b-bit integers. PAM4 digits are LSB first: d_k = floor(g / 4^k) mod 4.
 The OptINC's target is the digits of floor(mean over servers). The preprocessing averager turns

@@ -1,4 +1,4 @@
-"""Exhaustive datasets: sizes from DESIGN.md's formulas, every row once, targets against brute force.
+"""Exhaustive datasets: sizes from docs/conventions.md's formulas, every row once, targets against brute force.
 
 Rows are checked in both directions: a dataset row is realised as actual server gradients whose
 floor-mean digits must equal the row's target, and random server gradients must land on a row
@@ -21,7 +21,7 @@ from optinc_pdk.scenario import load_scenario
 
 M = 4  # ONN inputs of every shipped scenario
 
-# DESIGN.md §3: ((4^G - 1) N + 1)^M samples
+# docs/conventions.md, Preprocessing: ((4^G - 1) N + 1)^M samples
 DESIGN_SIZES = {"b8n4": 28_561, "b8n8": 390_625, "b8n16": 5_764_801, "b16n4": 13_845_841}
 PLAIN = {"b8n4": (8, 4), "b8n8": (8, 8), "b8n16": (8, 16), "b16n4": (16, 4)}  # bits, servers
 SMALL = ["b8n4", "b8n8"]

@@ -1,7 +1,7 @@
 """Unitary meshes: property tests over Haar-random unitaries and edge cases.
 
 Every reconstruction goes through the exported phase map and an independent rebuild written here
-from DESIGN.md §3 (coupler products, MZIs multiplied in listed order), not the library's builder.
+from docs/conventions.md, MZI (coupler products, MZIs multiplied in listed order), not the library's builder.
 """
 
 from __future__ import annotations

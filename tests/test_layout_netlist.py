@@ -1,6 +1,6 @@
 """Connectivity of drawn layouts, extracted with gdsfactory's get_netlist, against the description.
 
-get_netlist costs ~0.6 ms per instance (DESIGN.md §4), so this runs on blocks of up to 32 modes:
+get_netlist costs ~0.6 ms per instance (docs/conventions.md, Tool costs), so this runs on blocks of up to 32 modes:
 meshes traced mode by mode through every MZI, and a small OptINC whose every link between leaf
 blocks (meshes, attenuator columns, trees, sources, nonlinear units) is found in the layout,
 through the routed waveguides, and nothing else is.

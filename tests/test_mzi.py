@@ -1,4 +1,4 @@
-"""The pinned MZI formula (DESIGN.md §3), its attenuator inverse and phase wrapping."""
+"""The pinned MZI formula (docs/conventions.md, MZI), its attenuator inverse and phase wrapping."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The sax models against DESIGN.md's formulas, power conservation, and the cells' own netlists."""
+"""The sax models against docs/conventions.md's formulas, power conservation, and the cells' own netlists."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _dense(sdict) -> tuple[np.ndarray, list[str]]:
 
 
 def _design_transfer(theta: float, phi: float) -> np.ndarray:
-    """DESIGN.md §3, both forms: the product and the closed form must agree."""
+    """docs/conventions.md (MZI), both forms: the product and the closed form must agree."""
     product = B @ np.diag([np.exp(1j * theta), 1]) @ B @ np.diag([np.exp(1j * phi), 1])
     closed = 1j * np.exp(1j * theta / 2) * np.array([
         [np.exp(1j * phi) * np.sin(theta / 2), np.cos(theta / 2)],
@@ -133,12 +133,12 @@ def test_nonlinear_unit_is_a_linear_pass_through():
     assert complex(m.nonlinear_unit()[("o1", "o2")]) == 1
 
 
-# --- composite models against DESIGN.md ----------------------------------------------------------
+# --- composite models against docs/conventions.md -----------------------------------------------
 
 @pytest.mark.parametrize(("servers", "bits"), [(4, 8), (8, 8), (4, 16), (3, 16)])
 def test_averager_model_computes_the_weighted_group_sum(servers, bits):
     """Output j is Σ_{i,t} 4^(t−(G−1))·a_(i,t)·d_(i,jG+t), a the combiner-tree leaf amplitude; for N·G a
-    power of two that is x_j = (1/N) Σ_i Σ_t 4^t d_(i,jG+t) (DESIGN.md §3) times N / (4^(G−1)·√(N·G))."""
+    power of two that is x_j = (1/N) Σ_i Σ_t 4^t d_(i,jG+t) (docs/conventions.md, Preprocessing) times N / (4^(G−1)·√(N·G))."""
     groups = averager_groups(servers, bits, 4)
     n_in, per_group = servers * bits // 2, servers * groups
     s = m.averager(n_servers=servers, bits=bits, n_outputs=4)

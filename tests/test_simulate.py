@@ -46,7 +46,7 @@ def test_mzi_model_composed_from_couplers_and_phase_shifters_is_the_pinned_formu
         for t, f in zip(theta, phi)
     ])
     np.testing.assert_allclose(mzi2x2(theta, phi), composed, rtol=0, atol=1e-15)
-    s, c = np.sin(theta / 2), np.cos(theta / 2)  # DESIGN.md's closed form
+    s, c = np.sin(theta / 2), np.cos(theta / 2)  # docs/conventions.md's closed form
     written = 1j * np.exp(0.5j * theta)[:, None, None] * np.stack(
         [np.stack([np.exp(1j * phi) * s, c], -1), np.stack([np.exp(1j * phi) * c, -s], -1)], -2)
     np.testing.assert_allclose(composed, written, rtol=0, atol=1e-15)

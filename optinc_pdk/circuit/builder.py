@@ -1,4 +1,4 @@
-"""Build the circuit description of a scenario from its trained weights (DESIGN.md §2: the hub).
+"""Build the circuit description of a scenario from its trained weights (docs/conventions.md, Data flow: the hub).
 
 Averager → layers 1..L → splitter array, each layer = weight matrix (Vᴴ mesh, Σ column, U mesh for
 a full layer; fan-out trees, per-block Û mesh then diagonal column, summing trees for a block

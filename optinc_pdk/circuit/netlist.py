@@ -4,7 +4,7 @@
 ``mzi2x2``, ``mzi_attenuator``, ``phase_shifter``, ``splitter_1x2``, ``combiner_2x1``,
 ``nonlinear_unit`` — with ``nets`` between instance ports and ``ports`` on the block's edges,
 the form ``gf.read.from_yaml`` and ``sax.circuit`` read. Meant for small blocks (gdsfactory and
-sax cost milliseconds per instance, DESIGN.md §4): the whole design's structure is the compact
+sax cost milliseconds per instance, docs/conventions.md, Tool costs): the whole design's structure is the compact
 netlist of :mod:`optinc_pdk.circuit.compact`.
 
 Conventions:

@@ -1,4 +1,4 @@
-"""The whole design's phase map v1 (DESIGN.md §3, :mod:`optinc_pdk.phasemap`), and back.
+"""The whole design's phase map v1 (docs/conventions.md, :mod:`optinc_pdk.phasemap`), and back.
 
 Entries are named like the blocks that hold them (:mod:`optinc_pdk.circuit.naming`):
 ``averager/weights`` (G > 1), per layer ``L{l}/VH``, ``L{l}/S``, ``L{l}/U`` (full) or

@@ -1,4 +1,4 @@
-"""Block approximation of a weight matrix (DESIGN.md §3, eq. 4–6), pure numpy.
+"""Block approximation of a weight matrix (docs/conventions.md, Block approximation, eq. 4–6), pure numpy.
 
 W (out×in) is split along its longer side into square k×k blocks, k = min(out, in), the last one
 zero-padded when k does not divide the longer side. Each block B ≈ diag(d)·Û with Û = P·Qᴴ from the

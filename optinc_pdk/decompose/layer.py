@@ -1,7 +1,7 @@
 """Map a weight matrix W (out×in) onto MZI hardware: the full SVD path or the block approximation.
 
 Passive optics cannot amplify, so every mapping realises W / s with all attenuator values |d| ≤ 1
-and records the layer scale s (DESIGN.md §3 "Scale and bias": s = the largest σ or |d|; s = 1 for
+and records the layer scale s (docs/conventions.md "Scale and bias": s = the largest σ or |d|; s = 1 for
 W = 0). ``LayerMapping.matrix()`` is the realised out×in matrix; s·matrix() = W for the SVD path.
 
 SVD path, optical order Vᴴ mesh (in modes) -> Σ column -> U mesh (out modes), r = min(out, in):

@@ -4,7 +4,7 @@ An S-dict maps (port, port) to a complex amplitude; missing pairs are zero. All 
 passive, lossless where physics allows, and reciprocal (both orders of every pair are listed).
 Port names follow ``ports.py``. Phases enter only here, never in the cells.
 
-The MZI follows DESIGN.md §3 exactly: with B = (1/√2)[[1, i], [i, 1]] and mode m = upper
+The MZI follows docs/conventions.md (MZI) exactly: with B = (1/√2)[[1, i], [i, 1]] and mode m = upper
 (in o2, out o3), mode m+1 = lower (in o1, out o4),
 
     T(θ, φ) = B·diag(e^{iθ}, 1)·B·diag(e^{iφ}, 1)
@@ -40,7 +40,7 @@ def _reciprocal(transmissions: dict[tuple[str, str], object]) -> SDict:
 
 
 def mzi_transfer(theta, phi):
-    """The 2x2 transfer matrix T(θ, φ) of DESIGN.md (rows/cols: mode m, mode m+1); broadcasts."""
+    """The 2x2 transfer matrix T(θ, φ) of docs/conventions.md (rows/cols: mode m, mode m+1); broadcasts."""
     theta, phi = jnp.asarray(theta), jnp.asarray(phi)
     b = jnp.array([[1, 1j], [1j, 1]]) / jnp.sqrt(2)
     inner = jnp.stack([jnp.exp(1j * theta), jnp.ones_like(theta, dtype=complex)], axis=-1)
@@ -99,7 +99,7 @@ def dc_coupler(spacing: float | None = None) -> SDict:
 
 
 def mzi2x2(theta: float = 0.0, phi: float = 0.0) -> SDict:
-    """Mesh MZI, T(θ, φ) of DESIGN.md; θ = 0 cross, θ = π bar."""
+    """Mesh MZI, T(θ, φ) of docs/conventions.md; θ = 0 cross, θ = π bar."""
     return _mzi_sdict(theta, phi)
 
 

@@ -1,5 +1,5 @@
 """Netlists of optinc cells in the form sax expects (small cells only: get_netlist costs
-~0.6 ms per instance, DESIGN.md §4; big meshes go through the numpy evaluator)."""
+~0.6 ms per instance, docs/conventions.md, Tool costs; big meshes go through the numpy evaluator)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 gdsfactory numbers optical ports clockwise from the bottom-left: up the west side
 (o1 = lowest west port), then down the east side. The project counts *channels* from the top
-(channel 0 = mode m, the "upper" mode of DESIGN.md, drawn at the highest y), so:
+(channel 0 = mode m, the "upper" mode of docs/conventions.md, drawn at the highest y), so:
 
 * west channel i of a cell with ``n_west`` west ports is ``o{n_west - i}``;
 * east channel j is ``o{n_west + 1 + j}``.

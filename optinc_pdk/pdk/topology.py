@@ -65,7 +65,7 @@ def tree_leaf_depths(n_leaves: int) -> list[int]:
 
 
 def averager_groups(n_servers: int, bits: int, n_outputs: int) -> int:
-    """G = b / (2M): PAM4 digits per ONN input (DESIGN.md §3, preprocessing)."""
+    """G = b / (2M): PAM4 digits per ONN input (docs/conventions.md, Preprocessing)."""
     if n_servers < 1 or bits < 2 or bits % 2 or n_outputs < 1:
         raise ValueError(f"need n_servers >= 1, even bits >= 2, n_outputs >= 1; got {n_servers}, {bits}, {n_outputs}")
     digits = bits // 2
@@ -90,7 +90,7 @@ def averager_channel(server: int, digit: int, n_servers: int, bits: int, n_outpu
 def averager_digit_weights(bits: int, n_outputs: int) -> list[float]:
     """Amplitude weight of digit offset t = 0..G−1 inside a group: 4^t scaled so the largest is 1.
 
-    Passive optics cannot amplify, so the 4^t of DESIGN.md's x_j is realised by attenuating the
+    Passive optics cannot amplify, so the 4^t of docs/conventions.md's x_j is realised by attenuating the
     lower digits (t < G−1) with ``mzi_attenuator`` cells; the top digit passes unattenuated.
     """
     groups = averager_groups(1, bits, n_outputs)

@@ -2,7 +2,7 @@
 
 Field amplitudes, lossless unless stated, one wavelength (the design wavelength of the phases):
 
-* ``dc_coupler``: 50:50 directional coupler B = (1/√2)[[1, i], [i, 1]] (DESIGN.md §3).
+* ``dc_coupler``: 50:50 directional coupler B = (1/√2)[[1, i], [i, 1]] (docs/conventions.md, MZI).
 * ``phase_shifter``: e^{iφ}.
 * ``mzi2x2``: T(θ, φ) = B·diag(e^{iθ}, 1)·B·diag(e^{iφ}, 1), the two models above in light's order
   (evaluated in closed form); channel 0 is the upper mode m, channel 1 the lower mode m+1.

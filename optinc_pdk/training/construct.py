@@ -1,7 +1,7 @@
 """Exact ONN weights by construction: a staircase ReLU network already in the hardware's block form.
 
 Why: every target of a plain (non-cascade) scenario is a function of one number, the averaged
-gradient v = Σ_j 4^{jG} x_j (DESIGN.md §3): the outputs are the PAM4 digits of ⌊v⌋, and v lives on
+gradient v = Σ_j 4^{jG} x_j (docs/conventions.md, Preprocessing): the outputs are the PAM4 digits of ⌊v⌋, and v lives on
 a 1/N grid. Two ReLU units make one exact step of ⌊·⌋ between two grid points, so a network that
 first forms v and then lays out the steps of ⌊v⌋ (in stages of a few digits, each stage working on
 the remainder the previous one left) computes every output exactly, with a decision margin of half

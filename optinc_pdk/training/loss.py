@@ -1,4 +1,4 @@
-"""Eq. 7's two-stage loss plus a decision-margin hinge (DESIGN.md §6).
+"""Eq. 7's two-stage loss plus a decision-margin hinge (docs/conventions.md, Training loss).
 
 Stage 1 (epoch < E): importance-weighted MSE on the raw outputs. Stage 2: MSE of the
 reconstructed gradient Σ_k 4^k o_k, normalised by the MSB weight so both stages are in level

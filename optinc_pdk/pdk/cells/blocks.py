@@ -35,7 +35,7 @@ def _add_attenuator(c: gf.Component, cell: gf.Component, name: str, x: float, y_
 def averager(
     n_servers: int = 4, bits: int = 8, n_outputs: int = 4, geometry: dict[str, Any] | None = None
 ) -> gf.Component:
-    """Preprocessing averager: N·b/2 server inputs → M outputs (DESIGN.md §3, preprocessing).
+    """Preprocessing averager: N·b/2 server inputs → M outputs (docs/conventions.md, Preprocessing).
 
     Input channel ``topology.averager_channel(server, digit, ...)`` carries that server's PAM4
     digit; output j (east channel j) combines group j's N·G inputs through a combiner tree.

@@ -1,7 +1,7 @@
 """The two MZI cells: ``mzi2x2`` (mesh) and ``mzi_attenuator`` (Σ entries). Only these start with "mzi".
 
 Balanced 2x2 MZI in light's order: external φ heater on the upper input arm, 50:50 coupler,
-internal θ heater on the upper arm, 50:50 coupler (DESIGN.md §3:
+internal θ heater on the upper arm, 50:50 coupler (docs/conventions.md, MZI:
 T(θ, φ) = B·diag(e^{iθ},1)·B·diag(e^{iφ},1)). Both arms have equal length.
 
 Fixed footprint (``dimensions.mzi2x2_bbox``): optical ports at x = 0 and x = mzi_length, at
