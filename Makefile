@@ -1,29 +1,35 @@
 # The README's two set-up commands: `make run` (install + main job) and `make test` (install + tests).
-PY ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.12: gdsfactory >= 9.46 and the CORNERSTONE PDK (cspdk 2.1) need it.
+# The first interpreter that runs and is >= 3.12: python3.13, python3.12, python3, then pyenv's.
+PY ?= $(shell for p in python3.13 python3.12 python3 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python 2>/dev/null); do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 # Extra arguments for the main job, e.g. `make run ARGS="b8n8 -o /tmp/out"`.
 ARGS ?=
+# What the tests need beyond the main job: torch (training), sax (netlist cross-check), test tools.
+TEST_EXTRAS ?= dev,torch,sax
 
-.PHONY: install install-dev run test bench clean
+.PHONY: install install-dev run test lint bench clean
 
 $(BIN)/python:
+	@test -n "$(PY)" || { echo "optinc needs Python >= 3.12: none found (set PY=/path/to/python3.12)" >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# torch first and pinned: 2.13.0 is the CPU wheel; any other spec pulls gigabytes of CUDA packages.
+# The main job's install: numpy, scipy, gdsfactory, klayout and the CLI stack; no torch, no jax.
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e .
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[$(TEST_EXTRAS)]"
 
 run: install
 	$(BIN)/optinc build $(ARGS)
 
 test: install-dev
+	$(BIN)/python -m ruff check optinc_pdk tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 clean:

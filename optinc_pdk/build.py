@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from optinc_pdk.atomic import write_text_atomic
 from optinc_pdk.errors import OptincError
-from optinc_pdk.paths import LAYOUTS_DIR, REPO_DIR
+from optinc_pdk.paths import LAYER_VIEWS_PATH, layouts_dir
 from optinc_pdk.scenario import Scenario
 
-LYP = LAYOUTS_DIR / "optinc.lyp"
 
 
 @dataclass
@@ -37,7 +37,7 @@ class BuildRequest:
 
     @property
     def default_dir(self) -> Path:
-        return LAYOUTS_DIR / self.scenario.name
+        return layouts_dir() / self.scenario.name
 
 
 @dataclass
@@ -88,7 +88,7 @@ def build(request: BuildRequest) -> BuildResult:
         from optinc_pdk.build_cascade import build_cascade
 
         return build_cascade(request, check_output_folder, _relative)
-    out_dir = Path(request.out_dir) if request.out_dir is not None else LAYOUTS_DIR / s.name
+    out_dir = Path(request.out_dir) if request.out_dir is not None else layouts_dir() / s.name
     stage = request.progress or (lambda name: None)
     timings: dict[str, float] = {}
 
@@ -130,6 +130,7 @@ def build(request: BuildRequest) -> BuildResult:
               "weights": weights.source},
     )
     files["layout"] = layout.to_dict() if hasattr(layout, "to_dict") else layout
+    files["layer_views"] = str(write_text_atomic(out_dir / LAYER_VIEWS_PATH.name, LAYER_VIEWS_PATH.read_text()))
     done("layout")
 
     timed("report")
@@ -151,7 +152,7 @@ def build(request: BuildRequest) -> BuildResult:
         "layout": files["layout"],
         "exports": files["exports"],
         "seconds": timings,
-        "view": f"klayout -l {_relative(LYP)} {_relative(Path(_layout_file(files['layout'])))}",
+        "view": f"klayout -l {_relative(files['layer_views'])} {_relative(Path(_layout_file(files['layout'])))}",
     }
     files["report"] = write_report(report, out_dir, area, _meshes_to_plot(description))
     done("report")
@@ -168,10 +169,7 @@ def _relative(path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
-        try:
-            return str(Path(path).resolve().relative_to(REPO_DIR))
-        except (ValueError, OSError):
-            return str(path)
+        return str(path)
 
 
 def _meshes_to_plot(description, per_layer: int = 64):

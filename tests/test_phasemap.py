@@ -11,7 +11,6 @@ import pytest
 
 from optinc_pdk.decompose import decompose_unitary, map_layer_blocks, map_layer_svd
 from optinc_pdk.errors import OptincError
-from optinc_pdk.paths import REPO_DIR
 from optinc_pdk.phasemap import (
     MZI_CONVENTION,
     layer_entries,
@@ -43,7 +42,7 @@ def design(tmp_path, prefix="design"):
 
 
 def docs_example():
-    text = (REPO_DIR / "docs" / "phase_map.md").read_text()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "phase_map.md").read_text()
     code = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert len(code) == 1
     namespace: dict = {}

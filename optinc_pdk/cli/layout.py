@@ -52,7 +52,7 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
     from optinc_pdk.circuit.random_weights import random_weights
     from optinc_pdk.errors import OptincError
     from optinc_pdk.layout import write_layout
-    from optinc_pdk.paths import LAYOUTS_DIR
+    from optinc_pdk.paths import layouts_dir
     from optinc_pdk.scenario import load_scenario
     from optinc_pdk.weights import load_for_scenario
 
@@ -65,7 +65,7 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
     if s.cascade is not None:
         raise OptincError(f"{s.name}: cascade: not supported yet (the circuit description covers one basic OptINC)")
     w = random_weights(s, random_seed) if random_seed is not None else load_for_scenario(s, weights_path)
-    out_dir = Path(out) if out is not None else LAYOUTS_DIR / s.name
+    out_dir = Path(out) if out is not None else layouts_dir() / s.name
     if out_dir.exists() and not out_dir.is_dir():
         raise OptincError(f"{out_dir}: output folder is a file")
     description = build_description(s, w)

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
         from optinc_pdk.cli.output import console
         from optinc_pdk.errors import OptincError
-        from optinc_pdk.paths import REPO_DIR
+        from optinc_pdk.paths import runs_dir
         from optinc_pdk.scenario import load_scenario
         from optinc_pdk.training.trainer import TrainRequest, train
         from optinc_pdk.weights import save_npz
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
         if device not in ("cpu", "cuda"):
             raise OptincError(f"--device: must be cpu or cuda (got {device})")
         suffix = f"-level{level}" if level else ""
-        run = run_dir or REPO_DIR / "runs" / f"{s.name}{suffix}"
+        run = run_dir or runs_dir() / f"{s.name}{suffix}"
         if export:
             from optinc_pdk.training.trainer import checkpoint_weights
 

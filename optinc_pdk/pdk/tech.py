@@ -14,10 +14,10 @@ from gdsfactory.typings import Layer
 
 from optinc_pdk.atomic import atomic_path
 from optinc_pdk.geometry import DeviceGeometry
-from optinc_pdk.paths import LAYOUTS_DIR
+from optinc_pdk.paths import LAYER_VIEWS_PATH
 
 LAYER_VIEWS_YAML = Path(__file__).with_name("layers.yaml")
-LYP_PATH = LAYOUTS_DIR / "optinc.lyp"
+LYP_PATH = LAYER_VIEWS_PATH
 
 _DEFAULT = DeviceGeometry()
 
