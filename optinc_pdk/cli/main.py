@@ -40,6 +40,15 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _click_exceptions() -> tuple[type, ...]:
+    """Click's usage-error base class: typer >= 0.24 ships its own copy of click, older typer uses click."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        from click import ClickException
+    return (ClickException,)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         # non-standalone click returns a raised Exit's code instead of raising it: pass it on
@@ -56,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("optinc: interrupted", err=True)
         return 130
     except Exception as error:  # click usage errors come here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
+        if isinstance(error, _click_exceptions()):
             error.show()
             return error.exit_code
         raise
