@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +102,7 @@ def from_state_dict(state: dict[str, np.ndarray], provenance: dict | None = None
 
 
 def scenario_record(scenario: Scenario, level: int | None = None) -> dict:
-    """The provenance fields every weights record shares, however the weights were made."""
+    """The provenance fields that describe the network's shape (part of every :func:`provenance_record`)."""
     return {
         "scenario": scenario.name,
         "level": level,
@@ -109,6 +111,62 @@ def scenario_record(scenario: Scenario, level: int | None = None) -> dict:
         "block_sizes": {str(n): min(scenario.layer_shapes()[n - 1]) for n in scenario.approx_layers},
         "units": "inputs: averager outputs x_j; outputs: PAM4 levels (decide by rounding on each output's grid)",
     }
+
+
+# the fields provenance_record owns: recomputed (or left out) for derived weights, never inherited
+COMMON_FIELDS = ("scenario", "level", "widths", "approx_layers", "block_sizes", "units", "method", "accuracy",
+                 "dataset", "dataset_size", "wall_time_s", "machine", "python", "numpy", "torch", "sha256")
+
+
+def provenance_record(scenario: Scenario, level: int | None = None, *, method: str, accuracy: float | None = None,
+                      data=None, wall_s: float | None = None, based_on: dict | None = None, environment: bool = True,
+                      torch_used: bool = False, **extra) -> dict:
+    """The one writer of weights provenance (the ``NAME.json`` beside ``NAME.npz``), whatever made the weights.
+
+    Common fields, the same everywhere: :func:`scenario_record`; ``method`` (training, refinement,
+    revival, output refit, construction, random, import); ``accuracy``, the decision accuracy on the
+    whole exhaustive dataset as `optinc evaluate` reports it (left out when not measured); ``dataset``
+    and ``dataset_size`` of ``data`` (a :class:`~optinc_pdk.datasets.Dataset`); ``wall_time_s``; with
+    ``environment``, the machine and the software (python, numpy, and torch where ``torch_used``).
+
+    ``based_on``: the record of the weights these were derived from (revival, output refit): its own
+    fields are kept, the common ones are not (they described those weights). ``extra``: the method's own
+    fields, written last.
+    """
+    record = {k: v for k, v in (based_on or {}).items() if k not in COMMON_FIELDS}
+    record.update(scenario_record(scenario, level))
+    record["method"] = method
+    if accuracy is not None:
+        record["accuracy"] = float(accuracy)
+    if data is not None:
+        record.update(dataset=data.name, dataset_size=int(data.size))
+    if wall_s is not None:
+        record["wall_time_s"] = round(float(wall_s), 1)
+    if environment:
+        record.update(_environment(torch_used))
+    record.update(extra)
+    return record
+
+
+def _environment(torch_used: bool) -> dict:
+    machine = f"{platform.node() or 'unknown'} {platform.machine()} {cpu_name()}"
+    software = {"python": sys.version.split()[0], "numpy": np.__version__}
+    if torch_used:
+        import torch
+
+        machine += f" ({torch.get_num_threads()} threads)"
+        software["torch"] = torch.__version__
+    return {"machine": machine, **software}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
 
 
 def check_against_scenario(w: OnnWeights, scenario: Scenario) -> None:

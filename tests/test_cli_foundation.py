@@ -35,6 +35,22 @@ def test_help_lists_the_foundation_verbs(run_cli):
         assert verb in out
 
 
+def test_research_tools_are_one_lab_group_not_main_verbs(run_cli):
+    """`optinc --help` lists the user's verbs; refine, revive and refit-output are `optinc lab` verbs."""
+    import typer
+
+    from optinc_pdk.cli.main import app
+
+    verbs = typer.main.get_command(app).commands
+    assert {"train", "evaluate", "construct", "import-weights", "lab"} <= set(verbs)
+    assert {"refine", "revive", "refit-output"}.isdisjoint(verbs)
+    assert set(verbs["lab"].commands) == {"refine", "revive", "refit-output"}
+    code, out, err = run_cli(["--help"])
+    assert code == 0 and "Research tools" in out, err
+    code, out, err = run_cli(["lab", "--help"])
+    assert code == 0 and "refit-output" in out, err
+
+
 def test_scenarios_table_lists_every_scenario_with_mzi_counts(run_cli):
     code, out, err = run_cli(["scenarios"])
     assert code == 0, err

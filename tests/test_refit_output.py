@@ -97,13 +97,13 @@ def test_refit_output_command_writes_the_refitted_weights(tmp_path, run_cli):
     spoilt = _with_output_layer(exact, exact.weights[-1] * 1.2, exact.biases[-1] - 0.2)
     start, out = tmp_path / "start.npz", tmp_path / "refit.npz"
     save_npz(start, spoilt, {"scenario": "tiny"})
-    code, stdout, _ = run_cli(["refit-output", tmp_path / "tiny.yml", "--weights", start, "-o", out, "--json"])
+    code, stdout, _ = run_cli(["lab", "refit-output", tmp_path / "tiny.yml", "--weights", start, "-o", out, "--json"])
     assert code == 0
     report = json.loads(stdout)
     assert report["accuracy_after"] == 1.0 and report["accuracy_before"] < 1.0
     assert json.loads(out.with_suffix(".json").read_text())["accuracy"] == 1.0
     assert decision_accuracy(load_npz(out), exhaustive_dataset(scenario)) == 1.0
-    code, _, stderr = run_cli(["refit-output", tmp_path / "tiny.yml", "--weights", start, "-o", tmp_path / "x.npz",
+    code, _, stderr = run_cli(["lab", "refit-output", tmp_path / "tiny.yml", "--weights", start, "-o", tmp_path / "x.npz",
                                "--margin", "0.7"])
     assert code != 0 and "margin" in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()

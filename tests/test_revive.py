@@ -118,13 +118,13 @@ def test_revive_command_writes_weights_and_refuses_bad_layers(tiny, with_dead_un
     start = tmp_path / "start.npz"
     save_npz(start, with_dead_units, {"scenario": "tiny"})
     out = tmp_path / "revived.npz"
-    code, stdout, _ = run_cli(["revive", scenario_file, "--weights", start, "-o", out, "--json"])
+    code, stdout, _ = run_cli(["lab", "revive", scenario_file, "--weights", start, "-o", out, "--json"])
     assert code == 0
     report = json.loads(stdout)
     assert report["revived"] == {k: v for k, v in report["dead_before"].items() if v}
     assert all(report["dead_before"][str(n)] >= len(units) for n, units in KILLED.items())
     assert load_npz(out).digest() == json.loads(out.with_suffix(".json").read_text())["sha256"]
-    code, _, stderr = run_cli(["revive", scenario_file, "--weights", start, "-o", tmp_path / "x.npz", "--layers", "2,x"])
+    code, _, stderr = run_cli(["lab", "revive", scenario_file, "--weights", start, "-o", tmp_path / "x.npz", "--layers", "2,x"])
     assert code != 0 and "--layers" in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()
 
@@ -139,6 +139,7 @@ def test_revive_every_revives_during_pretraining_and_resumes_exactly(tiny, with_
     import torch
 
     from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.training.recipe import recipe_for
     from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, train
 
     torch.set_num_threads(1)
@@ -165,4 +166,4 @@ def test_revive_every_revives_during_pretraining_and_resumes_exactly(tiny, with_
     assert resumed.weights.digest() == straight.weights.digest()
 
     with pytest.raises(OptincError, match="revive_scale"):
-        scenario_from_dict({**TINY, "training": {**options, "revive_scale": 0}}, "tiny.yml")
+        recipe_for(scenario_from_dict({**TINY, "training": {**options, "revive_scale": 0}}, "tiny.yml"))

@@ -74,7 +74,12 @@ BAD = [
     ("missing-field", without("widths"), "widths", "required"),
     ("last-width", with_changes(widths=[4, 64, 5]), "widths", "last width"),
     ("cascade-servers", with_changes(cascade={"servers_per_optinc": 4}, servers=8), "servers", "cascade"),
-    ("importance-length", with_changes(training={"importance": [1.0, 2.0]}), "training.importance", "one weight"),
+    # the training recipe's shape is checked on loading; its fields when training (BAD_RECIPES)
+    ("training-not-a-mapping", with_changes(training=[1, 2]), "training", "mapping"),
+    ("level2-training-without-cascade", with_changes(level2_training={"epochs": 5}), "level2_training",
+     "only a cascade"),
+    ("level2-training-in-cascade-block", with_changes(cascade={"servers_per_optinc": 2, "level2_training": {}}),
+     "cascade.level2_training", "moved"),
     ("malformed-yaml", "name: broken\nbits: [8\nservers: 4\n", "line 3", "malformed YAML"),
     ("not-a-mapping", "- b8n4\n- b8n8\n", "", "mapping"),
 ]
@@ -110,6 +115,31 @@ def test_bad_scenario_gives_one_line_naming_file_and_field(tmp_path, run_cli, ca
     assert line == f"optinc: error: {raised.value}"
 
 
+# the recipe (optinc_pdk/training/recipe.py) is read when a network trains: same one-line errors
+BAD_RECIPES = [
+    ("importance-length", with_changes(training={"importance": [1.0, 2.0]}), "training.importance", "one weight"),
+    ("training-typo", with_changes(training={"epoch": 5}), "training.epoch", "unknown field"),
+    ("training-bad-value", with_changes(training={"lr": -1}), "training.lr", "greater than 0"),
+    ("hard-region-input", with_changes(training={"hard_example_repeats": 1, "hard_region_inputs": [4]}),
+     "training.hard_region_inputs", "input 4 does not exist"),
+]
+
+
+@pytest.mark.parametrize("case,content,field,phrase", BAD_RECIPES, ids=[c[0] for c in BAD_RECIPES])
+def test_bad_training_recipe_gives_one_line_naming_file_and_field(tmp_path, run_cli, case, content, field, phrase):
+    from optinc_pdk.training.recipe import recipe_for
+
+    path = write_bad(tmp_path, case, content)
+    line = assert_one_line_error(*run_cli(["train", path, "-o", tmp_path / "never.npz"]))
+    assert line.startswith(f"optinc: error: {path}: {field}: ") and phrase in line
+    assert not (tmp_path / "never.npz").exists()
+    with pytest.raises(OptincError) as raised:
+        recipe_for(load_scenario(path))
+    assert line == f"optinc: error: {raised.value}"
+    code, _, err = run_cli(["area", path])  # the chip's verbs do not read the recipe
+    assert code == 0, err
+
+
 def test_unknown_scenario_name(run_cli):
     line = assert_one_line_error(*run_cli(["area", "b8n5"]))
     assert "unknown scenario 'b8n5'" in line
@@ -128,3 +158,17 @@ def test_good_file_outside_circuits_loads(tmp_path, run_cli):
     code, out, err = run_cli(["area", path, "--json"])
     assert code == 0, err
     assert '"scenario": "mine"' in out
+
+
+def test_the_chip_has_no_training_fields_and_the_recipe_lives_beside_it():
+    """The file's training: and level2_training: blocks are a recipe (optinc_pdk/training/recipe.py), not chip fields."""
+    from optinc_pdk.scenario import Scenario
+    from optinc_pdk.training.recipe import recipe_for
+
+    assert not {"training", "level2_training"} & set(Scenario.model_fields)
+    cascade = load_scenario("cascade16")
+    assert not {"training", "level2_training"} & set(cascade.model_dump())
+    assert recipe_for(cascade, 1).epochs == 600 and recipe_for(cascade, 2).epochs == 250
+    assert recipe_for(cascade, 2).noise_gain == 1.5 and recipe_for(cascade, 1).noise_gain == 1.0
+    assert recipe_for(cascade.level_scenario(2)).epochs == 250  # a level's plain scenario keeps its recipe
+    assert recipe_for(load_scenario("b8n8")).orthogonality_weight == 1000

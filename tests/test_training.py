@@ -18,6 +18,7 @@ from optinc_pdk.scenario import load_scenario_file, scenario_from_dict
 from optinc_pdk.training.evaluate import evaluate
 from optinc_pdk.training.loss import two_stage_loss
 from optinc_pdk.training.model import OnnMLP
+from optinc_pdk.training.recipe import TrainingRecipe, check_recipes, recipe_for
 from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, exact_accuracy, train
 from optinc_pdk.weights import load_for_scenario, load_npz, save_npz
 
@@ -112,7 +113,7 @@ def test_clip_to_levels_trains_the_tiny_scenario_and_is_refused_for_an_analog_le
     assert result.history[0]["loss"] < plain.history[0]["loss"]  # early overshoot costs nothing clipped
     bad = {**TINY_CASCADE, "training": {**TINY_CASCADE["training"], "clip_to_levels": True}}
     with pytest.raises(OptincError, match=r"training\.clip_to_levels"):
-        scenario_from_dict(bad, "tinycascade.yml")
+        recipe_for(scenario_from_dict(bad, "tinycascade.yml"), 1)
 
 
 def test_resume_from_checkpoint_continues_exactly(tiny, tmp_path):
@@ -455,7 +456,7 @@ def test_refine_closes_a_poorly_trained_network_in_exact_block_form(tmp_path, ru
     assert written.provenance["initialised_from"]["sha256"] == start.digest()
     assert written.provenance["accuracy"] == 1.0 and written.provenance["refined"]["rounds"] >= 1
     # the command line refuses a cascade level on a plain scenario before doing any work
-    code, out, err = run_cli(["refine", path, "--weights", tmp_path / "start.npz", "-o", tmp_path / "x.npz",
+    code, out, err = run_cli(["lab", "refine", path, "--weights", tmp_path / "start.npz", "-o", tmp_path / "x.npz",
                               "--level", "1"])
     assert code != 0 and "--level" in out + err and not (tmp_path / "x.npz").exists()
 
@@ -580,11 +581,11 @@ def test_hinge_weights_scale_each_outputs_hinge_and_are_checked():
     for bad, message in (([1.0], r"training\.hinge_weights: needs one weight per output \(2\), got 1"),
                          ([1.0, -1.0], r"training\.hinge_weights: weights must be non-negative")):
         with pytest.raises(OptincError, match=message):
-            scenario_from_dict({**TINY, "training": {**TINY["training"], "hinge_weights": bad}}, "tiny.yml")
+            recipe_for(scenario_from_dict({**TINY, "training": {**TINY["training"], "hinge_weights": bad}}, "tiny.yml"))
     weighted_tiny = scenario_from_dict({**TINY, "training": {**TINY["training"], "hinge_weights": [4.0, 1.0]}}, "tiny.yml")
     from optinc_pdk.training.loss import DecisionGrid
 
-    grid = DecisionGrid.of(exhaustive_dataset(weighted_tiny), weighted_tiny.training)
+    grid = DecisionGrid.of(exhaustive_dataset(weighted_tiny), recipe_for(weighted_tiny))
     assert grid.hinge.tolist() == [4.0, 1.0]
 
 
@@ -600,7 +601,7 @@ def test_fit_weight_scales_the_exact_fit_and_zero_leaves_only_the_hinge(tmp_path
     assert two_stage_loss(off, targets, step, importance, 2, 0.3, fit_weight=0.5).item() == pytest.approx(
         0.5 * 0.2**2 + 0.5**2)
     with pytest.raises(OptincError, match=r"training\.fit_weight"):
-        scenario_from_dict({**TINY, "training": {**TINY["training"], "fit_weight": -1}}, "tiny.yml")
+        recipe_for(scenario_from_dict({**TINY, "training": {**TINY["training"], "fit_weight": -1}}, "tiny.yml"))
     short = {**TINY["training"], "epochs": 2, "approx_epochs": 0, "polish_epochs": 0}
     runs = {}
     for weight in (1.0, 0.0):
@@ -640,17 +641,17 @@ def test_target_tilt_moves_the_fitted_target_and_its_hinge_band_but_not_the_deci
     tilted = {**TINY["training"], "margin": 0.15, "target_tilt": [0.6, 0.0]}
     scenario = scenario_from_dict({**TINY, "training": tilted}, "tiny.yml")
     data = exhaustive_dataset(scenario)
-    grid = DecisionGrid.of(data, scenario.training)
+    grid = DecisionGrid.of(data, recipe_for(scenario))
     np.testing.assert_allclose(grid.offsets(data, slice(0, 5)).numpy(),
                                data.centered_step_positions(slice(0, 5)) * [0.6, 0.0], rtol=1e-6)
     for bad, message in (([0.5], r"training\.target_tilt: needs one value per output \(2\), got 1"),
                          ([0.7, 0.0], r"training\.target_tilt\[0\]: must be in \[0, 1 − 2·margin\) = \[0, 0\.7\)"),
                          ([0.0, -0.1], r"training\.target_tilt\[1\]")):
         with pytest.raises(OptincError, match=message):
-            scenario_from_dict({**TINY, "training": {**tilted, "target_tilt": bad}}, "tiny.yml")
+            recipe_for(scenario_from_dict({**TINY, "training": {**tilted, "target_tilt": bad}}, "tiny.yml"))
     analog = {**TINY_CASCADE, "training": {**TINY_CASCADE["training"], "target_tilt": [0.3, 0.0]}}
     with pytest.raises(OptincError, match=r"training\.target_tilt: level 1 of a cascade"):
-        scenario_from_dict(analog, "tinycascade.yml")
+        recipe_for(scenario_from_dict(analog, "tinycascade.yml"), 1)
     short = {**tilted, "epochs": 2, "approx_epochs": 0, "polish_epochs": 0}
     runs = {}
     for tilt in ([0.0, 0.0], [0.6, 0.6]):
@@ -674,12 +675,12 @@ def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decis
     mask = np.ones(data.size, dtype=bool)
     mask[region_a[[0, 3]]] = False  # two wrong decisions in one region, one in another
     mask[region_b[1]] = False
-    hard = HardExamples.of(scenario.training, data)
+    hard = HardExamples.of(recipe_for(scenario), data)
     hard.update(mask)
     assert hard.indices.tolist() == region_a.tolist()  # the whole region, right and wrong samples alike
     assert hard.summary() == ", repeating 7 samples in 1 regions"
     single = scenario_from_dict({**TINY, "training": {**regional, "hard_region_min_wrong": 1}}, "tiny.yml")
-    hard = HardExamples.of(single.training, data)
+    hard = HardExamples.of(recipe_for(single), data)
     hard.update(mask)
     assert hard.indices.tolist() == sorted(region_a.tolist() + region_b.tolist())
     hard.update(np.ones(data.size, dtype=bool))
@@ -692,7 +693,7 @@ def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decis
                          ({"hard_region_inputs": None, "hard_region_min_wrong": 3},
                           r"training\.hard_region_min_wrong: only counts with hard_region_inputs")):
         with pytest.raises(OptincError, match=message):
-            scenario_from_dict({**TINY, "training": {**regional, **bad}}, "tiny.yml")
+            recipe_for(scenario_from_dict({**TINY, "training": {**regional, **bad}}, "tiny.yml"))
 
     torch.set_num_threads(1)
     start = train(TrainRequest(tiny, epochs=20, approx_epochs=0, eval_every=100, log=_quiet)).weights
@@ -726,5 +727,91 @@ def test_freeze_output_layer_keeps_the_output_layer_and_trains_the_rest(tmp_path
     assert not np.allclose(result.biases[0], start.biases[0], atol=1e-4)
     assert result.provenance["training"]["freeze_output_layer"] is True
     with pytest.raises(OptincError, match="freeze_output_layer: layer 4 .* is approximated"):
-        scenario_from_dict({**TINY, "approx_layers": [2, 3, 4],
-                            "training": {**TINY["training"], "freeze_output_layer": True}}, "tiny.yml")
+        recipe_for(scenario_from_dict({**TINY, "approx_layers": [2, 3, 4],
+                                       "training": {**TINY["training"], "freeze_output_layer": True}}, "tiny.yml"))
+
+
+def test_the_recipe_is_read_from_the_scenario_file_and_checked_in_one_line(tmp_path, run_cli):
+    """recipe_for reads training: (a cascade's level 2: level2_training:, default training:) from the
+    scenario's file, checked against the chip; a typo is one line naming file and field when `optinc
+    train` runs (loading checks only the blocks' shape: the chip layer does not import the recipe's)."""
+    path = tmp_path / "tiny.yml"
+    path.write_text(yaml.safe_dump(TINY))
+    tiny = load_scenario_file(path)
+    recipe = recipe_for(tiny)
+    assert isinstance(recipe, TrainingRecipe) and recipe.epochs == 1500 and recipe.lr == 0.01
+    assert recipe_for(tiny.with_updates(approx_layers=[2])) == recipe  # the blocks travel with the copy
+    cascade = scenario_from_dict({**TINY_CASCADE, "level2_training": {"epochs": 7, "noise_gain": 1.5}}, "c.yml")
+    assert recipe_for(cascade, 1).epochs == 4 and recipe_for(cascade, 2).epochs == 7
+    assert recipe_for(cascade, 2).noise_gain == 1.5 and recipe_for(cascade, 1).noise_gain == 1.0
+    assert recipe_for(scenario_from_dict(TINY_CASCADE, "c.yml"), 2).epochs == 4  # default: training
+    tilted = {**TINY_CASCADE, "level2_training": {"target_tilt": [0.3, 0.0], "clip_to_levels": True}}
+    assert recipe_for(scenario_from_dict(tilted, "c.yml"), 2).target_tilt == [0.3, 0.0]  # level 2 may tilt
+    with pytest.raises(OptincError, match=r"^c\.yml: level2_training\.importance: needs one weight per output"):
+        check_recipes(scenario_from_dict({**TINY_CASCADE, "level2_training": {"importance": [1.0]}}, "c.yml"))
+    with pytest.raises(OptincError, match=r"^c\.yml: cascade\.level2_training: moved"):
+        scenario_from_dict({**TINY_CASCADE, "cascade": {**TINY_CASCADE["cascade"], "level2_training": {}}}, "c.yml")
+    with pytest.raises(OptincError, match=r"^tiny\.yml: level2_training: only a cascade has a level 2"):
+        scenario_from_dict({**TINY, "level2_training": {"epochs": 3}}, "tiny.yml")
+    with pytest.raises(OptincError, match=r"^tiny\.yml: training: must be a mapping"):
+        scenario_from_dict({**TINY, "training": 5}, "tiny.yml")
+    typo = tmp_path / "typo.yml"
+    typo.write_text(yaml.safe_dump({**TINY, "training": {**TINY["training"], "epoch": 5}}))
+    with pytest.raises(OptincError) as raised:
+        recipe_for(load_scenario_file(typo))
+    assert str(raised.value) == f"{typo}: training.epoch: unknown field (not part of a training recipe; check the spelling)"
+    code, out, err = run_cli(["train", typo, "-o", tmp_path / "never.npz"])
+    assert (code, out) == (2, "") and err.strip() == f"optinc: error: {raised.value}"
+    assert not (tmp_path / "never.npz").exists()
+    # `optinc train` checks both levels' recipes of a cascade before training either
+    level2_typo = tmp_path / "c.yml"
+    level2_typo.write_text(yaml.safe_dump({**TINY_CASCADE, "level2_training": {"noise_gian": 2}}))
+    code, out, err = run_cli(["train", level2_typo, "--level", "1", "-o", tmp_path / "never.npz"])
+    assert code == 2 and err.strip() == (f"optinc: error: {level2_typo}: level2_training.noise_gian: unknown field "
+                                         f"(not part of a training recipe; check the spelling)")
+
+
+def test_a_scenario_built_in_memory_trains_with_an_explicit_recipe():
+    """Scenario(...) has no recipe (the defaults); TrainRequest(recipe=...) gives one, checked against the chip."""
+    from optinc_pdk.scenario import Scenario
+
+    torch.set_num_threads(1)
+    chip = Scenario(**{key: value for key, value in TINY.items() if key != "training"})
+    assert recipe_for(chip) == TrainingRecipe()
+    recipe = TrainingRecipe(epochs=2, stage1_epochs=1, approx_epochs=1, polish_epochs=0, batch_size=49, lr=0.01)
+    result = train(TrainRequest(chip, recipe=recipe, eval_every=1, log=_quiet))
+    assert result.epochs_run == 3 and result.weights.provenance["training"] == recipe.model_dump()
+    from_file = scenario_from_dict({**TINY, "training": recipe.model_dump()}, "tiny.yml")
+    assert train(TrainRequest(from_file, eval_every=1, log=_quiet)).weights.digest() == result.weights.digest()
+    with pytest.raises(OptincError, match=r"^training\.importance: needs one weight per output \(2\), got 3"):
+        train(TrainRequest(chip, recipe=TrainingRecipe(importance=[1.0, 1.0, 1.0]), log=_quiet))
+
+
+def test_one_provenance_writer_gives_every_record_the_same_common_fields():
+    """Training, revival, output refit, construction and random weights all record through
+    weights.provenance_record: the same shape fields and method; measured ones where measured."""
+    from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.training.construct import constructed_weights
+    from optinc_pdk.training.refit_output import refit_output_layer
+    from optinc_pdk.training.revive import revive_dead_units
+    from optinc_pdk.weights import scenario_record
+
+    torch.set_num_threads(1)
+    tiny = scenario_from_dict(TINY, "tiny.yml")
+    data = exhaustive_dataset(tiny)
+    built, _ = constructed_weights(tiny)
+    trained = train(TrainRequest(tiny, epochs=1, approx_epochs=0, eval_every=1, log=_quiet)).weights
+    records = {"construction": built.provenance, "training": trained.provenance,
+               "revival": revive_dead_units(trained, tiny, data).weights.provenance,
+               "output refit": refit_output_layer(built, tiny, data, log=_quiet).weights.provenance,
+               "random": random_weights(tiny, 1).provenance}
+    shape = scenario_record(tiny)
+    for method, record in records.items():
+        assert record["method"] == method and {key: record[key] for key in shape} == shape
+    for record in (built.provenance, trained.provenance):
+        assert {"accuracy", "dataset", "dataset_size", "wall_time_s", "machine", "python", "numpy"} <= set(record)
+    assert "torch" in trained.provenance and "torch" not in built.provenance
+    # derived weights keep their start's own fields, not its measured ones (that accuracy no longer holds)
+    assert records["revival"]["training"] == trained.provenance["training"] and "accuracy" not in records["revival"]
+    assert records["output refit"]["stages"] == built.provenance["stages"]
+    assert set(records["random"]) == set(shape) | {"method", "random_seed"}  # a function of the seed alone

@@ -11,7 +11,7 @@ import numpy as np
 
 from optinc_pdk.blockform import block_approximation
 from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.weights import OnnWeights, provenance_record
 
 
 def random_weights(scenario: Scenario, seed: int = 0) -> OnnWeights:
@@ -24,5 +24,6 @@ def random_weights(scenario: Scenario, seed: int = 0) -> OnnWeights:
             weight = block_approximation(weight)
         weights.append(weight)
         biases.append(rng.normal(size=out_dim) * 0.5)
-    provenance = {"scenario": scenario.name, "random_seed": seed, "approx_layers": sorted(approx)}
+    # no environment fields: the record is a function of (scenario, seed), as the weights are
+    provenance = provenance_record(scenario, method="random", environment=False, random_seed=seed)
     return OnnWeights(tuple(weights), tuple(biases), provenance, f"random(seed={seed})")

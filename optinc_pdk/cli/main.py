@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.compare",
     "optinc_pdk.cli.decompose",
     "optinc_pdk.cli.layout",
+    "optinc_pdk.cli.lab",  # one entry, `optinc lab`: the research tools' group
 ]
 
 app = typer.Typer(

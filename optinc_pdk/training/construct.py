@@ -19,8 +19,6 @@ The hardware form is respected layer by layer (docs/construction.md):
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,7 +29,7 @@ from scipy.linalg import null_space
 from optinc_pdk.decompose.blocks import BlockLayout
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights, scenario_record
+from optinc_pdk.weights import OnnWeights, provenance_record
 
 PAM4 = 4
 RANK_TOL = 1e-9
@@ -354,11 +352,8 @@ def construct(scenario: Scenario) -> OnnWeights:
     builder.output(n_layers)
     weights = tuple(w for w, _ in builder.layers)
     biases = tuple(b for _, b in builder.layers)
-    provenance = {
-        "scenario": scenario.name,
-        "method": "construction",
-        "stages": [{"layer": s.layer, "digits": list(range(s.low, s.low + s.digits))} for s in stages.values()],
-    }
+    stages_record = [{"layer": s.layer, "digits": list(range(s.low, s.low + s.digits))} for s in stages.values()]
+    provenance = provenance_record(scenario, method="construction", environment=False, stages=stages_record)
     return OnnWeights(weights, biases, provenance)
 
 
@@ -372,20 +367,11 @@ def constructed_weights(scenario: Scenario) -> tuple[OnnWeights, dict]:
     built = time.perf_counter() - started
     data = exhaustive_dataset(scenario)
     report = evaluate(weights, scenario, data)
-    provenance = {
-        **scenario_record(scenario),
-        **weights.provenance,
-        "epochs": 0,
-        "dataset": data.name,
-        "dataset_size": data.size,
-        "accuracy": report["accuracy"],
-        "max_block_unitarity_error": report["max_block_unitarity_error"],
-        "max_abs_output_error": report["max_abs_output_error"],
-        "construction_s": round(built, 3),
-        "wall_time_s": round(time.perf_counter() - started, 1),
-        "machine": f"{platform.node() or 'unknown'} {platform.machine()}",
-        "numpy": np.__version__,
-        "python": sys.version.split()[0],
-        "see": "docs/construction.md",
-    }
+    provenance = provenance_record(
+        scenario, method="construction", accuracy=report["accuracy"], data=data,
+        wall_s=time.perf_counter() - started, based_on=weights.provenance, epochs=0,
+        max_block_unitarity_error=report["max_block_unitarity_error"],
+        max_abs_output_error=report["max_abs_output_error"], construction_s=round(built, 3),
+        see="docs/construction.md",
+    )
     return OnnWeights(weights.weights, weights.biases, provenance), report

@@ -19,7 +19,7 @@ import torch
 
 if TYPE_CHECKING:
     from optinc_pdk.datasets import Dataset
-    from optinc_pdk.scenario import TrainingOptions
+    from optinc_pdk.training.recipe import TrainingRecipe
 
 HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolerance
 
@@ -36,7 +36,7 @@ class DecisionGrid:
     tilt: torch.Tensor | None = None
 
     @classmethod
-    def of(cls, data: "Dataset", opts: "TrainingOptions", dtype=torch.float32, device=None) -> "DecisionGrid":
+    def of(cls, data: "Dataset", opts: "TrainingRecipe", dtype=torch.float32, device=None) -> "DecisionGrid":
         def tensor(values) -> torch.Tensor:
             return torch.as_tensor(values, dtype=dtype, device=device)
 

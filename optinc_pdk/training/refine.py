@@ -1,4 +1,4 @@
-"""`optinc refine`: full-batch L-BFGS on block-form weights, to close the last errors.
+"""`optinc lab refine`: full-batch L-BFGS on block-form weights, to close the last errors.
 
 Minibatch Adam reaches a noise floor: on b8n8 its loss rises whenever the rate is large enough to
 move, and falls only as the one-cycle schedule anneals (98.6% after three cycles). The last
@@ -15,8 +15,6 @@ the decision-margin hinge) over the whole exhaustive dataset, accumulated in chu
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +30,9 @@ from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.loss import DecisionGrid, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, join_blocks
-from optinc_pdk.training.trainer import (cpu_name, decision_accuracy, enforce,
-                                         exact_accuracy, load_plain_weights)
-from optinc_pdk.weights import OnnWeights, save_npz, scenario_record
+from optinc_pdk.training.recipe import TrainingRecipe, checked_recipe, recipe_for
+from optinc_pdk.training.trainer import decision_accuracy, enforce, exact_accuracy, load_plain_weights
+from optinc_pdk.weights import OnnWeights, provenance_record, save_npz
 
 
 class ExpOrthogonalBlockLinear(nn.Module):
@@ -66,20 +64,21 @@ class RefineResult:
 
 def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, rounds: int = 20,
            iterations_per_round: int = 10, chunk: int = 32768, output: Path | None = None,
-           double: bool = False,
+           double: bool = False, recipe: TrainingRecipe | None = None,
            log: Callable[[str], None] = lambda line: print(line, flush=True)) -> RefineResult:
     """L-BFGS rounds (each ``iterations_per_round`` iterations) until 100% or ``rounds`` are spent.
 
     After every round the exported weights are evaluated exactly; the best so far is written to
     ``output`` (atomically), so an interrupted refinement loses at most one round and continues by
     refining that file again. float32 by default (a third of float64's time on the CPU); the
-    evaluated and written weights are the float64 projection either way.
+    evaluated and written weights are the float64 projection either way. The loss's margin and
+    weights come from ``recipe`` (default: the scenario file's, :func:`recipe_for`).
     """
     data = exhaustive_dataset(scenario, level)
     if data.input_noise is not None:
         raise OptincError(f"{scenario.name} level {level}: refine works on exact inputs only; a level 2 that "
                           "absorbs level-1 errors trains with `optinc train`")
-    opts = scenario.training_for(level)
+    opts = recipe_for(scenario, level) if recipe is None else checked_recipe(recipe, scenario, level)
     dtype = torch.float64 if double else torch.float32
     model = _block_model(scenario, start).to(dtype)
     grid = DecisionGrid.of(data, opts, dtype)
@@ -137,18 +136,10 @@ def _block_model(scenario: Scenario, start: OnnWeights) -> OnnMLP:
 
 def _provenance(scenario: Scenario, level: int | None, start: OnnWeights, data: Dataset, weights: OnnWeights,
                 accepted: float, history: list[dict]) -> dict:
-    return {
-        **scenario_record(scenario, level),
-        "refined": {"method": "full-batch L-BFGS (strong Wolfe), blocks as diag(d)·U0·expm(A−Aᵀ)",
-                    "rounds": len(history) - 1, "history": history},
-        "initialised_from": {"source": start.source, "sha256": start.digest()},
-        "dataset": data.name,
-        "dataset_size": data.size,
-        "accuracy": decision_accuracy(weights, data),  # as `optinc evaluate` reports it
-        "accepted": accepted,
-        "wall_time_s": round(history[-1]["wall_s"], 1),
-        "device": "cpu",
-        "machine": f"{platform.node() or 'unknown'} {platform.machine()} {cpu_name()} ({torch.get_num_threads()} threads)",
-        "torch": torch.__version__,
-        "python": sys.version.split()[0],
-    }
+    return provenance_record(
+        scenario, level, method="refinement", accuracy=decision_accuracy(weights, data), data=data,
+        wall_s=history[-1]["wall_s"], torch_used=True,
+        refined={"method": "full-batch L-BFGS (strong Wolfe), blocks as diag(d)·U0·expm(A−Aᵀ)",
+                 "rounds": len(history) - 1, "history": history},
+        initialised_from={"source": start.source, "sha256": start.digest()},
+        accepted=accepted, device="cpu")

@@ -1,4 +1,4 @@
-"""`optinc refit-output`: the output layer's best weights for the hidden layers it is given.
+"""`optinc lab refit-output`: the output layer's best weights for the hidden layers it is given.
 
 When the output layer is not approximated, each output is an affine function of the last hidden
 layer's features, and "decided correctly" is a pair of linear inequalities per sample: the output
@@ -18,8 +18,6 @@ The hidden layers, and with them the block form of every approximated layer, are
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -31,7 +29,7 @@ from scipy.optimize import linprog
 from optinc_pdk.datasets import Dataset
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.weights import OnnWeights, provenance_record
 
 REWEIGHT_EPSILON = 0.05  # levels: a violation this large halves a sample's weight in the next round
 
@@ -106,14 +104,13 @@ def refit_output_layer(weights: OnnWeights, scenario: Scenario, data: Dataset, *
                 cost = 1.0 / (violation / step + REWEIGHT_EPSILON)
         matrix[output], bias[output] = best
         after.append(best_wrong)
-    provenance = {**weights.provenance,
-                  "output_refit": {"method": "per-output LP (HiGHS): min Σ violations, cutting planes, "
-                                             "iteratively re-weighted", "margin": margin, "rounds": rounds,
-                                   "wrong_before": before, "wrong_after": after, "history": history,
-                                   "from_sha256": weights.digest(),
-                                   "wall_time_s": round(time.perf_counter() - started, 1),
-                                   "machine": f"{platform.node() or 'unknown'} {platform.machine()}",
-                                   "python": sys.version.split()[0]}}
+    wall = time.perf_counter() - started
+    # the start's record carries on (how its hidden layers were trained); its accuracy no longer holds
+    provenance = provenance_record(
+        scenario, method="output refit", based_on=weights.provenance, wall_s=wall,
+        output_refit={"method": "per-output LP (HiGHS): min Σ violations, cutting planes, iteratively re-weighted",
+                      "margin": margin, "rounds": rounds, "wrong_before": before, "wrong_after": after,
+                      "history": history, "from_sha256": weights.digest(), "wall_time_s": round(wall, 1)})
     refitted = OnnWeights(tuple(weights.weights[:-1]) + (matrix,), tuple(weights.biases[:-1]) + (bias,),
                           provenance, weights.source)
     return OutputRefit(refitted, before, after, history)

@@ -31,7 +31,7 @@ from optinc_pdk.blockform import block_factors
 from optinc_pdk.datasets import Dataset
 from optinc_pdk.errors import OptincError
 from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.weights import OnnWeights, provenance_record
 
 TINY_ROW = 1e-12
 
@@ -78,11 +78,12 @@ def revive_dead_units(weights: OnnWeights, scenario: Scenario, data: Dataset, *,
             revived[number] = int(dead.size)
             pre = hidden @ matrices[index].T + biases[index]
         hidden = np.maximum(pre, 0.0)
-    provenance = {**weights.provenance,
-                  "revived": {"scale": scale, "seed": seed, "layers": chosen,
-                              "dead_before": {str(k): v for k, v in dead_before.items()},
-                              "revived_units": {str(k): v for k, v in revived.items()},
-                              "from_sha256": weights.digest()}}
+    # the start's record carries on (how it was trained); its accuracy no longer holds and is left out
+    provenance = provenance_record(scenario, method="revival", based_on=weights.provenance,
+                                   revived={"scale": scale, "seed": seed, "layers": chosen,
+                                            "dead_before": {str(k): v for k, v in dead_before.items()},
+                                            "revived_units": {str(k): v for k, v in revived.items()},
+                                            "from_sha256": weights.digest()})
     result = OnnWeights(tuple(matrices), tuple(biases), provenance, weights.source)
     return Revival(result, revived, dead_before)
 

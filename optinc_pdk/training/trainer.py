@@ -14,8 +14,6 @@ need a 13.8M-sample activation tensor. Shuffling and the learning-rate schedule 
 from __future__ import annotations
 
 import math
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +25,13 @@ import torch
 from optinc_pdk.blockform import block_approximation
 from optinc_pdk.datasets import Dataset, exhaustive_dataset, with_level1_errors
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario, TrainingOptions
+from optinc_pdk.scenario import Scenario
 from optinc_pdk.training.checkpoint import load_checkpoint, load_model_state, restore, save_checkpoint
 from optinc_pdk.training.loss import DecisionGrid, default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
+from optinc_pdk.training.recipe import TrainingRecipe, checked_recipe, recipe_for
 from optinc_pdk.training.revive import revive_dead_units
-from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, save_npz, scenario_record
+from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, provenance_record, save_npz
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class TrainRequest:
     device: str = "cpu"
     run_dir: Path | None = None
     resume: bool = False
-    epochs: int | None = None  # overrides scenario.training.epochs
+    epochs: int | None = None  # overrides the recipe's epochs
     approx_epochs: int | None = None
     batch_size: int | None = None
     eval_every: int = 5
@@ -68,6 +67,8 @@ class TrainRequest:
     progress: Callable[[TrainProgress], None] | None = None  # called after every batch
     # stop at the first epoch boundary after this many seconds of this call, checkpointed for --resume
     time_limit_s: float | None = None
+    # the training recipe; default: the scenario file's (recipe_for); give it for scenarios built in memory
+    recipe: TrainingRecipe | None = None
 
 
 @dataclass
@@ -124,8 +125,8 @@ class HardExamples:
     min_wrong: int = 1
 
     @classmethod
-    def of(cls, opts: TrainingOptions, data: Dataset) -> "HardExamples":
-        """The repeats the training options ask for; regions keyed by ``hard_region_inputs``' values."""
+    def of(cls, opts: TrainingRecipe, data: Dataset) -> "HardExamples":
+        """The repeats the recipe asks for; regions keyed by ``hard_region_inputs``' values."""
         if not opts.hard_example_repeats or opts.hard_region_inputs is None:
             return cls(opts.hard_example_repeats)
         _, regions = np.unique(data.numerators[:, opts.hard_region_inputs], axis=0, return_inverse=True)
@@ -199,8 +200,10 @@ def accepted(forward: Callable[[np.ndarray], np.ndarray], data: Dataset, dtype, 
     return ok
 
 
-def training_dataset(scenario: Scenario, level: int | None, level1: OnnWeights | None) -> Dataset:
-    """The exhaustive dataset; for a cascade's level 2 with level 1's real output errors attached."""
+def training_dataset(scenario: Scenario, level: int | None, level1: OnnWeights | None,
+                     noise_gain: float = 1.0) -> Dataset:
+    """The exhaustive dataset; for a cascade's level 2 with level 1's real output errors attached
+    (scaled by ``noise_gain``)."""
     data = exhaustive_dataset(scenario, level)
     if level != 2 or scenario.cascade is None:
         return data
@@ -209,7 +212,7 @@ def training_dataset(scenario: Scenario, level: int | None, level1: OnnWeights |
                           f"(train level 1 first: `optinc train {scenario.name} --level 1`)")
     first = exhaustive_dataset(scenario, 1)
     return with_level1_errors(data, first, level1.forward(first.inputs(dtype=np.float64)),
-                              scenario.cascade.servers_per_optinc, scenario.training_for(level).noise_gain)
+                              scenario.cascade.servers_per_optinc, noise_gain)
 
 
 def enforce(model: OnnMLP, scenario: Scenario) -> OnnWeights:
@@ -234,8 +237,25 @@ def exact_accuracy(weights: OnnWeights, data: Dataset) -> float:
 
 
 def train(request: TrainRequest) -> TrainResult:
-    scenario = request.scenario
-    opts = scenario.training_for(request.level)
+    """Pretrain, switch to the block form, train in it, polish (module text); resumable at every checkpoint."""
+    recipe = request_recipe(request)
+    run = _Run(request, recipe)
+    if run.phase == "pretrain":
+        run.pretrain()
+        if run.approx_epochs and run.stopped is None:
+            run.switch_to_block_form()
+    if run.phase == "approx" and run.accuracy < 1.0 and run.stopped is None:  # a lossless switch needs no more
+        run.train_in_block_form(run.approx_start, run.approx_epochs, run.approx_lr)
+    if run.phase == "approx" and run.accuracy < 1.0 and recipe.polish_epochs and run.stopped is None:
+        run.start_polish()
+    if run.phase == "polish" and run.stopped is None:
+        run.train_in_block_form(run.polish_start, recipe.polish_epochs, recipe.lr / 20)
+    run.checkpoint()
+    return run.result()
+
+
+def request_recipe(request: TrainRequest) -> TrainingRecipe:
+    """The request's recipe (given, or the scenario file's) once the request itself is checked."""
     if request.continue_pretraining and request.init is None:
         raise OptincError("--continue-pretraining: give the weights to continue from with --init")
     if request.lr is not None and not request.lr > 0:
@@ -244,248 +264,290 @@ def train(request: TrainRequest) -> TrainResult:
         raise OptincError(f"--time-limit: must be positive (got {request.time_limit_s})")
     if request.device == "cuda" and not torch.cuda.is_available():
         raise OptincError("--device cuda: no CUDA device is available to torch here")
-    device = torch.device(request.device)
-    if request.threads:
-        torch.set_num_threads(request.threads)
-    torch.manual_seed(scenario.seed)
-    data = training_dataset(scenario, request.level, request.level1)
-    pre_epochs = request.epochs if request.epochs is not None else opts.epochs
-    approx_epochs = (request.approx_epochs if request.approx_epochs is not None else opts.approx_epochs) \
-        if scenario.approx_layers else 0
-    batch_size = request.batch_size or opts.batch_size
-    approx_lr = opts.approx_lr or opts.lr / 2
-    importance = torch.tensor(opts.importance or default_importance(data.n_outputs), device=device)
-    grid = DecisionGrid.of(data, opts, device=device)
-    noise = None if data.input_noise is None else torch.as_tensor(data.input_noise, dtype=torch.float32)
-    run_dir = request.run_dir
-    hard = HardExamples.of(opts, data)
+    if request.recipe is not None:
+        return checked_recipe(request.recipe, request.scenario, request.level)
+    return recipe_for(request.scenario, request.level)
 
-    record = scenario_record(scenario, request.level)
-    model = OnnMLP(scenario.widths).to(device)
-    if opts.freeze_output_layer:
-        model.freeze_output()
-    phase, epoch, history, approx_start, polish_start, meta_polish_start = "pretrain", 0, [], 0, 0, None
-    continued, pre_lr = request.init is not None and request.continue_pretraining, request.lr or opts.lr
-    optimizer = torch.optim.Adam(model.parameters(), lr=pre_lr)
-    init_record = None if request.init is None else {
-        "source": request.init.source, "sha256": request.init.digest(), "continued_pretraining": continued}
-    if request.resume:
+
+class _Run:
+    """One call of :func:`train`: its fixed setup, the model and optimiser, where the run stands (phase,
+    epoch, history, last accuracy) and the steps that move it on. The model is created right after
+    the seed is set, so the same request starts from the same weights."""
+
+    def __init__(self, request: TrainRequest, recipe: TrainingRecipe):
+        scenario = request.scenario
+        self.request, self.scenario, self.recipe = request, scenario, recipe
+        self.tag = f"[{scenario.name}{_lvl(request.level)}]"
+        self.device = torch.device(request.device)
+        if request.threads:
+            torch.set_num_threads(request.threads)
+        torch.manual_seed(scenario.seed)
+        self.data = data = training_dataset(scenario, request.level, request.level1, recipe.noise_gain)
+        self.pre_epochs = request.epochs if request.epochs is not None else recipe.epochs
+        self.approx_epochs = (request.approx_epochs if request.approx_epochs is not None else recipe.approx_epochs) \
+            if scenario.approx_layers else 0
+        self.batch_size = request.batch_size or recipe.batch_size
+        self.approx_lr = recipe.approx_lr or recipe.lr / 2
+        self.importance = torch.tensor(recipe.importance or default_importance(data.n_outputs), device=self.device)
+        self.grid = DecisionGrid.of(data, recipe, device=self.device)
+        self.noise = None if data.input_noise is None else torch.as_tensor(data.input_noise, dtype=torch.float32)
+        self.run_dir = request.run_dir
+        self.hard = HardExamples.of(recipe, data)
+        self.record = provenance_record(scenario, request.level, method="training", environment=False)
+        self.model = OnnMLP(scenario.widths).to(self.device)
+        if recipe.freeze_output_layer:
+            self.model.freeze_output()
+        self.phase, self.epoch, self.history = "pretrain", 0, []
+        self.approx_start, self.polish_start, self.accuracy = 0, 0, 0.0
+        self.stopped: dict | None = None  # where the time limit stopped the run, if it did
+        self.continued = request.init is not None and request.continue_pretraining
+        self.pre_lr = request.lr or recipe.lr
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.pre_lr)
+        self.init_record = None if request.init is None else {
+            "source": request.init.source, "sha256": request.init.digest(), "continued_pretraining": self.continued}
+        if request.resume:
+            self._resume()
+        elif request.init is not None:
+            self._start_from(request.init)
+        self.started = time.perf_counter() - (self.history[-1]["wall_s"] if self.history else 0.0)
+        self.call_started = time.perf_counter()
+        self.best = BestSoFar.resumed(self.run_dir, self.record) if request.resume else BestSoFar(self.run_dir, self.record)
+
+    # -- starting points ------------------------------------------------------------------------
+    def _resume(self) -> None:
+        """Continue where the run folder's checkpoint stands."""
+        run_dir, scenario, recipe = self.run_dir, self.scenario, self.recipe
         if run_dir is None or not (run_dir / "checkpoint.json").is_file():
             raise OptincError(f"--resume: no checkpoint in {run_dir}")
         meta, tensors = load_checkpoint(run_dir)
-        if meta.get("scenario") != scenario.name or meta.get("level") != request.level:
-            raise OptincError(f"{run_dir}/checkpoint.json: scenario: checkpoint is for {meta.get('scenario')} level {meta.get('level')}")
-        phase, epoch, history = meta["phase"], meta["epoch"], meta["history"]
-        approx_start = meta.get("approx_start", epoch)
-        meta_polish_start = meta.get("polish_start")
-        continued, pre_lr = meta.get("continued_pretraining", False), meta.get("pretrain_lr", pre_lr)
-        init_record = meta.get("initialised_from")
-        if phase in ("approx", "polish"):
-            model.approximate(scenario.approx_layers, opts.approx_scale_rows)
-            optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr)
-        if phase == "polish":
-            model.freeze_unitaries()
-            optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts.lr)
-        restore(model, optimizer, tensors)
-        hard.restore(tensors)
-        request.log(f"resumed {scenario.name} at phase {phase}, epoch {epoch}")
-    elif request.init is not None:
-        load_plain_weights(model, request.init)
-        if scenario.approx_layers and not continued:
-            phase, pre_epochs = "approx", 0
-            model.approximate(scenario.approx_layers, opts.approx_scale_rows)
-            optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
-        request.log(f"{scenario.name}: starting from {request.init.source or 'the given weights'}")
-        if hard.repeats:  # the starting weights' wrong samples repeat from the first epoch
-            hard.update(accepted_by_model(model, data, device))
+        if meta.get("scenario") != scenario.name or meta.get("level") != self.request.level:
+            raise OptincError(f"{run_dir}/checkpoint.json: scenario: checkpoint is for {meta.get('scenario')} "
+                              f"level {meta.get('level')}")
+        self.phase, self.epoch, self.history = meta["phase"], meta["epoch"], meta["history"]
+        self.approx_start = meta.get("approx_start", self.epoch)
+        if meta.get("polish_start") is not None:
+            self.polish_start = meta["polish_start"]
+        self.continued, self.pre_lr = meta.get("continued_pretraining", False), meta.get("pretrain_lr", self.pre_lr)
+        self.init_record = meta.get("initialised_from")
+        if self.phase in ("approx", "polish"):
+            self.model.approximate(scenario.approx_layers, recipe.approx_scale_rows)
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=recipe.lr)
+        if self.phase == "polish":
+            self.model.freeze_unitaries()
+            self.optimizer = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad], lr=recipe.lr)
+        restore(self.model, self.optimizer, tensors)
+        self.hard.restore(tensors)
+        self.request.log(f"resumed {scenario.name} at phase {self.phase}, epoch {self.epoch}")
 
-    started = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
-    call_started = time.perf_counter()
-    stopped = None  # where the time limit stopped the run, if it did
+    def _start_from(self, init: OnnWeights) -> None:
+        """Given weights: straight into the block form, unless the pretraining continues first."""
+        load_plain_weights(self.model, init)
+        if self.scenario.approx_layers and not self.continued:
+            self.phase, self.pre_epochs = "approx", 0
+            self.model.approximate(self.scenario.approx_layers, self.recipe.approx_scale_rows)
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.approx_lr)
+        self.request.log(f"{self.scenario.name}: starting from {init.source or 'the given weights'}")
+        if self.hard.repeats:  # the starting weights' wrong samples repeat from the first epoch
+            self.hard.update(accepted_by_model(self.model, self.data, self.device))
 
-    def out_of_time() -> bool:
-        return request.time_limit_s is not None and time.perf_counter() - call_started >= request.time_limit_s
+    # -- phases ---------------------------------------------------------------------------------
+    def pretrain(self) -> None:
+        """Plain layers until the whole dataset is decided correctly, the budget is spent or time is up."""
+        recipe, request = self.recipe, self.request
+        while self.epoch < self.pre_epochs:
+            stage = 1 if self.epoch < recipe.stage1_epochs and not self.continued else 2
+            loss = self.run_epoch(self.epoch, self.pre_epochs, self.pre_lr, stage)
+            self.epoch += 1
+            if self.epoch % request.eval_every == 0 or self.epoch == self.pre_epochs:
+                self._evaluate_pretraining(loss)
+                if self.accuracy == 1.0 and stage == 2:
+                    break
+            every = recipe.revive_every
+            if every and self.epoch % every == 0 and self.epoch + every <= self.pre_epochs:
+                self._revive()
+            if self.epoch % request.checkpoint_every == 0:
+                self.checkpoint()
+            if self.epoch < self.pre_epochs and self._out_of_time():
+                self._stop_here()
+                break
 
-    def stop_here() -> dict:
-        request.log(f"[{scenario.name}{_lvl(request.level)}] time limit of {request.time_limit_s:g} s reached at "
-                    f"{phase} epoch {epoch}: checkpoint written, continue with --resume")
-        return {"reason": "time limit", "time_limit_s": request.time_limit_s, "phase": phase, "epoch": epoch}
-    best = BestSoFar.resumed(run_dir, record) if request.resume else BestSoFar(run_dir, record)
+    def switch_to_block_form(self) -> None:
+        """Project the approximated layers onto the block form and measure what the switch cost."""
+        layers = self.scenario.approx_layers
+        self.phase = "approx"
+        coupling = _worst_coupling(self.model, layers)
+        self.model.approximate(layers, self.recipe.approx_scale_rows)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.approx_lr)
+        projected = self._evaluate_enforced("projected")
+        # what the switch to the block form cost: the row-coupling penalty exists to keep this small
+        self._note(phase="projected", epoch=self.epoch, accuracy=self.accuracy, block_coupling=coupling)
+        self.request.log(f"{self.tag} projected layers {layers}: accuracy {self.accuracy:.6f} (block coupling "
+                         f"before {coupling:.2e})")
+        if self.run_dir is not None:  # kept, to start other hardware-aware runs from it with --init
+            save_npz(self.run_dir / "projected.npz", projected,
+                     {**self.record, "phase": "projected", "epochs": self.epoch, "accepted": self.accuracy})
+        self.approx_start = self.epoch
+        self.checkpoint()
 
-    def checkpoint() -> None:
-        if run_dir is not None:
-            save_checkpoint(run_dir, model, optimizer, extra=hard.tensors(), meta={
-                "scenario": scenario.name, "level": request.level, "phase": phase, "epoch": epoch, "history": history,
-                "approx_start": approx_start, "polish_start": polish_start if phase == "polish" else None,
-                "continued_pretraining": continued, "pretrain_lr": pre_lr, "initialised_from": init_record,
-            })
+    def train_in_block_form(self, start: int, budget: int, peak: float) -> None:
+        """Hardware-aware epochs (approx or polish phase) until 100%, the budget is spent or time is up."""
+        while self.epoch - start < budget:
+            loss = self.run_epoch(self.epoch - start, budget, peak, 2)
+            self.epoch += 1
+            if (self.epoch - start) % self.request.eval_every == 0 or self.epoch - start == budget:
+                self._evaluate_enforced(self.phase)
+                self._note(phase=self.phase, epoch=self.epoch, loss=loss, accuracy=self.accuracy)
+                self.request.log(f"{self.tag} {self.phase} epoch {self.epoch - start}/{budget} loss {loss:.5f} "
+                                 f"accuracy {self.accuracy:.6f}{self.hard.summary()}")
+                if self.accuracy == 1.0:
+                    break
+            if self.epoch % self.request.checkpoint_every == 0:
+                self.checkpoint()
+            if self.epoch - start < budget and self._out_of_time():
+                self._stop_here()
+                break
 
-    def run_epoch(phase_epoch: int, phase_total: int, peak: float, stage: int) -> float:
-        generator = torch.Generator().manual_seed(scenario.seed * 1_000_003 + epoch)
-        order = hard.epoch_order(data.size, generator)
-        n_batches = math.ceil(len(order) / batch_size)
+    def start_polish(self) -> None:
+        """Freeze every Û: only d, the biases and the free layers train on, at a twentieth of the rate."""
+        self.phase, self.polish_start = "polish", self.epoch
+        self.model.freeze_unitaries()
+        self.optimizer = torch.optim.Adam([p for p in self.model.parameters() if p.requires_grad],
+                                          lr=self.recipe.lr / 20)
+        self.checkpoint()
+
+    def result(self) -> TrainResult:
+        """The enforced weights (or the best evaluated ones, if the last epochs drifted below them)."""
+        weights = enforce(self.model, self.scenario)
+        accuracy = exact_accuracy(weights, self.data)
+        selected = None
+        best = self.best
+        if best.weights is not None and best.accuracy > accuracy:
+            self.request.log(f"{self.tag} writing the best evaluated weights ({best.where['phase']} epoch "
+                             f"{best.where['epoch']}: {best.accuracy:.6f}) instead of the last ({accuracy:.6f})")
+            selected = {**best.where, "accepted": best.accuracy, "last_accepted": accuracy}
+            weights, accuracy = best.weights, best.accuracy
+        wall = time.perf_counter() - self.started
+        provenance = self._provenance(weights, accuracy, wall, selected)
+        return TrainResult(OnnWeights(weights.weights, weights.biases, provenance), accuracy, self.epoch, wall,
+                           self.history)
+
+    # -- one epoch ------------------------------------------------------------------------------
+    def run_epoch(self, phase_epoch: int, phase_total: int, peak: float, stage: int) -> float:
+        """One pass over the (shuffled, hard-example-extended) dataset; the mean batch loss."""
+        generator = torch.Generator().manual_seed(self.scenario.seed * 1_000_003 + self.epoch)
+        order = self.hard.epoch_order(self.data.size, generator)
+        n_batches = math.ceil(len(order) / self.batch_size)
         total = 0.0
         for b in range(n_batches):
-            index = order[b * batch_size : (b + 1) * batch_size]
-            x = torch.as_tensor(data.inputs(index))
-            if noise is not None:  # level 2: the mean of N real level-1 output errors, as the optics deliver
-                picks = torch.randint(noise.shape[0], (len(index), data.noise_sources), generator=generator)
-                x = x + noise[picks].mean(dim=1)
-            x = x.to(device)
-            y = torch.as_tensor(data.targets(index), device=device)
-            for group in optimizer.param_groups:
+            index = order[b * self.batch_size : (b + 1) * self.batch_size]
+            loss = self._batch_loss(index, generator, stage, self.epoch + b / n_batches)
+            for group in self.optimizer.param_groups:
                 group["lr"] = _lr_at((phase_epoch + b / n_batches) / phase_total, peak)
-            loss = two_stage_loss(model(x), y, grid.step, importance, stage, opts.margin,
-                                  grid.threshold, grid.top, grid.hinge, opts.fit_weight, grid.offsets(data, index))
-            if phase == "pretrain" and opts.orthogonality_weight and scenario.approx_layers:
-                # a continued network is already near the block form: hold it there from the start
-                ramp = 1.0 if continued else min(1.0, (epoch + b / n_batches) / max(pre_epochs, 1))
-                coupling = sum(block_row_coupling(model.layers[n - 1].weight) for n in scenario.approx_layers)
-                loss = loss + opts.orthogonality_weight * ramp * coupling
-            optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
-            if phase == "approx" and (b + 1) % opts.project_every == 0:  # not in polish: Û is frozen
-                model.retract()
+            self.optimizer.step()
+            if self.phase == "approx" and (b + 1) % self.recipe.project_every == 0:  # not in polish: Û is frozen
+                self.model.retract()
             total += loss.item()
-            if request.progress is not None:
-                request.progress(TrainProgress(phase, phase_epoch + (b + 1) / n_batches, phase_total, total / (b + 1),
-                                               last_accuracy(history)))
-        if phase == "approx":
-            model.retract()
+            if self.request.progress is not None:
+                self.request.progress(TrainProgress(self.phase, phase_epoch + (b + 1) / n_batches, phase_total,
+                                                    total / (b + 1), last_accuracy(self.history)))
+        if self.phase == "approx":
+            self.model.retract()
         return total / n_batches
 
-    accuracy = 0.0
-    if phase == "pretrain":
-        while epoch < pre_epochs:
-            stage = 1 if epoch < opts.stage1_epochs and not continued else 2
-            loss = run_epoch(epoch, pre_epochs, pre_lr, stage)
-            epoch += 1
-            if epoch % request.eval_every == 0 or epoch == pre_epochs:
-                mask = accepted_by_model(model, data, device)
-                hard.update(mask)
-                accuracy = float(mask.mean())
-                history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
-                                "wall_s": time.perf_counter() - started})
-                coupling = ""
-                if opts.orthogonality_weight and scenario.approx_layers:
-                    coupling = f" block coupling {_worst_coupling(model, scenario.approx_layers):.2e}"
-                request.log(f"[{scenario.name}{_lvl(request.level)}] pretrain epoch {epoch}/{pre_epochs} "
-                            f"loss {loss:.5f} accuracy {accuracy:.6f}{coupling}{hard.summary()}")
-                if accuracy == 1.0 and stage == 2:
-                    break
-            if opts.revive_every and epoch % opts.revive_every == 0 and epoch + opts.revive_every <= pre_epochs:
-                revived = revive_in_place(model, scenario, data, opts.revive_scale, epoch)
-                history.append({"phase": "revived", "epoch": epoch, "revived": revived,
-                                "wall_s": time.perf_counter() - started})
-                request.log(f"[{scenario.name}{_lvl(request.level)}] epoch {epoch}: revived "
-                            f"{sum(revived.values())} dead units {revived}")
-            if epoch % request.checkpoint_every == 0:
-                checkpoint()
-            if epoch < pre_epochs and out_of_time():
-                stopped = stop_here()
-                break
-        if approx_epochs and stopped is None:
-            phase = "approx"
-            coupling = _worst_coupling(model, scenario.approx_layers)
-            model.approximate(scenario.approx_layers, opts.approx_scale_rows)
-            optimizer = torch.optim.Adam(model.parameters(), lr=approx_lr)
-            projected = enforce(model, scenario)
-            mask = accepted(projected.forward, data, np.float64)
-            hard.update(mask)
-            accuracy = float(mask.mean())
-            best.offer(accuracy, projected, "projected", epoch)
-            # what the switch to the block form cost: the row-coupling penalty exists to keep this small
-            history.append({"phase": "projected", "epoch": epoch, "accuracy": float(accuracy), "block_coupling": coupling,
-                            "wall_s": time.perf_counter() - started})
-            request.log(f"[{scenario.name}{_lvl(request.level)}] projected layers {scenario.approx_layers}: "
-                        f"accuracy {accuracy:.6f} (block coupling before {coupling:.2e})")
-            if run_dir is not None:  # kept, to start other hardware-aware runs from it with --init
-                save_npz(run_dir / "projected.npz", projected,
-                         {**record, "phase": "projected", "epochs": epoch,
-                          "accepted": float(accuracy)})
-            approx_start = epoch
-            checkpoint()
-    def train_in_block_form(start: int, budget: int, peak: float) -> None:
-        """Hardware-aware epochs (approx or polish phase) until 100%, the budget is spent or time is up."""
-        nonlocal epoch, accuracy, stopped
-        while epoch - start < budget:
-            loss = run_epoch(epoch - start, budget, peak, 2)
-            epoch += 1
-            if (epoch - start) % request.eval_every == 0 or epoch - start == budget:
-                evaluated = enforce(model, scenario)
-                mask = accepted(evaluated.forward, data, np.float64)
-                hard.update(mask)
-                accuracy = float(mask.mean())
-                best.offer(accuracy, evaluated, phase, epoch)
-                history.append({"phase": phase, "epoch": epoch, "loss": loss, "accuracy": accuracy,
-                                "wall_s": time.perf_counter() - started})
-                request.log(f"[{scenario.name}{_lvl(request.level)}] {phase} epoch {epoch - start}/{budget} "
-                            f"loss {loss:.5f} accuracy {accuracy:.6f}{hard.summary()}")
-                if accuracy == 1.0:
-                    break
-            if epoch % request.checkpoint_every == 0:
-                checkpoint()
-            if epoch - start < budget and out_of_time():
-                stopped = stop_here()
-                break
+    def _batch_loss(self, index: np.ndarray, generator: torch.Generator, stage: int, progress: float) -> torch.Tensor:
+        """Eq. 7's loss with the hinge on one batch; in pretraining plus the ramped row-coupling penalty."""
+        data, recipe, grid = self.data, self.recipe, self.grid
+        x = torch.as_tensor(data.inputs(index))
+        if self.noise is not None:  # level 2: the mean of N real level-1 output errors, as the optics deliver
+            picks = torch.randint(self.noise.shape[0], (len(index), data.noise_sources), generator=generator)
+            x = x + self.noise[picks].mean(dim=1)
+        x = x.to(self.device)
+        y = torch.as_tensor(data.targets(index), device=self.device)
+        loss = two_stage_loss(self.model(x), y, grid.step, self.importance, stage, recipe.margin, grid.threshold,
+                              grid.top, grid.hinge, recipe.fit_weight, grid.offsets(data, index))
+        layers = self.scenario.approx_layers
+        if self.phase == "pretrain" and recipe.orthogonality_weight and layers:
+            # a continued network is already near the block form: hold it there from the start
+            ramp = 1.0 if self.continued else min(1.0, progress / max(self.pre_epochs, 1))
+            coupling = sum(block_row_coupling(self.model.layers[n - 1].weight) for n in layers)
+            loss = loss + recipe.orthogonality_weight * ramp * coupling
+        return loss
 
-    if phase == "approx" and accuracy < 1.0 and stopped is None:  # a lossless switch needs no hardware-aware epochs
-        train_in_block_form(approx_start, approx_epochs, approx_lr)
-    if phase == "approx" and accuracy < 1.0 and opts.polish_epochs and stopped is None:
-        phase = "polish"
-        polish_start = epoch
-        model.freeze_unitaries()
-        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts.lr / 20)
-        checkpoint()
-    if phase == "polish" and stopped is None:
-        if request.resume and meta_polish_start is not None:
-            polish_start = meta_polish_start
-        train_in_block_form(polish_start, opts.polish_epochs, opts.lr / 20)
-    checkpoint()
-    weights = enforce(model, scenario)
-    accuracy = exact_accuracy(weights, data)
-    selected = None
-    if best.weights is not None and best.accuracy > accuracy:  # the last epochs drifted below an earlier state
-        request.log(f"[{scenario.name}{_lvl(request.level)}] writing the best evaluated weights "
-                    f"({best.where['phase']} epoch {best.where['epoch']}: {best.accuracy:.6f}) "
-                    f"instead of the last ({accuracy:.6f})")
-        selected = {**best.where, "accepted": best.accuracy, "last_accepted": accuracy}
-        weights, accuracy = best.weights, best.accuracy
-    wall = time.perf_counter() - started
-    provenance = {
-        **record,
-        "seed": scenario.seed,
-        "epochs": epoch,
-        "batch_size": batch_size,
-        "training": opts.model_dump(),
-        "dataset": data.name,
-        "dataset_size": data.size,
-        "accuracy": decision_accuracy(weights, data),  # as `optinc evaluate` reports it
-        "accepted": accuracy,  # what training stopped on (adds the link tolerance / level-1 noise variants)
-        "wall_time_s": round(wall, 1),
-        "device": str(device),
-        "machine": f"{platform.node() or 'unknown'} {platform.machine()} {cpu_name()} ({torch.get_num_threads()} threads)",
-        "torch": torch.__version__,
-        "python": sys.version.split()[0],
-    }
-    if selected is not None:
-        provenance["selected"] = selected
-    if stopped is not None:
-        provenance["stopped"] = stopped
-    if init_record is not None:
-        provenance["initialised_from"] = init_record
-    if pre_lr != opts.lr:
-        provenance["pretrain_lr"] = pre_lr
-    if data.output_tolerance is not None:
-        provenance["link_tolerance"] = list(map(float, scenario.cascade.link_tolerance))
-    if request.level1 is not None:
-        provenance["trained_against_level1"] = {"source": request.level1.source, "sha256": request.level1.digest()}
-    return TrainResult(OnnWeights(weights.weights, weights.biases, provenance), accuracy, epoch, wall, history)
+    # -- evaluation, revival, checkpoints -------------------------------------------------------
+    def _evaluate_pretraining(self, loss: float) -> None:
+        mask = accepted_by_model(self.model, self.data, self.device)
+        self.hard.update(mask)
+        self.accuracy = float(mask.mean())
+        self._note(phase=self.phase, epoch=self.epoch, loss=loss, accuracy=self.accuracy)
+        coupling = ""
+        if self.recipe.orthogonality_weight and self.scenario.approx_layers:
+            coupling = f" block coupling {_worst_coupling(self.model, self.scenario.approx_layers):.2e}"
+        self.request.log(f"{self.tag} pretrain epoch {self.epoch}/{self.pre_epochs} loss {loss:.5f} "
+                         f"accuracy {self.accuracy:.6f}{coupling}{self.hard.summary()}")
+
+    def _evaluate_enforced(self, label: str) -> OnnWeights:
+        """The exported float64 weights as they stand, measured and offered as the best so far."""
+        weights = enforce(self.model, self.scenario)
+        mask = accepted(weights.forward, self.data, np.float64)
+        self.hard.update(mask)
+        self.accuracy = float(mask.mean())
+        self.best.offer(self.accuracy, weights, label, self.epoch)
+        return weights
+
+    def _revive(self) -> None:
+        revived = revive_in_place(self.model, self.scenario, self.data, self.recipe.revive_scale, self.epoch)
+        self._note(phase="revived", epoch=self.epoch, revived=revived)
+        self.request.log(f"{self.tag} epoch {self.epoch}: revived {sum(revived.values())} dead units {revived}")
+
+    def _note(self, **entry) -> None:
+        self.history.append({**entry, "wall_s": time.perf_counter() - self.started})
+
+    def checkpoint(self) -> None:
+        if self.run_dir is None:
+            return
+        save_checkpoint(self.run_dir, self.model, self.optimizer, extra=self.hard.tensors(), meta={
+            "scenario": self.scenario.name, "level": self.request.level, "phase": self.phase, "epoch": self.epoch,
+            "history": self.history, "approx_start": self.approx_start,
+            "polish_start": self.polish_start if self.phase == "polish" else None,
+            "continued_pretraining": self.continued, "pretrain_lr": self.pre_lr, "initialised_from": self.init_record,
+        })
+
+    def _out_of_time(self) -> bool:
+        limit = self.request.time_limit_s
+        return limit is not None and time.perf_counter() - self.call_started >= limit
+
+    def _stop_here(self) -> None:
+        self.request.log(f"{self.tag} time limit of {self.request.time_limit_s:g} s reached at {self.phase} epoch "
+                         f"{self.epoch}: checkpoint written, continue with --resume")
+        self.stopped = {"reason": "time limit", "time_limit_s": self.request.time_limit_s, "phase": self.phase,
+                        "epoch": self.epoch}
+
+    def _provenance(self, weights: OnnWeights, accepted_share: float, wall: float, selected: dict | None) -> dict:
+        scenario, request, data, recipe = self.scenario, self.request, self.data, self.recipe
+        optional = {
+            "selected": selected,
+            "stopped": self.stopped,
+            "initialised_from": self.init_record,
+            "pretrain_lr": self.pre_lr if self.pre_lr != recipe.lr else None,
+            "link_tolerance": None if data.output_tolerance is None else list(map(float, scenario.cascade.link_tolerance)),
+            "trained_against_level1": None if request.level1 is None else {
+                "source": request.level1.source, "sha256": request.level1.digest()},
+        }
+        return provenance_record(
+            scenario, request.level, method="training",
+            accuracy=decision_accuracy(weights, data),  # as `optinc evaluate` reports it
+            data=data, wall_s=wall, torch_used=True, seed=scenario.seed, epochs=self.epoch,
+            batch_size=self.batch_size, training=recipe.model_dump(),
+            accepted=accepted_share,  # what training stopped on (adds the link tolerance / level-1 noise variants)
+            device=str(self.device), **{key: value for key, value in optional.items() if value is not None})
 
 
-def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> OnnWeights:
-    """The weights a checkpoint holds, enforced into block form as a finished run would write them."""
+def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path,
+                       recipe: TrainingRecipe | None = None) -> OnnWeights:
+    """The weights a checkpoint holds, enforced into block form as a finished run would write them
+    (``recipe``: the one the run trained with, default the scenario file's)."""
     if not (run_dir / "checkpoint.json").is_file():
         raise OptincError(f"{run_dir}: no checkpoint.json here")
     meta, tensors = load_checkpoint(run_dir)
@@ -494,11 +556,13 @@ def checkpoint_weights(scenario: Scenario, level: int | None, run_dir: Path) -> 
                           f"level {meta.get('level')}")
     model = OnnMLP(scenario.widths)
     if meta["phase"] in ("approx", "polish"):
-        model.approximate(scenario.approx_layers, scenario.training_for(level).approx_scale_rows)
+        model.approximate(scenario.approx_layers, (recipe or recipe_for(scenario, level)).approx_scale_rows)
     load_model_state(model, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     weights = enforce(model, scenario)
-    provenance = {**scenario_record(scenario, level), "from_checkpoint": str(run_dir), "phase": meta["phase"],
-                  "epochs": meta["epoch"], "accepted_at_last_evaluation": last_accuracy(meta.get("history") or [])}
+    # no environment fields: the export runs anywhere, the training ran where its own record says
+    provenance = provenance_record(scenario, level, method="training", environment=False,
+                                   from_checkpoint=str(run_dir), phase=meta["phase"], epochs=meta["epoch"],
+                                   accepted_at_last_evaluation=last_accuracy(meta.get("history") or []))
     return OnnWeights(weights.weights, weights.biases, provenance)
 
 
@@ -530,13 +594,3 @@ def _worst_coupling(model: OnnMLP, layers_1based: list[int]) -> float:
 
 def _lvl(level: int | None) -> str:
     return f" level {level}" if level else ""
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
