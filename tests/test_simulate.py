@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import unitary_group
 
+from reference_mesh import mesh_transfer_reference
 from test_circuit_helpers import rectangular_mesh, tiny_scenario
 from optinc_pdk.circuit import build_description
 from optinc_pdk.circuit.random_weights import random_weights
@@ -23,7 +24,7 @@ from optinc_pdk.simulate import (
     optical_allreduce,
     simulate_description,
 )
-from optinc_pdk.simulate.mesh import mesh_transfer, mesh_transfer_reference
+from optinc_pdk.simulate.mesh import mesh_transfer
 from optinc_pdk.simulate.primitives import (
     combiner_2x1,
     dc_coupler,

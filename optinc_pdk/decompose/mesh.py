@@ -7,17 +7,19 @@ T(theta[k], phi[k]) from :mod:`optinc_pdk.mzi`, then an output phase screen diag
 
 ``column`` is the MZI's layout column. Along every mode the columns strictly increase in list
 order, so MZIs sharing a column act on disjoint modes and may be applied together; the decomposer
-lists MZIs column by column.
+lists MZIs column by column. Matrices come from :func:`optinc_pdk.decompose.transfer.mesh_transfer`,
+the one mesh → matrix implementation (the simulator uses it too).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from optinc_pdk.decompose.transfer import mesh_transfer
 from optinc_pdk.errors import OptincError
-from optinc_pdk.mzi import attenuator_value, mzi_transfer
+from optinc_pdk.mzi import attenuator_value
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -74,35 +76,22 @@ def _check_topology(n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> N
         raise OptincError("column: along a mode, columns must strictly increase in propagation order")
 
 
-def _column_groups(column: np.ndarray) -> list[np.ndarray]:
-    """Indices of the MZIs in each layout column, columns in increasing order."""
-    order = np.argsort(column, kind="stable")
-    bounds = np.flatnonzero(np.diff(column[order])) + 1
-    return np.split(order, bounds)
-
-
 def mesh_matrices(n_modes: int, theta, phi, top_mode, column, output_phase) -> np.ndarray:
     """Matrices of meshes sharing one topology: theta, phi (B, K), output_phase (B, n) -> (B, n, n).
 
-    Applies one layout column at a time to the identity (rows = output modes), vectorised over the
-    column's MZIs and the batch.
+    MZIs may be listed in any propagation order (along every mode the columns increase); a stable
+    sort by column makes each layout column contiguous, as :func:`mesh_transfer` (banded, BLAS; the
+    project's one mesh → matrix implementation) wants.
     """
-    theta = np.atleast_2d(theta)
-    phi = np.atleast_2d(phi)
-    output_phase = np.atleast_2d(output_phase)
-    batch = theta.shape[0]
-    matrix = np.zeros((batch, n_modes, n_modes), dtype=np.complex128)
-    matrix[:, np.arange(n_modes), np.arange(n_modes)] = 1.0
-    for group in _column_groups(np.asarray(column)):
-        if group.size == 0:
-            continue
-        transfer = mzi_transfer(theta[:, group], phi[:, group])[..., None]  # (B, G, 2, 2, 1)
-        upper_mode = np.asarray(top_mode)[group]
-        upper = matrix[:, upper_mode, :]
-        lower = matrix[:, upper_mode + 1, :]
-        matrix[:, upper_mode, :] = transfer[:, :, 0, 0] * upper + transfer[:, :, 0, 1] * lower
-        matrix[:, upper_mode + 1, :] = transfer[:, :, 1, 0] * upper + transfer[:, :, 1, 1] * lower
-    return np.exp(1j * output_phase)[:, :, None] * matrix
+    theta = np.atleast_2d(np.asarray(theta, dtype=np.float64))
+    phi = np.atleast_2d(np.asarray(phi, dtype=np.float64))
+    output_phase = np.atleast_2d(np.asarray(output_phase, dtype=np.float64))
+    top_mode = np.asarray(top_mode, dtype=np.int64)
+    column = np.asarray(column, dtype=np.int64)
+    if column.size and np.any(np.diff(column) < 0):
+        order = np.argsort(column, kind="stable")
+        theta, phi, top_mode, column = theta[:, order], phi[:, order], top_mode[order], column[order]
+    return mesh_transfer(n_modes, theta, phi, top_mode, column, output_phase)
 
 
 @dataclass(frozen=True, eq=False)
