@@ -30,24 +30,28 @@ def wrap_phase(x):
     return np.where(wrapped >= TWO_PI, 0.0, wrapped)
 
 
-def mzi_transfer(theta, phi) -> np.ndarray:
-    """T(θ, φ) for broadcast arrays of phases: shape (..., 2, 2), complex128."""
-    theta, phi = np.broadcast_arrays(np.asarray(theta, dtype=np.float64), np.asarray(phi, dtype=np.float64))
-    prefactor = 1j * np.exp(0.5j * theta)
-    sin_half, cos_half = np.sin(0.5 * theta), np.cos(0.5 * theta)
-    external = np.exp(1j * phi)
-    transfer = np.empty(theta.shape + (2, 2), dtype=np.complex128)
-    transfer[..., 0, 0] = prefactor * external * sin_half
-    transfer[..., 0, 1] = prefactor * cos_half
-    transfer[..., 1, 0] = prefactor * external * cos_half
-    transfer[..., 1, 1] = -prefactor * sin_half
-    return transfer
+def mzi_transfer(theta, phi, xp=np):
+    """T(θ, φ) for broadcast arrays of phases: shape (..., 2, 2), complex (complex128 with numpy).
+
+    ``xp`` is the array module that evaluates the formula: numpy by default; the sax models pass
+    ``jax.numpy`` (double precision), so the layout's models and the simulator share this one formula.
+    """
+    theta, phi = xp.broadcast_arrays(xp.asarray(theta, dtype=xp.float64), xp.asarray(phi, dtype=xp.float64))
+    prefactor = 1j * xp.exp(0.5j * theta)
+    sin_half, cos_half = xp.sin(0.5 * theta), xp.cos(0.5 * theta)
+    external = xp.exp(1j * phi)
+    upper = xp.stack([prefactor * external * sin_half, prefactor * cos_half], axis=-1)
+    lower = xp.stack([prefactor * external * cos_half, -prefactor * sin_half], axis=-1)
+    return xp.stack([upper, lower], axis=-2)
 
 
-def attenuator_value(theta, phi) -> np.ndarray:
-    """T₀₀(θ, φ): the complex amplitude an attenuator MZI passes from upper input to upper output."""
-    theta = np.asarray(theta, dtype=np.float64)
-    return 1j * np.exp(0.5j * theta + 1j * np.asarray(phi, dtype=np.float64)) * np.sin(0.5 * theta)
+def attenuator_value(theta, phi, xp=np):
+    """T₀₀(θ, φ): the complex amplitude an attenuator MZI passes from upper input to upper output.
+
+    ``xp`` as for :func:`mzi_transfer`.
+    """
+    theta = xp.asarray(theta, dtype=xp.float64)
+    return 1j * xp.exp(0.5j * theta + 1j * xp.asarray(phi, dtype=xp.float64)) * xp.sin(0.5 * theta)
 
 
 def attenuator_phases(d) -> tuple[np.ndarray, np.ndarray]:

@@ -223,3 +223,17 @@ def test_bias_injector_netlist_reproduces_its_model():
     circuit = _circuit("bias_injector", n_modes=3)
     settings = {f"bias{c}": {"theta": float(theta[c]), "phi": float(phi[c])} for c in range(3)}
     _assert_same(circuit(**settings), m.bias_injector(n_modes=3, theta=theta, phi=phi))
+
+
+def test_models_evaluate_the_projects_one_mzi_formula():
+    """The sax models call optinc_pdk.mzi with jax.numpy: same numbers as the numpy evaluation."""
+    from optinc_pdk.mzi import attenuator_value
+    from optinc_pdk.mzi import mzi_transfer as numpy_transfer
+
+    np.testing.assert_allclose(np.asarray(m.mzi_transfer(ANGLES[:, 0], ANGLES[:, 1])),
+                               numpy_transfer(ANGLES[:, 0], ANGLES[:, 1]), rtol=0, atol=1e-15)
+    s = m.bias_injector(n_modes=3, theta=ANGLES[:3, 0], phi=ANGLES[:3, 1])
+    amps = [complex(m.splitter_tree(n_outputs=3)[("o1", east_port(c, 1, 3))]) for c in range(3)]
+    expected = np.array(amps) * attenuator_value(ANGLES[:3, 0], ANGLES[:3, 1])
+    got = [complex(s[("o1", east_port(c, 1, 3))]) for c in range(3)]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-15)

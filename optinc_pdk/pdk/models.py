@@ -11,22 +11,23 @@ The MZI follows docs/conventions.md (MZI) exactly: with B = (1/√2)[[1, i], [i,
             = i·e^{iθ/2}·[[e^{iφ} sin(θ/2), cos(θ/2)], [e^{iφ} cos(θ/2), −sin(θ/2)]],
 
 and S[(o2, o3)] = T[0, 0], S[(o1, o3)] = T[0, 1], S[(o2, o4)] = T[1, 0], S[(o1, o4)] = T[1, 1].
+That formula is :func:`optinc_pdk.mzi.mzi_transfer` itself, evaluated with ``jax.numpy``: the models,
+the decomposer and the simulator share one implementation.
+
+jax is imported on the first model call, not on import: ``MODELS`` are plain functions, so the PDK
+(and ``optinc build``, which only draws) works without jax or sax installed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from optinc_pdk import mzi as _mzi
+from optinc_pdk.errors import OptincError
 from optinc_pdk.pdk.ports import east_port, west_port
 from optinc_pdk.pdk.topology import averager_channel, averager_digit_weights, averager_groups, tree_leaf_depths
-
-# Double precision, as sax itself switches on when imported: without it the models would be
-# complex64 or complex128 depending on whether sax happened to be imported first.
-jax.config.update("jax_enable_x64", True)
 
 SDict = dict[tuple[str, str], complex]
 
@@ -39,13 +40,32 @@ def _reciprocal(transmissions: dict[tuple[str, str], object]) -> SDict:
     return s  # type: ignore[return-value]
 
 
+_JNP = None
+
+
+def _jnp():
+    """jax.numpy, imported on first use, in double precision.
+
+    x64 is what sax itself switches on when imported: without it the models would be complex64 or
+    complex128 depending on whether sax happened to be imported first.
+    """
+    global _JNP
+    if _JNP is None:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+
+        _JNP = jnp
+    return _JNP
+
+
 def mzi_transfer(theta, phi):
-    """The 2x2 transfer matrix T(θ, φ) of docs/conventions.md (rows/cols: mode m, mode m+1); broadcasts."""
-    theta, phi = jnp.asarray(theta), jnp.asarray(phi)
-    b = jnp.array([[1, 1j], [1j, 1]]) / jnp.sqrt(2)
-    inner = jnp.stack([jnp.exp(1j * theta), jnp.ones_like(theta, dtype=complex)], axis=-1)
-    outer = jnp.stack([jnp.exp(1j * phi), jnp.ones_like(phi, dtype=complex)], axis=-1)
-    return (b * inner[..., None, :]) @ (b * outer[..., None, :])
+    """The 2x2 transfer matrix T(θ, φ) of docs/conventions.md (rows/cols: mode m, mode m+1); broadcasts.
+
+    :func:`optinc_pdk.mzi.mzi_transfer` evaluated with jax.numpy.
+    """
+    return _mzi.mzi_transfer(theta, phi, xp=_jnp())
 
 
 def _mzi_sdict(theta, phi) -> SDict:
@@ -61,36 +81,38 @@ def _mzi_sdict(theta, phi) -> SDict:
 def attenuator_setting(value) -> tuple[np.ndarray, np.ndarray]:
     """(θ, φ) that make an attenuator's T[0, 0] (o2 → o3) equal ``value`` (|value| <= 1, complex allowed).
 
-    T00 = i·e^{iθ/2}·e^{iφ}·sin(θ/2), so θ = 2·arcsin|value| and φ = arg(value) − π/2 − θ/2.
+    T00 = i·e^{iθ/2}·e^{iφ}·sin(θ/2), so θ = 2·arcsin|value| and φ = arg(value) − π/2 − θ/2: the
+    inverse formula :func:`optinc_pdk.mzi.attenuator_phases` (phases wrapped to [0, 2π)).
     """
-    value = np.asarray(value, dtype=complex)
-    magnitude = np.abs(value)
-    if np.any(magnitude > 1 + 1e-12):
-        raise ValueError("an attenuator cannot amplify: |value| must be <= 1")
-    theta = 2 * np.arcsin(np.clip(magnitude, 0.0, 1.0))
-    phi = np.angle(value) - np.pi / 2 - theta / 2
-    return theta, phi
+    try:
+        return _mzi.attenuator_phases(np.asarray(value, dtype=complex))
+    except OptincError as error:
+        raise ValueError(f"an attenuator cannot amplify: |value| must be <= 1 ({error})") from None
 
 
 # --- leaf cells ----------------------------------------------------------------------------
 
 def straight(length: float = 10.0) -> SDict:
     """Ideal waveguide: unit transmission (propagation phase is absorbed into calibration)."""
+    jnp = _jnp()
     return _reciprocal({("o1", "o2"): jnp.ones_like(jnp.asarray(length), dtype=complex)})
 
 
 def sbend(dx: float | None = None, dy: float = 25.0) -> SDict:
     """Ideal S-bend: unit transmission."""
+    jnp = _jnp()
     return _reciprocal({("o1", "o2"): jnp.asarray(1.0 + 0j)})
 
 
 def phase_shifter(phase: float = 0.0) -> SDict:
     """Thermo-optic phase shifter: o1 → o2 picks up e^{i·phase}."""
+    jnp = _jnp()
     return _reciprocal({("o1", "o2"): jnp.exp(1j * jnp.asarray(phase))})
 
 
 def dc_coupler(spacing: float | None = None) -> SDict:
     """50:50 directional coupler B = (1/√2)[[1, i], [i, 1]]: bar 1/√2, cross i/√2."""
+    jnp = _jnp()
     bar, cross = jnp.asarray(1 / np.sqrt(2) + 0j), jnp.asarray(1j / np.sqrt(2))
     return _reciprocal({
         (_UPPER_IN, _UPPER_OUT): bar, (_LOWER_IN, _LOWER_OUT): bar,
@@ -110,18 +132,21 @@ def mzi_attenuator(theta: float = 0.0, phi: float = 0.0) -> SDict:
 
 def splitter_1x2() -> SDict:
     """Ideal 1x2 splitter: each output gets 1/√2 of the input amplitude."""
+    jnp = _jnp()
     half = jnp.asarray(1 / np.sqrt(2) + 0j)
     return _reciprocal({("o1", "o2"): half, ("o1", "o3"): half})
 
 
 def combiner_2x1() -> SDict:
     """Ideal 2x1 combiner, the splitter's reciprocal: out = (a + b)/√2 (the odd mode is radiated)."""
+    jnp = _jnp()
     half = jnp.asarray(1 / np.sqrt(2) + 0j)
     return _reciprocal({("o1", "o3"): half, ("o2", "o3"): half})
 
 
 def nonlinear_unit() -> SDict:
     """Linear pass-through. The behavioural simulator applies the ReLU; a linear S-matrix cannot."""
+    jnp = _jnp()
     return _reciprocal({("o1", "o2"): jnp.asarray(1.0 + 0j)})
 
 
@@ -134,12 +159,14 @@ def _tree_amplitudes(n: int) -> np.ndarray:
 
 def splitter_tree(n_outputs: int = 4) -> SDict:
     """1→n tree: output channel j receives 2^(−d_j/2) of the input, d_j the splitters on its path."""
+    jnp = _jnp()
     amps = _tree_amplitudes(n_outputs)
     return _reciprocal({("o1", east_port(j, 1, n_outputs)): jnp.asarray(a + 0j) for j, a in enumerate(amps)})
 
 
 def combiner_tree(n_inputs: int = 4) -> SDict:
     """n→1 tree: out = Σ_j 2^(−d_j/2)·in_j (= Σ in_j/√n for n a power of two)."""
+    jnp = _jnp()
     amps = _tree_amplitudes(n_inputs)
     out = east_port(0, n_inputs, 1)
     return _reciprocal({(west_port(j, n_inputs), out): jnp.asarray(a + 0j) for j, a in enumerate(amps)})
@@ -148,6 +175,7 @@ def combiner_tree(n_inputs: int = 4) -> SDict:
 def averager(n_servers: int = 4, bits: int = 8, n_outputs: int = 4) -> SDict:
     """Averager with its attenuators at the design setting: output j = Σ_{i,t} 4^{t−(G−1)}·a·in(i, jG+t),
     a the combiner-tree amplitude of that input (1/√(N·G) for N·G a power of two)."""
+    jnp = _jnp()
     groups = averager_groups(n_servers, bits, n_outputs)
     n_in, per_group = n_servers * bits // 2, n_servers * groups
     weights = averager_digit_weights(bits, n_outputs)
@@ -165,6 +193,7 @@ def averager(n_servers: int = 4, bits: int = 8, n_outputs: int = 4) -> SDict:
 
 def splitter_array(n_inputs: int = 4, n_servers: int = 4) -> SDict:
     """M independent 1→N trees: east channel i·N + s receives input i times its tree amplitude."""
+    jnp = _jnp()
     amps = _tree_amplitudes(n_servers)
     n_out = n_inputs * n_servers
     return _reciprocal({
@@ -181,11 +210,12 @@ def bias_injector(
     Default θ = π, φ = −π (T00 = 1, full transmission); pass per-output arrays (e.g. from
     ``attenuator_setting``) to set the bias amplitudes.
     """
+    jnp = _jnp()
     theta = jnp.full(n_modes, jnp.pi) if theta is None else jnp.asarray(theta, dtype=float)
     phi = jnp.full(n_modes, -jnp.pi) if phi is None else jnp.asarray(phi, dtype=float)
     if theta.shape != (n_modes,) or phi.shape != (n_modes,):
         raise ValueError(f"bias_injector needs {n_modes} theta and phi values")
-    t00 = mzi_transfer(theta, phi)[:, 0, 0]
+    t00 = _mzi.attenuator_value(theta, phi, xp=jnp)
     amps = _tree_amplitudes(n_modes) if n_modes > 1 else np.ones(1)
     return _reciprocal({("o1", east_port(c, 1, n_modes)): amps[c] * t00[c] for c in range(n_modes)})
 
