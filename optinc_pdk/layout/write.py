@@ -179,6 +179,10 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool) -
     timings = dict(built.timings)
     top = built.component
     top.set_meta_data()  # the top cell's info and ports travel in the file; inner cells stay lean
+    # The ports name their kfactory cross-section ("028523d7_500"): the layout-level meta data holds
+    # those cross-sections and their layer enclosures, without which gf.import_gds cannot rebuild
+    # the ports (KeyError) and the layout could not be placed in another gdsfactory design.
+    top.kcl.set_meta_data()
     paths: dict[str, Path] = {}
     found = None
     report: Footprint | None = None
