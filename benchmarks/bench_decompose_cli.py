@@ -80,7 +80,7 @@ def run_process(command: list[str], env: dict | None = None) -> tuple[float, flo
 
 def old_mesh_matrices(n_modes, theta, phi, top_mode, column, output_phase):
     """The check path before the banded mesh_transfer: one layout column at a time on the identity."""
-    from optinc_pdk.mzi import mzi_transfer
+    from optinc_pdk.core.mzi import mzi_transfer
 
     theta, phi, output_phase = np.atleast_2d(theta), np.atleast_2d(phi), np.atleast_2d(output_phase)
     matrix = np.zeros((theta.shape[0], n_modes, n_modes), dtype=np.complex128)
@@ -122,7 +122,7 @@ def whole_process(args, unitary_path: Path, work: Path) -> list[tuple[str, float
 def parts(n: int, unitary: np.ndarray, unitary_path: Path, work: Path, repeat: int, old: bool):
     from optinc_pdk.cli.decompose import load_matrix
     from optinc_pdk.decompose import decompose_unitary, unitarity_error
-    from optinc_pdk.phasemap import save_phase_map, unitary_entries
+    from optinc_pdk.decompose.phasemap import save_phase_map, unitary_entries
 
     rows = []
     wall, _, matrix = timed(lambda: load_matrix(unitary_path), repeat)

@@ -59,7 +59,7 @@ class PeakMemory:
 
 def _describe(scenario_name: str):
     from optinc_pdk.layout.synthetic import random_phase_description
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.spec.scenario import load_scenario
 
     t0 = time.perf_counter()
     description = random_phase_description(load_scenario(scenario_name))

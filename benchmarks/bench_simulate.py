@@ -74,10 +74,10 @@ def bench_mesh(n: int, repeats: int) -> None:
 def bench_end_to_end(name: str) -> None:
     from optinc_pdk.circuit import build_description
     from optinc_pdk.circuit.random_weights import random_weights
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.core.weights import load_for_scenario, shipped_weights_path
     from optinc_pdk.simulate.chain import compile_chain
     from optinc_pdk.simulate.report import end_to_end, layer_errors
-    from optinc_pdk.weights import load_for_scenario, shipped_weights_path
+    from optinc_pdk.spec.scenario import load_scenario
 
     scenario = load_scenario(name)
     shipped = shipped_weights_path(scenario).is_file()

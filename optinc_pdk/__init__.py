@@ -7,4 +7,4 @@ Heavy dependencies (torch, gdsfactory) are imported lazily by the modules that n
 so ``import optinc_pdk`` and the CLI start fast.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optinc_pdk.mzi import mzi_transfer
+from optinc_pdk.core.mzi import mzi_transfer
 
 
 def mesh_transfer_reference(n_modes, theta, phi, top_mode, column, output_phase=None) -> np.ndarray:

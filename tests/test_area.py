@@ -13,9 +13,9 @@ import math
 
 import pytest
 
-from optinc_pdk import area
 from optinc_pdk.cli.main import main
-from optinc_pdk.scenario import load_scenario
+from optinc_pdk.core import area
+from optinc_pdk.spec.scenario import load_scenario
 
 B8N4 = [4, 64, 128, 256, 128, 64, 4]
 B8N8 = [4, 64, 128, 256, 512, 256, 128, 64, 4]

@@ -8,16 +8,17 @@ import json
 import pytest
 import yaml
 
-from optinc_pdk import area
-from optinc_pdk.scenario import load_scenario, scenario_from_dict
+from optinc_pdk.analysis import compare
+from optinc_pdk.core import area
+from optinc_pdk.spec.scenario import load_scenario, scenario_from_dict
 
 
 @pytest.fixture(scope="module")
 def b8n4_build(tmp_path_factory):
-    from optinc_pdk.build import BuildRequest, build
+    from optinc_pdk.flows.build import BuildRequest, build
 
     out = tmp_path_factory.mktemp("b8n4")
-    return build(BuildRequest(load_scenario("b8n4"), out))
+    return build(BuildRequest(scenario=load_scenario("b8n4"), out_dir=out))
 
 
 def test_default_build_writes_every_file_and_verifies(b8n4_build):
@@ -38,18 +39,18 @@ def test_default_build_writes_every_file_and_verifies(b8n4_build):
 
 
 def test_footprint_from_cell_geometry_equals_the_built_layout(b8n4_build, tmp_path):
-    from optinc_pdk.build import BuildRequest, build
+    from optinc_pdk.flows.build import BuildRequest, build
 
     total = b8n4_build.report["layout"]["footprint"]["total"]
-    width, height = area.footprint_um(load_scenario("b8n4"))
+    width, height = compare.footprint_um(load_scenario("b8n4"))
     assert width / 1000 == pytest.approx(total["width_mm"], abs=1e-6)
     assert height / 1000 == pytest.approx(total["height_mm"], abs=1e-6)
     # a second, different scenario (odd widths, a padded tall layer, 3 servers), built with random weights
     small = scenario_from_dict({"name": "small", "bits": 4, "servers": 3, "widths": [2, 6, 5, 2],
                                 "approx_layers": [1, 3]})
-    built = build(BuildRequest(small, tmp_path / "small", random_seed=1, png=False))
+    built = build(BuildRequest(scenario=small, out_dir=tmp_path / "small", random_seed=1, png=False))
     total = built.report["layout"]["footprint"]["total"]
-    width, height = area.footprint_um(small)
+    width, height = compare.footprint_um(small)
     assert width / 1000 == pytest.approx(total["width_mm"], abs=1e-6)
     assert height / 1000 == pytest.approx(total["height_mm"], abs=1e-6)
     assert built.report["weights"]["random"] is True
@@ -65,7 +66,7 @@ def test_compare_gives_paper_ratios_and_csv(run_cli, tmp_path):
     for name in ("b8n4", "b8n8", "b16n4"):
         ratio, paper = float(rows[name]["ratio"]), float(rows[name]["paper_ratio"])
         assert abs(ratio - paper) * 100 <= 0.2
-        width, height = area.footprint_um(load_scenario(name))
+        width, height = compare.footprint_um(load_scenario(name))
         assert float(rows[name]["footprint_mm2"]) == pytest.approx(width * height / 1e6)
 
 

@@ -6,7 +6,7 @@ import itertools
 import json
 from fractions import Fraction
 
-from optinc_pdk.cascade_errors import eq9_failures
+from optinc_pdk.analysis.cascade_rounding import eq9_failures
 
 
 def test_exact_count_matches_brute_force_on_a_small_cascade():

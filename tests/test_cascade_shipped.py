@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from optinc_pdk.circuit.cascade import build_cascade_description
-from optinc_pdk.datasets import exhaustive_dataset
-from optinc_pdk.scenario import load_scenario
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.core.weights import load_for_scenario, shipped_weights_path
 from optinc_pdk.simulate.allreduce import allreduce, compare
 from optinc_pdk.simulate.cascade import end_to_end, link_check
 from optinc_pdk.simulate.chain import compile_chain
+from optinc_pdk.spec.scenario import load_scenario
 from optinc_pdk.training.evaluate import evaluate
-from optinc_pdk.weights import load_for_scenario, shipped_weights_path
 
 
 @pytest.fixture(scope="module")

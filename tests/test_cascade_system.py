@@ -10,17 +10,18 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from optinc_pdk import area
+from optinc_pdk.analysis.cascade_area import cascade_area
 from optinc_pdk.circuit.cascade import build_cascade_description, cascade_input_channels, level1_name
-from optinc_pdk.circuit.cascade_area import cascade_area, cascade_counts
-from optinc_pdk.circuit.channels import input_channels
 from optinc_pdk.circuit.random_weights import random_weights
+from optinc_pdk.circuit.summary import cascade_counts
 from optinc_pdk.cli.main import app
-from optinc_pdk.datasets import exhaustive_dataset, with_level1_errors
+from optinc_pdk.core import area
+from optinc_pdk.core.datasets import exhaustive_dataset, with_level1_errors
+from optinc_pdk.core.topology import input_channels
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import load_scenario, scenario_from_dict
 from optinc_pdk.simulate.cascade import end_to_end, ideal_cascade, stratified_group_inputs
 from optinc_pdk.simulate.chain import compile_chain
+from optinc_pdk.spec.scenario import load_scenario, scenario_from_dict
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +152,9 @@ def test_level2_noisy_variants_add_means_of_real_level1_errors():
     # noise_gain scales every error: the same draws, 1.5 times as far
     louder = with_level1_errors(second, first, first.targets(dtype=np.float64) + errors, 4, gain=1.5)
     assert np.allclose(louder.variant_inputs(3, window, np.float64) - exact, 1.5 * shifted)
-    assert s.training_for(2).noise_gain >= 1.0 and s.training_for(1).noise_gain == 1.0
+    from optinc_pdk.training.recipe import recipe_for
+
+    assert recipe_for(s, 2).noise_gain >= 1.0 and recipe_for(s, 1).noise_gain == 1.0
 
 
 def test_cli_simulate_and_allreduce_with_random_weights(tmp_path):
@@ -176,10 +179,10 @@ def test_cli_simulate_and_allreduce_with_random_weights(tmp_path):
 
 
 def test_build_cascade_writes_layout_exports_and_report(tmp_path):
-    from optinc_pdk.build import BuildRequest, build
+    from optinc_pdk.flows.build import BuildRequest, build
 
     s = load_scenario("cascade16")
-    result = build(BuildRequest(s, tmp_path / "out", random_seed=1, formats=("oas",), png=False, samples=200))
+    result = build(BuildRequest(scenario=s, out_dir=tmp_path / "out", random_seed=1, formats=("oas",), png=False, samples=200))
     r = result.report
     assert result.verified is False  # random weights
     assert r["layout"]["mzis"] == r["layout"]["expected_mzis"] == r["description"]["totals"]["mzis"]

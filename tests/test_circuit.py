@@ -6,21 +6,19 @@ import math
 
 import numpy as np
 import pytest
-
 from test_circuit_helpers import identity_mapper, tiny_scenario
-from optinc_pdk import area
+
 from optinc_pdk.circuit import build_description, naming
 from optinc_pdk.circuit.builder import averager_block, broadcast_block
-from optinc_pdk.circuit.channels import input_channels, output_channels
 from optinc_pdk.circuit.model import Composite, NonlinearArray, TreeArray
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.circuit.summary import area_mismatches, block_counts, summary
-from optinc_pdk.circuit.trees import tree_plan
+from optinc_pdk.core import area
+from optinc_pdk.core.topology import input_channels, output_channels, tree_leaf_depths, tree_plan
+from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.errors import OptincError
-from optinc_pdk.pdk.topology import tree_nodes
-from optinc_pdk.scenario import load_scenario, scenario_names
 from optinc_pdk.simulate.stages import compile_block, tree_leaf_amplitudes, tree_matrix
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.spec.scenario import load_scenario, scenario_names
 
 PLAIN_SCENARIOS = [name for name in scenario_names() if load_scenario(name).cascade is None]
 
@@ -31,12 +29,12 @@ def test_tree_of_any_size_gives_every_leaf_one_over_root_n(n):
     assert plan.n_elements == n - 1
     amplitudes = tree_leaf_amplitudes(plan)
     np.testing.assert_allclose(amplitudes, np.full(n, 1 / math.sqrt(n)), rtol=0, atol=1e-15)
-    if n > 1:  # the same split as the PDK's tree cells, so layout and simulation describe one tree
-        nodes = tree_nodes(n)
-        assert plan.first.tolist() == [node.first for node in nodes]
-        assert plan.count.tolist() == [node.count for node in nodes]
-        assert plan.depth.tolist() == [node.depth for node in nodes]
+    if n > 1:
         assert plan.levels == math.ceil(math.log2(n))
+        # a full binary tree: leaves at the two deepest levels, and Kraft's sum of 2^-depth is exactly 1
+        depths = tree_leaf_depths(n)
+        assert set(depths.tolist()) <= {plan.levels - 1, plan.levels}
+        assert math.isclose(float(np.sum(2.0 ** -depths)), 1.0, rel_tol=0, abs_tol=1e-12)
 
 
 def test_tree_matrices_split_and_combine_through_their_leaf_channels():

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 import yaml
-
 from test_circuit_helpers import rectangular_mesh, tiny_scenario
+
 from optinc_pdk.circuit import build_description
 from optinc_pdk.circuit.export import write_exports, yaml_blocks
 from optinc_pdk.circuit.netlist import block_netlist
 from optinc_pdk.circuit.phases import description_from_phase_map
 from optinc_pdk.circuit.random_weights import random_weights
+from optinc_pdk.decompose.phasemap import load_phase_map, save_phase_map
 from optinc_pdk.errors import OptincError
-from optinc_pdk.phasemap import load_phase_map, save_phase_map
 from optinc_pdk.simulate import compile_chain
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from optinc_pdk.core.area import block_partition
 from optinc_pdk.decompose import BlockPhases, DiagonalColumn, LayerMapping, MeshPhases
-from optinc_pdk.area import block_partition
-from optinc_pdk.scenario import scenario_from_dict
+from optinc_pdk.spec.scenario import scenario_from_dict
 
 
 def rectangular_mesh(n: int, theta: float = np.pi, phi: float = np.pi) -> MeshPhases:

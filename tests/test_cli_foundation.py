@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 from optinc_pdk.paths import CIRCUITS_DIR
-from optinc_pdk.scenario import load_scenario
+from optinc_pdk.spec.scenario import load_scenario
 
 SCENARIOS = sorted(p.stem for p in CIRCUITS_DIR.glob("*.yml"))
 
 
 def weight_mzis(widths: list[int], approximated: list[int]) -> tuple[int, int]:
-    """(full, realised) MZIs from the paper's formulas (independent of optinc_pdk.area)."""
+    """(full, realised) MZIs from the paper's formulas (independent of optinc_pdk.core.area)."""
     full = realised = 0
     for n in range(len(widths) - 1):
         o, i = widths[n + 1], widths[n]

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from optinc_pdk.comm import HardwareParams, communication_data, step_latency
+from optinc_pdk.analysis.comm import HardwareParams, communication_data, step_latency
 
 RING_OVERHEAD = {4: 0.5, 8: 0.75, 16: 0.875}  # Sec. I / Fig. 6: (N - 2) / N
 

@@ -6,14 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from test_circuit_helpers import tiny_scenario
 
-from optinc_pdk.blockform import block_form_error
-from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.decompose.blockform import block_form_error
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import load_scenario
+from optinc_pdk.spec.scenario import load_scenario
 from optinc_pdk.training.construct import Stage, construct, plan
 from optinc_pdk.training.evaluate import evaluate
-from test_circuit_helpers import tiny_scenario
 
 # one expansion in a tall block layer, then a wide carry; and a G = 2 scenario whose two stages run
 # in full layers around a block-approximated carry (the b16n4 pattern)

@@ -14,10 +14,10 @@ from math import floor
 import numpy as np
 import pytest
 
-from optinc_pdk import signals
-from optinc_pdk.datasets import cascade_level2_dataset, dataset_size, exhaustive_dataset
+from optinc_pdk.core import signals
+from optinc_pdk.core.datasets import cascade_level2_dataset, dataset_size, exhaustive_dataset
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import load_scenario
+from optinc_pdk.spec.scenario import load_scenario
 
 M = 4  # ONN inputs of every shipped scenario
 

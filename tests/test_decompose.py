@@ -18,9 +18,9 @@ from optinc_pdk.decompose import (
     decompose_unitary,
 )
 from optinc_pdk.decompose.nulling import null_batched, null_single
+from optinc_pdk.decompose.phasemap import save_phase_map, unitary_entries
 from optinc_pdk.decompose.phases import finish, lazy_phases
 from optinc_pdk.errors import OptincError
-from optinc_pdk.phasemap import save_phase_map, unitary_entries
 
 COUPLER = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
 TOL = 1e-10

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from optinc_pdk.phasemap import load_phase_map
+from optinc_pdk.decompose.phasemap import load_phase_map
 
 
 def haar(n, seed):

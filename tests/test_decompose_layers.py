@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optinc_pdk.decompose import BlockLayout, block_approximation, map_layer_blocks, map_layer_svd
+from optinc_pdk.decompose.phasemap import layer_entries, save_phase_map
 from optinc_pdk.errors import OptincError
-from optinc_pdk.phasemap import layer_entries, save_phase_map
 
 COUPLER = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
 TOL = 1e-10

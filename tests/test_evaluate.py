@@ -6,11 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from test_circuit_helpers import tiny_scenario
 
-from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.core.datasets import exhaustive_dataset
 from optinc_pdk.training.construct import construct
 from optinc_pdk.training.evaluate import evaluate
-from test_circuit_helpers import tiny_scenario
 
 
 def test_a_shifted_lsb_shows_up_as_error_values_and_per_output_counts():

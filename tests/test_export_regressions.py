@@ -7,7 +7,7 @@ import yaml
 from optinc_pdk.circuit.builder import build_description
 from optinc_pdk.circuit.export import write_exports
 from optinc_pdk.circuit.random_weights import random_weights
-from optinc_pdk.scenario import scenario_from_dict
+from optinc_pdk.spec.scenario import scenario_from_dict
 
 
 def test_digit_weight_column_with_pass_through_exports_a_loadable_netlist(tmp_path):

@@ -13,8 +13,8 @@ import sys
 import textwrap
 
 import pytest
-
 from test_circuit_helpers import tiny_scenario
+
 from optinc_pdk.circuit import build_description
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.layout import write_layout

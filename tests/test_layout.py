@@ -12,15 +12,15 @@ import json
 import numpy as np
 import pytest
 
-from optinc_pdk import area
 from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock
+from optinc_pdk.core import area
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout import analytic_footprint, count_instances, read_layout, write_layout
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import instance_name, top_cell, top_info
 from optinc_pdk.layout.synthetic import random_phase_description
 from optinc_pdk.paths import CIRCUITS_DIR
-from optinc_pdk.scenario import load_scenario
+from optinc_pdk.spec.scenario import load_scenario
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

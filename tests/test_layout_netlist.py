@@ -17,7 +17,7 @@ from optinc_pdk.layout.labels import leaf_origins
 from optinc_pdk.layout.synthetic import random_mesh, random_phase_description
 from optinc_pdk.pdk import dimensions as dim
 from optinc_pdk.pdk.ports import east_port, west_port
-from optinc_pdk.scenario import load_scenario
+from optinc_pdk.spec.scenario import load_scenario
 
 # how a mode crosses each PDK element of a mesh (entry port -> exit port)
 THROUGH = {"straight": {"o1": "o2"}, "phase_shifter": {"o1": "o2"}, "mzi2x2": {"o2": "o3", "o1": "o4"}}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from optinc_pdk.errors import OptincError
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.router import RouterRules, route_channel
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 G = DeviceGeometry()
 RULES = RouterRules.from_geometry(G)

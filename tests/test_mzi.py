@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from optinc_pdk.core.mzi import TWO_PI, attenuator_phases, attenuator_value, mzi_transfer, wrap_phase
 from optinc_pdk.errors import OptincError
-from optinc_pdk.mzi import TWO_PI, attenuator_phases, attenuator_value, mzi_transfer, wrap_phase
 
 COUPLER = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
 
@@ -20,7 +20,8 @@ def test_transfer_matches_coupler_products_and_is_unitary():
     assert transfer.shape == (50, 2, 2)
     for k in range(50):
         np.testing.assert_allclose(transfer[k], transfer_by_products(theta[k], phi[k]), atol=1e-14)
-    np.testing.assert_allclose(transfer @ np.conj(np.swapaxes(transfer, -1, -2)), np.broadcast_to(np.eye(2), (50, 2, 2)), atol=1e-14)
+    identity = np.broadcast_to(np.eye(2), (50, 2, 2))
+    np.testing.assert_allclose(transfer @ np.conj(np.swapaxes(transfer, -1, -2)), identity, atol=1e-14)
 
 
 def test_transfer_broadcasts_and_states():

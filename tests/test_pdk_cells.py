@@ -20,13 +20,13 @@ import pydantic
 import pytest
 from gdsfactory.difftest import diff as gds_diff
 
+from optinc_pdk.core.topology import group_size
 from optinc_pdk.errors import OptincError
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.pdk import activate_pdk, dimensions, get_pdk
 from optinc_pdk.pdk.models import MODELS
 from optinc_pdk.pdk.ports import east_ports, heater_ports, west_ports
 from optinc_pdk.pdk.tech import LAYER, LYP_PATH, write_lyp
-from optinc_pdk.pdk.topology import averager_groups
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 REF_DIR = Path(__file__).with_name("ref_cells")
 UPDATE_REFS = os.environ.get("OPTINC_UPDATE_REFS") == "1"
@@ -261,7 +261,7 @@ def test_trees_use_n_minus_one_nodes_for_any_count(n: int):
 
 @pytest.mark.parametrize(("servers", "bits"), [(4, 8), (8, 8), (4, 16)])
 def test_averager_structure(servers: int, bits: int):
-    groups = averager_groups(servers, bits, 4)
+    groups = group_size(bits, 4)
     c = _build("averager", n_servers=servers, bits=bits, n_outputs=4)
     counts = _instance_counts(c)
     assert counts["combiner_tree"] == 4

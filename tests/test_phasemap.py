@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from optinc_pdk.decompose import decompose_unitary, map_layer_blocks, map_layer_svd
-from optinc_pdk.errors import OptincError
-from optinc_pdk.phasemap import (
+from optinc_pdk.decompose.phasemap import (
     MZI_CONVENTION,
     layer_entries,
     load_phase_map,
@@ -19,10 +18,12 @@ from optinc_pdk.phasemap import (
     save_phase_map,
     unitary_entries,
 )
+from optinc_pdk.errors import OptincError
 
 
 def haar(n, seed):
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(n, n)) + 1j * np.random.default_rng(seed + 1).normal(size=(n, n)))
+    real, imag = np.random.default_rng(seed).normal(size=(n, n)), np.random.default_rng(seed + 1).normal(size=(n, n))
+    q, r = np.linalg.qr(real + 1j * imag)
     return q * (np.diagonal(r) / np.abs(np.diagonal(r)))
 
 
@@ -30,7 +31,7 @@ def design(tmp_path, prefix="design"):
     """A three-layer design: unitary, SVD layer, tall block layer."""
     rng = np.random.default_rng(0)
     entries, layers = {}, []
-    for name, (more, layer) in {
+    for _name, (more, layer) in {
         "u": unitary_entries("u", decompose_unitary(haar(5, 1))),
         "svd": layer_entries("svd", map_layer_svd(rng.normal(size=(4, 6)))),
         "blocks": layer_entries("blocks", map_layer_blocks(rng.normal(size=(10, 4)))),

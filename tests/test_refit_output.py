@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import yaml
 
-from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.core.weights import OnnWeights, load_npz, save_npz
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import load_scenario_file
+from optinc_pdk.spec.scenario import load_scenario_file
 from optinc_pdk.training.construct import construct
 from optinc_pdk.training.refit_output import decision_interval, refit_output_layer
 from optinc_pdk.training.trainer import decision_accuracy
-from optinc_pdk.weights import OnnWeights, load_npz, save_npz
 
 TINY = {"name": "tiny", "bits": 4, "servers": 2, "widths": [2, 32, 64, 32, 2], "approx_layers": [2, 3], "seed": 3}
 

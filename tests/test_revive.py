@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import yaml
 
-from optinc_pdk.blockform import block_approximation, block_form_error
-from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.core.weights import OnnWeights, load_npz, save_npz
+from optinc_pdk.decompose.blockform import block_approximation, block_form_error
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import load_scenario_file
+from optinc_pdk.spec.scenario import load_scenario_file
 from optinc_pdk.training.revive import revive_dead_units
-from optinc_pdk.weights import OnnWeights, load_npz, save_npz
 
 TINY = {"name": "tiny", "bits": 4, "servers": 2, "widths": [2, 32, 64, 32, 2], "approx_layers": [2, 3], "seed": 3}
 KILLED = {1: [0, 5], 2: [3, 40], 3: [7]}  # 1-based layer -> units made dead
@@ -83,7 +83,8 @@ def test_only_dead_rows_change_and_block_form_layers_stay_exact(tiny, with_dead_
     result = revive_dead_units(with_dead_units, tiny, data, scale=1e-3)
     for number, (old, new) in enumerate(zip(with_dead_units.weights, result.weights.weights), start=1):
         changed = np.flatnonzero(np.any(old != new, axis=1))
-        assert set(changed.tolist()) <= set(np.flatnonzero(with_dead_units.biases[number - 1] != result.weights.biases[number - 1]).tolist()) | {ZERO_ROW[1]}
+        bias_changed = with_dead_units.biases[number - 1] != result.weights.biases[number - 1]
+        assert set(changed.tolist()) <= set(np.flatnonzero(bias_changed).tolist()) | {ZERO_ROW[1]}
         if number in tiny.approx_layers:
             assert block_form_error(new)["projection_residual"] < 1e-12
     np.testing.assert_array_equal(with_dead_units.weights[-1], result.weights.weights[-1])
@@ -138,7 +139,7 @@ def test_revive_every_revives_during_pretraining_and_resumes_exactly(tiny, with_
     interrupted after the first revival resumes bit for bit."""
     import torch
 
-    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.spec.scenario import scenario_from_dict
     from optinc_pdk.training.recipe import recipe_for
     from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, train
 

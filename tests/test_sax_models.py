@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import sax
 
+from optinc_pdk.core.topology import digit_weights, group_size, input_channels, tree_leaf_depths
 from optinc_pdk.pdk import activate_pdk, get_pdk
 from optinc_pdk.pdk import models as m
 from optinc_pdk.pdk.netlists import sax_inputs
 from optinc_pdk.pdk.ports import east_port, west_port
-from optinc_pdk.pdk.topology import averager_channel, averager_digit_weights, averager_groups, tree_leaf_depths
 
 B = np.array([[1, 1j], [1j, 1]]) / np.sqrt(2)
 ANGLES = np.random.default_rng(7).uniform(-2 * np.pi, 2 * np.pi, size=(12, 2))
@@ -139,7 +139,7 @@ def test_nonlinear_unit_is_a_linear_pass_through():
 def test_averager_model_computes_the_weighted_group_sum(servers, bits):
     """Output j is Σ_{i,t} 4^(t−(G−1))·a_(i,t)·d_(i,jG+t), a the combiner-tree leaf amplitude; for N·G a
     power of two that is x_j = (1/N) Σ_i Σ_t 4^t d_(i,jG+t) (docs/conventions.md, Preprocessing) times N / (4^(G−1)·√(N·G))."""
-    groups = averager_groups(servers, bits, 4)
+    groups = group_size(bits, 4)
     n_in, per_group = servers * bits // 2, servers * groups
     s = m.averager(n_servers=servers, bits=bits, n_outputs=4)
     leaf = 2.0 ** (-np.asarray(tree_leaf_depths(per_group)) / 2)
@@ -147,7 +147,7 @@ def test_averager_model_computes_the_weighted_group_sum(servers, bits):
     field = np.zeros(n_in)
     for i in range(servers):
         for k in range(bits // 2):
-            field[averager_channel(i, k, servers, bits, 4)] = digits[i, k]
+            field[input_channels(servers, bits // 2, 4)[i, k]] = digits[i, k]
     for j in range(4):
         out = sum(complex(s.get((west_port(c, n_in), east_port(j, n_in, 4)), 0)) * field[c] for c in range(n_in))
         expected = sum(4.0 ** (t - groups + 1) * leaf[i * groups + t] * digits[i, j * groups + t]
@@ -156,7 +156,7 @@ def test_averager_model_computes_the_weighted_group_sum(servers, bits):
         if per_group & (per_group - 1) == 0:
             x_j = sum(4 ** t * digits[i, j * groups + t] for i in range(servers) for t in range(groups)) / servers
             assert out.real == pytest.approx(servers / (4 ** (groups - 1) * np.sqrt(per_group)) * x_j)
-    assert averager_digit_weights(bits, 4) == [4.0 ** (t - groups + 1) for t in range(groups)]
+    assert digit_weights(groups).tolist() == [4.0 ** (t - groups + 1) for t in range(groups)]
 
 
 def test_bias_injector_applies_each_attenuator():
@@ -205,9 +205,9 @@ def test_tree_netlists_reproduce_their_models(cell, kwargs):
 @pytest.mark.filterwarnings("ignore:Unconnected ports")  # the attenuators' o1/o4 stay open by design
 def test_averager_netlist_with_design_attenuators_reproduces_its_model():
     kwargs = {"n_servers": 2, "bits": 16, "n_outputs": 4}
-    groups, n_in = averager_groups(2, 16, 4), 2 * 8
+    groups, n_in = group_size(16, 4), 2 * 8
     circuit = _circuit("averager", **kwargs)
-    weights = averager_digit_weights(16, 4)
+    weights = digit_weights(groups).tolist()
     settings = {}
     for ch in range(n_in):
         t = ch % groups
@@ -226,9 +226,9 @@ def test_bias_injector_netlist_reproduces_its_model():
 
 
 def test_models_evaluate_the_projects_one_mzi_formula():
-    """The sax models call optinc_pdk.mzi with jax.numpy: same numbers as the numpy evaluation."""
-    from optinc_pdk.mzi import attenuator_value
-    from optinc_pdk.mzi import mzi_transfer as numpy_transfer
+    """The sax models call optinc_pdk.core.mzi with jax.numpy: same numbers as the numpy evaluation."""
+    from optinc_pdk.core.mzi import attenuator_value
+    from optinc_pdk.core.mzi import mzi_transfer as numpy_transfer
 
     np.testing.assert_allclose(np.asarray(m.mzi_transfer(ANGLES[:, 0], ANGLES[:, 1])),
                                numpy_transfer(ANGLES[:, 0], ANGLES[:, 1]), rtol=0, atol=1e-15)

@@ -9,7 +9,7 @@ import yaml
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.paths import CIRCUITS_DIR
-from optinc_pdk.scenario import all_scenarios, load_scenario, scenario_names
+from optinc_pdk.spec.scenario import all_scenarios, load_scenario, scenario_names
 
 # The paper's rows (Table I with their unapproximated twins, Table II, Sec. III-C's cascade)
 SHIPPED = {
@@ -162,7 +162,7 @@ def test_good_file_outside_circuits_loads(tmp_path, run_cli):
 
 def test_the_chip_has_no_training_fields_and_the_recipe_lives_beside_it():
     """The file's training: and level2_training: blocks are a recipe (optinc_pdk/training/recipe.py), not chip fields."""
-    from optinc_pdk.scenario import Scenario
+    from optinc_pdk.spec.scenario import Scenario
     from optinc_pdk.training.recipe import recipe_for
 
     assert not {"training", "level2_training"} & set(Scenario.model_fields)

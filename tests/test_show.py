@@ -54,7 +54,8 @@ class FakeKlive:
                     break
                 data += chunk
             self.received = json.loads(data)
-            conn.sendall(json.dumps({"type": "open", "version": "0.3.3", "klayout_version": "0.30.1", "file": self.received["gds"]}).encode())
+            answer = {"type": "open", "version": "0.3.3", "klayout_version": "0.30.1", "file": self.received["gds"]}
+            conn.sendall(json.dumps(answer).encode())
 
     def close(self) -> None:
         self.thread.join(timeout=60)

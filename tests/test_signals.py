@@ -12,7 +12,7 @@ from math import floor
 import numpy as np
 import pytest
 
-from optinc_pdk import signals
+from optinc_pdk.core import signals
 from optinc_pdk.errors import OptincError
 
 ONN_INPUTS = 4  # M, as in every shipped scenario

@@ -6,16 +6,17 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import unitary_group
-
 from reference_mesh import mesh_transfer_reference
+from scipy.stats import unitary_group
 from test_circuit_helpers import rectangular_mesh, tiny_scenario
+
 from optinc_pdk.circuit import build_description
+from optinc_pdk.circuit.model import AttenuatorColumn
 from optinc_pdk.circuit.random_weights import random_weights
-from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.core.signals import group_sums, pam4_encode
+from optinc_pdk.core.weights import load_for_scenario, shipped_weights_path
 from optinc_pdk.decompose import DiagonalColumn, decompose_unitary
-from optinc_pdk.scenario import load_scenario
-from optinc_pdk.signals import group_sums, pam4_encode
 from optinc_pdk.simulate import (
     allreduce,
     compare,
@@ -35,8 +36,7 @@ from optinc_pdk.simulate.primitives import (
     splitter_1x2,
 )
 from optinc_pdk.simulate.stages import attenuator_matrix
-from optinc_pdk.circuit.model import AttenuatorColumn
-from optinc_pdk.weights import load_for_scenario, shipped_weights_path
+from optinc_pdk.spec.scenario import load_scenario
 
 
 def test_mzi_model_composed_from_couplers_and_phase_shifters_is_the_pinned_formula():

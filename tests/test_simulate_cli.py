@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from optinc_pdk.scenario import load_scenario
-from optinc_pdk.weights import shipped_weights_path
+from optinc_pdk.core.weights import shipped_weights_path
+from optinc_pdk.spec.scenario import load_scenario
 
 TINY = {"name": "tiny", "bits": 8, "servers": 3, "widths": [4, 6, 12, 4], "approx_layers": [1, 2, 3]}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import json
+import math
 import pickle
 
 import numpy as np
@@ -11,16 +11,16 @@ import pytest
 import torch
 import yaml
 
-from optinc_pdk.blockform import block_form_error
-from optinc_pdk.datasets import exhaustive_dataset
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.core.weights import load_for_scenario, load_npz, save_npz
+from optinc_pdk.decompose.blockform import block_form_error
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import load_scenario_file, scenario_from_dict
+from optinc_pdk.spec.scenario import load_scenario_file, scenario_from_dict
 from optinc_pdk.training.evaluate import evaluate
 from optinc_pdk.training.loss import two_stage_loss
 from optinc_pdk.training.model import OnnMLP
 from optinc_pdk.training.recipe import TrainingRecipe, check_recipes, recipe_for
 from optinc_pdk.training.trainer import TrainRequest, checkpoint_weights, exact_accuracy, train
-from optinc_pdk.weights import load_for_scenario, load_npz, save_npz
 
 TINY = {
     "name": "tiny",
@@ -102,7 +102,7 @@ def test_clipped_loss_still_pulls_an_output_stuck_beyond_the_wrong_extreme():
 
 
 def test_clip_to_levels_trains_the_tiny_scenario_and_is_refused_for_an_analog_level1(tmp_path):
-    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.spec.scenario import scenario_from_dict
 
     clipped = scenario_from_dict({**TINY, "training": {**TINY["training"], "clip_to_levels": True}}, "tiny.yml")
     torch.set_num_threads(1)
@@ -233,7 +233,7 @@ TINY_CASCADE = {
 
 def test_cascade_levels_train_with_init_and_against_level1_errors(tmp_path):
     from optinc_pdk.errors import OptincError
-    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.spec.scenario import scenario_from_dict
 
     s = scenario_from_dict(TINY_CASCADE, "tiny.yml")
     first = train(TrainRequest(s, level=1, run_dir=tmp_path / "l1", eval_every=1, log=_quiet))
@@ -547,7 +547,7 @@ def test_train_cli_shows_a_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path, 
 def test_train_keeps_more_accurate_shipped_weights_unless_told_to_replace_them(tiny, tmp_path, run_cli, monkeypatch):
     """Without -o a run writes the shipped file, but never over more accurate weights (a constructed 100%
     b8n8 is not replaced by a 95% training run): those runs land in the run folder, and it says so."""
-    import optinc_pdk.weights as weights_module
+    import optinc_pdk.core.weights as weights_module
 
     shipped = tmp_path / "shipped" / "tiny.npz"
     monkeypatch.setattr(weights_module, "shipped_weights_path", lambda scenario, level=None: shipped)
@@ -569,7 +569,7 @@ def test_train_keeps_more_accurate_shipped_weights_unless_told_to_replace_them(t
 
 
 def test_hinge_weights_scale_each_outputs_hinge_and_are_checked():
-    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.spec.scenario import scenario_from_dict
 
     targets = torch.tensor([[1.0, 2.0]])
     step, importance = torch.ones(2), torch.ones(2)
@@ -590,7 +590,7 @@ def test_hinge_weights_scale_each_outputs_hinge_and_are_checked():
 
 
 def test_fit_weight_scales_the_exact_fit_and_zero_leaves_only_the_hinge(tmp_path):
-    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.spec.scenario import scenario_from_dict
 
     targets = torch.tensor([[1.0, 2.0]])
     step, importance = torch.ones(2), torch.ones(2)
@@ -612,7 +612,7 @@ def test_fit_weight_scales_the_exact_fit_and_zero_leaves_only_the_hinge(tmp_path
 
 
 def test_step_positions_locate_the_exact_average_within_each_digits_step():
-    from optinc_pdk.datasets import plain_dataset
+    from optinc_pdk.core.datasets import plain_dataset
 
     data = plain_dataset(4, 2, 2)  # v = (s_0 + 4 s_1)/2 on a 1/2 grid, 2 digits
     v = data.inputs(dtype=np.float64) @ np.array([1.0, 4.0])
@@ -624,7 +624,7 @@ def test_step_positions_locate_the_exact_average_within_each_digits_step():
 
 
 def test_target_tilt_moves_the_fitted_target_and_its_hinge_band_but_not_the_decision(tmp_path):
-    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.spec.scenario import scenario_from_dict
     from optinc_pdk.training.loss import DecisionGrid
 
     targets = torch.tensor([[1.0, 2.0]])
@@ -664,7 +664,7 @@ def test_target_tilt_moves_the_fitted_target_and_its_hinge_band_but_not_the_deci
 def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decisions(tiny, tmp_path):
     from safetensors.torch import load_file
 
-    from optinc_pdk.scenario import scenario_from_dict
+    from optinc_pdk.spec.scenario import scenario_from_dict
     from optinc_pdk.training.trainer import HardExamples
 
     regional = {**TINY["training"], "hard_example_repeats": 2, "hard_region_inputs": [1], "hard_region_min_wrong": 2}
@@ -687,7 +687,8 @@ def test_hard_regions_repeat_every_sample_of_each_region_with_enough_wrong_decis
     assert len(hard.indices) == 0
 
     for bad, message in (({"hard_example_repeats": 0}, r"training\.hard_region_inputs: needs hard_example_repeats > 0"),
-                         ({"hard_region_inputs": [2]}, r"training\.hard_region_inputs: input 2 does not exist \(inputs are 0\.\.1\)"),
+                         ({"hard_region_inputs": [2]},
+                          r"training\.hard_region_inputs: input 2 does not exist \(inputs are 0\.\.1\)"),
                          ({"hard_region_inputs": [1, 1]}, r"training\.hard_region_inputs: list distinct input indices"),
                          ({"hard_region_min_wrong": 0}, r"training\.hard_region_min_wrong"),
                          ({"hard_region_inputs": None, "hard_region_min_wrong": 3},
@@ -773,7 +774,7 @@ def test_the_recipe_is_read_from_the_scenario_file_and_checked_in_one_line(tmp_p
 
 def test_a_scenario_built_in_memory_trains_with_an_explicit_recipe():
     """Scenario(...) has no recipe (the defaults); TrainRequest(recipe=...) gives one, checked against the chip."""
-    from optinc_pdk.scenario import Scenario
+    from optinc_pdk.spec.scenario import Scenario
 
     torch.set_num_threads(1)
     chip = Scenario(**{key: value for key, value in TINY.items() if key != "training"})
@@ -791,10 +792,10 @@ def test_one_provenance_writer_gives_every_record_the_same_common_fields():
     """Training, revival, output refit, construction and random weights all record through
     weights.provenance_record: the same shape fields and method; measured ones where measured."""
     from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.core.weights import scenario_record
     from optinc_pdk.training.construct import constructed_weights
     from optinc_pdk.training.refit_output import refit_output_layer
     from optinc_pdk.training.revive import revive_dead_units
-    from optinc_pdk.weights import scenario_record
 
     torch.set_num_threads(1)
     tiny = scenario_from_dict(TINY, "tiny.yml")

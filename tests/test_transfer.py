@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_mesh import mesh_transfer_reference
 from scipy.stats import unitary_group
 
-from reference_mesh import mesh_transfer_reference
 from optinc_pdk.decompose import MeshBatch, MeshPhases, decompose_unitaries_batched, decompose_unitary, mesh_matrices
 from optinc_pdk.decompose.transfer import check_columns, column_groups, mesh_transfer
 from optinc_pdk.simulate import mesh_transfer as simulate_mesh_transfer

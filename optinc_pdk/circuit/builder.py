@@ -9,20 +9,20 @@ names follow :mod:`optinc_pdk.circuit.naming`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from optinc_pdk.circuit import gains, naming
-from optinc_pdk.circuit.channels import output_channels
 from optinc_pdk.circuit.description import CircuitDescription, LayerInfo
 from optinc_pdk.circuit.model import AttenuatorColumn, Composite, MeshBlock, NonlinearArray, Source, TreeArray
 from optinc_pdk.circuit.wiring import chain_links, links, straight_inputs, straight_outputs
+from optinc_pdk.core.topology import digit_weights, group_size, output_channels
+from optinc_pdk.core.weights import OnnWeights, check_against_scenario
 from optinc_pdk.decompose import DiagonalColumn, LayerMapping, map_layer_blocks, map_layer_svd
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights, check_against_scenario
+from optinc_pdk.spec.scenario import Scenario
 
 LayerMapper = Callable[[np.ndarray, bool, str], LayerMapping]
 
@@ -36,15 +36,15 @@ def decompose_layer(weight: np.ndarray, approximated: bool, mesh: str) -> LayerM
 
 
 def averager_block(servers: int, digits: int, onn_inputs: int) -> Composite:
-    """N·b/2 server channels (see :mod:`optinc_pdk.circuit.channels`) → M ONN inputs."""
-    group = digits // onn_inputs
+    """N·b/2 server channels (see :mod:`optinc_pdk.core.topology`) → M ONN inputs."""
+    group = group_size(2 * digits, onn_inputs)
     width = servers * digits
     leaves = servers * group
     children = []
     if group > 1:
         offset = np.arange(width) % group  # digit offset t of every west channel
         attenuated = np.flatnonzero(offset < group - 1)
-        values = DiagonalColumn.from_values(gains.digit_weights(group)[offset[attenuated]])
+        values = DiagonalColumn.from_values(digit_weights(group)[offset[attenuated]])
         column = DiagonalColumn(values.theta, values.phi, attenuated, width)
         children.append(AttenuatorColumn(naming.AVERAGER_WEIGHTS, width, width, column=column, role="digit_weight"))
     children.append(TreeArray(
@@ -192,9 +192,11 @@ def _layer(index: int, params: LayerParameters, approximated: bool, hidden: bool
         bias = params.bias_source * amplitudes / (np.sqrt(2.0 * out_dim) * output_gain)
     block = layer_block(index, matrix, bias_block(index, params.bias_source, params.bias_column), hidden)
     info = LayerInfo(
-        index, naming.layer(index), out_dim, in_dim, approximated, orientation, k, n_blocks, padding, mapping,
-        None if weight is None else np.asarray(weight, dtype=np.float64), np.asarray(bias, dtype=np.float64), a_l,
-        input_gain, output_gain, params.bias_source, amplitudes, hidden,
+        index=index, name=naming.layer(index), out_dim=out_dim, in_dim=in_dim, approximated=approximated,
+        orientation=orientation, k=k, blocks=n_blocks, padding=padding, mapping=mapping,
+        weight=None if weight is None else np.asarray(weight, dtype=np.float64),
+        bias=np.asarray(bias, dtype=np.float64), matrix_gain=a_l, input_gain=input_gain, output_gain=output_gain,
+        bias_source=params.bias_source, bias_amplitudes=amplitudes, hidden=hidden,
     )
     return block, info
 
@@ -260,11 +262,12 @@ def assemble(
         links=chain_links(widths), outputs=straight_outputs(len(children) - 1, broadcast.n_out), role="optinc",
     )
     return CircuitDescription(
-        scenario, servers, scenario.bits, m, scenario.group, tuple(scenario.widths), top, tuple(infos),
-        input_scale * gains.averager_gain(servers, scenario.group), gains.tree_gain(servers),
-        gains.receiver_gain(servers, gain),
-        mesh, weights_digest or (weights.digest() if weights is not None else ""),
-        weights_source or (weights.source if weights is not None else ""),
+        scenario=scenario, servers=servers, bits=scenario.bits, onn_inputs=m, group=scenario.group,
+        widths=tuple(scenario.widths), top=top, layers=tuple(infos),
+        averager_gain=input_scale * gains.averager_gain(servers, scenario.group),
+        broadcast_gain=gains.tree_gain(servers), receiver_gain=gains.receiver_gain(servers, gain), mesh_kind=mesh,
+        weights_digest=weights_digest or (weights.digest() if weights is not None else ""),
+        weights_source=weights_source or (weights.source if weights is not None else ""),
     )
 
 

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from optinc_pdk.circuit.builder import assemble, broadcast_block, decompose_layer, design_parameters
-from optinc_pdk.circuit.channels import input_channels, output_channels
 from optinc_pdk.circuit.description import CircuitDescription, NamedBlocks
 from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.circuit.wiring import links, straight_outputs
+from optinc_pdk.core.topology import input_channels, output_channels
+from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.spec.scenario import Scenario
 
 CASCADE = "cascade"
 LEVEL2 = "level2"

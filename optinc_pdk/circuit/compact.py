@@ -12,7 +12,6 @@ netlist of designs too big for per-instance YAML.
 
 from __future__ import annotations
 
-from optinc_pdk.circuit.channels import input_channels, output_channels
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import (
     AttenuatorColumn,
@@ -23,6 +22,7 @@ from optinc_pdk.circuit.model import (
     Source,
     TreeArray,
 )
+from optinc_pdk.core.topology import input_channels, output_channels
 
 FORMAT_NAME = "optinc-circuit"
 FORMAT_VERSION = 1

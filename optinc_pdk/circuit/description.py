@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator
 
 import numpy as np
 
-from optinc_pdk.blockform import block_approximation
-from optinc_pdk.circuit.channels import input_channels, output_channels
 from optinc_pdk.circuit.model import Block, Composite
+from optinc_pdk.core.topology import input_channels, output_channels
 from optinc_pdk.decompose import LayerMapping
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.decompose.blockform import block_approximation
+from optinc_pdk.spec.scenario import Scenario
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class LayerInfo:
     """What layer ``index`` (1-based) realises and at which field scale (see :mod:`optinc_pdk.circuit.gains`)."""
 
@@ -71,7 +71,7 @@ class NamedBlocks:
         return {item.name: item for item in self.walk()}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CircuitDescription(NamedBlocks):
     scenario: Scenario
     servers: int  # N served by this OptINC

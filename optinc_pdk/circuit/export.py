@@ -16,7 +16,6 @@ from pathlib import Path
 
 import yaml
 
-from optinc_pdk.atomic import write_text_atomic
 from optinc_pdk.circuit import naming
 from optinc_pdk.circuit.compact import compact_netlist
 from optinc_pdk.circuit.description import CircuitDescription
@@ -24,7 +23,8 @@ from optinc_pdk.circuit.model import Block, Source
 from optinc_pdk.circuit.netlist import block_netlist
 from optinc_pdk.circuit.phases import design_entries
 from optinc_pdk.circuit.summary import summary
-from optinc_pdk.phasemap import save_phase_map
+from optinc_pdk.core.atomic import write_text_atomic
+from optinc_pdk.decompose.phasemap import save_phase_map
 
 YAML_MAX_CHANNELS = 32
 
@@ -66,7 +66,7 @@ def write_cascade_exports(description, folder: str | Path, yaml_max_channels: in
     """A cascade's exports: ``level1/`` and ``level2/`` (each level's files, as above; all level-1
     OptINCs share level 1's phases) and ``summary.json`` (counts per OptINC, checked against
     `optinc area`). Returns (written files, the counts)."""
-    from optinc_pdk.circuit.cascade_area import cascade_counts
+    from optinc_pdk.circuit.summary import cascade_counts
 
     folder = Path(folder)
     counts = cascade_counts(description)

@@ -37,11 +37,6 @@ def averager_gain(servers: int, group: int) -> float:
     return servers / (4.0 ** (group - 1) * math.sqrt(servers * group))
 
 
-def digit_weights(group: int) -> np.ndarray:
-    """Attenuator amplitude of digit offset t = 0..G−1 inside a group: 4^(t−G+1) (the top digit passes)."""
-    return 4.0 ** (np.arange(group) - (group - 1))
-
-
 def tree_gain(leaves: int) -> float:
     """Field a ratio-weighted tree of ``leaves`` leaves passes between its trunk and any leaf."""
     return 1.0 / math.sqrt(leaves)

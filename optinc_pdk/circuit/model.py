@@ -13,7 +13,7 @@ element, never one Python object per MZI), so a 1.7M-MZI design builds in second
   waveguide where it exists on both sides; a west channel beyond the east side is terminated, an
   east channel beyond the west side receives no light.
 * :class:`TreeArray` (``splitter_trees`` / ``combiner_trees``): identical ratio-weighted trees
-  (:mod:`optinc_pdk.circuit.trees`); ``leaf_channels[t, j]`` is the channel of leaf j of tree t on
+  (:mod:`optinc_pdk.core.topology`); ``leaf_channels[t, j]`` is the channel of leaf j of tree t on
   the leaf side (east for splitters, west for combiners); tree t's trunk is channel t on the
   other side.
 * :class:`Source` (``source``): a constant bias light input of field ``amplitude``, no west channel.
@@ -31,12 +31,12 @@ be a composite of OptINCs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
-from optinc_pdk.circuit.trees import TreePlan, tree_plan
+from optinc_pdk.core.topology import TreePlan, tree_plan
 from optinc_pdk.decompose.mesh import DiagonalColumn, MeshPhases
 
 MESH = "mesh"
@@ -66,7 +66,7 @@ class Block:
     def is_leaf(self) -> bool:
         return True
 
-    def walk(self) -> Iterator["Block"]:
+    def walk(self) -> Iterator[Block]:
         """This block and every block inside it, depth-first, in optical order."""
         yield self
 
@@ -136,7 +136,8 @@ class AttenuatorColumn(Block):
         if not isinstance(self.column, DiagonalColumn):
             raise ValueError(f"{self.name}: column must be a DiagonalColumn")
         if self.column.n_modes > min(self.n_in, self.n_out):
-            raise ValueError(f"{self.name}: attenuators on {self.column.n_modes} modes do not fit {self.n_in}→{self.n_out} channels")
+            raise ValueError(f"{self.name}: attenuators on {self.column.n_modes} modes do not fit "
+                             f"{self.n_in}→{self.n_out} channels")
 
     @property
     def n_mzis(self) -> int:

@@ -40,7 +40,7 @@ from optinc_pdk.circuit.model import (
     Source,
     TreeArray,
 )
-from optinc_pdk.circuit.trees import NO_CHILD
+from optinc_pdk.core.topology import NO_CHILD
 
 HALF = 0.5
 _wires = count()
@@ -74,7 +74,8 @@ def _mesh(block: MeshBlock, prefix: str) -> _Flat:
     for index in order.tolist():  # small blocks only: one entry per MZI is the netlist itself
         m = int(block.top_mode[index])
         name = prefix + naming.mzi_instance(index)
-        flat.instances[name] = {"component": "mzi2x2", "info": {"theta": float(block.theta[index]), "phi": float(block.phi[index])}}
+        phases = {"theta": float(block.theta[index]), "phi": float(block.phi[index])}
+        flat.instances[name] = {"component": "mzi2x2", "info": phases}
         for mode, port_in, port_out in ((m, "o2", "o3"), (m + 1, "o1", "o4")):
             if current[mode] is None:
                 first[mode] = _port(name, port_in)
@@ -105,7 +106,8 @@ def _attenuators(block: AttenuatorColumn, prefix: str) -> _Flat:
         flat.west[channel], flat.east[channel] = _port(name, "o1"), _port(name, "o2")
     for index, mode in enumerate(block.mode.tolist()):
         name = prefix + naming.mzi_instance(index)
-        flat.instances[name] = {"component": "mzi_attenuator", "info": {"theta": float(block.theta[index]), "phi": float(block.phi[index])}}
+        phases = {"theta": float(block.theta[index]), "phi": float(block.phi[index])}
+        flat.instances[name] = {"component": "mzi_attenuator", "info": phases}
         flat.west[mode], flat.east[mode] = _port(name, "o2"), _port(name, "o3")
     return flat
 

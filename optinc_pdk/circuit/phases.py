@@ -1,4 +1,4 @@
-"""The whole design's phase map v1 (docs/conventions.md, :mod:`optinc_pdk.phasemap`), and back.
+"""The whole design's phase map v1 (docs/conventions.md, :mod:`optinc_pdk.decompose.phasemap`), and back.
 
 Entries are named like the blocks that hold them (:mod:`optinc_pdk.circuit.naming`):
 ``averager/weights`` (G > 1), per layer ``L{l}/VH``, ``L{l}/S``, ``L{l}/U`` (full) or
@@ -22,11 +22,11 @@ from optinc_pdk.circuit import naming
 from optinc_pdk.circuit.builder import LayerParameters, assemble, averager_block
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import AttenuatorColumn, Composite
+from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.decompose import BlockPhases, DiagonalColumn, LayerMapping, MeshPhases
+from optinc_pdk.decompose.phasemap import load_phase_map, phase_map_paths, save_phase_map
 from optinc_pdk.errors import located
-from optinc_pdk.phasemap import load_phase_map, phase_map_paths, save_phase_map
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.spec.scenario import Scenario
 
 AVERAGER_RECORD = "averager"
 
@@ -135,7 +135,7 @@ def _layer_mapping(index: int, record: dict | None, entries: dict, shape: tuple[
             sigma=_expect(entries, naming.layer_part(index, "S"), DiagonalColumn, min(out_dim, in_dim), where),
             u_mesh=_expect(entries, naming.layer_part(index, "U"), MeshPhases, out_dim, where),
         )
-    from optinc_pdk.area import block_partition
+    from optinc_pdk.core.area import block_partition
 
     part = block_partition(out_dim, in_dim)
     blocks = []

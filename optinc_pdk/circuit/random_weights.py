@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from optinc_pdk.blockform import block_approximation
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights, provenance_record
+from optinc_pdk.core.weights import OnnWeights, provenance_record
+from optinc_pdk.decompose.blockform import block_approximation
+from optinc_pdk.spec.scenario import Scenario
 
 
 def random_weights(scenario: Scenario, seed: int = 0) -> OnnWeights:

@@ -3,7 +3,7 @@
 Every block (leaf or composite) gets its MZIs (mesh MZIs and attenuator MZIs), 2-port splitters
 and combiners, phase shifters (mesh output screens), nonlinear units and light sources;
 a composite's counts are its children's sums. :func:`area_view` regroups them like
-:class:`optinc_pdk.area.OnnArea` (weight-matrix MZIs per layer, periphery by kind), so a test can
+:class:`optinc_pdk.core.area.OnnArea` (weight-matrix MZIs per layer, periphery by kind), so a test can
 assert that the description and the analytic report agree.
 """
 
@@ -23,6 +23,8 @@ from optinc_pdk.circuit.model import (
     Source,
     TreeArray,
 )
+from optinc_pdk.core import area
+from optinc_pdk.spec.scenario import load_scenario
 
 COUNT_KEYS = ("mzis", "mesh_mzis", "attenuator_mzis", "splitters", "combiners", "phase_shifters", "nonlinear_units", "sources")
 
@@ -95,8 +97,6 @@ def area_view(description: CircuitDescription, counts: dict[str, Counter] | None
 
 def area_mismatches(description: CircuitDescription) -> list[str]:
     """Where the description's counts differ from ``area.onn_area`` of its scenario (empty: they agree)."""
-    from optinc_pdk import area
-
     analytic = area.onn_area(description.scenario)
     view = area_view(description)
     problems = []
@@ -129,4 +129,31 @@ def summary(description: CircuitDescription) -> dict:
         "matches_area_report": not problems,
         "area_mismatches": problems,
         "blocks": blocks,
+    }
+
+
+# the scenarios a cascade is compared against: one basic OptINC of its level, one flat OptINC of its size
+CASCADE_BASE, CASCADE_FLAT = "b8n4", "b8n16"
+
+
+def cascade_counts(description) -> dict:
+    """Totals of the whole cascade, weight-matrix MZIs per OptINC, and the check against the analytic area."""
+    counts = block_counts(description.top)
+    top = description.top
+    matrix_mzis = {name: int(area_view(level)["approx_mzis"])  # once per level, not per OptINC
+                   for name, level in (("level1", description.level1), ("level2", description.level2))}
+    per_optinc = {}
+    for child in top.children:
+        if getattr(child, "role", "") == "optinc":
+            per_optinc[child.name] = {"mzis": int(counts[child.name]["mzis"]),
+                                      "weight_matrix_mzis": matrix_mzis[child.name.split(".")[0]]}
+    weight_mzis = sum(row["weight_matrix_mzis"] for row in per_optinc.values())
+    base, flat = load_scenario(CASCADE_BASE), load_scenario(CASCADE_FLAT)
+    expected = area.cascade_overhead(description.scenario, base, flat).cascade_mzis
+    return {
+        "totals": {k: int(v) for k, v in counts[top.name].items()},
+        "optincs": per_optinc,
+        "weight_matrix_mzis": weight_mzis,
+        "analytic_weight_matrix_mzis": expected,
+        "matches_area_report": weight_mzis == expected,
     }

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 
 def register(app: typer.Typer) -> None:
     @app.command("area")
     def area_cmd(
-        scenarios: Optional[List[str]] = typer.Argument(None, help="scenario names or .yml files (default b8n4)"),
+        scenarios: list[str] | None = typer.Argument(None, help="scenario names or .yml files (default b8n4)"),
         paper: bool = typer.Option(False, "--paper", help="every Table I and II row with the paper's ratio beside ours"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
         """MZI count per layer (full SVD vs block approximation), totals, ratio, and periphery."""
-        from optinc_pdk import area
         from optinc_pdk.cli.output import console, print_json, table
-        from optinc_pdk.scenario import all_scenarios, load_scenario
+        from optinc_pdk.core import area
+        from optinc_pdk.spec.scenario import all_scenarios, load_scenario
 
         if paper:
             _paper_table(all_scenarios(), as_json)
@@ -60,9 +58,9 @@ def _orientation(layer) -> str:
 def _paper_table(scenarios, as_json: bool) -> None:
     from dataclasses import asdict
 
-    from optinc_pdk import area
     from optinc_pdk.cli.output import console, print_json, table
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.core import area
+    from optinc_pdk.spec.scenario import load_scenario
 
     rows = [area.paper_comparison(s) for s in scenarios if s.paper is not None and s.paper.area_ratio is not None]
     rows.sort(key=lambda c: (c.table, c.scenario))

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
-
-STAGES = ("weights", "describe", "verify", "exports", "layout", "report")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("build")
     def build_cmd(
         scenario: str = typer.Argument("b8n4", help="scenario name or .yml file (default: b8n4 with its shipped weights)"),
-        out: Optional[Path] = typer.Option(None, "-o", "--out", help="output folder (default: layouts/SCENARIO)"),
-        weights: Optional[Path] = typer.Option(None, "--weights", help="weights .npz (a cascade: folder with level1.npz, "
+        out: Path | None = typer.Option(None, "-o", "--out", help="output folder (default: layouts/SCENARIO)"),
+        weights: Path | None = typer.Option(None, "--weights", help="weights .npz (a cascade: folder with level1.npz, "
                                                "level2.npz); default: the shipped weights"),
-        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED",
+        random_seed: int | None = typer.Option(None, "--random-weights", metavar="SEED",
                                                   help="untrained seeded weights, for area/layout exploration only"),
         formats: str = typer.Option("gds,oas", "--format", help="layout formats: gds, oas or both (comma-separated)"),
         verify: bool = typer.Option(True, "--verify/--no-verify", help="simulate and check the optics (default on)"),
@@ -25,16 +22,16 @@ def register(app: typer.Typer) -> None:
         labels: bool = typer.Option(False, "--labels", help="per-MZI phase labels on the label layer (small designs)"),
         show: bool = typer.Option(False, "--show", help="send the layout to a running KLayout (klive) when present"),
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON instead of the summary table"),
-        samples: Optional[int] = typer.Option(None, "--samples", min=1,
+        samples: int | None = typer.Option(None, "--samples", min=1,
                                               help="cascade: 16-server vectors in the end-to-end check (default 114244)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from optinc_pdk.build import BuildRequest, build
         from optinc_pdk.cli.output import console, print_json
         from optinc_pdk.errors import OptincError
-        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.flows.build import STAGES, BuildRequest, build
+        from optinc_pdk.spec.scenario import load_scenario
 
         chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
         bad = [f for f in chosen if f not in ("gds", "oas")]
@@ -50,7 +47,9 @@ def register(app: typer.Typer) -> None:
                 done = stages.index(name) if name in stages else 0
                 bar.update(task, completed=done, description=f"{s.name}: {name}")
 
-            result = build(BuildRequest(s, out, weights, random_seed, chosen, verify, png, labels, progress, samples))
+            result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
+                                        formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
+                                        samples=samples))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         """Exact count and size of eq. 9's errors over the whole input space (vs eq. 8 / eq. 10)."""
         from dataclasses import asdict
 
-        from optinc_pdk.cascade_errors import eq9_failures
+        from optinc_pdk.analysis.cascade_rounding import eq9_failures
         from optinc_pdk.cli.output import console, print_json, table
         from optinc_pdk.errors import OptincError
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 
 def register(app: typer.Typer) -> None:
     @app.command("comm")
     def comm_cmd(
-        servers: Optional[List[int]] = typer.Option(
+        servers: list[int] | None = typer.Option(
             None, "--servers", help="server counts: --servers 4 8 16 (or repeated); default 4 8 16"
         ),
         # click options take one value each; the counts after the first of `--servers 4 8 16` arrive here
-        more_servers: Optional[List[int]] = typer.Argument(None, hidden=True, metavar="[SERVERS]..."),
+        more_servers: list[int] | None = typer.Argument(None, hidden=True, metavar="[SERVERS]..."),
         gradient_params: float = typer.Option(25.6e6, help="gradient elements per step (default: ResNet-50)"),
         gradient_bits: int = typer.Option(8, help="bits per transmitted gradient element"),
         flops_per_step: float = typer.Option(3 * 4.1e9 * 128, help="FLOPs per training step per server"),
@@ -25,8 +23,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
         """Communication data normalised to the gradient size: ring all-reduce vs OptINC (Fig. 6)."""
+        from optinc_pdk.analysis.comm import HardwareParams, comm_report
         from optinc_pdk.cli.output import console, print_json, table
-        from optinc_pdk.comm import HardwareParams, comm_report
         from optinc_pdk.errors import OptincError
 
         if more_servers and not servers:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -11,11 +10,11 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare_cmd(
-        scenarios: List[str] = typer.Argument(..., help="scenario names or .yml files"),
-        settings: Optional[List[str]] = typer.Option(None, "--set", help="KEY=VALUE applied to every scenario, e.g. "
+        scenarios: list[str] = typer.Argument(..., help="scenario names or .yml files"),
+        settings: list[str] | None = typer.Option(None, "--set", help="KEY=VALUE applied to every scenario, e.g. "
                                                      "approx_layers=2-7, servers=8, device.mode_pitch=30 (repeatable)"),
-        csv_path: Optional[Path] = typer.Option(None, "--csv", help="write the table as CSV"),
-        plot_path: Optional[Path] = typer.Option(None, "--plot", help="write a PNG of the area ratios"),
+        csv_path: Path | None = typer.Option(None, "--csv", help="write the table as CSV"),
+        plot_path: Path | None = typer.Option(None, "--plot", help="write a PNG of the area ratios"),
         no_footprint: bool = typer.Option(False, "--no-footprint", help="skip the analytic footprint"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -24,17 +23,18 @@ def register(app: typer.Typer) -> None:
         import io
         from dataclasses import asdict, fields
 
-        from optinc_pdk import area
-        from optinc_pdk.atomic import write_text_atomic
+        from optinc_pdk.analysis import compare
         from optinc_pdk.cli.output import console, print_json, table
-        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.core import area
+        from optinc_pdk.core.atomic import write_text_atomic
+        from optinc_pdk.spec.scenario import load_scenario
 
-        parsed = [area.parse_setting(expression) for expression in (settings or [])]
+        parsed = [compare.parse_setting(expression) for expression in (settings or [])]
         loaded = [load_scenario(name) for name in scenarios]
-        rows = area.compare(loaded, parsed, footprint=not no_footprint)
+        rows = compare.compare(loaded, parsed, footprint=not no_footprint)
         if csv_path is not None:
             buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=[f.name for f in fields(area.ComparisonRow)])
+            writer = csv.DictWriter(buffer, fieldnames=[f.name for f in fields(compare.ComparisonRow)])
             writer.writeheader()
             for row in rows:
                 writer.writerow(asdict(row))
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         if plot_path is not None:
             from optinc_pdk.report.plots import plot_ratios
 
-            variants = [area.apply_settings(s, parsed) for s in loaded]
+            variants = [compare.apply_settings(s, parsed) for s in loaded]
             plot_ratios([area.onn_area(s) for s in variants], plot_path,
                         None if parsed else {s.name: s.paper.area_ratio for s in loaded if s.paper and s.paper.area_ratio})
         if as_json:

@@ -111,8 +111,8 @@ def decompose_file(matrix_path: Path, output: Path, mesh: str = "clements", forc
     import numpy as np
 
     from optinc_pdk.decompose import MESH_KINDS, UNITARY_ATOL, map_layer_svd, unitarity_error
+    from optinc_pdk.decompose.phasemap import layer_entries, save_phase_map, unitary_entries
     from optinc_pdk.errors import OptincError
-    from optinc_pdk.phasemap import layer_entries, save_phase_map, unitary_entries
 
     if mesh not in MESH_KINDS:
         raise OptincError(f"--mesh: must be one of {', '.join(MESH_KINDS)}, got {mesh!r}")

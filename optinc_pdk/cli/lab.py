@@ -35,10 +35,10 @@ def refine_cmd(
 ) -> None:
     """Full-batch L-BFGS on block-form weights (blocks stay exactly diag×orthogonal) to remove the last errors."""
     from optinc_pdk.cli.output import console
+    from optinc_pdk.core.weights import check_against_scenario, load_npz, save_npz
     from optinc_pdk.errors import OptincError
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.spec.scenario import load_scenario
     from optinc_pdk.training.refine import refine
-    from optinc_pdk.weights import check_against_scenario, load_npz, save_npz
 
     s = load_scenario(scenario)
     if (s.cascade is not None) != (level is not None):
@@ -67,10 +67,10 @@ def revive_cmd(
 ) -> None:
     """Re-aim hidden units that are dead on the whole dataset so training can use them again (docs/training.md)."""
     from optinc_pdk.cli.output import console, print_json
-    from optinc_pdk.datasets import exhaustive_dataset
+    from optinc_pdk.core.datasets import exhaustive_dataset
+    from optinc_pdk.core.weights import load_for_scenario, provenance_record, save_npz
     from optinc_pdk.training.revive import revive_dead_units
     from optinc_pdk.training.trainer import decision_accuracy
-    from optinc_pdk.weights import load_for_scenario, provenance_record, save_npz
 
     s = _plain_scenario(scenario, "revive")
     chosen = _layer_list(layers)
@@ -101,10 +101,10 @@ def refit_output_cmd(
 ) -> None:
     """The output layer with the fewest wrong decisions for the given hidden layers (linear programs)."""
     from optinc_pdk.cli.output import console, print_json
-    from optinc_pdk.datasets import exhaustive_dataset
+    from optinc_pdk.core.datasets import exhaustive_dataset
+    from optinc_pdk.core.weights import load_for_scenario, provenance_record, save_npz
     from optinc_pdk.training.refit_output import refit_output_layer
     from optinc_pdk.training.trainer import decision_accuracy
-    from optinc_pdk.weights import load_for_scenario, provenance_record, save_npz
 
     s = _plain_scenario(scenario, "refit-output")
     start = load_for_scenario(s, weights)
@@ -132,7 +132,7 @@ def refit_output_cmd(
 def _plain_scenario(name: str, verb: str):
     """The scenario, refused if it is a cascade (these tools work on one plain OptINC's weights)."""
     from optinc_pdk.errors import OptincError
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.spec.scenario import load_scenario
 
     s = load_scenario(name)
     if s.cascade is not None:

@@ -7,7 +7,6 @@ and more (verification, netlists, report); this verb is the layout alone.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,9 +15,9 @@ def register(app: typer.Typer) -> None:
     @app.command("layout")
     def layout_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file"),
-        out: Optional[Path] = typer.Option(None, "-o", "--out", help="output folder (default: layouts/SCENARIO)"),
-        weights: Optional[Path] = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
-        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED",
+        out: Path | None = typer.Option(None, "-o", "--out", help="output folder (default: layouts/SCENARIO)"),
+        weights: Path | None = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
+        random_seed: int | None = typer.Option(None, "--random-weights", metavar="SEED",
                                                   help="untrained seeded weights, for area/layout exploration only"),
         formats: str = typer.Option("gds,oas", "--format", help="gds, oas or both (comma-separated)"),
         labels: bool = typer.Option(False, "--labels", help="per-MZI phase labels on the TEXT layer (small designs)"),
@@ -50,11 +49,11 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
     from optinc_pdk.circuit import build_description
     from optinc_pdk.circuit.phases import write_design_phase_map
     from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.core.weights import load_for_scenario
     from optinc_pdk.errors import OptincError
     from optinc_pdk.layout import write_layout
     from optinc_pdk.paths import layouts_dir
-    from optinc_pdk.scenario import load_scenario
-    from optinc_pdk.weights import load_for_scenario
+    from optinc_pdk.spec.scenario import load_scenario
 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if not chosen or any(f not in ("gds", "oas") for f in chosen):

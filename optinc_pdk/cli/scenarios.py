@@ -9,10 +9,10 @@ def register(app: typer.Typer) -> None:
     @app.command("scenarios")
     def scenarios(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
         """List the shipped scenarios (circuits/*.yml) with their MZI counts."""
-        from optinc_pdk.area import onn_area
         from optinc_pdk.cli.output import console, print_json, table
-        from optinc_pdk.datasets import dataset_size
-        from optinc_pdk.scenario import all_scenarios
+        from optinc_pdk.core.area import onn_area
+        from optinc_pdk.core.datasets import dataset_size
+        from optinc_pdk.spec.scenario import all_scenarios
 
         rows = []
         for s in all_scenarios():

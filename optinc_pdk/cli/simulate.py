@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,27 +11,28 @@ RANDOM_HELP = "use seeded random weights (block form where approximated) instead
 PHASE_MAP_HELP = "simulate an exported design: its phase map (from `optinc describe`), checked against the scenario"
 
 
-def _cascade_design(s, weights: Optional[Path], random_seed: Optional[int], phase_map: Optional[Path]):
+def _cascade_design(s, weights: Path | None, random_seed: int | None, phase_map: Path | None):
     """(scenario, cascade description, (w1, w2)); --weights is a folder with level1.npz and level2.npz."""
-    from optinc_pdk.build_cascade import load_cascade_weights
     from optinc_pdk.circuit.cascade import build_cascade_description
     from optinc_pdk.errors import OptincError
+    from optinc_pdk.flows.build import load_design_weights
 
     if phase_map is not None:
-        raise OptincError(f"{s.name}: --phase-map: a cascade is built from its two levels' weights (--weights FOLDER holding level1.npz and level2.npz)")
-    w1, w2 = load_cascade_weights(s, weights, random_seed)
+        raise OptincError(f"{s.name}: --phase-map: a cascade is built from its two levels' weights "
+                          "(--weights FOLDER holding level1.npz and level2.npz)")
+    w1, w2 = load_design_weights(s, weights, random_seed)
     return s, build_cascade_description(s, w1, w2), (w1, w2)
 
 
-def _design(scenario: str, weights: Optional[Path], random_seed: Optional[int], phase_map: Optional[Path],
+def _design(scenario: str, weights: Path | None, random_seed: int | None, phase_map: Path | None,
             need_weights: bool):
     """(scenario, description, weights or None) from the options; only OptincErrors escape."""
     from optinc_pdk.circuit.builder import build_description
     from optinc_pdk.circuit.phases import description_from_phase_map
     from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.core.weights import load_for_scenario
     from optinc_pdk.errors import OptincError
-    from optinc_pdk.scenario import load_scenario
-    from optinc_pdk.weights import load_for_scenario
+    from optinc_pdk.spec.scenario import load_scenario
 
     s = load_scenario(scenario)
     if s.cascade is not None:
@@ -53,9 +53,9 @@ def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file"),
-        weights: Optional[Path] = typer.Option(None, "--weights", help=WEIGHTS_HELP),
-        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
-        phase_map: Optional[Path] = typer.Option(None, "--phase-map", help=PHASE_MAP_HELP),
+        weights: Path | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
+        random_seed: int | None = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
+        phase_map: Path | None = typer.Option(None, "--phase-map", help=PHASE_MAP_HELP),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
         samples: int = typer.Option(114244, "--samples", min=1,
                                     help="cascade only: 16-server gradient vectors sent end to end (default: every "
@@ -106,16 +106,16 @@ def register(app: typer.Typer) -> None:
         input_path: Path = typer.Option(..., "--input", help=".npy of unsigned b-bit gradients, shape (servers, elements)"),
         output_path: Path = typer.Option(..., "--output", help=".npy to write: what each server decodes, same shape"),
         check: bool = typer.Option(False, "--check", help="compare with the exact floor average; exit 1 on any mismatch"),
-        weights: Optional[Path] = typer.Option(None, "--weights", help=WEIGHTS_HELP),
-        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
-        phase_map: Optional[Path] = typer.Option(None, "--phase-map", help=PHASE_MAP_HELP),
+        weights: Path | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
+        random_seed: int | None = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
+        phase_map: Path | None = typer.Option(None, "--phase-map", help=PHASE_MAP_HELP),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """All-reduce real gradients through the simulated optics (every server's receivers decode the average)."""
         import numpy as np
 
-        from optinc_pdk.atomic import atomic_path
         from optinc_pdk.cli.output import console, print_json
+        from optinc_pdk.core.atomic import atomic_path
         from optinc_pdk.errors import OptincError
         from optinc_pdk.simulate.allreduce import allreduce, check_gradients, compare
         from optinc_pdk.simulate.chain import compile_chain
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
             raise OptincError(f"{input_path}: gradients file not found") from None
         except (ValueError, OSError) as error:
             raise OptincError(f"{input_path}: not a readable .npy array without pickle ({error})") from None
-        from optinc_pdk.scenario import load_scenario
+        from optinc_pdk.spec.scenario import load_scenario
 
         plain = load_scenario(scenario)  # refuse bad gradients before the (slower) build
         gradients = check_gradients(gradients, plain.servers, plain.bits, str(input_path))
@@ -153,8 +153,8 @@ def register(app: typer.Typer) -> None:
     def describe_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file"),
         out: Path = typer.Option(..., "--out", "-o", help="folder for phases.npz/json, circuit.json, summary.json, netlists/"),
-        weights: Optional[Path] = typer.Option(None, "--weights", help=WEIGHTS_HELP),
-        random_seed: Optional[int] = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
+        weights: Path | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
+        random_seed: int | None = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
         yaml_max_channels: int = typer.Option(32, help="write YAML netlists for blocks with at most this many channels"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:

@@ -45,7 +45,7 @@ class TrainingBar:
 def _default_target(scenario, level, run: Path, accuracy: float, console) -> Path:
     """The shipped weights file, unless it holds more accurate weights than this run reached: a trained
     95% network must not silently replace shipped (e.g. constructed) 100% ones. Then the run's folder."""
-    from optinc_pdk.weights import load_npz, shipped_weights_path
+    from optinc_pdk.core.weights import load_npz, shipped_weights_path
 
     shipped = shipped_weights_path(scenario, level)
     if not shipped.is_file():
@@ -99,7 +99,7 @@ def train_cmd(
     """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
     from optinc_pdk.cli.output import console
     from optinc_pdk.paths import runs_dir
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.spec.scenario import load_scenario
     from optinc_pdk.training.recipe import check_recipes
     from optinc_pdk.training.trainer import TrainRequest, train
 
@@ -131,9 +131,9 @@ def _check_level_and_device(s, level: int | None, device: str) -> None:
 
 def _export_checkpoint(s, level: int | None, run: Path, output: Path | None, console) -> None:
     """--export: the run folder's checkpoint written as weights."""
+    from optinc_pdk.core.weights import save_npz
     from optinc_pdk.errors import OptincError
     from optinc_pdk.training.trainer import checkpoint_weights
-    from optinc_pdk.weights import save_npz
 
     if output is None:
         raise OptincError("--export: give the weights file to write with -o")
@@ -146,7 +146,7 @@ def _starting_weights(s, init: Path | None):
     """--init: the weights to start from, checked against the scenario."""
     if init is None:
         return None
-    from optinc_pdk.weights import check_against_scenario, load_npz
+    from optinc_pdk.core.weights import check_against_scenario, load_npz
 
     start = load_npz(init)
     check_against_scenario(start, s)
@@ -157,13 +157,13 @@ def _level1_weights(s, level: int | None, path: Path | None):
     """A cascade's level 2 learns to absorb level 1's analog errors: the level-1 weights (default: shipped)."""
     if s.cascade is None or level != 2:
         return None
-    from optinc_pdk.weights import load_for_scenario
+    from optinc_pdk.core.weights import load_for_scenario
 
     return load_for_scenario(s, path, 1)
 
 
 def _write_trained(s, level: int | None, run: Path, output: Path | None, result, name: str, console) -> None:
-    from optinc_pdk.weights import save_npz
+    from optinc_pdk.core.weights import save_npz
 
     target = output or _default_target(s, level, run, result.weights.provenance["accuracy"], console)
     save_npz(target, result.weights, result.weights.provenance)
@@ -183,7 +183,7 @@ def evaluate_cmd(
 ) -> None:
     """Accuracy on the whole exhaustive dataset, error values (Table II format), block-form check."""
     from optinc_pdk.cli.output import print_json
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.spec.scenario import load_scenario
 
     reports = _evaluation_reports(load_scenario(scenario), weights, level)
     if as_json:
@@ -195,10 +195,10 @@ def evaluate_cmd(
 
 def _evaluation_reports(s, weights: Path | None, level: int | None) -> list[dict]:
     """One report per level asked for (a cascade without --level: both)."""
-    from optinc_pdk.datasets import exhaustive_dataset
+    from optinc_pdk.core.datasets import exhaustive_dataset
+    from optinc_pdk.core.weights import load_for_scenario
     from optinc_pdk.errors import OptincError
     from optinc_pdk.training.evaluate import evaluate
-    from optinc_pdk.weights import load_for_scenario
 
     if s.cascade is None and level is not None:
         raise OptincError(f"--level: {s.name} is not a cascade")
@@ -238,9 +238,9 @@ def construct_cmd(
 ) -> None:
     """Exact weights by construction (docs/construction.md), evaluated on the whole exhaustive dataset."""
     from optinc_pdk.cli.output import console, print_json
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.core.weights import save_npz, shipped_weights_path
+    from optinc_pdk.spec.scenario import load_scenario
     from optinc_pdk.training.construct import constructed_weights
-    from optinc_pdk.weights import save_npz, shipped_weights_path
 
     s = load_scenario(scenario)
     weights, report = constructed_weights(s)
@@ -263,9 +263,9 @@ def import_cmd(
 ) -> None:
     """Convert a torch state_dict or safetensors file into the optinc weights format."""
     from optinc_pdk.cli.output import console
-    from optinc_pdk.scenario import load_scenario
-    from optinc_pdk.weights import check_against_scenario, provenance_record, save_npz
-    from optinc_pdk.weights_import import read_foreign_state
+    from optinc_pdk.core.weights import check_against_scenario, provenance_record, save_npz
+    from optinc_pdk.core.weights_import import read_foreign_state
+    from optinc_pdk.spec.scenario import load_scenario
 
     s = load_scenario(scenario)
     w = read_foreign_state(source)

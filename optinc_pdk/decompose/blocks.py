@@ -32,10 +32,10 @@ class BlockLayout:
     padding: int  # zero rows (tall) or zero columns (wide) added to fill the last block
 
     @classmethod
-    def of(cls, out_dim: int, in_dim: int) -> "BlockLayout":
+    def of(cls, out_dim: int, in_dim: int) -> BlockLayout:
         if out_dim < 1 or in_dim < 1:
             raise OptincError(f"weight matrix: shape ({out_dim}, {in_dim}) has an empty side")
-        from optinc_pdk.area import block_partition  # one partition rule for area, training and mapping
+        from optinc_pdk.core.area import block_partition  # one partition rule for area, training and mapping
 
         part = block_partition(out_dim, in_dim)
         return cls(out_dim, in_dim, part.k, part.orientation, part.blocks, part.padding)

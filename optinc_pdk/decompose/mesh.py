@@ -1,7 +1,7 @@
 """Phases of MZI meshes and attenuator columns, and their matrices.
 
 A mesh is its MZIs in propagation order, MZI k acting on modes (top_mode[k], top_mode[k]+1) with
-T(theta[k], phi[k]) from :mod:`optinc_pdk.mzi`, then an output phase screen diag(e^{iψ}):
+T(theta[k], phi[k]) from :mod:`optinc_pdk.core.mzi`, then an output phase screen diag(e^{iψ}):
 
     matrix = diag(e^{iψ}) · T_K ··· T_2 · T_1        (T_1 is met first)
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optinc_pdk.core.mzi import attenuator_value
 from optinc_pdk.decompose.transfer import mesh_transfer
 from optinc_pdk.errors import OptincError
-from optinc_pdk.mzi import attenuator_value
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -234,9 +234,9 @@ class DiagonalColumn:
         return diagonal
 
     @classmethod
-    def from_values(cls, values) -> "DiagonalColumn":
+    def from_values(cls, values) -> DiagonalColumn:
         """One attenuator per waveguide realising the given complex diagonal (|d| ≤ 1)."""
-        from optinc_pdk.mzi import attenuator_phases
+        from optinc_pdk.core.mzi import attenuator_phases
 
         values = np.asarray(values)
         theta, phi = attenuator_phases(values)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from optinc_pdk.core.mzi import TWO_PI
 from optinc_pdk.decompose.nulling import NullingRecord
 from optinc_pdk.decompose.topology import mzi_count, nulling_positions, sweeps
-from optinc_pdk.mzi import TWO_PI
 
 PI = np.pi
 

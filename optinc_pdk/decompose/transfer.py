@@ -3,7 +3,7 @@
 Everything that turns mesh phases into a matrix calls :func:`mesh_transfer`: the decomposer's
 reconstruction checks (``MeshPhases.matrix()``, ``MeshBatch.matrices()``), ``optinc decompose``
 and the behavioural simulator (:mod:`optinc_pdk.simulate` re-exports it). This module imports
-only numpy and :mod:`optinc_pdk.mzi`, so both sides can import it without a cycle.
+only numpy and :mod:`optinc_pdk.core.mzi`, so both sides can import it without a cycle.
 
 Light meets the MZIs column by column; within a column the MZIs act on disjoint mode pairs. Updating
 a dense n×n matrix one column at a time costs ~2n² complex multiply-adds per column in elementwise
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optinc_pdk.mzi import mzi_transfer
+from optinc_pdk.core.mzi import mzi_transfer
 
 CHUNK_COLUMNS = 128  # L: columns per band chunk (wider chunks keep the BLAS tiles efficient)
 TILE_ROWS = 256  # T: output rows per BLAS tile
@@ -180,8 +180,6 @@ def mesh_transfer(
         current, spare = spare, current
         cone = cone_after
     result = current[:, half : half + n]
-    if output_phase is not None:
-        result = result * np.exp(1j * output_phase.reshape(batch, n))[:, :, None]
-    else:
-        result = result.copy()
+    phases = 1.0 if output_phase is None else np.exp(1j * output_phase.reshape(batch, n))[:, :, None]
+    result = result * phases  # a new array either way: the caller may keep it
     return result.reshape(batch_shape + (n, n))

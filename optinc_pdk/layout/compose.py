@@ -26,9 +26,9 @@ import math
 import numpy as np
 
 from optinc_pdk.circuit.model import Composite
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.plan import Placement, Plan, Wires, placement_box, union
 from optinc_pdk.layout.router import RouterRules, route_channel
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 WEST, EAST = -1, -2
 _EPS = 1e-6
@@ -111,7 +111,6 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     src_col = np.where(src == WEST, -1, rank[np.maximum(src, 0)])
     dst_col = np.where(dst == EAST, last + 1, rank[np.maximum(dst, 0)])
     half = g.mode_pitch / 2
-    w = g.wg_width
 
     exit_y = np.full(sig.shape[0], np.nan)  # height where a signal leaves the column it is in
     exit_x = np.full(sig.shape[0], np.nan)
@@ -180,8 +179,9 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     role = block.role or "composite"
     info = {"crossings": crossings, "tracks": tracks, "detours": detours, "mzis": mzis}
     origins = np.stack([np.array(column_x)[rank], offsets], axis=1) if n_kids else np.zeros((0, 2))
-    return Plan(key, f"{role}_{block.n_in}x{block.n_out}_{key[:8]}", role, end, west_port_y, east_port_y, bbox, (),
-                children, wires, mzis, info, origins)
+    return Plan(key=key, name=f"{role}_{block.n_in}x{block.n_out}_{key[:8]}", kind=role, width=end,
+                west_y=west_port_y, east_y=east_port_y, bbox=bbox, prims=(), children=children, wires=wires,
+                mzis=mzis, info=info, origins=origins)
 
 
 def _column_elements(q: int, rank: np.ndarray, kids: list[Plan], sig: np.ndarray, src_col: np.ndarray,

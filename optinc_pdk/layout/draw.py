@@ -20,13 +20,13 @@ import kfactory as kf
 import klayout.db as kdb
 import numpy as np
 
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.plan import Plan, digest
 from optinc_pdk.pdk import activate_pdk
 from optinc_pdk.pdk.cells import CELLS
 from optinc_pdk.pdk.cells.waveguides import ARC_TOLERANCE_UM, sbend_outline
 from optinc_pdk.pdk.ports import east_port, west_port
 from optinc_pdk.pdk.tech import LAYER
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 _DRAWN: dict[tuple[str, str], gf.Component] = {}
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import Block
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.planner import Planner
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.spec.geometry import DeviceGeometry
+from optinc_pdk.spec.scenario import Scenario
 
 
 def analytic_footprint(description: CircuitDescription | Block | Scenario,

@@ -13,9 +13,9 @@ import numpy as np
 
 from optinc_pdk.circuit.model import AttenuatorColumn, Block, Composite, MeshBlock
 from optinc_pdk.errors import OptincError
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.pdk import dimensions as dim
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 #: Largest number of labels ``--labels`` writes (one text per MZI and output phase shifter).
 LABEL_LIMIT = 60_000

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock, NonlinearArray, Source, TreeArray
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.plan import Placement, Plan, Prim, digest, placement_box, prim_box, progressions, runs, union
 from optinc_pdk.pdk import dimensions as dim
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 def _channel_y(n: int, pitch: float) -> np.ndarray:
@@ -30,8 +30,9 @@ def _channel_y(n: int, pitch: float) -> np.ndarray:
 def _leaf(key: str, name: str, kind: str, width: float, west_y, east_y, prims: list[Prim], g: DeviceGeometry,
           children: tuple[Placement, ...] = (), mzis: int = 0, info: dict | None = None) -> Plan:
     bbox = union([prim_box(p, g) for p in prims] + [placement_box(c) for c in children])
-    return Plan(key, name, kind, float(width), np.asarray(west_y, dtype=np.float64), np.asarray(east_y, dtype=np.float64),
-                bbox, tuple(prims), children, None, mzis, info or {})
+    return Plan(key=key, name=name, kind=kind, width=float(width), west_y=np.asarray(west_y, dtype=np.float64),
+                east_y=np.asarray(east_y, dtype=np.float64), bbox=bbox, prims=tuple(prims), children=children,
+                wires=None, mzis=mzis, info=info or {})
 
 
 # --- meshes --------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.pdk import dimensions as dim
 from optinc_pdk.pdk.dimensions import Box
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 #: PDK cells whose instances the MZI count reads back (their names start with "mzi").
 MZI_CELLS = ("mzi2x2", "mzi_attenuator")
@@ -76,7 +76,7 @@ class Prim(Arrayed):
 class Placement(Arrayed):
     """A child plan placed once or as a regular array."""
 
-    plan: "Plan"
+    plan: Plan
     name: str  # instance name (the description block's last name part, or a column index)
     x: float
     y: float
@@ -113,7 +113,7 @@ class Wires:
         return not (self.segments.size or self.bends.size)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Plan:
     key: str  # content hash: equal keys, equal geometry
     name: str  # layout cell name (deterministic: kind, size, key)

@@ -12,11 +12,11 @@ from optinc_pdk.circuit.model import (
     TreeArray,
 )
 from optinc_pdk.errors import OptincError
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.compose import plan_composite
 from optinc_pdk.layout.leaves import plan_attenuators, plan_mesh, plan_nonlinear, plan_source, plan_trees
 from optinc_pdk.layout.plan import Plan, digest
 from optinc_pdk.layout.router import RouterRules
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 class Planner:

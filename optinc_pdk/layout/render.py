@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from optinc_pdk.atomic import atomic_path
+from optinc_pdk.core.atomic import atomic_path
 from optinc_pdk.pdk.tech import LYP_PATH
 
 

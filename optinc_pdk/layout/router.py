@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optinc_pdk.errors import OptincError
-from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 _EPS = 1e-6  # µm: coordinates are on a 1 nm grid
 
@@ -45,7 +45,7 @@ class RouterRules:
     lane_pitch: float  # vertical distance between detour lanes (below the channel)
 
     @classmethod
-    def from_geometry(cls, g: DeviceGeometry) -> "RouterRules":
+    def from_geometry(cls, g: DeviceGeometry) -> RouterRules:
         zone = g.bend_radius + g.wg_width
         rules = cls(g.bend_radius, zone, 2 * g.bend_radius + g.wg_width, g.mode_pitch)
         if g.mode_pitch / 2 < 2 * zone - _EPS:

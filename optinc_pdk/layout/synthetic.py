@@ -17,7 +17,7 @@ from optinc_pdk.circuit import CircuitDescription, LayerParameters, assemble
 from optinc_pdk.decompose.blocks import BlockLayout
 from optinc_pdk.decompose.layer import BlockPhases, LayerMapping
 from optinc_pdk.decompose.mesh import DiagonalColumn, MeshPhases
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.spec.scenario import Scenario
 
 
 @lru_cache(maxsize=32)

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optinc_pdk.atomic import atomic_path, write_text_atomic
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import AttenuatorColumn, Block, MeshBlock
+from optinc_pdk.core.atomic import atomic_path, write_text_atomic
 from optinc_pdk.errors import OptincError
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.layout.plan import Plan
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import Footprint, count_instances, footprint, read_layout
 from optinc_pdk.layout.validate import validate_description
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 FORMATS = ("gds", "oas")
 LAYOUT_FORMAT = "optinc-layout-1"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from optinc_pdk.geometry import DeviceGeometry
-from optinc_pdk.pdk.topology import averager_groups, tree_depth
+from optinc_pdk.core.topology import group_size, tree_depth
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 _DEFAULT = DeviceGeometry()
 
@@ -160,7 +160,7 @@ def averager_bbox(
 ) -> Box:
     """N·b/2 input channels at mode_pitch; an attenuator column (only when G > 1), then the trees."""
     g = _g(geometry)
-    groups = averager_groups(n_servers, bits, n_outputs)
+    groups = group_size(bits, n_outputs)
     n_inputs = n_servers * bits // 2
     weighting = mzi_length(g) if groups > 1 else 0.0
     box = _channels_box(n_inputs, weighting + tree_length(n_servers * groups, g), g)

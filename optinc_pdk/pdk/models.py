@@ -11,7 +11,7 @@ The MZI follows docs/conventions.md (MZI) exactly: with B = (1/√2)[[1, i], [i,
             = i·e^{iθ/2}·[[e^{iφ} sin(θ/2), cos(θ/2)], [e^{iφ} cos(θ/2), −sin(θ/2)]],
 
 and S[(o2, o3)] = T[0, 0], S[(o1, o3)] = T[0, 1], S[(o2, o4)] = T[1, 0], S[(o1, o4)] = T[1, 1].
-That formula is :func:`optinc_pdk.mzi.mzi_transfer` itself, evaluated with ``jax.numpy``: the models,
+That formula is :func:`optinc_pdk.core.mzi.mzi_transfer` itself, evaluated with ``jax.numpy``: the models,
 the decomposer and the simulator share one implementation.
 
 jax is imported on the first model call, not on import: ``MODELS`` are plain functions, so the PDK
@@ -24,10 +24,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from optinc_pdk import mzi as _mzi
+from optinc_pdk.core import mzi as _mzi
+from optinc_pdk.core.topology import digit_weights, group_size, input_channels, tree_leaf_depths
 from optinc_pdk.errors import OptincError
 from optinc_pdk.pdk.ports import east_port, west_port
-from optinc_pdk.pdk.topology import averager_channel, averager_digit_weights, averager_groups, tree_leaf_depths
 
 SDict = dict[tuple[str, str], complex]
 
@@ -63,7 +63,7 @@ def _jnp():
 def mzi_transfer(theta, phi):
     """The 2x2 transfer matrix T(θ, φ) of docs/conventions.md (rows/cols: mode m, mode m+1); broadcasts.
 
-    :func:`optinc_pdk.mzi.mzi_transfer` evaluated with jax.numpy.
+    :func:`optinc_pdk.core.mzi.mzi_transfer` evaluated with jax.numpy.
     """
     return _mzi.mzi_transfer(theta, phi, xp=_jnp())
 
@@ -82,7 +82,7 @@ def attenuator_setting(value) -> tuple[np.ndarray, np.ndarray]:
     """(θ, φ) that make an attenuator's T[0, 0] (o2 → o3) equal ``value`` (|value| <= 1, complex allowed).
 
     T00 = i·e^{iθ/2}·e^{iφ}·sin(θ/2), so θ = 2·arcsin|value| and φ = arg(value) − π/2 − θ/2: the
-    inverse formula :func:`optinc_pdk.mzi.attenuator_phases` (phases wrapped to [0, 2π)).
+    inverse formula :func:`optinc_pdk.core.mzi.attenuator_phases` (phases wrapped to [0, 2π)).
     """
     try:
         return _mzi.attenuator_phases(np.asarray(value, dtype=complex))
@@ -176,14 +176,15 @@ def averager(n_servers: int = 4, bits: int = 8, n_outputs: int = 4) -> SDict:
     """Averager with its attenuators at the design setting: output j = Σ_{i,t} 4^{t−(G−1)}·a·in(i, jG+t),
     a the combiner-tree amplitude of that input (1/√(N·G) for N·G a power of two)."""
     jnp = _jnp()
-    groups = averager_groups(n_servers, bits, n_outputs)
+    groups = group_size(bits, n_outputs)
     n_in, per_group = n_servers * bits // 2, n_servers * groups
-    weights = averager_digit_weights(bits, n_outputs)
+    weights = digit_weights(groups).tolist()
+    channels = input_channels(n_servers, bits // 2, n_outputs)
     amps = _tree_amplitudes(per_group)
     s = {}
     for server in range(n_servers):
         for digit in range(bits // 2):
-            ch = averager_channel(server, digit, n_servers, bits, n_outputs)
+            ch = int(channels[server, digit])
             group, offset = divmod(digit, groups)
             s[(west_port(ch, n_in), east_port(group, n_in, n_outputs))] = jnp.asarray(
                 weights[offset] * amps[ch - group * per_group] + 0j

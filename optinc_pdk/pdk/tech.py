@@ -12,9 +12,9 @@ from gdsfactory.cross_section import CrossSection, port_names_electrical, port_t
 from gdsfactory.technology import LayerMap, LayerViews
 from gdsfactory.typings import Layer
 
-from optinc_pdk.atomic import atomic_path
-from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.core.atomic import atomic_path
 from optinc_pdk.paths import LAYER_VIEWS_PATH
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 LAYER_VIEWS_YAML = Path(__file__).with_name("layers.yaml")
 LYP_PATH = LAYER_VIEWS_PATH

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from optinc_pdk.area import OnnArea, onn_area
-from optinc_pdk.atomic import write_text_atomic
-from optinc_pdk.comm import comm_report
+from optinc_pdk.analysis.comm import comm_report
+from optinc_pdk.core.area import OnnArea, onn_area
+from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.report import plots
 
 RANDOM_BANNER = (
@@ -21,7 +21,7 @@ TABLE_I = ("b8n4", "b8n8", "b8n16", "b16n4")
 
 
 def write_plots(report: dict, out_dir: Path, area: OnnArea, meshes=None) -> dict[str, str]:
-    from optinc_pdk.scenario import load_scenario
+    from optinc_pdk.spec.scenario import load_scenario
 
     out = {}
     out["layer_area"] = str(plots.plot_layer_area(area, out_dir / "plots" / "mzis_per_layer.png"))
@@ -51,7 +51,8 @@ def markdown(report: dict) -> str:
         f"- gradients: {s['bits']} bits, {s['servers']} servers; ONN {'-'.join(map(str, s['widths']))}; "
         f"approximated layers: {', '.join(map(str, s['approx_layers'])) or 'none'}",
         f"- weights: `{w['source']}` (sha256 `{w['sha256'][:16]}…`)"
-        + (f", trained accuracy {w['provenance'].get('accuracy')}" if not w["random"] and w["provenance"].get("accuracy") is not None else ""),
+        + (f", trained accuracy {w['provenance'].get('accuracy')}"
+           if not w["random"] and w["provenance"].get("accuracy") is not None else ""),
         "",
         "## Area (MZIs mapping the weight matrices, paper definition)", "",
         "| layer | out×in | approximated | MZIs full | MZIs realised | blocks | tree elements |",
@@ -88,7 +89,8 @@ def markdown(report: dict) -> str:
         lines += ["Skipped (`--no-verify`).", ""]
     else:
         lines += ["| layer | mapping | relative matrix error | bias error |", "| --- | --- | ---: | ---: |"]
-        lines += [f"| L{r['layer']} | {r['orientation']} | {r['relative_error']:.2e} | {r['bias_error']:.2e} |" for r in v["layers"]]
+        lines += [f"| L{r['layer']} | {r['orientation']} | {r['relative_error']:.2e} | {r['bias_error']:.2e} |"
+                  for r in v["layers"]]
         lines += ["", f"End to end over the whole exhaustive dataset ({v['samples']} samples, every server's receivers): "
                   f"optical accuracy **{v['optical_accuracy']:.6f}**, trained model {v['model_accuracy']:.6f}, "
                   f"decisions differing from the model: {v['decisions_differing_from_model']}.",

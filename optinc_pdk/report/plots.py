@@ -5,13 +5,13 @@ Every function writes one PNG atomically and returns its path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from optinc_pdk.area import OnnArea
-from optinc_pdk.atomic import atomic_path
+from optinc_pdk.core.area import OnnArea
+from optinc_pdk.core.atomic import atomic_path
 
 
 def _pyplot():

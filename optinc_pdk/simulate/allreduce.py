@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optinc_pdk.core.signals import pam4_decode, pam4_encode, quantized_average
 from optinc_pdk.errors import OptincError
-from optinc_pdk.signals import pam4_decode, pam4_encode, quantized_average
 from optinc_pdk.simulate.chain import OpticalChain
 
 
@@ -68,9 +68,9 @@ def optical_allreduce(scenario, gradients: np.ndarray, weights=None) -> np.ndarr
     """One call: ``scenario`` (a Scenario or a shipped name), (servers × elements) gradients, optional
     OnnWeights (default: the shipped weights) → what every server decodes (servers × elements)."""
     from optinc_pdk.circuit.builder import build_description
-    from optinc_pdk.scenario import Scenario, load_scenario
+    from optinc_pdk.core.weights import load_for_scenario
     from optinc_pdk.simulate.chain import compile_chain
-    from optinc_pdk.weights import load_for_scenario
+    from optinc_pdk.spec.scenario import Scenario, load_scenario
 
     s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     g = check_gradients(gradients, s.servers, s.bits)  # refuse bad input before the build

@@ -20,11 +20,11 @@ import time
 import numpy as np
 
 from optinc_pdk.circuit.cascade import CascadeDescription
-from optinc_pdk.datasets import exhaustive_dataset, plain_dataset
-from optinc_pdk.signals import PAM4_LEVELS, decide_levels
+from optinc_pdk.core.datasets import exhaustive_dataset, plain_dataset
+from optinc_pdk.core.signals import PAM4_LEVELS, decide_levels
+from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.simulate.chain import OpticalChain, compile_chain, group_sums_to_digits
 from optinc_pdk.simulate.report import LAYER_TOLERANCE, layer_errors
-from optinc_pdk.weights import OnnWeights
 
 
 def stratified_group_inputs(n_inputs: int, groups: int, samples: int, seed: int) -> np.ndarray:

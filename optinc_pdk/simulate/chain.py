@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optinc_pdk.circuit.description import CircuitDescription
-from optinc_pdk.signals import PAM4_LEVELS, decide_levels
+from optinc_pdk.core.signals import PAM4_LEVELS, decide_levels
 from optinc_pdk.simulate.stages import AffineStage, GraphStage, compile_block
 
 BATCH = 4096  # samples per pass: smaller passes stay cache- and page-friendly (16384 was slower on b8n8)

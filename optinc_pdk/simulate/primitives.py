@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optinc_pdk.mzi import attenuator_value, mzi_transfer
+from optinc_pdk.core.mzi import attenuator_value, mzi_transfer
 
 COUPLER = np.array([[1.0, 1.0j], [1.0j, 1.0]]) / np.sqrt(2.0)
 
@@ -36,7 +36,7 @@ def dc_coupler() -> np.ndarray:
 def mzi2x2(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Transfer matrices (..., 2, 2) of MZIs (channel 0 = upper mode m, channel 1 = mode m+1).
 
-    The closed form of :func:`optinc_pdk.mzi.mzi_transfer` (the project's one MZI formula); the
+    The closed form of :func:`optinc_pdk.core.mzi.mzi_transfer` (the project's one MZI formula); the
     tests check it equals dc_coupler · phase_shifter(θ) · dc_coupler · phase_shifter(φ) built from
     the models above.
     """

@@ -17,10 +17,10 @@ import numpy as np
 
 from optinc_pdk.circuit.builder import build_description
 from optinc_pdk.circuit.description import CircuitDescription
-from optinc_pdk.datasets import exhaustive_dataset
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.simulate.chain import OpticalChain, compile_chain, group_sums_to_digits
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.spec.scenario import Scenario
 
 LAYER_TOLERANCE = 1e-9
 

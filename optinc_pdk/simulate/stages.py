@@ -29,7 +29,7 @@ from optinc_pdk.circuit.model import (
     Source,
     TreeArray,
 )
-from optinc_pdk.circuit.trees import NO_CHILD, TreePlan
+from optinc_pdk.core.topology import NO_CHILD, TreePlan
 from optinc_pdk.simulate.mesh import mesh_transfer
 from optinc_pdk.simulate.primitives import mzi_attenuator, nonlinear_unit, splitter_1x2
 

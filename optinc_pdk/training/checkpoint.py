@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from optinc_pdk.atomic import atomic_path, write_text_atomic
+from optinc_pdk.core.atomic import atomic_path, write_text_atomic
 
 
 def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, meta: dict,

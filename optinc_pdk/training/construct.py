@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from scipy.linalg import null_space
 
+from optinc_pdk.core.weights import OnnWeights, provenance_record
 from optinc_pdk.decompose.blocks import BlockLayout
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights, provenance_record
+from optinc_pdk.spec.scenario import Scenario
 
 PAM4 = 4
 RANK_TOL = 1e-9
@@ -49,16 +49,16 @@ class Signal:
     lo: float = 0.0
     hi: float = 0.0
 
-    def __add__(self, other: "Signal") -> "Signal":
+    def __add__(self, other: Signal) -> Signal:
         return Signal(self.vec + other.vec, self.const + other.const)
 
-    def scaled(self, factor: float) -> "Signal":
+    def scaled(self, factor: float) -> Signal:
         return Signal(factor * self.vec, factor * self.const)
 
-    def shifted(self, delta: float) -> "Signal":
+    def shifted(self, delta: float) -> Signal:
         return Signal(self.vec, self.const + delta, self.lo + delta, self.hi + delta)
 
-    def ranged(self, lo: float, hi: float) -> "Signal":
+    def ranged(self, lo: float, hi: float) -> Signal:
         return Signal(self.vec, self.const, lo, hi)
 
 
@@ -309,7 +309,7 @@ def plan(scenario: Scenario) -> list[Stage]:
     approx = set(scenario.approx_layers)
     total = scenario.bits // 2
 
-    @lru_cache(maxsize=None)
+    @cache
     def search(layer: int, remaining: int, one_unit: bool) -> tuple[Stage, ...] | None:
         """one_unit: v's remainder lives on a single unit and every other unit is zero."""
         if layer == n_layers:
@@ -359,7 +359,7 @@ def construct(scenario: Scenario) -> OnnWeights:
 
 def constructed_weights(scenario: Scenario) -> tuple[OnnWeights, dict]:
     """construct() plus its evaluation on the whole exhaustive dataset, recorded in the provenance."""
-    from optinc_pdk.datasets import exhaustive_dataset
+    from optinc_pdk.core.datasets import exhaustive_dataset
     from optinc_pdk.training.evaluate import evaluate
 
     started = time.perf_counter()

@@ -6,10 +6,10 @@ from collections import Counter
 
 import numpy as np
 
-from optinc_pdk.blockform import block_form_error
-from optinc_pdk.datasets import Dataset
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights
+from optinc_pdk.core.datasets import Dataset
+from optinc_pdk.core.weights import OnnWeights
+from optinc_pdk.decompose.blockform import block_form_error
+from optinc_pdk.spec.scenario import Scenario
 
 
 def evaluate(weights: OnnWeights, scenario: Scenario, data: Dataset, batch: int = 65536) -> dict:

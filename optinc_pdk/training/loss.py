@@ -5,7 +5,8 @@ reconstructed gradient Σ_k 4^k o_k, normalised by the MSB weight so both stages
 units. The hinge punishes any output further than ``margin`` grid steps from its level: the
 targets are step functions of the inputs, and the hinge keeps every decision safely inside its
 interval, which plain MSE reaches only slowly. With ``offset`` given, outputs are fitted to the level plus
-that offset (a tilted staircase, ``target_tilt``); the hinge band moves with it. With ``top`` given, the loss judges the outputs as
+that offset (a tilted staircase, ``target_tilt``); the hinge band moves with it. With ``top`` given,
+the loss judges the outputs as
 the receiver's clipping decision does: an output beyond its lowest or highest level, where that
 level is the target, is decided correctly and costs nothing.
 """
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from optinc_pdk.datasets import Dataset
+    from optinc_pdk.core.datasets import Dataset
     from optinc_pdk.training.recipe import TrainingRecipe
 
 HINGE_SHARE_OF_TOLERANCE = 0.75  # hinge starts at this share of the link tolerance
@@ -36,7 +37,7 @@ class DecisionGrid:
     tilt: torch.Tensor | None = None
 
     @classmethod
-    def of(cls, data: "Dataset", opts: "TrainingRecipe", dtype=torch.float32, device=None) -> "DecisionGrid":
+    def of(cls, data: Dataset, opts: TrainingRecipe, dtype=torch.float32, device=None) -> DecisionGrid:
         def tensor(values) -> torch.Tensor:
             return torch.as_tensor(values, dtype=dtype, device=device)
 
@@ -49,7 +50,7 @@ class DecisionGrid:
         tilt = None if opts.target_tilt is None or not any(opts.target_tilt) else tensor(opts.target_tilt) * step
         return cls(step, threshold, top, hinge, tilt)
 
-    def offsets(self, data: "Dataset", index) -> torch.Tensor | None:
+    def offsets(self, data: Dataset, index) -> torch.Tensor | None:
         """Per-sample target offsets of the tilted staircase (None when there is no tilt)."""
         if self.tilt is None:
             return None

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from optinc_pdk.blockform import block_factors
+from optinc_pdk.decompose.blockform import block_factors
 from optinc_pdk.decompose.blocks import BlockLayout
 
 

@@ -1,6 +1,6 @@
 """Training recipes: the hyper-parameters of `optinc train`, a type of their own beside the chip.
 
-A scenario file describes the chip (:mod:`optinc_pdk.scenario`) and may carry the recipe that trains
+A scenario file describes the chip (:mod:`optinc_pdk.spec.scenario`) and may carry the recipe that trains
 its ONN in the same file, under two top-level keys:
 
 - ``training:``, the recipe of the scenario's network (a cascade: of its level-1 network, and of
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from optinc_pdk.errors import OptincError, located
 
 if TYPE_CHECKING:
-    from optinc_pdk.scenario import Scenario
+    from optinc_pdk.spec.scenario import Scenario
 
 TRAINING, LEVEL2_TRAINING = "training", "level2_training"  # the scenario file's recipe keys
 

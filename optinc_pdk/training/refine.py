@@ -16,23 +16,23 @@ the decision-margin hinge) over the whole exhaustive dataset, accumulated in chu
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from optinc_pdk.blockform import block_factors
-from optinc_pdk.datasets import Dataset, exhaustive_dataset
+from optinc_pdk.core.datasets import Dataset, exhaustive_dataset
+from optinc_pdk.core.weights import OnnWeights, provenance_record, save_npz
+from optinc_pdk.decompose.blockform import block_factors
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.spec.scenario import Scenario
 from optinc_pdk.training.loss import DecisionGrid, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, join_blocks
 from optinc_pdk.training.recipe import TrainingRecipe, checked_recipe, recipe_for
 from optinc_pdk.training.trainer import decision_accuracy, enforce, exact_accuracy, load_plain_weights
-from optinc_pdk.weights import OnnWeights, provenance_record, save_npz
 
 
 class ExpOrthogonalBlockLinear(nn.Module):

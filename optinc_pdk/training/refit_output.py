@@ -19,17 +19,17 @@ The hidden layers, and with them the block form of every approximated layer, are
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sparse
 from scipy.optimize import linprog
 
-from optinc_pdk.datasets import Dataset
+from optinc_pdk.core.datasets import Dataset
+from optinc_pdk.core.weights import OnnWeights, provenance_record
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights, provenance_record
+from optinc_pdk.spec.scenario import Scenario
 
 REWEIGHT_EPSILON = 0.05  # levels: a violation this large halves a sample's weight in the next round
 
@@ -73,7 +73,7 @@ def refit_output_layer(weights: OnnWeights, scenario: Scenario, data: Dataset, *
         lower, upper = decision_interval(data, output)
         step = float(data.output_step[output])
 
-        def wrong_and_slack(row: np.ndarray, offset: float) -> tuple[int, np.ndarray]:
+        def wrong_and_slack(row: np.ndarray, offset: float, lower=lower, upper=upper, step=step) -> tuple[int, np.ndarray]:
             values = features @ row + offset
             slack = np.minimum(values - lower, upper - values) / step
             return int((slack < 0).sum()), slack

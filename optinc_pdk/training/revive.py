@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optinc_pdk.blockform import block_factors
-from optinc_pdk.datasets import Dataset
+from optinc_pdk.core.datasets import Dataset
+from optinc_pdk.core.weights import OnnWeights, provenance_record
+from optinc_pdk.decompose.blockform import block_factors
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.weights import OnnWeights, provenance_record
+from optinc_pdk.spec.scenario import Scenario
 
 TINY_ROW = 1e-12
 

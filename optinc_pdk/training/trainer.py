@@ -15,23 +15,23 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from optinc_pdk.blockform import block_approximation
-from optinc_pdk.datasets import Dataset, exhaustive_dataset, with_level1_errors
+from optinc_pdk.core.datasets import Dataset, exhaustive_dataset, with_level1_errors
+from optinc_pdk.core.weights import OnnWeights, from_state_dict, load_npz, provenance_record, save_npz
+from optinc_pdk.decompose.blockform import block_approximation
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.spec.scenario import Scenario
 from optinc_pdk.training.checkpoint import load_checkpoint, load_model_state, restore, save_checkpoint
 from optinc_pdk.training.loss import DecisionGrid, default_importance, two_stage_loss
 from optinc_pdk.training.model import OnnMLP, block_row_coupling
 from optinc_pdk.training.recipe import TrainingRecipe, checked_recipe, recipe_for
 from optinc_pdk.training.revive import revive_dead_units
-from optinc_pdk.weights import OnnWeights, from_state_dict, load_npz, provenance_record, save_npz
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class BestSoFar:
     where: dict = field(default_factory=dict)
 
     @classmethod
-    def resumed(cls, run_dir: Path, record: dict) -> "BestSoFar":
+    def resumed(cls, run_dir: Path, record: dict) -> BestSoFar:
         path = run_dir / "best.npz"
         if not path.is_file():
             return cls(run_dir, record)
@@ -125,7 +125,7 @@ class HardExamples:
     min_wrong: int = 1
 
     @classmethod
-    def of(cls, opts: TrainingRecipe, data: Dataset) -> "HardExamples":
+    def of(cls, opts: TrainingRecipe, data: Dataset) -> HardExamples:
         """The repeats the recipe asks for; regions keyed by ``hard_region_inputs``' values."""
         if not opts.hard_example_repeats or opts.hard_region_inputs is None:
             return cls(opts.hard_example_repeats)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, TypeAlias
+from typing import Any
 
 import gdsfactory as gf
 
 from optinc_pdk.errors import OptincError
-from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.spec.geometry import DeviceGeometry
 
-GeometrySpec: TypeAlias = DeviceGeometry | Mapping[str, Any] | None
+type GeometrySpec = DeviceGeometry | Mapping[str, Any] | None
 
 PDK_NAME = "optinc"
 

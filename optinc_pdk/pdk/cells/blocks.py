@@ -13,14 +13,14 @@ from typing import Any
 
 import gdsfactory as gf
 
-from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.core.topology import group_size
 from optinc_pdk.pdk.cells._cell import geometry_cell
 from optinc_pdk.pdk.cells.mzis import mzi_attenuator
 from optinc_pdk.pdk.cells.trees import combiner_tree, splitter_tree
 from optinc_pdk.pdk.cells.waveguides import straight
 from optinc_pdk.pdk.dimensions import mzi_length, tree_length
 from optinc_pdk.pdk.ports import east_port, heater_ports, west_port
-from optinc_pdk.pdk.topology import averager_groups
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 def _add_attenuator(c: gf.Component, cell: gf.Component, name: str, x: float, y_channel: float,
@@ -37,13 +37,13 @@ def averager(
 ) -> gf.Component:
     """Preprocessing averager: N·b/2 server inputs → M outputs (docs/conventions.md, Preprocessing).
 
-    Input channel ``topology.averager_channel(server, digit, ...)`` carries that server's PAM4
+    Input channel ``core.topology.input_channels(...)[server, digit]`` carries that server's PAM4
     digit; output j (east channel j) combines group j's N·G inputs through a combiner tree.
     For G > 1 the digits with offset t < G−1 first pass an attenuator (to realise the 4^t
-    weights, ``topology.averager_digit_weights``); the top digit passes a straight of equal length.
+    weights, ``core.topology.digit_weights``); the top digit passes a straight of equal length.
     """
     g = DeviceGeometry(**geometry)
-    groups = averager_groups(n_servers, bits, n_outputs)
+    groups = group_size(bits, n_outputs)
     n_in, per_group = n_servers * bits // 2, n_servers * groups
     pitch = g.mode_pitch
     weighting = mzi_length(g) if groups > 1 else 0.0

@@ -6,11 +6,11 @@ from typing import Any
 
 import gdsfactory as gf
 
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.pdk.cells._cell import geometry_cell
 from optinc_pdk.pdk.cells.waveguides import add_optical_port, sbend, straight
 from optinc_pdk.pdk.dimensions import dc_length, splitter_length, splitter_output_offset
 from optinc_pdk.pdk.tech import strip
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 @geometry_cell

@@ -6,10 +6,10 @@ from typing import Any
 
 import gdsfactory as gf
 
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.pdk.cells._cell import geometry_cell, rect
 from optinc_pdk.pdk.cells.waveguides import add_optical_port
 from optinc_pdk.pdk.tech import LAYER
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 @geometry_cell

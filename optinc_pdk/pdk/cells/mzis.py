@@ -18,12 +18,12 @@ from typing import Any
 
 import gdsfactory as gf
 
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.pdk.cells._cell import geometry_cell
 from optinc_pdk.pdk.cells.couplers import dc_coupler
 from optinc_pdk.pdk.cells.heaters import phase_shifter
 from optinc_pdk.pdk.cells.waveguides import straight
 from optinc_pdk.pdk.dimensions import dc_length
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any]) -> gf.Component:

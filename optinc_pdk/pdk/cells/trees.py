@@ -1,6 +1,6 @@
 """Splitter and combiner trees for any leaf count (gdsfactory's splitter_tree rounds down to 2^k).
 
-A 1→n tree uses n−1 ``splitter_1x2`` cells arranged by ``topology.tree_nodes``: leaf channel j
+A 1→n tree uses n−1 ``splitter_1x2`` cells arranged by ``core.topology.tree_plan``: leaf channel j
 (0 = top) sits at y = (n−1−j)·mode_pitch, every node at the midpoint of its leaves, stage d at
 x = d·(splitter_length + connector_length). Arc S-bends of length 2·bend_radius join a node to
 its children; leaves that end early run straight to the output plane. The combiner tree is the
@@ -13,7 +13,7 @@ from typing import Any
 
 import gdsfactory as gf
 
-from optinc_pdk.geometry import DeviceGeometry
+from optinc_pdk.core.topology import tree_depth, tree_plan
 from optinc_pdk.pdk.cells._cell import geometry_cell
 from optinc_pdk.pdk.cells.couplers import combiner_2x1, splitter_1x2
 from optinc_pdk.pdk.cells.waveguides import add_optical_port, sbend, straight
@@ -25,7 +25,7 @@ from optinc_pdk.pdk.dimensions import (
     tree_stage_length,
 )
 from optinc_pdk.pdk.ports import east_port, west_port
-from optinc_pdk.pdk.topology import tree_depth, tree_nodes
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 def _build_tree(n: int, geometry: dict[str, Any], combine: bool) -> gf.Component:
@@ -48,18 +48,21 @@ def _build_tree(n: int, geometry: dict[str, Any], combine: bool) -> gf.Component
 
     c = gf.Component()
     root = None
-    for k, node in enumerate(tree_nodes(n)):
-        y, x0 = span_y(node.first, node.count), node.depth * stage
+    plan = tree_plan(n)
+    for k in range(plan.n_elements):
+        node_first, node_count, node_depth = int(plan.first[k]), int(plan.count[k]), int(plan.depth[k])
+        upper = int(plan.upper_count[k])
+        y, x0 = span_y(node_first, node_count), node_depth * stage
         place(node_cell, f"node{k}", x0, node_len, y)
         root = root if root is not None else y
-        for branch, sign in (("upper", 1), ("lower", -1)):
-            first, count = getattr(node, branch)
+        for branch, sign, first, count in (("upper", 1, node_first, upper),
+                                           ("lower", -1, node_first + upper, node_count - upper)):
             y_port, y_child = y + sign * offset, span_y(first, count)
             # splitter frame runs port -> child; the mirrored combiner connector runs child -> port
             dy = (y_port - y_child) if combine else (y_child - y_port)
             place(sbend(dx=conn_len, dy=dy, geometry=geometry), f"conn{k}_{branch}", x0 + node_len, conn_len,
                   y_child if combine else y_port)
-            run = (depth - node.depth - 1) * stage
+            run = (depth - node_depth - 1) * stage
             if count == 1 and run > 0:
                 place(straight(length=run, geometry=geometry), f"leaf{first}", x0 + stage, run, y_child)
     w = g.wg_width  # ports added in name order: o1, o2, ...

@@ -8,10 +8,10 @@ from typing import Any
 import gdsfactory as gf
 import numpy as np
 
-from optinc_pdk.geometry import DeviceGeometry, arc_sbend
 from optinc_pdk.pdk.cells._cell import geometry_cell, rect
 from optinc_pdk.pdk.dimensions import connector_length
 from optinc_pdk.pdk.tech import LAYER
+from optinc_pdk.spec.geometry import DeviceGeometry, arc_sbend
 
 #: Largest distance between a drawn bend edge and the true arc (µm): half the 1 nm grid.
 ARC_TOLERANCE_UM = 0.0005

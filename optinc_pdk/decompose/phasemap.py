@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optinc_pdk.atomic import atomic_path, write_text_atomic
+from optinc_pdk.core.atomic import atomic_path, write_text_atomic
 from optinc_pdk.decompose.mesh import DiagonalColumn, MeshPhases
 from optinc_pdk.errors import OptincError, located
 

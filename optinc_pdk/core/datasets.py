@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from optinc_pdk.core.signals import PAM4_LEVELS
 from optinc_pdk.errors import OptincError
-from optinc_pdk.scenario import Scenario
-from optinc_pdk.signals import PAM4_LEVELS
+from optinc_pdk.spec.scenario import Scenario
 
 NOISE_VARIANTS = 4  # noisy copies of every level-2 sample checked besides the exact input
 

@@ -8,34 +8,10 @@ boxes from the cells' geometry) are added by the build from the written layout.
 
 from __future__ import annotations
 
-from optinc_pdk import area
-from optinc_pdk.circuit.cascade import CascadeDescription
-from optinc_pdk.circuit.summary import area_view, block_counts
-from optinc_pdk.scenario import Scenario, load_scenario
-
-BASE, FLAT = "b8n4", "b8n16"
-
-
-def cascade_counts(description: CascadeDescription) -> dict:
-    """Totals of the whole cascade, weight-matrix MZIs per OptINC, and the check against the analytic area."""
-    counts = block_counts(description.top)
-    top = description.top
-    matrix_mzis = {name: int(area_view(level)["approx_mzis"])  # once per level, not per OptINC
-                   for name, level in (("level1", description.level1), ("level2", description.level2))}
-    per_optinc = {}
-    for child in top.children:
-        if getattr(child, "role", "") == "optinc":
-            per_optinc[child.name] = {"mzis": int(counts[child.name]["mzis"]),
-                                      "weight_matrix_mzis": matrix_mzis[child.name.split(".")[0]]}
-    weight_mzis = sum(row["weight_matrix_mzis"] for row in per_optinc.values())
-    expected = area.cascade_overhead(description.scenario, load_scenario(BASE), load_scenario(FLAT)).cascade_mzis
-    return {
-        "totals": {k: int(v) for k, v in counts[top.name].items()},
-        "optincs": per_optinc,
-        "weight_matrix_mzis": weight_mzis,
-        "analytic_weight_matrix_mzis": expected,
-        "matches_area_report": weight_mzis == expected,
-    }
+from optinc_pdk.circuit.summary import CASCADE_BASE as BASE
+from optinc_pdk.circuit.summary import CASCADE_FLAT as FLAT
+from optinc_pdk.core import area
+from optinc_pdk.spec.scenario import Scenario, load_scenario
 
 
 def cascade_area(scenario: Scenario, footprints_mm2: dict[str, float] | None = None) -> dict:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from optinc_pdk.atomic import atomic_path, write_text_atomic
+from optinc_pdk.core.atomic import atomic_path, write_text_atomic
 from optinc_pdk.errors import OptincError, located
 from optinc_pdk.paths import WEIGHTS_DIR
-from optinc_pdk.scenario import Scenario
+from optinc_pdk.spec.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ def from_state_dict(state: dict[str, np.ndarray], provenance: dict | None = None
     for index in range(n - 1):
         if weights[index + 1].shape[1] != weights[index].shape[0]:
             raise located(source or None, f"layers.{index + 1}.weight",
-                          f"input size {weights[index + 1].shape[1]} does not match layer {index} output {weights[index].shape[0]}")
+                          f"input size {weights[index + 1].shape[1]} does not match layer {index} "
+                          f"output {weights[index].shape[0]}")
     return OnnWeights(tuple(weights), tuple(biases), provenance or {}, source)
 
 
@@ -126,7 +127,7 @@ def provenance_record(scenario: Scenario, level: int | None = None, *, method: s
     Common fields, the same everywhere: :func:`scenario_record`; ``method`` (training, refinement,
     revival, output refit, construction, random, import); ``accuracy``, the decision accuracy on the
     whole exhaustive dataset as `optinc evaluate` reports it (left out when not measured); ``dataset``
-    and ``dataset_size`` of ``data`` (a :class:`~optinc_pdk.datasets.Dataset`); ``wall_time_s``; with
+    and ``dataset_size`` of ``data`` (a :class:`~optinc_pdk.core.datasets.Dataset`); ``wall_time_s``; with
     ``environment``, the machine and the software (python, numpy, and torch where ``torch_used``).
 
     ``based_on``: the record of the weights these were derived from (revival, output refit): its own

@@ -20,8 +20,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from optinc_pdk.errors import OptincError, located
-from optinc_pdk.geometry import DeviceGeometry
 from optinc_pdk.paths import CIRCUITS_DIR
+from optinc_pdk.spec.conventions import group_size
+from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 class CascadeOptions(BaseModel):
@@ -85,7 +86,7 @@ class Scenario(BaseModel):
         return widths
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Scenario":
+    def _consistent(self) -> Scenario:
         inputs = self.widths[0]
         if self.bits % 2:
             raise ValueError(f"bits: must be even, PAM4 carries 2 bits per symbol (got {self.bits})")
@@ -93,7 +94,7 @@ class Scenario(BaseModel):
             raise ValueError(
                 f"bits: must be a multiple of 2M = {2 * inputs} (M = widths[0] ONN inputs), got {self.bits}"
             )
-        derived = self.bits // (2 * inputs)
+        derived = group_size(self.bits, inputs)
         if self.group_size is not None and self.group_size != derived:
             raise ValueError(f"group_size: must be b/(2M) = {derived} (got {self.group_size})")
         if self.widths[-1] != self.bits // 2:
@@ -141,7 +142,7 @@ class Scenario(BaseModel):
 
     @property
     def group(self) -> int:
-        return self.bits // (2 * self.onn_inputs)
+        return group_size(self.bits, self.onn_inputs)
 
     @property
     def n_layers(self) -> int:
@@ -160,7 +161,7 @@ class Scenario(BaseModel):
     def weights_name(self) -> str:
         return self.weights or self.name
 
-    def level_scenario(self, level: int) -> "Scenario":
+    def level_scenario(self, level: int) -> Scenario:
         """The basic OptINC of one cascade level as a plain scenario (its servers: the level's inputs)."""
         if self.cascade is None:
             raise OptincError(f"{self.name}: level {level}: the scenario is not a cascade")
@@ -183,7 +184,7 @@ class Scenario(BaseModel):
         """Where the scenario was read from (its file), for error messages."""
         return self._source
 
-    def with_updates(self, **changes: Any) -> "Scenario":
+    def with_updates(self, **changes: Any) -> Scenario:
         """A validated copy with some fields replaced (used by area sweeps); the recipe blocks travel along
         unless ``changes`` replaces them (``training={...}``)."""
         data = {**self.model_dump(), **self._recipe_blocks}

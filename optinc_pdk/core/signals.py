@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from optinc_pdk.errors import OptincError
-
-PAM4_LEVELS = 4
+from optinc_pdk.spec.conventions import PAM4_LEVELS, group_size  # noqa: F401 (group_size: part of the signal API)
 
 
 def _check_bits(bits: int) -> None:
@@ -52,13 +51,6 @@ def quantized_average(gradients: np.ndarray) -> np.ndarray:
     """Eq. 3 target: floor of the server mean (servers on axis 0); the decimal part is discarded."""
     g = np.asarray(gradients).astype(np.int64)
     return g.sum(axis=0) // g.shape[0]
-
-
-def group_size(bits: int, onn_inputs: int) -> int:
-    _check_bits(bits)
-    if (bits // 2) % onn_inputs:
-        raise OptincError(f"bits: {bits} bits give {bits // 2} PAM4 digits, not a multiple of M = {onn_inputs}")
-    return bits // (2 * onn_inputs)
 
 
 def group_sums(digits: np.ndarray, onn_inputs: int) -> np.ndarray:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from optinc_pdk.core.weights import OnnWeights, from_state_dict
 from optinc_pdk.errors import located
-from optinc_pdk.weights import OnnWeights, from_state_dict
 
 
 def read_foreign_state(path: str | Path) -> OnnWeights:

@@ -1,16 +1,19 @@
-"""Ratio-weighted binary splitter / combiner trees for any leaf count (not only powers of two).
+"""The OptINC's periphery topology, one source for cells, sax models, circuit and simulation.
 
-A 1→n splitter tree (or its mirror, an n→1 combiner tree) has n − 1 two-port elements. Each
-element serves a contiguous run of ``count`` leaves and hands the upper ⌈count/2⌉ of them to its
-upper branch, the rest to its lower branch (the same split as ``optinc_pdk.pdk.topology``, so the
-layout and the simulation describe one tree). The element's power ratio is the share of leaves
-below its upper branch, ``upper_count / count``: its field coefficients are
-√(upper_count/count) and √(lower_count/count). Along any root-to-leaf path these products
-telescope to 1/√n, so every leaf of an n-leaf tree gets amplitude exactly 1/√n. The ratio is a
-geometry parameter of the element (its coupler design), not a phase.
+**Channels.** West (inputs, N·b/2 channels) are grouped by ONN input so that each averager
+combiner tree takes adjacent channels: group j = digit // G occupies channels [j·N·G, (j+1)·N·G),
+server-major inside the group, so digit k of server i is on channel j·N·G + i·G + (k mod G).
+East (outputs, N·b/2 channels) are digit-major: digit k for server i on channel k·N + i, so each
+splitter tree's N leaves are adjacent. G = b/(2M) is the number of PAM4 digits per ONN input.
 
-Nodes are stored breadth-first (root first) as numpy arrays; a tree is described once per leaf
-count and shared by every tree of that size.
+**Trees.** A 1→n splitter tree (or its mirror, an n→1 combiner tree) has n − 1 two-port elements,
+for any n (not only powers of two). Each element serves a contiguous run of ``count`` leaves and
+hands the upper ⌈count/2⌉ of them to its upper branch, the rest to its lower branch. The element's
+power ratio is the share of leaves below its upper branch, ``upper_count / count``: its field
+coefficients are √(upper_count/count) and √(lower_count/count). Along any root-to-leaf path these
+products telescope to 1/√n, so every leaf of an n-leaf tree gets amplitude exactly 1/√n. The ratio
+is a geometry parameter of the element (its coupler design), not a phase. Nodes are stored
+breadth-first (root first) as numpy arrays; a tree is described once per leaf count and shared.
 """
 
 from __future__ import annotations
@@ -19,6 +22,32 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from optinc_pdk.spec.conventions import PAM4_LEVELS, group_size
+
+
+def input_channels(servers: int, digits: int, onn_inputs: int) -> np.ndarray:
+    """(servers, digits) array: the west channel of digit k of server i."""
+    group = group_size(2 * digits, onn_inputs)
+    server = np.arange(servers)[:, None]
+    digit = np.arange(digits)[None, :]
+    j, t = np.divmod(digit, group)
+    return j * servers * group + server * group + t
+
+
+def output_channels(servers: int, digits: int) -> np.ndarray:
+    """(servers, digits) array: the east channel of digit k delivered to server i."""
+    return np.arange(digits)[None, :] * servers + np.arange(servers)[:, None]
+
+
+def digit_weights(group: int) -> np.ndarray:
+    """Amplitude of digit offset t = 0..G−1 inside a group: 4^(t−G+1).
+
+    Passive optics cannot amplify, so the 4^t of the preprocessing is realised by attenuating the
+    lower digits; the top digit passes unattenuated.
+    """
+    return float(PAM4_LEVELS) ** (np.arange(group) - (group - 1))
+
 
 NO_CHILD = -1  # in ``upper_node``/``lower_node``: that branch ends at a leaf
 
@@ -94,3 +123,17 @@ def tree_plan(n_leaves: int) -> TreePlan:
     for array in (plan.depth, plan.first, plan.count, plan.upper_node, plan.lower_node):
         array.setflags(write=False)
     return plan
+
+
+def tree_depth(n_leaves: int) -> int:
+    """Stages between the trunk and the deepest leaf of a 1→n tree: ⌈log2 n⌉."""
+    return tree_plan(n_leaves).levels
+
+
+def tree_leaf_depths(n_leaves: int) -> np.ndarray:
+    """How many two-port elements light passes between the trunk and each leaf (top leaf first)."""
+    plan = tree_plan(n_leaves)
+    depths = np.zeros(n_leaves, dtype=np.int64)
+    for first, count in zip(plan.first.tolist(), plan.count.tolist(), strict=True):
+        depths[first:first + count] += 1
+    return depths

@@ -1,0 +1,1 @@
+"""Area studies and system-level analyses that read scenarios, descriptions and layouts."""

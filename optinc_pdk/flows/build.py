@@ -1,0 +1,248 @@
+"""`optinc build`: scenario + weights -> description -> verification -> exports, layout, report.
+
+One pipeline for single OptINCs and two-level cascades. Its stages (each reported to the
+progress callback as it starts, each output written under a temporary name and renamed) are:
+weights, describe, verify (per-layer matrix errors and end-to-end accuracy; on by default),
+exports (phase map, compact netlist, summary, YAML netlists of small blocks), layout (GDS/OASIS,
+PNG, footprint, the layer views beside them), report. What differs between a single OptINC and a
+cascade (how weights load, which description and simulation, which report) is a ``Design``;
+everything downstream reads the one circuit description.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optinc_pdk.core.atomic import write_text_atomic
+from optinc_pdk.errors import OptincError
+from optinc_pdk.paths import LAYER_VIEWS_PATH, layouts_dir
+from optinc_pdk.spec.scenario import Scenario
+
+STAGES = ("weights", "describe", "verify", "exports", "layout", "report")
+CASCADE_SAMPLES = 4 * 28561  # every level-1 input 4 times at every group position (b8n4 levels)
+
+
+@dataclass(kw_only=True)
+class BuildRequest:
+    scenario: Scenario
+    out_dir: Path | None = None
+    weights_path: Path | None = None
+    random_seed: int | None = None
+    formats: tuple[str, ...] = ("gds", "oas")
+    verify: bool = True
+    png: bool = True
+    labels: bool = False
+    progress: Callable[[str], object] | None = None  # called with each stage's name as it starts
+    samples: int | None = None  # cascade only: 16-server vectors in the end-to-end check
+
+    @property
+    def target_dir(self) -> Path:
+        return Path(self.out_dir) if self.out_dir is not None else layouts_dir() / self.scenario.name
+
+
+@dataclass(kw_only=True)
+class BuildResult:
+    scenario: str
+    out_dir: Path
+    report: dict
+    files: dict[str, object] = field(default_factory=dict)
+    verified: bool | None = None
+
+
+def load_design_weights(scenario: Scenario, weights_path: Path | None, random_seed: int | None) -> tuple:
+    """The weights a build uses, one per trained network (a cascade has two): shipped, given or seeded random."""
+    from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.core.weights import load_for_scenario
+
+    if random_seed is not None and weights_path is not None:
+        raise OptincError("--weights and --random-weights: give one or the other")
+    if scenario.cascade is None:
+        if random_seed is not None:
+            return (random_weights(scenario, random_seed),)
+        return (load_for_scenario(scenario, weights_path),)
+    if random_seed is not None:
+        return tuple(random_weights(scenario.level_scenario(level), random_seed + level - 1) for level in (1, 2))
+    if weights_path is not None and not Path(weights_path).is_dir():
+        raise OptincError(f"{weights_path}: --weights: a cascade takes a folder holding level1.npz and level2.npz")
+    return tuple(load_for_scenario(scenario, None if weights_path is None else Path(weights_path) / f"level{level}.npz",
+                                   level) for level in (1, 2))
+
+
+def check_output_folder(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OptincError(f"{out_dir}: output folder is a file")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OptincError(f"{out_dir}: cannot create the output folder ({error.strerror or error})") from None
+    probe = out_dir / ".optinc-write-test"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise OptincError(f"{out_dir}: output folder is not writable ({error.strerror or error})") from None
+
+
+def relative(path) -> str:
+    """``path`` relative to the working folder where it lies below it, else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+class SingleDesign:
+    """One OptINC: one network, its description, its simulation and build report."""
+
+    def __init__(self, request: BuildRequest, weights: tuple):
+        self.request, self.scenario, (self.weights,) = request, request.scenario, weights
+
+    def describe(self):
+        from optinc_pdk.circuit.builder import build_description
+
+        return build_description(self.scenario, self.weights)
+
+    def verify(self, description) -> dict:
+        from optinc_pdk.simulate.report import simulate_description
+
+        return simulate_description(description, self.weights, self.scenario)
+
+    @staticmethod
+    def verified(verification: dict) -> bool:
+        return bool(verification["layers_within_tolerance"] and verification["optical_equals_model"])
+
+    def export(self, description, out_dir: Path) -> dict:
+        from optinc_pdk.circuit.export import write_exports
+
+        self.exports = write_exports(description, out_dir)
+        return self.exports
+
+    def layout_args(self, description) -> dict:
+        info = {"scenario": self.scenario.name, "weights_sha256": self.weights.digest(),
+                "phase_map": Path(self.exports["phase_map"][0]).name, "weights": relative(self.weights.source)}
+        return {"description": description, "info": info}
+
+    def report(self, description, body: dict, out_dir: Path) -> dict:
+        from optinc_pdk.circuit.summary import summary
+        from optinc_pdk.core.area import onn_area
+        from optinc_pdk.report.build_report import write_report
+
+        w, area = self.weights, onn_area(self.scenario)
+        body["weights"] = {"source": relative(w.source), "sha256": w.digest(), "random": self.request.random_seed
+                           is not None, "random_seed": self.request.random_seed, "provenance": w.provenance}
+        body["area"] = area.to_dict()
+        body["description"] = summary(description)
+        body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
+        return body
+
+
+class CascadeDesign(SingleDesign):
+    """A two-level cascade: two networks, five OptINCs, the cascade's simulation and report."""
+
+    def __init__(self, request: BuildRequest, weights: tuple):
+        self.request, self.scenario, self.weights = request, request.scenario, weights
+
+    def describe(self):
+        from optinc_pdk.circuit.cascade import build_cascade_description
+
+        return build_cascade_description(self.scenario, *self.weights)
+
+    def verify(self, description) -> dict:
+        from optinc_pdk.simulate.cascade import simulate_cascade
+
+        return simulate_cascade(description, *self.weights, self.request.samples or CASCADE_SAMPLES)
+
+    @staticmethod
+    def verified(verification: dict) -> bool:
+        return bool(verification["layers_within_tolerance"] and verification["optical_equals_model"]
+                    and verification["link"]["all_decided_correctly"] and verification["optical_accuracy"] == 1.0)
+
+    def export(self, description, out_dir: Path) -> dict:
+        from optinc_pdk.circuit.export import write_cascade_exports
+
+        self.exports, self.counts = write_cascade_exports(description, out_dir)
+        return self.exports
+
+    def layout_args(self, description) -> dict:
+        info = {"scenario": self.scenario.name, "weights_sha256": description.weights_digest,
+                "phase_maps": "level1/phases.npz (level1.*), level2/phases.npz (level2)"}
+        return {"description": description.top, "info": info, "geometry": self.scenario.device}
+
+    def report(self, description, body: dict, out_dir: Path) -> dict:
+        from optinc_pdk.report.cascade_report import write_cascade_report
+
+        body["weights"] = {f"level{level}": {"source": relative(w.source), "sha256": w.digest(),
+                                             "provenance": w.provenance} for level, w in enumerate(self.weights, 1)}
+        body["weights"]["random"] = self.request.random_seed is not None
+        body["description"] = self.counts
+        body["report_files"] = write_cascade_report(body, out_dir, self.scenario)
+        return body
+
+
+def meshes_to_plot(description, per_layer: int = 64) -> list[tuple]:
+    """(name, θ, top_mode, column, n_modes) of every mesh (at most ``per_layer`` per layer), for the phase-map plot."""
+    chosen, seen = [], {}
+    for block in description.walk():
+        if block.kind != "mesh":
+            continue
+        layer = block.name.split("/")[0]
+        if seen.get(layer, 0) < per_layer:
+            seen[layer] = seen.get(layer, 0) + 1
+            chosen.append((block.name, block.theta, block.top_mode, block.column, block.n_in))
+    return chosen
+
+
+class _Stages:
+    """Runs the named stages in order, tells the progress callback, records each one's seconds."""
+
+    def __init__(self, progress: Callable[[str], object] | None):
+        self.progress = progress or (lambda name: None)
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, step: Callable[[], Any]) -> Any:
+        self.progress(name)
+        start = time.perf_counter()
+        value = step()
+        self.seconds[name] = time.perf_counter() - start
+        return value
+
+
+def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest) -> dict:
+    from optinc_pdk.layout import write_layout
+
+    layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
+                          labels=request.labels, **design.layout_args(description))
+    written = layout.to_dict()
+    # the layer views beside the layout, so the printed KLayout command works from any folder
+    written["layer_views"] = str(write_text_atomic(out_dir / LAYER_VIEWS_PATH.name, LAYER_VIEWS_PATH.read_text()))
+    return written
+
+
+def _view_command(layout: dict) -> str:
+    paths = layout.get("paths", {})
+    return f"klayout -l {relative(layout['layer_views'])} {relative(paths.get('oas') or paths.get('gds') or '')}"
+
+
+def build(request: BuildRequest) -> BuildResult:
+    """Build one OptINC or cascade into ``request.target_dir``; the report says whether it verified."""
+    s, out_dir, stages = request.scenario, request.target_dir, _Stages(request.progress)
+    # refuse missing or mismatched weights before touching the output folder
+    weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
+    check_output_folder(out_dir)
+    design = (CascadeDesign if s.cascade is not None else SingleDesign)(request, weights)
+    description = stages.run("describe", design.describe)
+    verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None
+    exports = stages.run("exports", lambda: design.export(description, out_dir))
+    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
+    verified = None if verification is None else design.verified(verification)
+    body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,
+            "verified": verified, "layout": layout, "exports": exports, "view": _view_command(layout),
+            "seconds": stages.seconds}
+    report = stages.run("report", lambda: design.report(description, body, out_dir))
+    return BuildResult(scenario=s.name, out_dir=out_dir, report=report,
+                       files={"exports": exports, "layout": layout, "report": report["report_files"]},
+                       verified=verified)

@@ -1,0 +1,1 @@
+"""What a user specifies: scenario files, device geometry, and the conventions every layer shares."""
