@@ -10,7 +10,7 @@ ARGS ?=
 # What the tests need beyond the main job: torch (training), sax (netlist cross-check), test tools.
 TEST_EXTRAS ?= dev,torch,sax
 
-.PHONY: install install-dev run test lint bench clean
+.PHONY: install install-dev run test clean
 
 $(BIN)/python:
 	@test -n "$(PY)" || { echo "optinc needs Python >= 3.12: none found (set PY=/path/to/python3.12)" >&2; exit 1; }
@@ -27,9 +27,8 @@ install-dev: $(BIN)/python
 run: install
 	$(BIN)/optinc build $(ARGS)
 
+# ruff and the import layers are checked inside the suite (tests/test_architecture.py)
 test: install-dev
-	$(BIN)/python -m ruff check optinc_pdk tests benchmarks
-	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 clean:
