@@ -1,12 +1,24 @@
 """One exception type for every user-facing error.
 
 The CLI prints ``str(error)`` as a single line and exits non-zero, so messages must name the
-file and the field they are about.
+file and the field they are about. Line breaks that reach a message anyway (a YAML key, a foreign
+library's text) are escaped, so the message stays one line.
 """
+
+# every character str.splitlines() breaks on, written as its escape instead
+_LINE_BREAKS = {ord(ch): repr(ch)[1:-1] for ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: object) -> str:
+    """``text`` as one line: line breaks become their escapes (``\\n``)."""
+    return str(text).translate(_LINE_BREAKS)
 
 
 class OptincError(Exception):
-    """A user-facing error: bad input file, bad field, impossible request."""
+    """A user-facing error: bad input file, bad field, impossible request (always one line)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(one_line(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 def located(path, field: str, message: str) -> OptincError:

@@ -41,22 +41,15 @@ def register(app: typer.Typer) -> None:
 
 def load_matrix(path: Path):
     """The 2-D finite numeric array stored in a .npy file, or a one-line OptincError."""
-    import numpy as np
-
+    from optinc_pdk.core.npyfile import read_npy
     from optinc_pdk.decompose import as_matrix
     from optinc_pdk.errors import OptincError, located
+    from optinc_pdk.spec.limits import check_memory, mesh_mzis
 
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise OptincError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise OptincError(f"{path}: is a directory, expected a .npy file") from None
-    except Exception as error:  # pickled object arrays, truncated or foreign files
-        raise OptincError(f"{path}: not a readable .npy array without pickle ({type(error).__name__}: {error})") from None
-    if not isinstance(loaded, np.ndarray):
-        loaded.close()
-        raise OptincError(f"{path}: holds an .npz archive; save one matrix with numpy.save")
+    loaded = read_npy(path, "matrix")
+    if loaded.ndim == 2:  # before any conversion: the meshes of the larger side dominate (complex, per MZI)
+        side = max(loaded.shape)
+        check_memory(64 * mesh_mzis(side) + 48 * side * side, f"decomposing a {loaded.shape} matrix", path)
     try:
         return as_matrix(loaded, "matrix")
     except OptincError as error:

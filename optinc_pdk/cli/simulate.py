@@ -116,18 +116,12 @@ def register(app: typer.Typer) -> None:
 
         from optinc_pdk.cli.output import console, print_json
         from optinc_pdk.core.atomic import atomic_path
-        from optinc_pdk.errors import OptincError
+        from optinc_pdk.core.npyfile import read_npy
         from optinc_pdk.simulate.allreduce import allreduce, check_gradients, compare
         from optinc_pdk.simulate.chain import compile_chain
-
-        try:
-            gradients = np.load(input_path, allow_pickle=False)
-        except FileNotFoundError:
-            raise OptincError(f"{input_path}: gradients file not found") from None
-        except (ValueError, OSError) as error:
-            raise OptincError(f"{input_path}: not a readable .npy array without pickle ({error})") from None
         from optinc_pdk.spec.scenario import load_scenario
 
+        gradients = read_npy(input_path, "gradients file")
         plain = load_scenario(scenario)  # refuse bad gradients before the (slower) build
         gradients = check_gradients(gradients, plain.servers, plain.bits, str(input_path))
         s, description, _ = _design(scenario, weights, random_seed, phase_map, need_weights=False)

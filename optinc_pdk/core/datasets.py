@@ -17,6 +17,7 @@ import numpy as np
 
 from optinc_pdk.core.signals import PAM4_LEVELS
 from optinc_pdk.errors import OptincError
+from optinc_pdk.spec.limits import check_memory
 from optinc_pdk.spec.scenario import Scenario
 
 NOISE_VARIANTS = 4  # noisy copies of every level-2 sample checked besides the exact input
@@ -206,8 +207,21 @@ def with_level1_errors(level2: Dataset, level1: Dataset, level1_outputs: np.ndar
     return replace(level2, input_noise=errors, noise_sources=sources)
 
 
+# peak bytes per sample while a dataset is built and used: int32 numerators and their int64 totals, uint8 codes,
+# float inputs and targets of a batch (measured 48 B/sample building b16n4's, M = 4, D = 8)
+def dataset_memory_bytes(samples: int, onn_inputs: int, outputs: int) -> int:
+    return samples * (16 * onn_inputs + 4 * outputs + 16)
+
+
 def exhaustive_dataset(scenario: Scenario, level: int | None = None) -> Dataset:
-    """The dataset a scenario's ONN is trained and evaluated on (``level`` 1 or 2 for a cascade)."""
+    """The dataset a scenario's ONN is trained and evaluated on (``level`` 1 or 2 for a cascade).
+
+    Refused before anything is allocated when its estimated memory exceeds the limit (optinc_pdk.spec.limits).
+    """
+    if scenario.cascade is None or level in (1, 2):
+        samples = dataset_size(scenario, level if scenario.cascade is not None else None)
+        check_memory(dataset_memory_bytes(samples, scenario.onn_inputs, scenario.digits),
+                     f"the exhaustive dataset of {samples} samples", scenario.source, "")
     if scenario.cascade is None:
         if level is not None:
             raise OptincError(f"{scenario.name}: level {level} given but the scenario is not a cascade")

@@ -12,7 +12,6 @@ import hashlib
 import json
 import platform
 import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +70,40 @@ class OnnWeights:
         return np.concatenate(outs) if outs else np.zeros((0, width))
 
 
+# kinds numpy may hand us, and why each is refused (weights are real floating point, nothing converts silently)
+_REFUSED_KINDS = {
+    "c": "complex: the optics realise real weights and the imaginary part would be lost",
+    "i": "integer", "u": "unsigned integer", "b": "boolean", "M": "datetime", "m": "timedelta",
+    "O": "Python objects", "U": "text", "S": "bytes", "V": "raw or structured records",
+}
+WEIGHT_DTYPES = "float16, float32 or float64 (widened to float64 exactly)"
+
+
+def real_float_array(value, source: str | None, key: str) -> np.ndarray:
+    """``value`` as an ndarray of float16/32/64, else a one-line error naming the file and the array.
+
+    Nothing is converted here; :func:`from_state_dict` widens to float64, which is exact for these.
+    """
+    array = np.asarray(value) if isinstance(value, np.ndarray) else None
+    if array is None:
+        raise located(source, key, f"not an array (got {type(value).__name__})")
+    kind = array.dtype.kind
+    if kind != "f" or array.dtype.itemsize > 8:
+        why = _REFUSED_KINDS.get(kind, "extended precision (convert to float64 first)" if kind == "f" else "unsupported")
+        raise located(source, key, f"dtype {array.dtype} ({why}) is not accepted: weights must be {WEIGHT_DTYPES}")
+    return array
+
+
 def from_state_dict(state: dict[str, np.ndarray], provenance: dict | None = None, source: str = "") -> OnnWeights:
+    """Weights from arrays named like a torch ``state_dict``; every array must be real floating point
+    (float16/32/64, widened to float64 exactly), finite, and of consistent shapes."""
+    if not isinstance(state, dict):
+        raise located(source or None, "", f"not a mapping of named arrays (got {type(state).__name__})")
+    for key in state:
+        if not isinstance(key, str):
+            raise located(source or None, repr(key), "array names must be strings (as in a torch state_dict)")
+    for key, value in state.items():
+        real_float_array(value, source or None, key)
     keys = set(state)
     n = 0
     while f"layers.{n}.weight" in keys:
@@ -83,8 +115,8 @@ def from_state_dict(state: dict[str, np.ndarray], provenance: dict | None = None
         for suffix in ("weight", "bias"):
             if f"layers.{index}.{suffix}" not in keys:
                 raise located(source or None, f"layers.{index}.{suffix}", "missing")
-        w = np.asarray(state[f"layers.{index}.weight"])
-        b = np.asarray(state[f"layers.{index}.bias"])
+        w = state[f"layers.{index}.weight"]
+        b = state[f"layers.{index}.bias"]
         if w.ndim != 2 or b.ndim != 1 or b.shape[0] != w.shape[0]:
             raise located(source or None, f"layers.{index}", f"bad shapes weight {w.shape}, bias {b.shape}")
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
@@ -181,26 +213,42 @@ def check_against_scenario(w: OnnWeights, scenario: Scenario) -> None:
                           f"shape {weight.shape} does not match scenario {scenario.name} {shape}")
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
 def load_npz(path: str | Path) -> OnnWeights:
     path = Path(path)
+    if path.is_dir():
+        raise located(path, "", "is a folder, expected a weights .npz file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise located(path, "", "is empty (0 bytes), expected a weights .npz file")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive of named arrays")
+        with data:
             state = {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise located(path, "", "weights file not found") from None
     except ValueError as error:
         if "pickle" in str(error).lower():
             raise located(path, "", "contains pickled objects; refusing to load (weights must be plain arrays)") from None
-        raise located(path, "", f"not a valid .npz weights file ({error})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
-        raise located(path, "", f"not a valid .npz weights file ({error})") from None
+        raise located(path, "", f"not a valid .npz weights file ({_first_line(error)})") from None
+    except Exception as error:  # any other failure (EOF, bad zip, a header asking for too much memory) is the file's
+        raise located(path, "", f"not a valid .npz weights file ({_first_line(error)})") from None
     provenance = {}
     sidecar = path.with_suffix(".json")
     if sidecar.is_file():
         try:
-            provenance = json.loads(sidecar.read_text())
+            provenance = json.loads(sidecar.read_bytes().decode("utf-8"))
         except json.JSONDecodeError as error:
             raise located(sidecar, "", f"malformed JSON provenance ({error.msg} at line {error.lineno})") from None
+        except (UnicodeDecodeError, RecursionError, OSError) as error:
+            raise located(sidecar, "", f"unreadable JSON provenance ({_first_line(error)})") from None
+        if not isinstance(provenance, dict):
+            raise located(sidecar, "", "provenance must be a JSON object")
     return from_state_dict(state, provenance, str(path))
 
 
@@ -215,9 +263,15 @@ def save_npz(path: str | Path, w: OnnWeights, provenance: dict) -> Path:
 
 
 def shipped_weights_path(scenario: Scenario, level: int | None = None) -> Path:
+    """Where a scenario's weights live under weights/ (``weights:`` and ``name`` are plain names, checked here
+    again: `optinc train` writes to this path, which never leaves weights/)."""
     if scenario.cascade is not None:
-        return WEIGHTS_DIR / scenario.weights_name / f"level{level or 1}.npz"
-    return WEIGHTS_DIR / f"{scenario.weights_name}.npz"
+        target = WEIGHTS_DIR / scenario.weights_name / f"level{level or 1}.npz"
+    else:
+        target = WEIGHTS_DIR / f"{scenario.weights_name}.npz"
+    if not target.resolve().is_relative_to(WEIGHTS_DIR):
+        raise located(scenario.source, "weights", f"{scenario.weights_name!r} leads out of {WEIGHTS_DIR}")
+    return target
 
 
 def load_for_scenario(scenario: Scenario, path: str | Path | None = None, level: int | None = None) -> OnnWeights:

@@ -39,12 +39,12 @@ def check_gradients(gradients: np.ndarray, servers: int, bits: int, source: str 
         raise OptincError(f"{source}: expected a 2-D (servers × elements) array, got shape {g.shape}")
     if g.shape[0] != servers:
         raise OptincError(f"{source}: {g.shape[0]} rows but the OptINC serves {servers} servers (one row per server)")
-    if not np.issubdtype(g.dtype, np.integer):
+    if g.dtype.kind not in "iu":  # bool, float, complex, datetime, text, records: nothing is converted
         raise OptincError(f"{source}: gradients must be integers (got dtype {g.dtype})")
-    g = g.astype(np.int64)
-    if g.size and (g.min() < 0 or g.max() >= 2**bits):
-        raise OptincError(f"{source}: gradients must lie in [0, 2^{bits}) (got {g.min()}..{g.max()})")
-    return g
+    low, high = (int(g.min()), int(g.max())) if g.size else (0, 0)  # before the cast: uint64 must not wrap
+    if low < 0 or high >= 2**bits:
+        raise OptincError(f"{source}: gradients must lie in [0, 2^{bits}) (got {low}..{high})")
+    return g.astype(np.int64)
 
 
 def allreduce(chain: OpticalChain, gradients: np.ndarray, source: str = "gradients") -> np.ndarray:

@@ -55,7 +55,7 @@ _LENGTH_FIELDS = (
 
 
 class DeviceGeometry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # waveguides
     wg_width: float = Field(0.5, gt=0, description="strip waveguide width (500 nm x 220 nm Si)")

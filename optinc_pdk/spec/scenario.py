@@ -13,6 +13,7 @@ network is trained (this module, below the training code, does not import it).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,14 +22,21 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from optinc_pdk.errors import OptincError, located
 from optinc_pdk.paths import CIRCUITS_DIR
+from optinc_pdk.spec import limits
 from optinc_pdk.spec.conventions import group_size
 from optinc_pdk.spec.geometry import DeviceGeometry
+
+# a scenario's name (its output folder layouts/NAME, its weights weights/NAME.npz) and its weights: name are plain
+# file names: they cannot climb out of their folder ("..") or hide (".x"), nor read as an option ("-x")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+PLAIN_NAME_RULE = ("a plain file name: 1 to 100 letters, digits, '_', '.' or '-', starting with a letter, digit or '_' "
+                   "(it names a file or folder, so no path separators and no '..')")
 
 
 class CascadeOptions(BaseModel):
     """Two-level cascade of Sec. III-C: ``groups`` level-1 OptINCs feed one level-2 OptINC."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     levels: Literal[2] = 2
     servers_per_optinc: int = Field(gt=1, description="servers (inputs) of every basic OptINC")
@@ -40,7 +48,7 @@ class CascadeOptions(BaseModel):
 
 
 class LayoutOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     labels: bool = Field(False, description="write per-MZI phase labels (small designs only)")
     formats: list[Literal["gds", "oas"]] = Field(default_factory=lambda: ["gds", "oas"])
@@ -49,7 +57,7 @@ class LayoutOptions(BaseModel):
 class PaperRow(BaseModel):
     """What the paper publishes for this configuration (Table I / II), for side-by-side reports."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     table: str
     area_ratio: float | None = Field(None, description="published normalised area, as a fraction")
@@ -58,17 +66,17 @@ class PaperRow(BaseModel):
 
 
 class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(description="plain file name: layouts/NAME, weights/NAME.npz")
     description: str = ""
-    bits: int = Field(gt=0, description="gradient width b")
-    servers: int = Field(gt=0, description="servers N")
+    bits: int = Field(description=f"gradient width b: even, {limits.BITS_MIN}..{limits.BITS_MAX}")
+    servers: int = Field(description=f"servers N: {limits.SERVERS_MIN}..{limits.SERVERS_MAX}")
     group_size: int | None = Field(None, gt=0, description="PAM4 digits per ONN input, G = b/(2M)")
     widths: list[int] = Field(min_length=2, description="ONN widths, input first")
     approx_layers: list[int] = Field(default_factory=list, description="1-based layers to block-approximate")
     cascade: CascadeOptions | None = None
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="training / random-weights seed, 0..2^32-1")
     layout: LayoutOptions = Field(default_factory=LayoutOptions)
     device: DeviceGeometry = Field(default_factory=DeviceGeometry)
     paper: PaperRow | None = None
@@ -76,6 +84,27 @@ class Scenario(BaseModel):
     # the file's training recipe blocks (RECIPE_KEYS), unread: optinc_pdk.training.recipe reads them
     _recipe_blocks: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source: str = PrivateAttr("<dict>")
+
+    @field_validator("name", "weights")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and not PLAIN_NAME.fullmatch(value):
+            raise ValueError(f"must be {PLAIN_NAME_RULE}; got {value!r}")
+        return value
+
+    @field_validator("bits")
+    @classmethod
+    def _supported_bits(cls, bits: int) -> int:
+        if not limits.BITS_MIN <= bits <= limits.BITS_MAX or bits % 2:
+            raise ValueError(f"must be even and {limits.BITS_MIN}..{limits.BITS_MAX} ({limits.BITS_REASON}); got {bits}")
+        return bits
+
+    @field_validator("servers")
+    @classmethod
+    def _supported_servers(cls, servers: int) -> int:
+        if not limits.SERVERS_MIN <= servers <= limits.SERVERS_MAX:
+            raise ValueError(f"must be {limits.SERVERS_MIN}..{limits.SERVERS_MAX} ({limits.SERVERS_REASON}); got {servers}")
+        return servers
 
     @field_validator("widths")
     @classmethod
@@ -119,15 +148,16 @@ class Scenario(BaseModel):
                 if len(tolerance) != self.bits // 2:
                     raise ValueError(f"cascade.link_tolerance: needs one value per output digit ({self.bits // 2})")
                 # level-2 input j is the mean of N level-1 outputs: LSB on a 1/N² grid, the others on 1/N
-                limits = [0.5 / per**2] + [0.5 / per] * (self.bits // 2 - 1)
-                for index, (value, limit) in enumerate(zip(tolerance, limits)):
+                bounds = [0.5 / per**2] + [0.5 / per] * (self.bits // 2 - 1)
+                for index, (value, limit) in enumerate(zip(tolerance, bounds)):
                     if not 0 < value < limit:
                         raise ValueError(
                             f"cascade.link_tolerance[{index}]: must be in (0, {limit:g}), half the level-2 input grid "
                             f"(got {value})"
                         )
-        elif self.servers < 1:
-            raise ValueError("servers: must be at least 1")
+        problem = limits.memory_problem(limits.scenario_memory_bytes(self.widths), "building this chip")
+        if problem:
+            raise ValueError(f"widths: {problem}")
         return self
 
     # Derived quantities used everywhere -------------------------------------------------
@@ -244,19 +274,38 @@ def scenario_from_dict(data: Any, source: str | Path = "<dict>") -> Scenario:
     return scenario
 
 
-def load_scenario_file(path: str | Path) -> Scenario:
-    path = Path(path)
+def _scenario_text(path: Path) -> str:
+    """The file's text: UTF-8 (a BOM is allowed), at most SCENARIO_FILE_MAX_BYTES; else one line naming the file."""
     try:
-        text = path.read_text()
+        with path.open("rb") as handle:
+            raw = handle.read(limits.SCENARIO_FILE_MAX_BYTES + 1)
     except OSError as error:
         raise located(path, "", f"cannot read scenario file ({error.strerror or error})") from None
+    if len(raw) > limits.SCENARIO_FILE_MAX_BYTES:
+        raise located(path, "", f"larger than {limits.SCENARIO_FILE_MAX_BYTES} bytes: not a scenario file")
+    if not raw.strip():
+        raise located(path, "", "is empty: a scenario is a YAML mapping (name:, bits:, servers:, widths:, ...)")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise located(path, "", "is UTF-16 or UTF-32 text (it starts with a byte-order mark): save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise located(path, "", f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}): "
+                                "a scenario file is UTF-8 YAML") from None
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    path = Path(path)
+    text = _scenario_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        problem = getattr(error, "problem", None) or (str(error).splitlines() or [type(error).__name__])[0]
         raise located(path, "", f"malformed YAML: {where}{problem}") from None
+    except RecursionError:
+        raise located(path, "", "malformed YAML: nested too deeply") from None
     return scenario_from_dict(data, path)
 
 
@@ -271,7 +320,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if text.endswith((".yml", ".yaml")) or candidate.is_file():
         return load_scenario_file(candidate)
     shipped = CIRCUITS_DIR / f"{text}.yml"
-    if shipped.is_file():
+    if PLAIN_NAME.fullmatch(text) and shipped.is_file():  # a name, never a path out of circuits/
         return load_scenario_file(shipped)
     known = ", ".join(scenario_names())
     raise OptincError(f"unknown scenario '{text}' (shipped: {known}; or give a path to a .yml file)")

@@ -33,7 +33,7 @@ TRAINING, LEVEL2_TRAINING = "training", "level2_training"  # the scenario file's
 class TrainingRecipe(BaseModel):
     """Hyper-parameters of the hardware-aware training (Sec. III-B, eq. 7)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     epochs: int = Field(600, gt=0, description="pretraining epochs of the unconstrained network")
     approx_epochs: int = Field(400, ge=0, description="hardware-aware epochs with the approximated layers")
