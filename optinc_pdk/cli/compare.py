@@ -26,9 +26,12 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.analysis import compare
         from optinc_pdk.cli.output import console, print_json, table
         from optinc_pdk.core import area
-        from optinc_pdk.core.atomic import write_text_atomic
+        from optinc_pdk.core.atomic import check_output_file, write_text_atomic
         from optinc_pdk.spec.scenario import load_scenario
 
+        for option, path in (("--csv", csv_path), ("--plot", plot_path)):
+            if path is not None:
+                check_output_file(path, option)
         parsed = [compare.parse_setting(expression) for expression in (settings or [])]
         loaded = [load_scenario(name) for name in scenarios]
         rows = compare.compare(loaded, parsed, footprint=not no_footprint)

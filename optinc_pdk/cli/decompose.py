@@ -103,12 +103,15 @@ def decompose_file(matrix_path: Path, output: Path, mesh: str = "clements", forc
     """
     import numpy as np
 
+    from optinc_pdk.core.atomic import check_output_file
     from optinc_pdk.decompose import MESH_KINDS, UNITARY_ATOL, map_layer_svd, unitarity_error
-    from optinc_pdk.decompose.phasemap import layer_entries, save_phase_map, unitary_entries
+    from optinc_pdk.decompose.phasemap import layer_entries, phase_map_paths, save_phase_map, unitary_entries
     from optinc_pdk.errors import OptincError
 
     if mesh not in MESH_KINDS:
         raise OptincError(f"--mesh: must be one of {', '.join(MESH_KINDS)}, got {mesh!r}")
+    for written in phase_map_paths(output):  # PREFIX.npz and PREFIX.json: refuse a bad place before any work
+        check_output_file(written, "--output")
     matrix = load_matrix(matrix_path)
     square = matrix.shape[0] == matrix.shape[1]
     phases = None

@@ -40,6 +40,7 @@ def refine_cmd(
     from optinc_pdk.spec.scenario import load_scenario
     from optinc_pdk.training.refine import refine
 
+    _weights_output(output)
     s = load_scenario(scenario)
     if (s.cascade is not None) != (level is not None):
         raise OptincError(f"--level: give it for a cascade (1), never for a plain scenario ({s.name})")
@@ -72,6 +73,7 @@ def revive_cmd(
     from optinc_pdk.training.revive import revive_dead_units
     from optinc_pdk.training.trainer import decision_accuracy
 
+    _weights_output(output)
     s = _plain_scenario(scenario, "revive")
     chosen = _layer_list(layers)
     start = load_for_scenario(s, weights)
@@ -106,6 +108,7 @@ def refit_output_cmd(
     from optinc_pdk.training.refit_output import refit_output_layer
     from optinc_pdk.training.trainer import decision_accuracy
 
+    _weights_output(output)
     s = _plain_scenario(scenario, "refit-output")
     start = load_for_scenario(s, weights)
     data = exhaustive_dataset(s)
@@ -127,6 +130,13 @@ def refit_output_cmd(
     console.print(f"{s.name}: output layer refitted, wrong decisions per output {result.wrong_before} -> "
                   f"{result.wrong_after}, accuracy {100 * before:.4f}% -> {100 * after:.4f}%; "
                   f"weights written to {output}")
+
+
+def _weights_output(output: Path) -> None:
+    """-o must name a .npz in a writable place: refused in one line before any work."""
+    from optinc_pdk.core.atomic import check_output_file
+
+    check_output_file(output, "--output", (".npz",))
 
 
 def _plain_scenario(name: str, verb: str):

@@ -49,6 +49,7 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
     from optinc_pdk.circuit import build_description
     from optinc_pdk.circuit.phases import write_design_phase_map
     from optinc_pdk.circuit.random_weights import random_weights
+    from optinc_pdk.core.atomic import check_output_folder
     from optinc_pdk.core.weights import load_for_scenario
     from optinc_pdk.errors import OptincError
     from optinc_pdk.layout import write_layout
@@ -65,8 +66,7 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
         raise OptincError(f"{s.name}: cascade: not supported yet (the circuit description covers one basic OptINC)")
     w = random_weights(s, random_seed) if random_seed is not None else load_for_scenario(s, weights_path)
     out_dir = Path(out) if out is not None else layouts_dir() / s.name
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OptincError(f"{out_dir}: output folder is a file")
+    check_output_folder(out_dir)  # a file, under a file, read-only: one line before the decomposition
     description = build_description(s, w)
     try:
         phase_npz, phase_json = write_design_phase_map(description, out_dir / f"{s.name}.phases")

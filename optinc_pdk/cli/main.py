@@ -7,8 +7,11 @@ on stderr with exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 import typer
 
@@ -50,14 +53,43 @@ def _click_exceptions() -> tuple[type, ...]:
     return (ClickException,)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` and ``except BaseException`` cleans up
+    (temporary files, a build's staging folder and lock) before the process exits with 143."""
+
+
+def _terminate(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """Turn SIGTERM into :class:`Terminated` while a command runs (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        # non-standalone click returns a raised Exit's code instead of raising it: pass it on
-        code = app(args=argv, standalone_mode=False)
+        with _sigterm_raises():
+            # non-standalone click returns a raised Exit's code instead of raising it: pass it on
+            code = app(args=argv, standalone_mode=False)
+    except Terminated:
+        typer.echo("optinc: terminated", err=True)
+        return 143
     except OptincError as error:
         typer.echo(f"optinc: error: {error}", err=True)
         return 2
     except typer.Exit as done:
+        if isinstance(done.__cause__, KeyboardInterrupt):
+            typer.echo("optinc: interrupted", err=True)
         return done.exit_code
     except typer.Abort:
         typer.echo("optinc: aborted", err=True)
@@ -70,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             error.show()
             return error.exit_code
         raise
+    if code == 130:  # typer turns Ctrl-C (KeyboardInterrupt) into a silent 130
+        typer.echo("optinc: interrupted", err=True)
     return code if isinstance(code, int) else 0
 
 

@@ -115,19 +115,21 @@ def register(app: typer.Typer) -> None:
         import numpy as np
 
         from optinc_pdk.cli.output import console, print_json
-        from optinc_pdk.core.atomic import atomic_path
+        from optinc_pdk.core.atomic import atomic_path, check_output_file
         from optinc_pdk.core.npyfile import read_npy
         from optinc_pdk.simulate.allreduce import allreduce, check_gradients, compare
         from optinc_pdk.simulate.chain import compile_chain
         from optinc_pdk.spec.scenario import load_scenario
 
+        check_output_file(output_path, "--output", (".npy",))  # before any work: never a renamed-away .npy
         gradients = read_npy(input_path, "gradients file")
+
         plain = load_scenario(scenario)  # refuse bad gradients before the (slower) build
         gradients = check_gradients(gradients, plain.servers, plain.bits, str(input_path))
         s, description, _ = _design(scenario, weights, random_seed, phase_map, need_weights=False)
         decoded = allreduce(compile_chain(description), gradients, str(input_path))
-        with atomic_path(output_path) as tmp:
-            np.save(tmp, decoded.astype(np.min_scalar_type(2**description.bits - 1)), allow_pickle=False)
+        with atomic_path(output_path) as tmp, open(tmp, "wb") as handle:  # a handle: numpy appends .npy to names
+            np.save(handle, decoded.astype(np.min_scalar_type(2**description.bits - 1)), allow_pickle=False)
         result = {"scenario": s.name, "servers": description.servers, "elements": int(gradients.shape[1]),
                   "output": str(output_path)}
         if check:
@@ -156,7 +158,9 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.circuit.export import write_exports
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.cli.output import console, print_json
+        from optinc_pdk.core.atomic import check_output_folder
 
+        check_output_folder(out, "--out")
         s, description, _ = _design(scenario, weights, random_seed, None, need_weights=True)
         if s.cascade is not None:
             _describe_cascade(description, out, yaml_max_channels, as_json)

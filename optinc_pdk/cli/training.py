@@ -98,11 +98,14 @@ def train_cmd(
 ) -> None:
     """Train the scenario's ONN (hardware-aware) on its exhaustive dataset and write the weights."""
     from optinc_pdk.cli.output import console
+    from optinc_pdk.core.atomic import check_output_file
     from optinc_pdk.paths import runs_dir
     from optinc_pdk.spec.scenario import load_scenario
     from optinc_pdk.training.recipe import check_recipes
     from optinc_pdk.training.trainer import TrainRequest, train
 
+    if output is not None:
+        check_output_file(output, "--output", (".npz",))
     s = load_scenario(scenario)
     check_recipes(s)  # every recipe of the file (both levels of a cascade): a typo stops here, as one line
     _check_level_and_device(s, level, device)
@@ -238,10 +241,13 @@ def construct_cmd(
 ) -> None:
     """Exact weights by construction (docs/construction.md), evaluated on the whole exhaustive dataset."""
     from optinc_pdk.cli.output import console, print_json
+    from optinc_pdk.core.atomic import check_output_file
     from optinc_pdk.core.weights import save_npz, shipped_weights_path
     from optinc_pdk.spec.scenario import load_scenario
     from optinc_pdk.training.construct import constructed_weights
 
+    if output is not None:
+        check_output_file(output, "--output", (".npz",))
     s = load_scenario(scenario)
     weights, report = constructed_weights(s)
     target = output or shipped_weights_path(s)
@@ -263,10 +269,12 @@ def import_cmd(
 ) -> None:
     """Convert a torch state_dict or safetensors file into the optinc weights format."""
     from optinc_pdk.cli.output import console
+    from optinc_pdk.core.atomic import check_output_file
     from optinc_pdk.core.weights import check_against_scenario, provenance_record, save_npz
     from optinc_pdk.core.weights_import import read_foreign_state
     from optinc_pdk.spec.scenario import load_scenario
 
+    check_output_file(output, "--output", (".npz",))
     s = load_scenario(scenario)
     w = read_foreign_state(source)
     check_against_scenario(w, s)

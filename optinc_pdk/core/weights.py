@@ -254,9 +254,11 @@ def load_npz(path: str | Path) -> OnnWeights:
 
 def save_npz(path: str | Path, w: OnnWeights, provenance: dict) -> Path:
     path = Path(path)
-    with atomic_path(path) as tmp:
+    if path.suffix.lower() != ".npz":  # the .json provenance goes beside it: X.npz -> X.json
+        raise OptincError(f"{path}: a weights file must end in .npz")
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:  # a handle: numpy appends .npz to names
         # compressed: constructed weights are mostly exact zeros and shrink ~100x
-        np.savez_compressed(tmp, **{k: np.asarray(v, dtype=np.float64) for k, v in w.state_dict().items()})
+        np.savez_compressed(handle, **{k: np.asarray(v, dtype=np.float64) for k, v in w.state_dict().items()})
     record = {**provenance, "sha256": w.digest()}
     write_text_atomic(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     return path

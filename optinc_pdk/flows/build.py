@@ -19,6 +19,7 @@ from typing import Any
 
 from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.errors import OptincError
+from optinc_pdk.flows.staging import check_target, staged_folder
 from optinc_pdk.paths import LAYER_VIEWS_PATH, layouts_dir
 from optinc_pdk.spec.scenario import Scenario
 
@@ -72,19 +73,26 @@ def load_design_weights(scenario: Scenario, weights_path: Path | None, random_se
                                    level) for level in (1, 2))
 
 
-def check_output_folder(out_dir: Path) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OptincError(f"{out_dir}: output folder is a file")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OptincError(f"{out_dir}: cannot create the output folder ({error.strerror or error})") from None
-    probe = out_dir / ".optinc-write-test"
-    try:
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise OptincError(f"{out_dir}: output folder is not writable ({error.strerror or error})") from None
+def _retarget(value, staging: str, target: str):
+    """``value`` with the staging folder's name replaced by the target's (in place for dicts and lists).
+
+    The stages write into the staging folder beside the target, so the paths they return name it; the
+    report must name the files where they end up. The staging name is unique, so a plain replace is safe.
+    """
+    if isinstance(value, str):
+        return value.replace(staging, target)
+    if isinstance(value, Path):
+        return Path(str(value).replace(staging, target))
+    if isinstance(value, dict):
+        for key in value:
+            value[key] = _retarget(value[key], staging, target)
+        return value
+    if isinstance(value, list):
+        value[:] = [_retarget(item, staging, target) for item in value]
+        return value
+    if isinstance(value, tuple):
+        return tuple(_retarget(item, staging, target) for item in value)
+    return value
 
 
 def relative(path) -> str:
@@ -229,10 +237,38 @@ def _view_command(layout: dict) -> str:
 
 def build(request: BuildRequest) -> BuildResult:
     """Build one OptINC or cascade into ``request.target_dir``; the report says whether it verified."""
-    s, out_dir, stages = request.scenario, request.target_dir, _Stages(request.progress)
+    s, stages = request.scenario, _Stages(request.progress)
+    target = check_target(request.target_dir, "-o")  # a file, the working folder, foreign files: one line, no work
     # refuse missing or mismatched weights before touching the output folder
     weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
-    check_output_folder(out_dir)
+    # the whole build goes into a staging folder beside the target, swapped in when complete (flows.staging)
+    with staged_folder(target, "-o") as out_dir:
+        result = _build_into(request, weights, stages, out_dir)
+        # the stages wrote into the staging folder, so the paths they report name it: name the final folder
+        for path in _named_paths(result):
+            _retarget_file(Path(path), out_dir.name, target.name)
+        _retarget(result.report, out_dir.name, target.name)
+        _retarget(result.files, out_dir.name, target.name)
+        result.out_dir = Path(request.target_dir)
+    return result
+
+
+def _named_paths(result: BuildResult) -> list[str]:
+    """The written text files that quote paths: the report and the layout's footprint report."""
+    report_files = result.files.get("report") or {}
+    layout_paths = (result.files.get("layout") or {}).get("paths") or {}
+    return [str(p) for p in (report_files.get("markdown"), report_files.get("json"), layout_paths.get("footprint"))
+            if p]
+
+
+def _retarget_file(path: Path, staging: str, target: str) -> None:
+    text = path.read_text()
+    if staging in text:
+        write_text_atomic(path, text.replace(staging, target))
+
+
+def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:
+    s = request.scenario
     design = (CascadeDesign if s.cascade is not None else SingleDesign)(request, weights)
     description = stages.run("describe", design.describe)
     verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None
