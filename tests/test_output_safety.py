@@ -283,3 +283,16 @@ def test_sigterm_is_one_line_and_143(run_cli, monkeypatch):
     code, _, err = run_cli(["area", "b8n4"])
     assert code == 143 and err.strip() == "optinc: terminated"
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("first", ["layout", "describe"])
+def test_a_build_may_replace_what_layout_or_describe_wrote(run_cli, tiny_yml, tmp_path, first):
+    out = tmp_path / "out"
+    extra = ["--no-png", "--format", "oas"] if first == "layout" else []
+    code, _, err = run_cli([first, tiny_yml, "--random-weights", "1", "-o", out, *extra])
+    assert code == 0, err
+    assert staging.is_build_folder(out)
+    code, _, err = run_cli(["build", tiny_yml, "--random-weights", "1", "--no-verify", "--no-png", "--format", "oas",
+                            "-o", out])
+    assert code == 0, err
+    assert (out / "report.json").is_file()

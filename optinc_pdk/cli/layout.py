@@ -52,6 +52,7 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
     from optinc_pdk.core.atomic import check_output_folder
     from optinc_pdk.core.weights import load_for_scenario
     from optinc_pdk.errors import OptincError
+    from optinc_pdk.flows.staging import mark_optinc_output
     from optinc_pdk.layout import write_layout
     from optinc_pdk.paths import layouts_dir
     from optinc_pdk.spec.scenario import load_scenario
@@ -76,4 +77,5 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
                           info={"phase_map": phase_npz.name})
     summary = result.to_dict()
     summary["paths"].update({"phase_map": str(phase_npz), "phase_map_json": str(phase_json)})
+    mark_optinc_output(out_dir)  # an optinc output: `optinc build` may replace this folder
     return summary

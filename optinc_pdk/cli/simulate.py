@@ -159,6 +159,7 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.cli.output import console, print_json
         from optinc_pdk.core.atomic import check_output_folder
+        from optinc_pdk.flows.staging import mark_optinc_output
 
         check_output_folder(out, "--out")
         s, description, _ = _design(scenario, weights, random_seed, None, need_weights=True)
@@ -166,6 +167,7 @@ def register(app: typer.Typer) -> None:
             _describe_cascade(description, out, yaml_max_channels, as_json)
             return
         written = write_exports(description, out, yaml_max_channels)
+        mark_optinc_output(out)  # an optinc output: `optinc build` may replace this folder
         info = summary(description)
         if as_json:
             print_json({"scenario": s.name, "written": written, "totals": info["totals"],
@@ -215,8 +217,10 @@ def _simulate_cascade(description, weights, samples: int, seed: int, built: floa
 def _describe_cascade(description, out: Path, yaml_max_channels: int, as_json: bool) -> None:
     from optinc_pdk.circuit.export import write_cascade_exports
     from optinc_pdk.cli.output import console, print_json
+    from optinc_pdk.flows.staging import mark_optinc_output
 
     written, counts = write_cascade_exports(description, out, yaml_max_channels)
+    mark_optinc_output(out)
     if as_json:
         print_json({"scenario": description.name, "written": written, **counts})
         return

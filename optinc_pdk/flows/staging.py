@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from optinc_pdk.core.atomic import pid_alive, remove_tree
+from optinc_pdk.core.atomic import pid_alive, remove_tree, write_text_atomic
 from optinc_pdk.errors import OptincError
 
 MARKER = ".optinc-build"  # written last into a staged build: the folder is a complete optinc build
@@ -44,6 +44,11 @@ def lock_path(target: Path) -> Path:
 
 def is_build_folder(folder: Path) -> bool:
     return (folder / MARKER).is_file() or (folder / "report.json").is_file()
+
+
+def mark_optinc_output(folder: Path) -> None:
+    """Mark a folder that `optinc layout` or `optinc describe` completed, so a later build may replace it."""
+    write_text_atomic(Path(folder) / MARKER, json.dumps({"pid": os.getpid(), "finished": time.time()}) + "\n")
 
 
 class FolderLock:
