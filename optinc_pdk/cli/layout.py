@@ -48,10 +48,9 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
     """Load, describe, write the phase map and the layout; returns ``LayoutResult.to_dict()`` (+ phase map)."""
     from optinc_pdk.circuit import build_description
     from optinc_pdk.circuit.phases import write_design_phase_map
-    from optinc_pdk.circuit.random_weights import random_weights
     from optinc_pdk.core.atomic import check_output_folder
-    from optinc_pdk.core.weights import load_for_scenario
     from optinc_pdk.errors import OptincError
+    from optinc_pdk.flows.build import load_design_weights
     from optinc_pdk.flows.staging import mark_optinc_output
     from optinc_pdk.layout import write_layout
     from optinc_pdk.paths import layouts_dir
@@ -60,12 +59,10 @@ def layout_scenario(scenario: str, out: Path | None, weights_path: Path | None, 
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     if not chosen or any(f not in ("gds", "oas") for f in chosen):
         raise OptincError(f"--format: expected gds, oas or gds,oas (got {formats!r})")
-    if random_seed is not None and weights_path is not None:
-        raise OptincError("--weights and --random-weights: give one or the other")
     s = load_scenario(scenario)
     if s.cascade is not None:
         raise OptincError(f"{s.name}: cascade: not supported yet (the circuit description covers one basic OptINC)")
-    w = random_weights(s, random_seed) if random_seed is not None else load_for_scenario(s, weights_path)
+    (w,) = load_design_weights(s, weights_path, random_seed)  # the build's own weights rule
     out_dir = Path(out) if out is not None else layouts_dir() / s.name
     check_output_folder(out_dir)  # a file, under a file, read-only: one line before the decomposition
     description = build_description(s, w)
