@@ -19,7 +19,7 @@ from optinc_pdk.circuit.description import CircuitDescription, LayerInfo
 from optinc_pdk.circuit.model import AttenuatorColumn, Composite, MeshBlock, NonlinearArray, Source, TreeArray
 from optinc_pdk.circuit.wiring import chain_links, links, straight_inputs, straight_outputs
 from optinc_pdk.core.topology import digit_weights, group_size, output_channels
-from optinc_pdk.core.weights import OnnWeights, check_against_scenario
+from optinc_pdk.core.weights import OnnWeights, check_against_scenario, portable_source
 from optinc_pdk.decompose import DiagonalColumn, LayerMapping, map_layer_blocks, map_layer_svd
 from optinc_pdk.errors import OptincError
 from optinc_pdk.spec.scenario import Scenario
@@ -267,7 +267,7 @@ def assemble(
         averager_gain=input_scale * gains.averager_gain(servers, scenario.group),
         broadcast_gain=gains.tree_gain(servers), receiver_gain=gains.receiver_gain(servers, gain), mesh_kind=mesh,
         weights_digest=weights_digest or (weights.digest() if weights is not None else ""),
-        weights_source=weights_source or (weights.source if weights is not None else ""),
+        weights_source=weights_source or (portable_source(weights.source) if weights is not None else ""),
     )
 
 

@@ -264,6 +264,21 @@ def save_npz(path: str | Path, w: OnnWeights, provenance: dict) -> Path:
     return path
 
 
+def portable_source(source: str | Path) -> str:
+    """Where weights came from, without the machine's folders: ``weights/NAME.npz`` for shipped
+    weights, the path below the working folder for weights there, else the file name alone (the
+    sha256 beside it identifies the file). Build outputs quote this, never an absolute path."""
+    text = str(source)
+    if not text or not Path(text).is_absolute():
+        return text  # "random(seed=1)", or already relative
+    path = Path(text).resolve()
+    for base, prefix in ((WEIGHTS_DIR, "weights"), (Path.cwd().resolve(), "")):
+        if path.is_relative_to(base):
+            relative = path.relative_to(base).as_posix()
+            return f"{prefix}/{relative}" if prefix else relative
+    return path.name
+
+
 def shipped_weights_path(scenario: Scenario, level: int | None = None) -> Path:
     """Where a scenario's weights live under weights/ (``weights:`` and ``name`` are plain names, checked here
     again: `optinc train` writes to this path, which never leaves weights/)."""

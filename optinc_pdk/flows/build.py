@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from optinc_pdk.core.atomic import write_text_atomic
+from optinc_pdk.core.weights import portable_source
 from optinc_pdk.errors import OptincError
 from optinc_pdk.flows.staging import check_target, staged_folder
 from optinc_pdk.paths import LAYER_VIEWS_PATH, layouts_dir
@@ -131,7 +132,7 @@ class SingleDesign:
 
     def layout_args(self, description) -> dict:
         info = {"scenario": self.scenario.name, "weights_sha256": self.weights.digest(),
-                "phase_map": Path(self.exports["phase_map"][0]).name, "weights": relative(self.weights.source)}
+                "phase_map": Path(self.exports["phase_map"][0]).name, "weights": portable_source(self.weights.source)}
         return {"description": description, "info": info}
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
@@ -140,7 +141,7 @@ class SingleDesign:
         from optinc_pdk.report.build_report import write_report
 
         w, area = self.weights, onn_area(self.scenario)
-        body["weights"] = {"source": relative(w.source), "sha256": w.digest(), "random": self.request.random_seed
+        body["weights"] = {"source": portable_source(w.source), "sha256": w.digest(), "random": self.request.random_seed
                            is not None, "random_seed": self.request.random_seed, "provenance": w.provenance}
         body["area"] = area.to_dict()
         body["description"] = summary(description)
@@ -183,7 +184,7 @@ class CascadeDesign(SingleDesign):
     def report(self, description, body: dict, out_dir: Path) -> dict:
         from optinc_pdk.report.cascade_report import write_cascade_report
 
-        body["weights"] = {f"level{level}": {"source": relative(w.source), "sha256": w.digest(),
+        body["weights"] = {f"level{level}": {"source": portable_source(w.source), "sha256": w.digest(),
                                              "provenance": w.provenance} for level, w in enumerate(self.weights, 1)}
         body["weights"]["random"] = self.request.random_seed is not None
         body["description"] = self.counts
@@ -246,7 +247,7 @@ def build(request: BuildRequest) -> BuildResult:
         result = _build_into(request, weights, stages, out_dir)
         # the stages wrote into the staging folder, so the paths they report name it: name the final folder
         for path in _named_paths(result):
-            _retarget_file(Path(path), out_dir.name, target.name)
+            _retarget_file(Path(path), out_dir, target.name)
         _retarget(result.report, out_dir.name, target.name)
         _retarget(result.files, out_dir.name, target.name)
         result.out_dir = Path(request.target_dir)
@@ -261,10 +262,13 @@ def _named_paths(result: BuildResult) -> list[str]:
             if p]
 
 
-def _retarget_file(path: Path, staging: str, target: str) -> None:
+def _retarget_file(path: Path, staging: Path, target: str) -> None:
+    """Paths inside the build's own files are relative to the build folder: no machine folder in them."""
     text = path.read_text()
-    if staging in text:
-        write_text_atomic(path, text.replace(staging, target))
+    folder = str(staging.resolve())
+    fixed = text.replace(folder + "/", "").replace(folder, ".").replace(staging.name, target)
+    if fixed != text:
+        write_text_atomic(path, fixed)
 
 
 def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:
