@@ -23,11 +23,10 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from common import machine  # noqa: E402
 
 from optinc_pdk.decompose import decompose_unitaries_batched, decompose_unitary
 
@@ -54,24 +53,6 @@ def timed(call, repeat: int):
         if wall > SLOW_PEER_S:
             break
     return best
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-    load = "/".join(f"{value:.1f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    import scipy
-
-    return (
-        f"{model}, {cores} cores (nproc), load average {load} at start; Python {platform.python_version()}, "
-        f"numpy {np.__version__}, scipy {scipy.__version__}, BLAS threads {threads}; {datetime.date.today().isoformat()}"
-    )
 
 
 def peer():

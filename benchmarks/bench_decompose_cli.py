@@ -22,9 +22,7 @@ user+system CPU from the child's rusage, because the machine is shared):
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -35,21 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def machine() -> str:
-    import scipy
-
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = "/".join(f"{value:.2f}" for value in os.getloadavg())
-    return (f"{model}, {cores} cores, load average {load} at start; Python {platform.python_version()}, "
-            f"numpy {np.__version__}, scipy {scipy.__version__}; {datetime.date.today().isoformat()}")
+from common import column_by_column_mesh, machine
 
 
 def timed(call, repeat: int = 1):
@@ -76,23 +60,6 @@ def run_process(command: list[str], env: dict | None = None) -> tuple[float, flo
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, done.stdout
-
-
-def old_mesh_matrices(n_modes, theta, phi, top_mode, column, output_phase):
-    """The check path before the banded mesh_transfer: one layout column at a time on the identity."""
-    from optinc_pdk.core.mzi import mzi_transfer
-
-    theta, phi, output_phase = np.atleast_2d(theta), np.atleast_2d(phi), np.atleast_2d(output_phase)
-    matrix = np.zeros((theta.shape[0], n_modes, n_modes), dtype=np.complex128)
-    matrix[:, np.arange(n_modes), np.arange(n_modes)] = 1.0
-    order = np.argsort(column, kind="stable")
-    for group in np.split(order, np.flatnonzero(np.diff(np.asarray(column)[order])) + 1):
-        transfer = mzi_transfer(theta[:, group], phi[:, group])[..., None]
-        upper_mode = np.asarray(top_mode)[group]
-        upper, lower = matrix[:, upper_mode, :], matrix[:, upper_mode + 1, :]
-        matrix[:, upper_mode, :] = transfer[:, :, 0, 0] * upper + transfer[:, :, 0, 1] * lower
-        matrix[:, upper_mode + 1, :] = transfer[:, :, 1, 0] * upper + transfer[:, :, 1, 1] * lower
-    return np.exp(1j * output_phase)[:, :, None] * matrix
 
 
 def whole_process(args, unitary_path: Path, work: Path) -> list[tuple[str, float, float, float, str]]:
@@ -135,7 +102,7 @@ def parts(n: int, unitary: np.ndarray, unitary_path: Path, work: Path, repeat: i
     wall, _, rebuilt = timed(mesh.matrix, repeat)
     rows.append(("check: MeshPhases.matrix() = banded mesh_transfer", wall, f"max error {np.abs(rebuilt - matrix).max():.1e}"))
     if old:
-        wall, _, rebuilt_old = timed(lambda: old_mesh_matrices(n, mesh.theta[None], mesh.phi[None], mesh.top_mode,
+        wall, _, rebuilt_old = timed(lambda: column_by_column_mesh(n, mesh.theta[None], mesh.phi[None], mesh.top_mode,
                                                                mesh.column, mesh.output_phase[None])[0])
         rows.append(("check, old path: column by column on the identity (1 run)", wall,
                      f"max error {np.abs(rebuilt_old - matrix).max():.1e}"))

@@ -11,27 +11,12 @@ benchmarks/README.md, with the machine and its load average (the timings are wal
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import statistics
 import time
 
 import numpy as np
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"{datetime.date.today()}, nproc = {os.cpu_count()}, {model}, Python {platform.python_version()}, "
-            f"numpy {np.__version__}, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+from common import column_by_column_mesh, machine
 
 
 def timed(function, repeats: int) -> tuple[float, float, object]:
@@ -51,8 +36,7 @@ def clements_layout(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bench_mesh(n: int, repeats: int) -> None:
-    from optinc_pdk.decompose import mesh_matrices
-    from optinc_pdk.simulate.mesh import mesh_transfer
+    from optinc_pdk.decompose.transfer import mesh_transfer
 
     rng = np.random.default_rng(0)
     top, column = clements_layout(n)
@@ -60,14 +44,14 @@ def bench_mesh(n: int, repeats: int) -> None:
     psi = rng.uniform(0, 2 * np.pi, n)
     best, median, ours = timed(lambda: mesh_transfer(n, theta, phi, top, column, psi), repeats)
     start = time.perf_counter()
-    reference = mesh_matrices(n, theta[None], phi[None], top, column, psi[None])[0]
+    reference = column_by_column_mesh(n, theta[None], phi[None], top, column, psi[None])[0]
     elementwise = time.perf_counter() - start
     unitarity = np.abs(ours.conj().T @ ours - np.eye(n)).max()
     print(f"\n### {n}-mode Clements mesh ({top.size} MZIs), transfer matrix from its phases\n")
     print("| method | best (s) | median (s) |")
     print("| --- | --- | --- |")
-    print(f"| optinc_pdk.simulate.mesh_transfer (band chunks + BLAS tiles) | {best:.2f} | {median:.2f} |")
-    print(f"| optinc_pdk.decompose.mesh_matrices (column by column on the identity) | {elementwise:.2f} | (1 run) |")
+    print(f"| optinc_pdk.decompose.transfer.mesh_transfer (band chunks + BLAS tiles) | {best:.2f} | {median:.2f} |")
+    print(f"| the previous column-by-column product (benchmarks/common.py) | {elementwise:.2f} | (1 run) |")
     print(f"\nmax |ours − column-by-column| = {np.abs(ours - reference).max():.1e}, max |UᴴU − I| = {unitarity:.1e}")
 
 

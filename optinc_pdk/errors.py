@@ -14,6 +14,12 @@ def one_line(text: object) -> str:
     return str(text).translate(_LINE_BREAKS)
 
 
+def first_line(error: BaseException) -> str:
+    """A foreign exception as ``Type: its first line``, for one-line messages about files people bring."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+
+
 class OptincError(Exception):
     """A user-facing error: bad input file, bad field, impossible request (always one line)."""
 

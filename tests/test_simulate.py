@@ -17,6 +17,7 @@ from optinc_pdk.core.datasets import exhaustive_dataset
 from optinc_pdk.core.signals import group_sums, pam4_encode
 from optinc_pdk.core.weights import load_for_scenario, shipped_weights_path
 from optinc_pdk.decompose import DiagonalColumn, decompose_unitary
+from optinc_pdk.decompose.transfer import mesh_transfer
 from optinc_pdk.simulate import (
     allreduce,
     compare,
@@ -25,7 +26,6 @@ from optinc_pdk.simulate import (
     optical_allreduce,
     simulate_description,
 )
-from optinc_pdk.simulate.mesh import mesh_transfer
 from optinc_pdk.simulate.primitives import (
     combiner_2x1,
     dc_coupler,

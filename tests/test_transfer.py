@@ -10,7 +10,6 @@ from scipy.stats import unitary_group
 from optinc_pdk.decompose import MeshBatch, MeshPhases, decompose_unitaries_batched, decompose_unitary, mesh_matrices
 from optinc_pdk.decompose.transfer import check_columns, column_groups, mesh_transfer
 from optinc_pdk.simulate import mesh_transfer as simulate_mesh_transfer
-from optinc_pdk.simulate.mesh import mesh_transfer as simulate_mesh_module_transfer
 
 
 def random_mesh(n: int, columns: int, seed: int):
@@ -32,7 +31,6 @@ def random_mesh(n: int, columns: int, seed: int):
 
 def test_simulator_uses_the_same_function():
     assert simulate_mesh_transfer is mesh_transfer
-    assert simulate_mesh_module_transfer is mesh_transfer
 
 
 @pytest.mark.parametrize(("n", "columns"), [(1, 0), (2, 1), (2, 5), (7, 3), (9, 20), (30, 45)])

@@ -6,12 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optinc_pdk.errors import OptincError
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+from optinc_pdk.errors import OptincError, first_line
 
 
 def read_npy(path: str | Path, what: str = "array") -> np.ndarray:
@@ -37,9 +32,9 @@ def read_npy(path: str | Path, what: str = "array") -> np.ndarray:
         if "pickle" in str(error).lower():
             raise OptincError(f"{path}: not a readable .npy array without pickle: it holds pickled Python objects"
                               ) from None
-        raise OptincError(f"{path}: not a readable .npy array ({_first_line(error)})") from None
+        raise OptincError(f"{path}: not a readable .npy array ({first_line(error)})") from None
     except Exception as error:  # truncated or foreign files: EOF, bad headers, sizes that do not add up
-        raise OptincError(f"{path}: not a readable .npy array ({_first_line(error)})") from None
+        raise OptincError(f"{path}: not a readable .npy array ({first_line(error)})") from None
     if not isinstance(loaded, np.ndarray):
         loaded.close()
         raise OptincError(f"{path}: holds an .npz archive; save one array with numpy.save")

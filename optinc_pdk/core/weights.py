@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from optinc_pdk.core.atomic import atomic_path, write_text_atomic
-from optinc_pdk.errors import OptincError, located
+from optinc_pdk.errors import OptincError, first_line, located
 from optinc_pdk.paths import WEIGHTS_DIR
 from optinc_pdk.spec.scenario import Scenario
 
@@ -213,11 +213,6 @@ def check_against_scenario(w: OnnWeights, scenario: Scenario) -> None:
                           f"shape {weight.shape} does not match scenario {scenario.name} {shape}")
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
 def load_npz(path: str | Path) -> OnnWeights:
     path = Path(path)
     if path.is_dir():
@@ -235,9 +230,9 @@ def load_npz(path: str | Path) -> OnnWeights:
     except ValueError as error:
         if "pickle" in str(error).lower():
             raise located(path, "", "contains pickled objects; refusing to load (weights must be plain arrays)") from None
-        raise located(path, "", f"not a valid .npz weights file ({_first_line(error)})") from None
+        raise located(path, "", f"not a valid .npz weights file ({first_line(error)})") from None
     except Exception as error:  # any other failure (EOF, bad zip, a header asking for too much memory) is the file's
-        raise located(path, "", f"not a valid .npz weights file ({_first_line(error)})") from None
+        raise located(path, "", f"not a valid .npz weights file ({first_line(error)})") from None
     provenance = {}
     sidecar = path.with_suffix(".json")
     if sidecar.is_file():
@@ -246,7 +241,7 @@ def load_npz(path: str | Path) -> OnnWeights:
         except json.JSONDecodeError as error:
             raise located(sidecar, "", f"malformed JSON provenance ({error.msg} at line {error.lineno})") from None
         except (UnicodeDecodeError, RecursionError, OSError) as error:
-            raise located(sidecar, "", f"unreadable JSON provenance ({_first_line(error)})") from None
+            raise located(sidecar, "", f"unreadable JSON provenance ({first_line(error)})") from None
         if not isinstance(provenance, dict):
             raise located(sidecar, "", "provenance must be a JSON object")
     return from_state_dict(state, provenance, str(path))

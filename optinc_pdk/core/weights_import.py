@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from optinc_pdk.core.weights import OnnWeights, from_state_dict
-from optinc_pdk.errors import located
+from optinc_pdk.errors import first_line, located
 
 
 def read_foreign_state(path: str | Path) -> OnnWeights:
@@ -31,18 +31,13 @@ def read_foreign_state(path: str | Path) -> OnnWeights:
     return from_state_dict(state, {"imported_from": str(path)}, str(path))
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
 def _read_torch(path: Path) -> dict[str, np.ndarray]:
     import torch
 
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # weights_only unpickling of a foreign file: any failure is the file's
-        raise located(path, "", f"not a plain torch state_dict (loaded with weights_only=True): {_first_line(error)}"
+        raise located(path, "", f"not a plain torch state_dict (loaded with weights_only=True): {first_line(error)}"
                       ) from None
     if not isinstance(loaded, dict):
         raise located(path, "", f"not a state_dict of tensors (holds a {type(loaded).__name__})")
@@ -74,7 +69,7 @@ def _tensor_array(tensor, path: Path, name: str) -> np.ndarray:
     try:
         return tensor.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
     except Exception as error:  # exotic tensor subclasses
-        raise located(path, name, f"cannot read tensor values ({_first_line(error)})") from None
+        raise located(path, name, f"cannot read tensor values ({first_line(error)})") from None
 
 
 # safetensors dtypes read as real floating point; everything else is refused by name
@@ -105,7 +100,7 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     try:
         header = json.loads(raw[8 : 8 + length].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise located(path, "", f"not a safetensors file (header is not JSON: {_first_line(error)})") from None
+        raise located(path, "", f"not a safetensors file (header is not JSON: {first_line(error)})") from None
     if not isinstance(header, dict):
         raise located(path, "", "not a safetensors file (header is not a JSON object)")
     data = memoryview(raw)[8 + length :]

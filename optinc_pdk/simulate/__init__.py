@@ -10,12 +10,12 @@ Public API::
     decoded = optical_allreduce("b8n4", gradients)   # the same in one call (shipped weights)
 
 Primitive models: :mod:`optinc_pdk.simulate.primitives`; mesh composition:
-:func:`optinc_pdk.simulate.mesh.mesh_transfer`.
+:func:`optinc_pdk.decompose.transfer.mesh_transfer` (shared with the decomposer's checks).
 """
 
+from optinc_pdk.decompose.transfer import mesh_transfer
 from optinc_pdk.simulate.allreduce import AllReduceCheck, allreduce, check_gradients, compare, optical_allreduce
 from optinc_pdk.simulate.chain import OpticalChain, compile_chain, group_sums_to_digits
-from optinc_pdk.simulate.mesh import mesh_transfer
 from optinc_pdk.simulate.report import simulate_description, simulate_scenario
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Every leaf is modelled from the primitive models (:mod:`optinc_pdk.simulate.primitives`):
 
-* a mesh → its n×n transfer matrix, column by column (:mod:`optinc_pdk.simulate.mesh`);
+* a mesh → its n×n transfer matrix, column by column (:func:`optinc_pdk.decompose.transfer.mesh_transfer`, banded);
 * an attenuator column → a diagonal of T₀₀(θ, φ), plain waveguides elsewhere;
 * a tree array → each leaf's field coefficient is the product of the element coefficients
   √(ratio) / √(1 − ratio) along its path (computed level by level, vectorised over elements);
@@ -30,7 +30,7 @@ from optinc_pdk.circuit.model import (
     TreeArray,
 )
 from optinc_pdk.core.topology import NO_CHILD, TreePlan
-from optinc_pdk.simulate.mesh import mesh_transfer
+from optinc_pdk.decompose.transfer import mesh_transfer
 from optinc_pdk.simulate.primitives import mzi_attenuator, nonlinear_unit, splitter_1x2
 
 
