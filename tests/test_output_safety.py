@@ -133,12 +133,15 @@ def test_file_outputs_of_every_verb_are_one_line(run_cli, tiny_yml, tmp_path, pl
         "construct": ["construct", tiny_yml, "-o", target],
         "train": ["train", tiny_yml, "-o", target],
         "lab refine": ["lab", "refine", tiny_yml, "--weights", tmp_path / "missing.npz", "-o", target],
+        "lab revive": ["lab", "revive", tiny_yml, "--weights", tmp_path / "missing.npz", "-o", target],
+        "lab refit-output": ["lab", "refit-output", tiny_yml, "--weights", tmp_path / "missing.npz", "-o", target],
         "allreduce": ["allreduce", tiny_yml, "--random-weights", "1", "--input", gradients,
                       "--output", target.with_suffix(".npy") if place != "no_extension" else target],
     }
     if place != "no_extension":  # a prefix (decompose) and a CSV take any name
         runs["decompose"] = ["decompose", tmp_path / "m.npy", "-o", target.with_suffix("")]
         runs["compare"] = ["compare", "b8n4", "--no-footprint", "--csv", target]
+        runs["compare --plot"] = ["compare", "b8n4", "--no-footprint", "--plot", target]
     if place == "folder":
         (tmp_path / "a_folder.npy").mkdir()
         (tmp_path / "a_folder.json").mkdir()
