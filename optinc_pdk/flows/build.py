@@ -122,7 +122,7 @@ class SingleDesign:
 
     @staticmethod
     def verified(verification: dict) -> bool:
-        return bool(verification["layers_within_tolerance"] and verification["optical_equals_model"])
+        return bool(verification["verified"])
 
     def export(self, description, out_dir: Path) -> dict:
         from optinc_pdk.circuit.export import write_exports

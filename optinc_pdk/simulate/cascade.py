@@ -24,7 +24,7 @@ from optinc_pdk.core.datasets import exhaustive_dataset, plain_dataset
 from optinc_pdk.core.signals import PAM4_LEVELS, decide_levels
 from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.simulate.chain import OpticalChain, compile_chain, group_sums_to_digits
-from optinc_pdk.simulate.report import LAYER_TOLERANCE, layer_errors
+from optinc_pdk.simulate.report import layer_errors, tolerance_summary
 
 
 def stratified_group_inputs(n_inputs: int, groups: int, samples: int, seed: int) -> np.ndarray:
@@ -109,7 +109,7 @@ def simulate_cascade(description: CascadeDescription, w1: OnnWeights, w2: OnnWei
     chain1, chain2 = compile_chain(description.level1), compile_chain(description.level2)
     compiled = time.perf_counter()
     levels = {"1": layer_errors(chain1, w1), "2": layer_errors(chain2, w2)}
-    worst = max(row["relative_error"] for rows in levels.values() for row in rows)
+    tolerance = tolerance_summary([row for rows in levels.values() for row in rows])
     link = link_check(chain1, description.scenario)
     result = end_to_end(chain, w1, w2, samples, seed)
     done = time.perf_counter()
@@ -118,9 +118,7 @@ def simulate_cascade(description: CascadeDescription, w1: OnnWeights, w2: OnnWei
         "weights": {"level1": description.level1.weights_source, "level2": description.level2.weights_source},
         "weights_sha256": {"level1": description.level1.weights_digest, "level2": description.level2.weights_digest},
         "layers": levels,
-        "max_layer_relative_error": worst,
-        "layer_tolerance": LAYER_TOLERANCE,
-        "layers_within_tolerance": worst <= LAYER_TOLERANCE,
+        **tolerance,
         "link": link,
         "receiver_gain": description.receiver_gain,
         **result,

@@ -3,7 +3,9 @@
 Per layer, the optical matrix (computed from the phases through every tree, mesh and attenuator)
 divided by the layer's matrix gain A_l is compared with its target (W_l, or the block projection
 of W_l for an approximated layer): relative error ‖T/A_l − target‖_F / ‖target‖_F. The bias stage
-is checked the same way (injected field / α_l against b_l). End to end, every sample of the
+is checked the same way (injected field / α_l against b_l, relative to max |b_l|), and both must be
+within LAYER_TOLERANCE: a wrong bias attenuator fails the per-layer check even where no decision
+of the dataset happens to change. End to end, every sample of the
 exhaustive dataset is sent as server digits, and the digits decided at every server's receivers
 are compared with the dataset's targets and with the trained MLP's own decisions
 (OnnWeights.forward in float64): optical accuracy must equal the trained model's.
@@ -30,6 +32,21 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / scale) if scale > 0 else float(np.linalg.norm(a - b))
 
 
+def _bias_relative(injected: np.ndarray, bias: np.ndarray) -> float:
+    """max |injected − b| / max |b| (absolute for a bias-free layer, whose injected light must be zero)."""
+    error = float(np.abs(injected - bias).max(initial=0.0))
+    largest = float(np.abs(bias).max(initial=0.0))
+    return error / largest if largest > 0 else error
+
+
+def tolerance_summary(rows: list[dict]) -> dict:
+    """The worst matrix and bias errors of ``layer_errors`` rows, and whether both are within LAYER_TOLERANCE."""
+    matrix = max(row["relative_error"] for row in rows)
+    bias = max(row["bias_relative_error"] for row in rows)
+    return {"max_layer_relative_error": matrix, "max_bias_relative_error": bias, "layer_tolerance": LAYER_TOLERANCE,
+            "layers_within_tolerance": max(matrix, bias) <= LAYER_TOLERANCE}
+
+
 def layer_errors(chain: OpticalChain, weights: OnnWeights | None = None) -> list[dict]:
     rows = []
     for info, matrix, bias in zip(chain.description.layers, chain.layer_matrices, chain.layer_biases):
@@ -47,6 +64,7 @@ def layer_errors(chain: OpticalChain, weights: OnnWeights | None = None) -> list
             "max_abs_error": float(np.abs(realised - info.target).max()),
             "max_imag": float(np.abs(realised.imag).max()),
             "bias_error": float(np.abs(injected - info.bias).max(initial=0.0)),
+            "bias_relative_error": _bias_relative(injected, info.bias),
             "bias_source": info.bias_source,
         })
         if weights is not None and info.approximated:
@@ -82,18 +100,18 @@ def simulate_description(description: CircuitDescription, weights: OnnWeights, s
     layers = layer_errors(chain, weights)
     result = end_to_end(chain, weights, scenario)
     done = time.perf_counter()
-    worst = max(row["relative_error"] for row in layers)
+    tolerance = tolerance_summary(layers)
+    equals_model = result["decisions_differing_from_model"] == 0
     return {
         "scenario": scenario.name,
         "weights": description.weights_source,
         "weights_sha256": description.weights_digest,
         "layers": layers,
-        "max_layer_relative_error": worst,
-        "layer_tolerance": LAYER_TOLERANCE,
-        "layers_within_tolerance": worst <= LAYER_TOLERANCE,
+        **tolerance,
         "receiver_gain": description.receiver_gain,
         **result,
-        "optical_equals_model": result["decisions_differing_from_model"] == 0,
+        "optical_equals_model": equals_model,
+        "verified": tolerance["layers_within_tolerance"] and equals_model,
         "seconds": {"compile": compiled - start, "end_to_end": done - compiled},
     }
 
