@@ -121,8 +121,12 @@ def test_gdsfactory_reads_a_block_netlist(exported):
 
     _, _, _, folder, _ = exported
     activate_pdk()
-    # power-of-two trees only: the PDK's splitter_1x2 has no `ratio` parameter (yet) for 3-leaf trees
-    for stem, instances, ports in (("L1.B0.U", 10, 8), ("L1.B0.D", 4, 8), ("L1.fanout", 4, 12), ("L1.B0", 14, 8)):
+    # the averager's 3-leaf trees carry ratio 2/3: the PDK's splitter/combiner cells accept it
+    for stem, instances, ports in (("L1.B0.U", 10, 8), ("L1.B0.D", 4, 8), ("L1.fanout", 4, 12), ("L1.B0", 14, 8),
+                                   ("averager", 8, None)):
         component = gf.read.from_yaml(folder / "netlists" / f"{stem}.yml")
         assert len(component.insts) == instances
-        assert len(component.ports) == ports
+        if ports is not None:
+            assert len(component.ports) == ports
+    ratios = sorted(inst.cell.info.get("ratio", 0.5) for inst in component.insts)
+    assert ratios == pytest.approx([0.5] * 4 + [2 / 3] * 4)  # the averager's ratios reach the cells

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sax
 
-from optinc_pdk.core.topology import digit_weights, group_size, input_channels, tree_leaf_depths
+from optinc_pdk.core.topology import digit_weights, group_size, input_channels
 from optinc_pdk.pdk import activate_pdk, get_pdk
 from optinc_pdk.pdk import models as m
 from optinc_pdk.pdk.netlists import sax_inputs
@@ -137,12 +137,13 @@ def test_nonlinear_unit_is_a_linear_pass_through():
 
 @pytest.mark.parametrize(("servers", "bits"), [(4, 8), (8, 8), (4, 16), (3, 16)])
 def test_averager_model_computes_the_weighted_group_sum(servers, bits):
-    """Output j is Σ_{i,t} 4^(t−(G−1))·a_(i,t)·d_(i,jG+t), a the combiner-tree leaf amplitude; for N·G a
-    power of two that is x_j = (1/N) Σ_i Σ_t 4^t d_(i,jG+t) (docs/conventions.md, Preprocessing) times N / (4^(G−1)·√(N·G))."""
+    """Output j is Σ_{i,t} 4^(t−(G−1))·a·d_(i,jG+t) with a = 1/√(N·G) the ratio-weighted combiner tree's leaf
+    amplitude (3 servers included), i.e. x_j = (1/N) Σ_i Σ_t 4^t d_(i,jG+t) (docs/conventions.md, Preprocessing)
+    times N / (4^(G−1)·√(N·G))."""
     groups = group_size(bits, 4)
     n_in, per_group = servers * bits // 2, servers * groups
     s = m.averager(n_servers=servers, bits=bits, n_outputs=4)
-    leaf = 2.0 ** (-np.asarray(tree_leaf_depths(per_group)) / 2)
+    leaf = np.full(per_group, 1 / np.sqrt(per_group))
     digits = np.random.default_rng(servers + bits).integers(0, 4, size=(servers, bits // 2))
     field = np.zeros(n_in)
     for i in range(servers):
@@ -153,9 +154,8 @@ def test_averager_model_computes_the_weighted_group_sum(servers, bits):
         expected = sum(4.0 ** (t - groups + 1) * leaf[i * groups + t] * digits[i, j * groups + t]
                        for i in range(servers) for t in range(groups))
         assert out == pytest.approx(expected, abs=1e-12)
-        if per_group & (per_group - 1) == 0:
-            x_j = sum(4 ** t * digits[i, j * groups + t] for i in range(servers) for t in range(groups)) / servers
-            assert out.real == pytest.approx(servers / (4 ** (groups - 1) * np.sqrt(per_group)) * x_j)
+        x_j = sum(4 ** t * digits[i, j * groups + t] for i in range(servers) for t in range(groups)) / servers
+        assert out.real == pytest.approx(servers / (4 ** (groups - 1) * np.sqrt(per_group)) * x_j)
     assert digit_weights(groups).tolist() == [4.0 ** (t - groups + 1) for t in range(groups)]
 
 

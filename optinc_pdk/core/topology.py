@@ -137,3 +137,19 @@ def tree_leaf_depths(n_leaves: int) -> np.ndarray:
     for first, count in zip(plan.first.tolist(), plan.count.tolist(), strict=True):
         depths[first:first + count] += 1
     return depths
+
+
+def tree_leaf_amplitudes(n_leaves: int) -> np.ndarray:
+    """Field amplitude from the trunk to each leaf (top leaf first) of the ratio-weighted tree.
+
+    Each element passes √ratio to its upper branch and √(1 − ratio) to its lower one, with
+    ratio = upper leaves / leaves served, so every leaf gets exactly 1/√n (2^(−depth/2) only when
+    n is a power of two). The simulator, the sax models and the cells' ``ratio`` settings all
+    follow this one rule.
+    """
+    plan = tree_plan(n_leaves)
+    amplitudes = np.ones(n_leaves)
+    for first, count, upper in zip(plan.first.tolist(), plan.count.tolist(), plan.upper_count.tolist(), strict=True):
+        amplitudes[first:first + upper] *= np.sqrt(upper / count)
+        amplitudes[first + upper:first + count] *= np.sqrt((count - upper) / count)
+    return amplitudes

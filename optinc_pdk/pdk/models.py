@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from optinc_pdk.core import mzi as _mzi
-from optinc_pdk.core.topology import digit_weights, group_size, input_channels, tree_leaf_depths
+from optinc_pdk.core.topology import digit_weights, group_size, input_channels, tree_leaf_amplitudes
 from optinc_pdk.errors import OptincError
 from optinc_pdk.pdk.ports import east_port, west_port
 
@@ -130,18 +130,19 @@ def mzi_attenuator(theta: float = 0.0, phi: float = 0.0) -> SDict:
     return _mzi_sdict(theta, phi)
 
 
-def splitter_1x2() -> SDict:
-    """Ideal 1x2 splitter: each output gets 1/√2 of the input amplitude."""
+def splitter_1x2(ratio: float = 0.5) -> SDict:
+    """1x2 splitter sending the power share ``ratio`` to its upper output o2 (1/2: the symmetric MMI)."""
     jnp = _jnp()
-    half = jnp.asarray(1 / np.sqrt(2) + 0j)
-    return _reciprocal({("o1", "o2"): half, ("o1", "o3"): half})
+    ratio = jnp.asarray(ratio, dtype=float)
+    return _reciprocal({("o1", "o2"): jnp.sqrt(ratio) + 0j, ("o1", "o3"): jnp.sqrt(1.0 - ratio) + 0j})
 
 
-def combiner_2x1() -> SDict:
-    """Ideal 2x1 combiner, the splitter's reciprocal: out = (a + b)/√2 (the odd mode is radiated)."""
+def combiner_2x1(ratio: float = 0.5) -> SDict:
+    """2x1 combiner, the splitter's reciprocal: out = √ratio·upper (o2) + √(1 − ratio)·lower (o1)
+    (the rest of the light is radiated)."""
     jnp = _jnp()
-    half = jnp.asarray(1 / np.sqrt(2) + 0j)
-    return _reciprocal({("o1", "o3"): half, ("o2", "o3"): half})
+    ratio = jnp.asarray(ratio, dtype=float)
+    return _reciprocal({("o2", "o3"): jnp.sqrt(ratio) + 0j, ("o1", "o3"): jnp.sqrt(1.0 - ratio) + 0j})
 
 
 def nonlinear_unit() -> SDict:
@@ -152,35 +153,30 @@ def nonlinear_unit() -> SDict:
 
 # --- composite cells -----------------------------------------------------------------------
 
-def _tree_amplitudes(n: int) -> np.ndarray:
-    """Leaf amplitudes of an ideal tree: 2^(−depth/2) per leaf (equal only for powers of two)."""
-    return 2.0 ** (-np.asarray(tree_leaf_depths(n), dtype=float) / 2)
-
-
 def splitter_tree(n_outputs: int = 4) -> SDict:
-    """1→n tree: output channel j receives 2^(−d_j/2) of the input, d_j the splitters on its path."""
+    """1→n tree of ratio-weighted splitters: every output channel receives 1/√n of the input field."""
     jnp = _jnp()
-    amps = _tree_amplitudes(n_outputs)
+    amps = tree_leaf_amplitudes(n_outputs)
     return _reciprocal({("o1", east_port(j, 1, n_outputs)): jnp.asarray(a + 0j) for j, a in enumerate(amps)})
 
 
 def combiner_tree(n_inputs: int = 4) -> SDict:
-    """n→1 tree: out = Σ_j 2^(−d_j/2)·in_j (= Σ in_j/√n for n a power of two)."""
+    """n→1 tree of ratio-weighted combiners: out = Σ_j in_j/√n."""
     jnp = _jnp()
-    amps = _tree_amplitudes(n_inputs)
+    amps = tree_leaf_amplitudes(n_inputs)
     out = east_port(0, n_inputs, 1)
     return _reciprocal({(west_port(j, n_inputs), out): jnp.asarray(a + 0j) for j, a in enumerate(amps)})
 
 
 def averager(n_servers: int = 4, bits: int = 8, n_outputs: int = 4) -> SDict:
     """Averager with its attenuators at the design setting: output j = Σ_{i,t} 4^{t−(G−1)}·a·in(i, jG+t),
-    a the combiner-tree amplitude of that input (1/√(N·G) for N·G a power of two)."""
+    a = 1/√(N·G), the combiner-tree amplitude of every input."""
     jnp = _jnp()
     groups = group_size(bits, n_outputs)
     n_in, per_group = n_servers * bits // 2, n_servers * groups
     weights = digit_weights(groups).tolist()
     channels = input_channels(n_servers, bits // 2, n_outputs)
-    amps = _tree_amplitudes(per_group)
+    amps = tree_leaf_amplitudes(per_group)
     s = {}
     for server in range(n_servers):
         for digit in range(bits // 2):
@@ -195,7 +191,7 @@ def averager(n_servers: int = 4, bits: int = 8, n_outputs: int = 4) -> SDict:
 def splitter_array(n_inputs: int = 4, n_servers: int = 4) -> SDict:
     """M independent 1→N trees: east channel i·N + s receives input i times its tree amplitude."""
     jnp = _jnp()
-    amps = _tree_amplitudes(n_servers)
+    amps = tree_leaf_amplitudes(n_servers)
     n_out = n_inputs * n_servers
     return _reciprocal({
         (west_port(i, n_inputs), east_port(i * n_servers + s, n_inputs, n_out)): jnp.asarray(amps[s] + 0j)
@@ -217,7 +213,7 @@ def bias_injector(
     if theta.shape != (n_modes,) or phi.shape != (n_modes,):
         raise ValueError(f"bias_injector needs {n_modes} theta and phi values")
     t00 = _mzi.attenuator_value(theta, phi, xp=jnp)
-    amps = _tree_amplitudes(n_modes) if n_modes > 1 else np.ones(1)
+    amps = tree_leaf_amplitudes(n_modes) if n_modes > 1 else np.ones(1)
     return _reciprocal({("o1", east_port(c, 1, n_modes)): amps[c] * t00[c] for c in range(n_modes)})
 
 

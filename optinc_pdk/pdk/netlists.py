@@ -12,6 +12,9 @@ import gdsfactory as gf
 
 from optinc_pdk.pdk.models import MODELS, PORT_COUNT_PARAMETERS
 
+#: Digits kept for float settings (ratios, phases) when gdsfactory serialises a netlist: all of a float64.
+SETTINGS_DIGITS = 17
+
 
 def optical_netlist(component: gf.Component) -> dict[str, Any]:
     """``component.get_netlist()`` without its electrical ports.
@@ -19,7 +22,8 @@ def optical_netlist(component: gf.Component) -> dict[str, Any]:
     sax models describe optical ports only, and ``sax.circuit`` rejects a top-level port that
     points at a port the instance's model lacks (the heater contacts).
     """
-    netlist = component.get_netlist()
+    # gdsfactory rounds settings to 3 digits by default; a 2/3 splitter or a phase needs them all
+    netlist = component.get_netlist(serialization_max_digits=SETTINGS_DIGITS)
     electrical = {p.name for p in component.ports if p.port_type == "electrical"}
     netlist["ports"] = {name: ref for name, ref in netlist["ports"].items() if name not in electrical}
     return netlist

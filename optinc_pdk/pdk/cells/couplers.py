@@ -6,6 +6,7 @@ from typing import Any
 
 import gdsfactory as gf
 
+from optinc_pdk.errors import OptincError
 from optinc_pdk.pdk.cells._cell import geometry_cell
 from optinc_pdk.pdk.cells.waveguides import add_optical_port, sbend, straight
 from optinc_pdk.pdk.dimensions import dc_length, splitter_length, splitter_output_offset
@@ -56,9 +57,21 @@ def _mmi(g: DeviceGeometry) -> gf.Component:
     )
 
 
+def _checked_ratio(ratio: float) -> float:
+    if not 0.0 < float(ratio) < 1.0:
+        raise OptincError(f"ratio: a splitter's power share must lie strictly between 0 and 1, got {ratio!r}")
+    return float(ratio)
+
+
 @geometry_cell
-def splitter_1x2(geometry: dict[str, Any] | None = None) -> gf.Component:
-    """1x2 MMI: o1 (0, 0) west; o2 upper-east and o3 lower-east at ±splitter_output_offset."""
+def splitter_1x2(ratio: float = 0.5, geometry: dict[str, Any] | None = None) -> gf.Component:
+    """1x2 MMI: o1 (0, 0) west; o2 upper-east and o3 lower-east at ±splitter_output_offset.
+
+    ``ratio`` is the power share of the upper output (trees whose leaf count is not a power of two
+    need 2/3, 3/5, ...). It is recorded in the cell's settings, name and ``info`` for the models and
+    the netlists; the drawn outline is the symmetric MMI's (same ports and footprint), to be swapped
+    for a foundry's tapered splitter of that ratio.
+    """
     g = DeviceGeometry(**geometry)
     mmi = _mmi(g)
     c = gf.Component()
@@ -69,12 +82,16 @@ def splitter_1x2(geometry: dict[str, Any] | None = None) -> gf.Component:
     add_optical_port(c, "o1", 0, 0, 180, w)
     add_optical_port(c, "o2", length, offset, 0, w)
     add_optical_port(c, "o3", length, -offset, 0, w)
+    c.info["ratio"] = _checked_ratio(ratio)
     return c
 
 
 @geometry_cell
-def combiner_2x1(geometry: dict[str, Any] | None = None) -> gf.Component:
-    """The splitter mirrored: o1 lower-west and o2 upper-west at ±offset, o3 (splitter_length, 0) east."""
+def combiner_2x1(ratio: float = 0.5, geometry: dict[str, Any] | None = None) -> gf.Component:
+    """The splitter mirrored: o1 lower-west and o2 upper-west at ±offset, o3 (splitter_length, 0) east.
+
+    ``ratio``: the power share taken from the upper input o2, as for :func:`splitter_1x2`.
+    """
     g = DeviceGeometry(**geometry)
     mmi = _mmi(g)
     c = gf.Component()
@@ -86,4 +103,5 @@ def combiner_2x1(geometry: dict[str, Any] | None = None) -> gf.Component:
     add_optical_port(c, "o1", 0, -offset, 180, w)
     add_optical_port(c, "o2", 0, offset, 180, w)
     add_optical_port(c, "o3", length, 0, 0, w)
+    c.info["ratio"] = _checked_ratio(ratio)
     return c

@@ -4,7 +4,9 @@ A 1→n tree uses n−1 ``splitter_1x2`` cells arranged by ``core.topology.tree_
 (0 = top) sits at y = (n−1−j)·mode_pitch, every node at the midpoint of its leaves, stage d at
 x = d·(splitter_length + connector_length). Arc S-bends of length 2·bend_radius join a node to
 its children; leaves that end early run straight to the output plane. The combiner tree is the
-mirror image built from ``combiner_2x1``. Paths are length-matched only for powers of two.
+mirror image built from ``combiner_2x1``. Each node carries its tree_plan ratio (upper leaves /
+leaves served), so every leaf of any tree gets 1/√n of the power (the models' rule). Paths are
+length-matched only for powers of two.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def _build_tree(n: int, geometry: dict[str, Any], combine: bool) -> gf.Component
     pitch, offset = g.mode_pitch, splitter_output_offset(g)
     stage, node_len, conn_len = tree_stage_length(g), splitter_length(g), connector_length(g)
     total, depth = tree_length(n, g), tree_depth(n)
-    node_cell = (combiner_2x1 if combine else splitter_1x2)(geometry=geometry)
+    node_factory = combiner_2x1 if combine else splitter_1x2
 
     def leaf_y(j: int) -> float:
         return (n - 1 - j) * pitch
@@ -53,6 +55,9 @@ def _build_tree(n: int, geometry: dict[str, Any], combine: bool) -> gf.Component
         node_first, node_count, node_depth = int(plan.first[k]), int(plan.count[k]), int(plan.depth[k])
         upper = int(plan.upper_count[k])
         y, x0 = span_y(node_first, node_count), node_depth * stage
+        # the exact ratio, so every leaf gets 1/√n (tree_leaf_amplitudes); symmetric nodes keep the default cell
+        ratio = float(plan.ratio[k])
+        node_cell = node_factory(geometry=geometry) if ratio == 0.5 else node_factory(ratio=ratio, geometry=geometry)
         place(node_cell, f"node{k}", x0, node_len, y)
         root = root if root is not None else y
         for branch, sign, first, count in (("upper", 1, node_first, upper),
