@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.comm",
     "optinc_pdk.cli.training",
     "optinc_pdk.cli.simulate",
+    "optinc_pdk.cli.yield_cmd",
     "optinc_pdk.cli.cascade",
     "optinc_pdk.cli.build",
     "optinc_pdk.cli.compare",

@@ -71,3 +71,32 @@ def attenuator_phases(d) -> tuple[np.ndarray, np.ndarray]:
     # arg T₀₀ = π/2 + θ/2 + φ  =>  φ = arg d − π/2 − θ/2
     phi = np.angle(d) - 0.5 * np.pi - 0.5 * theta
     return wrap_phase(theta), wrap_phase(phi)
+
+
+def mzi_transfer_general(theta, phi, split_in=0.5, split_out=0.5, arm_upper=1.0, arm_lower=1.0, xp=np):
+    """T of an imperfect MZI: shape (..., 2, 2), complex; :func:`mzi_transfer` at the defaults.
+
+    The same element order as the pinned formula, with each coupler's power coupling κ (share of
+    power sent to the other waveguide; 0.5 is the ideal 50:50) and each internal arm's field
+    transmission a (1 is lossless):
+
+        B(κ) = [[√(1−κ), i√κ], [i√κ, √(1−κ)]]
+        T = B(κ_out)·diag(a_u·e^{iθ}, a_l)·B(κ_in)·diag(e^{iφ}, 1)
+
+    Every argument broadcasts (one value per MZI, per chip, ...). Written out element by element so
+    that a batch of chips × MZIs costs a few array operations.
+    """
+    theta = xp.asarray(theta, dtype=xp.float64)
+    phi = xp.asarray(phi, dtype=xp.float64)
+    k_in, k_out = xp.asarray(split_in, dtype=xp.float64), xp.asarray(split_out, dtype=xp.float64)
+    t1, r1 = xp.sqrt(1.0 - k_in), xp.sqrt(k_in)
+    t2, r2 = xp.sqrt(1.0 - k_out), xp.sqrt(k_out)
+    upper = xp.asarray(arm_upper, dtype=xp.float64) * xp.exp(1j * theta)
+    lower = xp.asarray(arm_lower, dtype=xp.float64) + 0j
+    external = xp.exp(1j * phi)
+    t00 = external * (t2 * t1 * upper - r2 * r1 * lower)
+    t01 = 1j * (t2 * r1 * upper + r2 * t1 * lower)
+    t10 = 1j * external * (r2 * t1 * upper + t2 * r1 * lower)
+    t11 = t2 * t1 * lower - r2 * r1 * upper
+    t00, t01, t10, t11 = xp.broadcast_arrays(t00, t01, t10, t11)
+    return xp.stack([xp.stack([t00, t01], axis=-1), xp.stack([t10, t11], axis=-1)], axis=-2)

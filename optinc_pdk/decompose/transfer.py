@@ -128,6 +128,7 @@ def mesh_transfer(
     output_phase: np.ndarray | None = None,
     chunk_columns: int = CHUNK_COLUMNS,
     tile_rows: int = TILE_ROWS,
+    mzi_matrices: np.ndarray | None = None,
 ) -> np.ndarray:
     """The n×n transfer matrix (output field = M @ input field) of a mesh given by its phase arrays.
 
@@ -135,6 +136,10 @@ def mesh_transfer(
     topology ``top_mode``, ``column`` (K,) for all); the result is then (..., n, n). MZIs must be
     listed in propagation order with non-decreasing ``column`` (a stable sort by column of any
     valid propagation order is one), each column using a mode at most once.
+
+    ``mzi_matrices`` (..., K, 2, 2), when given, replaces each MZI's pinned transfer T(θ, φ): an
+    imperfect MZI (:func:`optinc_pdk.core.mzi.mzi_transfer_general`, the yield's error models) then
+    composes through this same code; ``theta``/``phi`` still give the batch shape.
     """
     n = int(n_modes)
     top = np.asarray(top_mode, dtype=np.int64)
@@ -150,7 +155,12 @@ def mesh_transfer(
         if output_phase.shape != batch_shape + (n,):
             raise ValueError(f"output_phase: shape {output_phase.shape} != {batch_shape + (n,)}")
     batch = int(np.prod(batch_shape, dtype=np.int64))
-    t = mzi_transfer(theta, phi).reshape(batch, top.size, 2, 2)
+    if mzi_matrices is None:
+        t = mzi_transfer(theta, phi).reshape(batch, top.size, 2, 2)
+    elif mzi_matrices.shape != theta.shape + (2, 2):
+        raise ValueError(f"mzi_matrices: shape {mzi_matrices.shape} != {theta.shape + (2, 2)}")
+    else:
+        t = np.asarray(mzi_matrices, dtype=np.complex128).reshape(batch, top.size, 2, 2)
     groups = column_groups(col)
     half = max(1, min(chunk_columns, len(groups)))
     tile = max(1, min(tile_rows, n))

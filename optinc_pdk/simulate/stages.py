@@ -16,6 +16,7 @@ with nonlinear units runs its children in optical order. Batches are complex fie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,11 +158,16 @@ def mesh_matrix(block: MeshBlock) -> np.ndarray:
 KEEP_OPEN = ("optinc", "layer")
 
 
-def compile_block(block: Block, keep_open: tuple[str, ...] = KEEP_OPEN) -> Stage:
-    if isinstance(block, MeshBlock):
-        return AffineStage(mesh_matrix(block), np.zeros(block.n_out, dtype=np.complex128))
-    if isinstance(block, AttenuatorColumn):
-        return AffineStage(attenuator_matrix(block), np.zeros(block.n_out, dtype=np.complex128))
+def compile_block(block: Block, keep_open: tuple[str, ...] = KEEP_OPEN,
+                  leaf_matrices: Mapping[str, np.ndarray] | None = None) -> Stage:
+    """The block's stage. ``leaf_matrices`` (block name → matrix) replaces the ideal model of those
+    mesh and attenuator leaves, e.g. by one sampled chip's imperfect ones (:mod:`optinc_pdk.simulate.nonideal`)."""
+    if isinstance(block, (MeshBlock, AttenuatorColumn)):
+        if leaf_matrices is not None and block.name in leaf_matrices:
+            matrix = leaf_matrices[block.name]
+        else:
+            matrix = mesh_matrix(block) if isinstance(block, MeshBlock) else attenuator_matrix(block)
+        return AffineStage(matrix, np.zeros(block.n_out, dtype=np.complex128))
     if isinstance(block, TreeArray):
         return AffineStage(tree_matrix(block), np.zeros(block.n_out, dtype=np.complex128))
     if isinstance(block, Source):
@@ -171,7 +177,7 @@ def compile_block(block: Block, keep_open: tuple[str, ...] = KEEP_OPEN) -> Stage
             raise ValueError(f"{block.name}: no model for nonlinear function {block.function!r}")
         return NonlinearStage(block.n_in, block.n_out)
     if isinstance(block, Composite):
-        stages = [compile_block(child, keep_open) for child in block.children]
+        stages = [compile_block(child, keep_open, leaf_matrices) for child in block.children]
         if block.role not in keep_open and all(isinstance(stage, AffineStage) for stage in stages):
             identity = np.eye(block.n_in, dtype=np.complex128)
             offset = run_graph(block, stages, np.zeros((1, block.n_in), dtype=np.complex128))[0].astype(np.complex128)

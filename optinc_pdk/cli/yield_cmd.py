@@ -1,0 +1,160 @@
+"""`optinc yield`: how many sampled chips still decide every input right (docs/yield.md).
+
+Shards its chips over ranks when started by ``torchrun`` (``torchrun --nproc-per-node 2 -m
+optinc_pdk.cli.main yield …``); rank 0 prints and writes the report.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+INPUT_LIMIT = 100_000  # datasets up to this size are simulated whole by default
+STRATIFIED_DEFAULT = 28_561  # otherwise a stratified sample of this many inputs (b8n4's whole dataset)
+
+
+def _one_blas_thread(threads: int) -> None:
+    """Pin BLAS to ``threads`` threads before numpy loads (no effect once it has).
+
+    Why: each chip is many small matmuls; on a 2-core machine shared with other work, a second BLAS
+    thread spins waiting for a busy core and made the chips 2-3× slower here. Parallelism comes from
+    torchrun ranks instead (one process per core).
+    """
+    if "numpy" in sys.modules:
+        return
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+
+
+def _sigmas(text: str | None) -> list[float] | None:
+    from optinc_pdk.errors import OptincError
+
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise OptincError(f"--sweep-sigma: {text!r} is not a comma-separated list of numbers (rad)") from None
+    if not values:
+        raise OptincError("--sweep-sigma: give at least one σ (rad)")
+    return values
+
+
+def _design(scenario: str, weights: Path | None):
+    from optinc_pdk.circuit.builder import build_description
+    from optinc_pdk.core.weights import load_for_scenario
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.spec.scenario import load_scenario
+
+    s = load_scenario(scenario)
+    if s.cascade is not None:
+        raise OptincError(f"{s.name}: yield of a cascade is not supported yet (give a plain OptINC scenario)")
+    w = load_for_scenario(s, weights)
+    return s, w, build_description(s, w)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("yield")
+    def yield_cmd(
+        scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),
+        weights: Path | None = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
+        sigma_phase: float = typer.Option(0.01, "--sigma-phase", help="σ of every phase shifter's error, rad"),
+        dac_bits: int = typer.Option(0, "--dac-bits", help="phase DAC bits over 2π (0: continuous phases)"),
+        sigma_split: float = typer.Option(0.0, "--sigma-split", help="σ of each coupler's power ratio (0.01 = 1%)"),
+        loss_db: float = typer.Option(0.0, "--loss-db", help="excess loss of every MZI, dB"),
+        sigma_imbalance_db: float = typer.Option(0.0, "--sigma-imbalance-db", help="σ of an MZI's arm loss difference, dB"),
+        crosstalk: float = typer.Option(0.0, "--crosstalk", help="thermal crosstalk: rad per rad of a neighbouring heater"),
+        sigma_detector: float = typer.Option(0.0, "--sigma-detector", help="receiver noise σ, PAM4 levels"),
+        samples: int = typer.Option(100, "--samples", min=0, help="chips sampled (per σ of a sweep); 0: the design only"),
+        seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="seed of the chip samples"),
+        inputs: int | None = typer.Option(None, "--inputs", min=0, help=(
+            f"0: every input of the dataset; N: a stratified sample of N (default: all up to {INPUT_LIMIT}, "
+            f"else {STRATIFIED_DEFAULT})")),
+        sweep_sigma: str | None = typer.Option(None, "--sweep-sigma", help="comma-separated σ_phase values: a yield curve"),
+        out: Path | None = typer.Option(None, "-o", "--out", help="report folder: yield.json, yield.md, plots/"),
+        blas_threads: int = typer.Option(1, "--blas-threads", min=1, help="BLAS threads per process"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    ) -> None:
+        """Yield of sampled chips: every input through every chip with its phase, coupler, loss, crosstalk and detector errors."""
+        _one_blas_thread(blas_threads)
+        from optinc_pdk.core.atomic import check_output_folder
+        from optinc_pdk.simulate.nonideal import ErrorModel
+
+        model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, crosstalk, sigma_detector)
+        sigmas = _sigmas(sweep_sigma)
+        models = [model.with_sigma_phase(s) for s in sigmas] if sigmas else [model]
+        for m in models:
+            ErrorModel(**m.to_dict())  # a swept σ outside its range is refused before any work
+        if out is not None:
+            check_output_folder(out, "-o")
+        report = _run(scenario, weights, models, samples, seed, inputs)
+        if report is None:  # not rank 0
+            return
+        if out is not None:
+            report["written"] = [str(out / name) for name in _write(report, out)]
+        if as_json:
+            from optinc_pdk.cli.output import print_json
+
+            print_json(report)
+        else:
+            _print(report)
+        if report["design"]["float32_decisions_differing_from_complex128"]:
+            raise typer.Exit(1)
+
+
+def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: int, limit: int | None) -> dict | None:
+    import time
+
+    from optinc_pdk.core.datasets import exhaustive_dataset
+    from optinc_pdk.simulate.nonideal import ErrorSites
+    from optinc_pdk.simulate.shard import finish, rank_and_world
+    from optinc_pdk.simulate.yield_ import ideal_check, run_yield, yield_inputs
+
+    start = time.perf_counter()
+    rank, world = rank_and_world()
+    s, w, description = _design(scenario, weights)
+    data = exhaustive_dataset(s)
+    if limit is None:
+        limit = 0 if data.size <= INPUT_LIMIT else STRATIFIED_DEFAULT
+    chosen = yield_inputs(description, data, limit, seed)
+    seconds = {"build": time.perf_counter() - start}
+    design = ideal_check(description, chosen) if rank == 0 else {}
+    seconds["design_check"] = time.perf_counter() - start - sum(seconds.values())
+    sites = ErrorSites(description)
+    results = [run_yield(description, chosen, m, samples, seed, sites) for m in models] if samples else []
+    seconds["chips"] = time.perf_counter() - start - sum(seconds.values())
+    finish(world)
+    if rank != 0:
+        return None
+    return {"scenario": s.name, "weights": w.source, "servers": description.servers, "chips": samples, "seed": seed,
+            "ranks": world, "inputs": {"sample": chosen.sample, "count": chosen.size, "of": data.size},
+            "design": design, "results": results, "seconds": seconds}
+
+
+def _write(report: dict, out: Path) -> list[str]:
+    from optinc_pdk.report.yield_report import write_yield_report
+
+    return write_yield_report(report, out)
+
+
+def _print(report: dict) -> None:
+    from optinc_pdk.cli.output import console, table
+    from optinc_pdk.report.yield_report import accuracy_row, error_rows
+
+    d = report["design"]
+    console.print(f"{report['scenario']}: {report['inputs']['sample']}; weights {report['weights']}")
+    console.print(f"design (ideal chip): accuracy {d['accuracy']:.6f}, decision margin smallest {d['margin_min']:.4f} "
+                  f"levels, 1st percentile {d['margin_p1']:.4f}; float32 path vs complex128 simulator: "
+                  f"{d['float32_decisions_differing_from_complex128']} decisions differ")
+    for r in report["results"]:
+        model = ", ".join(f"{k}={v}" for k, v in r["error_model"].items() if v) or "ideal"
+        console.print(f"[bold]yield {r['yield']:.4f}[/bold] ({r['chips_all_correct']} / {r['chips']} chips, seed "
+                      f"{r['seed']}, {report['ranks']} rank(s)); errors: {model}")
+        console.print(table("per-chip accuracy", ["min", "1st pct", "5th pct", "median", "mean", "max"], [accuracy_row(r)]))
+        if r["error_values"]:
+            console.print(table("error values (relative ratios)", ["error", "count", "ratio"], error_rows(r)))
+    seconds = ", ".join(f"{k} {v:.1f}" for k, v in report["seconds"].items())
+    console.print(f"seconds: {seconds}" + (f"; wrote {', '.join(report['written'])}" if "written" in report else ""))

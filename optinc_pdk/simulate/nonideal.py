@@ -1,0 +1,218 @@
+"""Error models of a fabricated OptINC, applied to the circuit description (docs/yield.md).
+
+A chip sample is one draw of every error of every mesh and attenuator MZI of a description:
+
+* phase error: every θ, φ and mesh output phase gets + σ_phase·z (z standard normal), on top of
+* phase quantisation: the programmed phase is the design phase rounded to a DAC grid of 2π/2^bits,
+* thermal crosstalk: a heater also shifts its neighbours (adjacent MZIs, or adjacent output phase
+  shifters, of the same mesh column) by ``crosstalk`` × its own programmed phase,
+* coupler splitting-ratio error: each of an MZI's two couplers sends κ = 0.5 + σ_split·z of the
+  power across (clipped to [0, 1]),
+* excess loss ``loss_db`` per MZI (both arms) and arm imbalance: |σ_imbalance·z| dB more loss on one
+  internal arm (the sign of z picks which),
+* detector noise at the receiver: + σ_detector·z on every received level (level units, after the
+  receiver gain; drawn per input, receiver and digit by :mod:`optinc_pdk.simulate.yield_`).
+
+Reproducibility and sharding: chip i draws from ``SeedSequence(seed, spawn_key=(i,))`` (numpy's
+i-th spawned child of ``SeedSequence(seed)``), so a chip's errors depend on (seed, i) alone, never on
+which process or batch simulates it. Its first child draws the element errors as standard normals
+(scaled by the σ's here, so a σ sweep reuses the same z: common random numbers); its second child
+draws the detector noise. The imperfect MZIs compose through the project's one mesh → matrix code
+(:func:`optinc_pdk.decompose.transfer.mesh_transfer` with ``mzi_matrices``) and one MZI formula
+(:func:`optinc_pdk.core.mzi.mzi_transfer_general`, equal to the pinned one at zero error).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from optinc_pdk.circuit.description import CircuitDescription
+from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock
+from optinc_pdk.core.mzi import TWO_PI, mzi_transfer_general, wrap_phase
+from optinc_pdk.decompose.transfer import mesh_transfer
+from optinc_pdk.errors import OptincError
+
+MAX_DAC_BITS = 24  # beyond this the DAC step (4e-7 rad) is far below any phase error worth modelling
+
+
+@dataclass(frozen=True)
+class ErrorModel:
+    """The parameters of every error model (0 switches a model off); units in the field comments."""
+
+    sigma_phase: float = 0.0  # rad, Gaussian σ on every phase shifter
+    dac_bits: int = 0  # phase DAC resolution over 2π; 0: continuous phases
+    sigma_split: float = 0.0  # σ of each coupler's power coupling ratio (0.01 = 1 % of the power)
+    loss_db: float = 0.0  # excess loss of every MZI, dB
+    sigma_imbalance_db: float = 0.0  # σ of the loss difference between an MZI's two internal arms, dB
+    crosstalk: float = 0.0  # phase a heater adds to each neighbour, per rad of its own phase
+    sigma_detector: float = 0.0  # σ of the receiver noise, in PAM4 levels
+
+    def __post_init__(self) -> None:
+        checks = {
+            "--sigma-phase": (self.sigma_phase, 0.0, math.pi),
+            "--dac-bits": (self.dac_bits, 0, MAX_DAC_BITS),
+            "--sigma-split": (self.sigma_split, 0.0, 0.5),
+            "--loss-db": (self.loss_db, 0.0, 30.0),
+            "--sigma-imbalance-db": (self.sigma_imbalance_db, 0.0, 30.0),
+            "--crosstalk": (self.crosstalk, -1.0, 1.0),
+            "--sigma-detector": (self.sigma_detector, 0.0, 10.0),
+        }
+        for option, (value, low, high) in checks.items():
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+                raise OptincError(f"{option}: {value!r} outside {low}..{high}")
+        if int(self.dac_bits) != self.dac_bits:
+            raise OptincError(f"--dac-bits: {self.dac_bits!r} is not a whole number")
+
+    def with_sigma_phase(self, sigma: float) -> ErrorModel:
+        return replace(self, sigma_phase=float(sigma))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def dac_step(self) -> float:
+        """Phase step of the DAC in rad (0 for continuous phases)."""
+        return TWO_PI / 2**self.dac_bits if self.dac_bits else 0.0
+
+
+def chip_seed(seed: int, chip: int) -> np.random.SeedSequence:
+    """Chip ``chip``'s seed: the ``chip``-th child that ``SeedSequence(seed).spawn`` would give."""
+    return np.random.SeedSequence(seed, spawn_key=(chip,))
+
+
+def element_generator(seed: int, chip: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(chip_seed(seed, chip).spawn(2)[0]))
+
+
+def detector_generator(seed: int, chip: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(chip_seed(seed, chip).spawn(2)[1]))
+
+
+def _neighbour_index(column: np.ndarray, top: np.ndarray, n_modes: int, spacing: int) -> np.ndarray:
+    """(K, 2): index of the MZI ``spacing`` modes above / below in the same column, −1 where none."""
+    slots = np.full((int(column.max(initial=-1)) + 1, n_modes + 2 * spacing), -1, dtype=np.int64)
+    slots[column, top + spacing] = np.arange(column.size)
+    return np.stack([slots[column, top], slots[column, top + 2 * spacing]], axis=-1)
+
+
+def _neighbour_sum(values: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    padded = np.append(values, 0.0)  # index −1 reads the appended 0
+    return padded[neighbours].sum(axis=-1)
+
+
+@dataclass(frozen=True, eq=False)
+class LeafSites:
+    """One mesh or attenuator column: its design phases in propagation order and where its errors sit."""
+
+    block: MeshBlock | AttenuatorColumn
+    theta: np.ndarray  # (K,) design θ, propagation order
+    phi: np.ndarray
+    output: np.ndarray  # (n,) design output phases of a mesh; (0,) for an attenuator column
+    top_mode: np.ndarray
+    column: np.ndarray
+    neighbours: np.ndarray  # (K, 2) heaters that feel this one (−1: none); all −1 for attenuators
+    output_neighbours: np.ndarray  # (n, 2)
+    mzi_offset: int  # first of this leaf's MZIs in the chip's MZI error arrays
+    output_offset: int
+
+    @property
+    def n_mzis(self) -> int:
+        return int(self.theta.size)
+
+
+def _mesh_sites(block: MeshBlock, mzi_offset: int, output_offset: int) -> LeafSites:
+    # the order mesh_matrix uses (stable by column): an equivalent propagation order, columns adjacent
+    order = np.argsort(block.column, kind="stable")
+    top, column = block.top_mode[order], block.column[order]
+    modes = np.arange(block.n_modes)
+    return LeafSites(block, block.theta[order], block.phi[order], np.asarray(block.output_phase), top, column,
+                     _neighbour_index(column, top, block.n_modes, 2),
+                     _neighbour_index(np.zeros_like(modes), modes, block.n_modes, 1), mzi_offset, output_offset)
+
+
+def _attenuator_sites(block: AttenuatorColumn, mzi_offset: int, output_offset: int) -> LeafSites:
+    k = block.n_mzis
+    none = np.full((k, 2), -1, dtype=np.int64)
+    return LeafSites(block, np.asarray(block.theta), np.asarray(block.phi), np.zeros(0), np.asarray(block.mode),
+                     np.zeros(k, dtype=np.int64), none, np.zeros((0, 2), dtype=np.int64), mzi_offset, output_offset)
+
+
+class ErrorSites:
+    """Every phase shifter and coupler of a description, numbered once: where each chip's draws go.
+
+    A chip's standard normals are one vector [θ (K) | φ (K) | κ_in (K) | κ_out (K) | arm imbalance (K)
+    | output phases (O)] over the K MZIs and O output phase shifters of all meshes and attenuator
+    columns, in the description's walk order.
+    """
+
+    ROWS = 5  # per-MZI draws: θ, φ, two couplers, arm imbalance
+
+    def __init__(self, description: CircuitDescription) -> None:
+        self.leaves: list[LeafSites] = []
+        mzis = outputs = 0
+        for block in description.walk():
+            if isinstance(block, MeshBlock):
+                self.leaves.append(_mesh_sites(block, mzis, outputs))
+                outputs += block.n_modes
+            elif isinstance(block, AttenuatorColumn):
+                self.leaves.append(_attenuator_sites(block, mzis, outputs))
+            else:
+                continue
+            mzis += self.leaves[-1].n_mzis
+        self.n_mzis, self.n_outputs = mzis, outputs
+
+    @property
+    def draws_per_chip(self) -> int:
+        return self.ROWS * self.n_mzis + self.n_outputs
+
+    def draw(self, seed: int, chips: np.ndarray) -> np.ndarray:
+        """(C, draws_per_chip) standard normals of the given chip indices (each from its own seed)."""
+        return np.stack([element_generator(seed, int(chip)).standard_normal(self.draws_per_chip) for chip in chips])
+
+    def leaf_matrices(self, model: ErrorModel, normals: np.ndarray) -> dict[str, np.ndarray]:
+        """Block name → (C, n_out, n_in) matrices of every mesh and attenuator column of C sampled chips."""
+        k = self.n_mzis
+        rows = normals[:, : self.ROWS * k].reshape(normals.shape[0], self.ROWS, k)
+        outputs = normals[:, self.ROWS * k :]
+        return {leaf.block.name: _leaf_matrix(leaf, model, rows, outputs) for leaf in self.leaves}
+
+
+def programmed_phase(design: np.ndarray, model: ErrorModel) -> np.ndarray:
+    """The phase the DAC can set: the design phase rounded to the DAC grid (unchanged without a DAC)."""
+    if not model.dac_bits:
+        return design
+    return wrap_phase(np.rint(design / model.dac_step) * model.dac_step)
+
+
+def _actual_phase(design: np.ndarray, neighbours: np.ndarray, model: ErrorModel, normals: np.ndarray) -> np.ndarray:
+    """(C, K) phases a sampled chip realises: programmed + crosstalk from the neighbours + random error."""
+    programmed = programmed_phase(design, model)
+    shifted = programmed + model.crosstalk * _neighbour_sum(programmed, neighbours) if model.crosstalk else programmed
+    return shifted + model.sigma_phase * normals
+
+
+def _leaf_matrix(leaf: LeafSites, model: ErrorModel, rows: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    part = rows[:, :, leaf.mzi_offset : leaf.mzi_offset + leaf.n_mzis]  # (C, 5, K)
+    theta = _actual_phase(leaf.theta, leaf.neighbours, model, part[:, 0])
+    phi = _actual_phase(leaf.phi, leaf.neighbours, model, part[:, 1])
+    split_in = np.clip(0.5 + model.sigma_split * part[:, 2], 0.0, 1.0)
+    split_out = np.clip(0.5 + model.sigma_split * part[:, 3], 0.0, 1.0)
+    imbalance = model.sigma_imbalance_db * part[:, 4]  # > 0: the upper arm loses more
+    arm_upper = 10.0 ** (-(model.loss_db + np.maximum(imbalance, 0.0)) / 20.0)
+    arm_lower = 10.0 ** (-(model.loss_db + np.maximum(-imbalance, 0.0)) / 20.0)
+    transfers = mzi_transfer_general(theta, phi, split_in, split_out, arm_upper, arm_lower)
+    block = leaf.block
+    if isinstance(block, MeshBlock):
+        n = block.n_modes
+        screen = outputs[:, leaf.output_offset : leaf.output_offset + n]
+        output = _actual_phase(leaf.output, leaf.output_neighbours, model, screen)
+        return mesh_transfer(n, theta, phi, leaf.top_mode, leaf.column, output, mzi_matrices=transfers)
+    chips = rows.shape[0]
+    matrix = np.zeros((chips, block.n_out, block.n_in), dtype=np.complex128)
+    through = np.arange(min(block.n_in, block.n_out))
+    matrix[:, through, through] = 1.0
+    matrix[:, block.mode, block.mode] = transfers[..., 0, 0]  # used upper-in → upper-out (T₀₀)
+    return matrix

@@ -1,0 +1,293 @@
+"""Yield of sampled chips: every input of the dataset through every sampled chip, decided (docs/yield.md).
+
+Per chip, the description compiles through the simulator's own path
+(:func:`optinc_pdk.simulate.stages.compile_block`, with the chip's imperfect mesh and attenuator
+matrices from :mod:`optinc_pdk.simulate.nonideal` in place of the ideal ones). The compiled OptINC
+is a series of affine stages and ReLU arrays; consecutive affine stages fuse into one matrix, and
+because every segment's input is real (server digits, ReLU outputs) and its consumer reads only the
+real part (the ReLU, the coherent receiver), Re(A·x + c) = Re(A)·x + Re(c) exactly: each segment is
+one real matmul. Those run in float32 (the ideal chip's decisions are checked against the complex128
+simulator on every run). The receivers decide as :meth:`OpticalChain.decide` does (nearest level on
+each output's grid, clipped), at every server's receiver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from optinc_pdk.circuit.description import CircuitDescription
+from optinc_pdk.core.datasets import Dataset
+from optinc_pdk.core.signals import PAM4_LEVELS
+from optinc_pdk.errors import OptincError
+from optinc_pdk.simulate.chain import compile_chain, group_sums_to_digits
+from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites, detector_generator
+from optinc_pdk.simulate.shard import my_chips, rank_and_world, sum_over_ranks
+from optinc_pdk.simulate.stages import AffineStage, GraphStage, NonlinearStage, Stage, compile_block
+
+CHIP_BATCH = 16  # chips whose leaf matrices are computed together (batched mesh products)
+ROW_BATCH = 8192  # inputs per matmul pass (keeps the intermediate fields in cache)
+RELU = "relu"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """out = x @ weight.T + offset (real float32), followed by a ReLU unless it is the last segment."""
+
+    weight: np.ndarray  # (out, in)
+    offset: np.ndarray  # (out,)
+
+
+def _wiring(rows: np.ndarray, cols: np.ndarray, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    matrix = np.zeros((n_out, n_in), dtype=np.complex128)
+    matrix[rows, cols] = 1.0
+    return matrix, np.zeros(n_out, dtype=np.complex128)
+
+
+def _serial_ops(stage: Stage) -> list:
+    """The stage as a flat list of affine (matrix, offset) pairs and RELU markers, in optical order."""
+    if isinstance(stage, AffineStage):
+        return [(stage.matrix, stage.offset)]
+    if isinstance(stage, NonlinearStage):
+        return [RELU]
+    if not isinstance(stage, GraphStage):
+        raise OptincError(f"yield: no fused model for stage {type(stage).__name__}")
+    block, kids = stage.block, stage.block.children
+    last = len(kids) - 1
+    serial = (np.all(block.inputs[:, 0] == 0) and np.all(block.outputs[:, 0] == last)
+              and np.all(block.links[:, 2] == block.links[:, 0] + 1))
+    if not serial:
+        raise OptincError(f"yield: {block.name} is not a chain of stages (a cascade is not supported yet)")
+    ops = [_wiring(block.inputs[:, 1], np.arange(block.n_in), kids[0].n_in, block.n_in)]
+    for index, child in enumerate(stage.stages):
+        ops += _serial_ops(child)
+        if index < last:
+            links = block.links[block.links[:, 0] == index]
+            ops.append(_wiring(links[:, 3], links[:, 1], kids[index + 1].n_in, kids[index].n_out))
+    ops.append(_wiring(np.arange(block.n_out), block.outputs[:, 1], block.n_out, kids[-1].n_out))
+    return ops
+
+
+def fuse(stage: Stage) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Complex (matrix, offset) of each affine run between ReLU arrays."""
+    segments, current = [], None
+    for op in _serial_ops(stage):
+        if op is RELU:
+            segments.append(current)
+            current = None
+            continue
+        matrix, offset = op
+        current = (matrix, offset) if current is None else (matrix @ current[0], matrix @ current[1] + offset)
+    segments.append(current)
+    return segments
+
+
+def chip_segments(description: CircuitDescription, leaf_matrices: dict | None = None) -> list[Segment]:
+    """The real float32 segments of one chip, the last one ending at every server's receivers (gain applied)."""
+    stage = compile_block(description.top, leaf_matrices=leaf_matrices)
+    fused = fuse(stage)
+    receivers = description.server_output_channels().ravel()
+    matrix, offset = fused[-1]
+    fused[-1] = (matrix[receivers] * description.receiver_gain, offset[receivers] * description.receiver_gain)
+    return [Segment(np.ascontiguousarray(m.real, dtype=np.float32), o.real.astype(np.float32)) for m, o in fused]
+
+
+def received_levels(segments: list[Segment], fields: np.ndarray) -> np.ndarray:
+    """(B, servers·digits) levels at the receivers for real input fields (B, channels)."""
+    out = np.empty((fields.shape[0], segments[-1].weight.shape[0]), dtype=np.float32)
+    for start in range(0, fields.shape[0], ROW_BATCH):
+        h = fields[start : start + ROW_BATCH]
+        for segment in segments[:-1]:
+            h = h @ segment.weight.T
+            h += segment.offset
+            np.maximum(h, 0.0, out=h)
+        out[start : start + ROW_BATCH] = h @ segments[-1].weight.T + segments[-1].offset
+    return out
+
+
+@dataclass(frozen=True)
+class YieldInputs:
+    """The dataset rows every chip is checked on, as server fields, with their target codes."""
+
+    data: Dataset
+    index: np.ndarray  # rows of ``data``
+    fields: np.ndarray  # (B, channels) float32 server fields
+    digits: np.ndarray  # (servers, B, digits) server digits (for the complex128 simulator)
+    sample: str  # how the rows were chosen, in words
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self.data.codes[self.index]
+
+    @property
+    def size(self) -> int:
+        return int(self.index.size)
+
+
+def select_rows(data: Dataset, limit: int, seed: int) -> tuple[np.ndarray, str]:
+    """All rows when ``limit`` is 0 or covers the dataset; else a stratified sample of about ``limit`` rows.
+
+    Strata are the target values (the decoded average ⌊v⌋): every stratum contributes
+    min(its size, ⌈limit / strata⌉) rows drawn without replacement by Generator(SeedSequence([seed, 1])),
+    so rare targets (the extremes of the average) are as present as common ones.
+    """
+    if limit <= 0 or limit >= data.size:
+        return np.arange(data.size), f"exhaustive: all {data.size} inputs"
+    target = np.rint(data.gradient_values(data.codes * data.output_step) * 4).astype(np.int64)
+    strata, inverse = np.unique(target, return_inverse=True)
+    per_stratum = -(-limit // strata.size)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 1])))
+    order = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[order], np.arange(strata.size))
+    ends = np.append(starts[1:], order.size)
+    picked = [rng.permutation(order[a:b])[:per_stratum] for a, b in zip(starts, ends)]
+    rows = np.sort(np.concatenate(picked))
+    return rows, (f"stratified: {rows.size} of {data.size} inputs, up to {per_stratum} per target value "
+                  f"({strata.size} values), drawn with seed {seed}")
+
+
+def yield_inputs(description: CircuitDescription, data: Dataset, limit: int, seed: int) -> YieldInputs:
+    rows, sample = select_rows(data, limit, seed)
+    digits = group_sums_to_digits(data.numerators[rows], description.servers, description.group)
+    fields = np.zeros((rows.size, description.servers * description.digits), dtype=np.float32)
+    fields[:, description.server_input_channels().ravel()] = digits.transpose(1, 0, 2).reshape(rows.size, -1)
+    return YieldInputs(data, rows, fields, digits, sample)
+
+
+def decision_margin(levels: np.ndarray, codes: np.ndarray, data: Dataset) -> np.ndarray:
+    """Signed distance (levels) of each raw output to the nearer edge of its target's decision interval.
+
+    Positive: decided right with that much room; negative: decided wrong. The lowest and highest
+    levels' intervals are open outward (the receiver clips), so only their inner edge counts.
+    """
+    step = data.output_step
+    low = np.where(codes == 0, np.inf, levels - (codes - 0.5) * step)
+    high = np.where(codes == data.top_codes, np.inf, (codes + 0.5) * step - levels)
+    return np.minimum(low, high)
+
+
+@dataclass
+class ChipOutcomes:
+    """Per-chip results of chips ``0 … n−1`` (rows of chips not simulated here stay zero) and summed histograms."""
+
+    correct: np.ndarray  # (n,) int64 inputs with every decision right at every receiver
+    min_margin: np.ndarray  # (n,) float64
+    p1_margin: np.ndarray  # (n,) float64
+    error_histogram: np.ndarray  # (2·max_error + 1,) int64: decoded − exact average, over wrong (input, server)
+    wrong_per_output: np.ndarray  # (digits,) int64: (chip, input) pairs with that digit wrong at some receiver
+
+    @classmethod
+    def empty(cls, chips: int, digits: int) -> ChipOutcomes:
+        bins = 2 * (PAM4_LEVELS**digits - 1) + 1
+        return cls(np.zeros(chips, np.int64), np.zeros(chips), np.zeros(chips), np.zeros(bins, np.int64),
+                   np.zeros(digits, np.int64))
+
+    def arrays(self) -> list[np.ndarray]:
+        return [self.correct, self.min_margin, self.p1_margin, self.error_histogram, self.wrong_per_output]
+
+
+def record_chip(out: ChipOutcomes, chip: int, levels: np.ndarray, inputs: YieldInputs) -> None:
+    """Decide one chip's received levels (B, servers·digits) and add its results to ``out``."""
+    data = inputs.data
+    codes = inputs.codes[:, None, :]
+    levels = levels.reshape(levels.shape[0], -1, data.n_outputs).astype(np.float64)
+    decided = data.decide(levels)  # the receiver rule of OpticalChain.decide: nearest level, clipped
+    wrong = decided != codes
+    out.correct[chip] = int(np.count_nonzero(~wrong.any(axis=(1, 2))))
+    margin = decision_margin(levels, codes, data)
+    out.min_margin[chip] = float(margin.min())
+    out.p1_margin[chip] = float(np.percentile(margin, 1))
+    out.wrong_per_output += wrong.any(axis=1).sum(axis=0)
+    bad = wrong.any(axis=2)
+    if bad.any():
+        weights = PAM4_LEVELS ** np.arange(data.n_outputs)
+        delta = np.rint(((decided - codes) * data.output_step)[bad] @ weights).astype(np.int64)
+        out.error_histogram += np.bincount(delta + (out.error_histogram.size // 2), minlength=out.error_histogram.size)
+
+
+def simulate_chips(description: CircuitDescription, sites: ErrorSites, model: ErrorModel, inputs: YieldInputs,
+                   seed: int, chips: Iterable[int], out: ChipOutcomes,
+                   progress: Callable[[int], None] | None = None) -> None:
+    """Sample, compile, propagate and decide each listed chip, in batches of CHIP_BATCH chips."""
+    chips = np.asarray(list(chips), dtype=np.int64)
+    for start in range(0, chips.size, CHIP_BATCH):
+        batch = chips[start : start + CHIP_BATCH]
+        leaves = sites.leaf_matrices(model, sites.draw(seed, batch))
+        for j, chip in enumerate(batch):
+            segments = chip_segments(description, {name: matrices[j] for name, matrices in leaves.items()})
+            levels = received_levels(segments, inputs.fields)
+            if model.sigma_detector:
+                noise = detector_generator(seed, int(chip)).standard_normal(levels.shape, dtype=np.float32)
+                levels += np.float32(model.sigma_detector) * noise
+            record_chip(out, int(chip), levels, inputs)
+        if progress is not None:
+            progress(int(batch.size))
+
+
+def ideal_check(description: CircuitDescription, inputs: YieldInputs) -> dict:
+    """The fused float32 path on the ideal chip against the complex128 simulator (OpticalChain.decide).
+
+    Also the design's own decision margin (from the complex128 levels): the smallest and the 1st
+    percentile distance of a raw output to a decision threshold, in levels.
+    """
+    chain = compile_chain(description)
+    reference, _ = chain.decide(inputs.digits)  # (servers, B, digits) decided levels
+    codes = inputs.codes
+    reference_codes = np.rint(reference / inputs.data.output_step).astype(np.int64)
+    fused = received_levels(chip_segments(description), inputs.fields)
+    fused_codes = inputs.data.decide(fused.reshape(inputs.size, -1, inputs.data.n_outputs).astype(np.float64))
+    levels = chain.received_levels(chain.run_fields(inputs.fields.astype(np.float64))).transpose(1, 0, 2)
+    margin = decision_margin(levels, codes[:, None, :], inputs.data)
+    return {
+        "float32_decisions_differing_from_complex128": int(np.count_nonzero(fused_codes != reference_codes.transpose(1, 0, 2))),
+        "accuracy": float(np.mean(np.all(reference_codes.transpose(1, 0, 2) == codes[:, None, :], axis=(1, 2)))),
+        "margin_min": float(margin.min()),
+        "margin_p1": float(np.percentile(margin, 1)),
+        "max_level_difference_float32": float(np.abs(fused.reshape(levels.shape) - levels).max()),
+    }
+
+
+def error_table(histogram: np.ndarray) -> list[dict]:
+    """Table II format: each error value of the decoded average with its count and share of all errors."""
+    offset = histogram.size // 2
+    values = np.flatnonzero(histogram)
+    total = int(histogram.sum())
+    rows = [{"error": int(v - offset), "count": int(histogram[v]), "ratio": int(histogram[v]) / total} for v in values]
+    return sorted(rows, key=lambda row: (-row["count"], abs(row["error"])))
+
+
+def summarise(outcomes: ChipOutcomes, inputs: YieldInputs, model: ErrorModel, seed: int) -> dict:
+    accuracy = outcomes.correct / inputs.size
+    chips = accuracy.size
+    return {
+        "error_model": model.to_dict(),
+        "chips": chips,
+        "seed": seed,
+        "yield": float(np.mean(outcomes.correct == inputs.size)),
+        "chips_all_correct": int(np.count_nonzero(outcomes.correct == inputs.size)),
+        "accuracy": {
+            "min": float(accuracy.min()), "p1": float(np.percentile(accuracy, 1)), "p5": float(np.percentile(accuracy, 5)),
+            "median": float(np.median(accuracy)), "mean": float(accuracy.mean()), "max": float(accuracy.max()),
+        },
+        "margin": {"worst_chip_min": float(outcomes.min_margin.min()), "median_chip_min": float(np.median(outcomes.min_margin)),
+                   "median_chip_p1": float(np.median(outcomes.p1_margin))},
+        "error_values": error_table(outcomes.error_histogram),
+        "wrong_per_output": outcomes.wrong_per_output.tolist(),
+        "per_chip_accuracy": accuracy.tolist(),
+        "per_chip_min_margin": outcomes.min_margin.tolist(),
+    }
+
+
+def run_yield(description: CircuitDescription, inputs: YieldInputs, model: ErrorModel, chips: int, seed: int,
+              sites: ErrorSites | None = None, progress: Callable[[int], None] | None = None) -> dict:
+    """Yield of ``chips`` sampled chips, sharded over torchrun ranks when there are any (same result either way)."""
+    rank, world = rank_and_world()
+    sites = sites or ErrorSites(description)
+    outcomes = ChipOutcomes.empty(chips, inputs.data.n_outputs)
+    simulate_chips(description, sites, model, inputs, seed, my_chips(chips, rank, world), outcomes, progress)
+    outcomes = ChipOutcomes(*sum_over_ranks(outcomes.arrays(), world))
+    report = summarise(outcomes, inputs, model, seed)
+    report["ranks"] = world
+    return report
