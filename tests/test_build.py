@@ -100,3 +100,31 @@ def test_missing_weights_hint_and_output_folder_that_is_a_file(run_cli, tmp_path
     blocker.write_text("")
     code, _, err = run_cli(["build", "b8n4", "-o", blocker])
     assert code != 0 and "output folder is a file" in err
+
+
+def test_the_build_writes_every_level_and_each_kind_round_trips_through_gdsfactory(b8n4_build):
+    """The whole design's netlists: the top file, one file per block; the smallest block of every kind and
+    composite role below the top is rebuilt by gf.read.from_yaml and gives back its instances, settings and nets."""
+    from test_design_netlists import assert_round_trip
+
+    from optinc_pdk.layout.netlists import SUFFIX, register_netlists
+
+    out = b8n4_build.out_dir
+    blocks = json.loads((out / "circuit.json").read_text())["blocks"]
+    folder = out / "netlists"
+    written = {p.name[: -len(SUFFIX)] for p in folder.glob(f"*{SUFFIX}")}
+    assert written == {b["name"].replace("/", "_") for b in blocks} | {"b8n4"}
+    top = yaml.safe_load((folder / f"b8n4{SUFFIX}").read_text())
+    assert top["instances"] == {"optinc": {"component": "optinc"}}
+    smallest: dict[str, dict] = {}
+    for block in blocks:
+        kind = f"{block['kind']}:{block.get('role', '')}"
+        if kind not in smallest or block["n_in"] + block["n_out"] < smallest[kind]["n_in"] + smallest[kind]["n_out"]:
+            smallest[kind] = block
+    assert {"mesh:Uhat", "attenuators:diag", "attenuators:bias", "splitter_trees:", "combiner_trees:", "source:",
+            "nonlinear:", "composite:block", "composite:bias", "composite:matrix", "composite:layer"} <= set(smallest)
+    del smallest["composite:optinc"]  # the whole chip: its round trip is the tiny scenario's (test_design_netlists)
+    register_netlists(folder)
+    for block in smallest.values():
+        name = block["name"].replace("/", "_")
+        assert_round_trip(folder, name, yaml.safe_load((folder / f"{name}{SUFFIX}").read_text()))

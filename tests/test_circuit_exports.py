@@ -1,4 +1,4 @@
-"""Exports: whole-design phase map (and its checked reader), compact netlist, summary, YAML netlists."""
+"""Exports: whole-design phase map (and its checked reader), compact netlist, summary."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 from test_circuit_helpers import rectangular_mesh, tiny_scenario
 
 from optinc_pdk.circuit import build_description
-from optinc_pdk.circuit.export import write_exports, yaml_blocks
-from optinc_pdk.circuit.netlist import block_netlist
+from optinc_pdk.circuit.export import write_exports
 from optinc_pdk.circuit.phases import description_from_phase_map
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.decompose.phasemap import load_phase_map, save_phase_map
@@ -33,9 +31,7 @@ def test_export_folder_holds_every_file(exported):
     _, _, description, folder, written = exported
     for name in ("phases.npz", "phases.json", "circuit.json", "summary.json"):
         assert (folder / name).is_file()
-    stems = {p.split("/")[-1] for p in written["yaml_netlists"]}
-    assert {"averager.yml", "broadcast.yml", "L1.B0.U.yml", "L1.B0.D.yml", "L1.bias.yml", "optinc.yml"} <= stems
-    assert not any(name.endswith("source.yml") for name in stems)  # a light input alone has no element
+    assert set(written) == {"phase_map", "compact_netlist", "summary"}
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["matches_area_report"] and summary["area_mismatches"] == []
 
@@ -96,37 +92,3 @@ def test_phase_map_entry_of_the_wrong_size_is_named(exported, tmp_path):
     save_phase_map(tmp_path / "missing", entries, sidecar)
     with pytest.raises(OptincError, match="L2/B1/U: missing"):
         description_from_phase_map(scenario, tmp_path / "missing")
-
-
-def test_yaml_netlists_are_plain_gdsfactory_schema(exported):
-    _, _, description, folder, written = exported
-    netlist = yaml.safe_load((folder / "netlists" / "L1.B0.U.yml").read_text())
-    assert set(netlist) == {"name", "instances", "nets", "ports"}
-    assert netlist["instances"]["mzi0"]["component"] == "mzi2x2"
-    assert set(netlist["instances"]["mzi0"]["info"]) == {"theta", "phi"}
-    assert len([i for i in netlist["instances"].values() if i["component"] == "phase_shifter"]) == 4
-    assert sorted(netlist["ports"]) == ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8"]
-    # every instance port appears at most once across nets and block ports
-    used = [n["p1"] for n in netlist["nets"]] + [n["p2"] for n in netlist["nets"]] + list(netlist["ports"].values())
-    assert len(used) == len(set(used))
-    averager = yaml.safe_load((folder / "netlists" / "averager.yml").read_text())
-    ratios = sorted(i.get("settings", {}).get("ratio", 0.5) for i in averager["instances"].values())
-    assert ratios == [0.5] * 4 + [2 / 3] * 4  # four 3-leaf combiner trees
-    assert all(len(block_netlist(b)["instances"]) > 0 for b in yaml_blocks(description))
-
-
-def test_gdsfactory_reads_a_block_netlist(exported):
-    gf = pytest.importorskip("gdsfactory")
-    from optinc_pdk.pdk import activate_pdk
-
-    _, _, _, folder, _ = exported
-    activate_pdk()
-    # the averager's 3-leaf trees carry ratio 2/3: the PDK's splitter/combiner cells accept it
-    for stem, instances, ports in (("L1.B0.U", 10, 8), ("L1.B0.D", 4, 8), ("L1.fanout", 4, 12), ("L1.B0", 14, 8),
-                                   ("averager", 8, None)):
-        component = gf.read.from_yaml(folder / "netlists" / f"{stem}.yml")
-        assert len(component.insts) == instances
-        if ports is not None:
-            assert len(component.ports) == ports
-    ratios = sorted(inst.cell.info.get("ratio", 0.5) for inst in component.insts)
-    assert ratios == pytest.approx([0.5] * 4 + [2 / 3] * 4)  # the averager's ratios reach the cells

@@ -5,17 +5,18 @@ from __future__ import annotations
 import yaml
 
 from optinc_pdk.circuit.builder import build_description
-from optinc_pdk.circuit.export import write_exports
 from optinc_pdk.circuit.random_weights import random_weights
+from optinc_pdk.layout.netlists import design_netlists, write_netlists
+from optinc_pdk.layout.planner import Planner
 from optinc_pdk.spec.scenario import scenario_from_dict
 
 
 def test_digit_weight_column_with_pass_through_exports_a_loadable_netlist(tmp_path):
     # G = 2: the averager's top digit passes straight through its weight column (b16n4 failed here)
     s = scenario_from_dict({"name": "g2", "bits": 8, "servers": 2, "widths": [2, 4, 4]})
-    written = write_exports(build_description(s, random_weights(s, 0)), tmp_path)
-    path = tmp_path / "netlists" / "averager.weights.yml"
-    assert str(path) in written["yaml_netlists"]
+    description = build_description(s, random_weights(s, 0))
+    write_netlists(design_netlists(description.top, Planner(s.device)), tmp_path)
+    path = tmp_path / "averager_weights.pic.yml"
     netlist = yaml.safe_load(path.read_text())
     components = [inst["component"] for inst in netlist["instances"].values()]
     # M·N·(G−1) = 4 attenuated digits, the other 4 of the 8 channels pass straight through
@@ -27,4 +28,4 @@ def test_digit_weight_column_with_pass_through_exports_a_loadable_netlist(tmp_pa
     from optinc_pdk.pdk import activate_pdk
 
     activate_pdk()
-    assert len(gf.read.from_yaml(str(path)).ports) == 16
+    assert len([p for p in gf.read.from_yaml(str(path)).ports if p.port_type == "optical"]) == 16

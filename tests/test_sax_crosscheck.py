@@ -1,4 +1,4 @@
-"""Exported block netlists simulated by sax with the PDK's models agree with our simulator to 1e-9."""
+"""Block netlists (every level, placed as drawn) simulated by sax with the PDK's models agree with our simulator to 1e-9."""
 
 from __future__ import annotations
 
@@ -10,18 +10,21 @@ sax = pytest.importorskip("sax")
 
 from optinc_pdk.circuit.builder import averager_block, broadcast_block  # noqa: E402
 from optinc_pdk.circuit.model import AttenuatorColumn, Composite, MeshBlock, TreeArray  # noqa: E402
-from optinc_pdk.circuit.netlist import block_netlist  # noqa: E402
 from optinc_pdk.decompose import decompose_unitary, map_layer_svd  # noqa: E402
+from optinc_pdk.layout.netlists import design_netlists, netlist_name  # noqa: E402
 from optinc_pdk.pdk import models as pdk_models  # noqa: E402
+from optinc_pdk.pdk.netlists import sax_flat  # noqa: E402
 from optinc_pdk.pdk.ports import east_port, west_port  # noqa: E402
 from optinc_pdk.simulate.stages import compile_block  # noqa: E402
 
 TOLERANCE = 1e-9
 
 
-def sax_matrix(block, models=None, extra_ports=()) -> np.ndarray:
-    """(n_out, n_in) transfer matrix of the block's netlist evaluated by sax (missing ports read as 0)."""
-    circuit, _ = sax.circuit(block_netlist(block), models=models or pdk_models.MODELS, backend="klu")
+def sax_matrix(block, extra_ports=()) -> np.ndarray:
+    """(n_out, n_in) transfer matrix of the block's netlists (every level, as drawn) evaluated by sax
+    (missing ports read as 0)."""
+    netlist, models = sax_flat(design_netlists(block), netlist_name(block))
+    circuit, _ = sax.circuit(netlist, models=models, backend="klu")
     s = circuit()
     west = [west_port(i, block.n_in) for i in range(block.n_in)] + list(extra_ports)
     east = [east_port(j, block.n_in, block.n_out) for j in range(block.n_out)]

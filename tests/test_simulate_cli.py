@@ -46,7 +46,7 @@ def test_describe_then_simulate_and_allreduce_from_the_phase_map(run_cli, tiny_y
     assert code == 0
     result = json.loads(out)
     assert result["matches_area_report"]
-    assert (out_dir / "phases.npz").is_file() and (out_dir / "netlists" / "averager.yml").is_file()
+    assert (out_dir / "phases.npz").is_file() and (out_dir / "netlists" / "tiny.pic.yml").is_file()
     code, out, _ = run_cli(["simulate", tiny_yml, "--random-weights", "3", "--phase-map", out_dir / "phases", "--json"])
     assert code == 0 and json.loads(out)["decisions_differing_from_model"] == 0
     gradients = np.random.default_rng(0).integers(0, 256, size=(3, 50), dtype=np.uint8)

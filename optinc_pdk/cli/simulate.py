@@ -151,10 +151,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="folder for phases.npz/json, circuit.json, summary.json, netlists/"),
         weights: Path | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
         random_seed: int | None = typer.Option(None, "--random-weights", metavar="SEED", help=RANDOM_HELP),
-        yaml_max_channels: int = typer.Option(32, help="write YAML netlists for blocks with at most this many channels"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Build the circuit description and write its exports (phase map, compact netlist, summary, YAML netlists)."""
+        """Build the circuit description and write its exports (phase map, compact netlist, summary, netlists/)."""
         from optinc_pdk.circuit.export import write_exports
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.cli.output import console, print_json
@@ -164,9 +163,10 @@ def register(app: typer.Typer) -> None:
         check_output_folder(out, "--out")
         s, description, _ = _design(scenario, weights, random_seed, None, need_weights=True)
         if s.cascade is not None:
-            _describe_cascade(description, out, yaml_max_channels, as_json)
+            _describe_cascade(description, out, as_json)
             return
-        written = write_exports(description, out, yaml_max_channels)
+        written = write_exports(description, out)
+        written["netlists"] = _write_netlists(description.top, s, out)
         mark_optinc_output(out)  # an optinc output: `optinc build` may replace this folder
         info = summary(description)
         if as_json:
@@ -179,8 +179,8 @@ def register(app: typer.Typer) -> None:
             f"{t['combiners']} combiners, {t['phase_shifters']} phase shifters, {t['nonlinear_units']} nonlinear units; "
             f"counts {'match' if info['matches_area_report'] else 'DIFFER FROM'} the area report"
         )
-        console.print(f"wrote {out}/phases.npz, phases.json, circuit.json, summary.json and "
-                      f"{len(written['yaml_netlists'])} YAML netlists under {out}/netlists")
+        console.print(f"wrote {out}/phases.npz, phases.json, circuit.json, summary.json and the netlists of "
+                      f"every level under {out}/netlists (top: {Path(written['netlists']).name})")
 
 
 def _simulate_cascade(description, weights, samples: int, seed: int, built: float, as_json: bool) -> None:
@@ -214,12 +214,22 @@ def _simulate_cascade(description, weights, samples: int, seed: int, built: floa
         raise typer.Exit(1)
 
 
-def _describe_cascade(description, out: Path, yaml_max_channels: int, as_json: bool) -> None:
+def _write_netlists(top, scenario, out: Path) -> str:
+    """Every level's gdsfactory netlist, placed as ``optinc build`` draws it; returns the top file."""
+    from optinc_pdk.layout.netlists import SUFFIX, design_netlists, write_netlists
+    from optinc_pdk.layout.planner import Planner
+
+    write_netlists(design_netlists(top, Planner(scenario.device), name=scenario.name), out / "netlists")
+    return str(out / "netlists" / f"{scenario.name}{SUFFIX}")
+
+
+def _describe_cascade(description, out: Path, as_json: bool) -> None:
     from optinc_pdk.circuit.export import write_cascade_exports
     from optinc_pdk.cli.output import console, print_json
     from optinc_pdk.flows.staging import mark_optinc_output
 
-    written, counts = write_cascade_exports(description, out, yaml_max_channels)
+    written, counts = write_cascade_exports(description, out)
+    written["netlists"] = _write_netlists(description.top, description.scenario, out)
     mark_optinc_output(out)
     if as_json:
         print_json({"scenario": description.name, "written": written, **counts})
@@ -228,4 +238,5 @@ def _describe_cascade(description, out: Path, yaml_max_channels: int, as_json: b
     console.print(f"{description.name}: {t['mzis']} MZIs ({counts['weight_matrix_mzis']} in weight matrices of "
                   f"{len(counts['optincs'])} OptINCs), {t['splitters']} splitters, {t['combiners']} combiners; counts "
                   f"{'match' if counts['matches_area_report'] else 'DIFFER FROM'} the area report")
-    console.print(f"wrote {out}/level1/ and {out}/level2/ (phase map, netlists, summary of each level) and {out}/summary.json")
+    console.print(f"wrote {out}/level1/ and {out}/level2/ (phase map, compact netlist, summary of each level), "
+                  f"{out}/summary.json and the netlists of every level under {out}/netlists")

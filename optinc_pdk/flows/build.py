@@ -224,7 +224,7 @@ def _write_layout(design: SingleDesign, description, out_dir: Path, request: Bui
     from optinc_pdk.layout import write_layout
 
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
-                          labels=request.labels, **design.layout_args(description))
+                          labels=request.labels, netlists=True, **design.layout_args(description))
     written = layout.to_dict()
     # the layer views beside the layout, so the printed KLayout command works from any folder
     written["layer_views"] = str(write_text_atomic(out_dir / LAYER_VIEWS_PATH.name, LAYER_VIEWS_PATH.read_text()))

@@ -159,20 +159,34 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 def write_layout(description: CircuitDescription | Block, out_dir: str | Path, name: str | None = None,
                  formats=FORMATS, png: bool = True, labels: bool = False, info: dict[str, Any] | None = None,
-                 geometry: DeviceGeometry | None = None) -> LayoutResult:
-    """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring."""
+                 geometry: DeviceGeometry | None = None, netlists: bool = False) -> LayoutResult:
+    """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring.
+
+    With ``netlists``, also ``<out_dir>/netlists/<block>.pic.yml``: the whole design's hierarchical
+    netlist from the same plan, placements equal to the GDS (:mod:`optinc_pdk.layout.netlists`).
+    """
     formats = _check_formats(formats)
     built = build_layout(description, name, labels, info, geometry)
     out = Path(out_dir)
     try:
-        return _write(built, out, formats, png)
+        return _write(built, out, formats, png, description if netlists else None)
     except OSError as error:
         raise OptincError(f"{out}: cannot write the layout here ({error.strerror or error})") from None
     finally:
         built.close()
 
 
-def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool) -> LayoutResult:
+def _write_netlists(built: BuiltLayout, description, folder: Path, timings: dict[str, float]) -> Path:
+    from optinc_pdk.layout.netlists import design_netlists, write_netlists
+
+    t0 = time.perf_counter()
+    top_block = description.top if isinstance(description, CircuitDescription) else description
+    write_netlists(design_netlists(top_block, built.planner, built.name, built.origin), folder)
+    timings["netlists_s"] = time.perf_counter() - t0
+    return folder / f"{built.name}.pic.yml"
+
+
+def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, netlists_of=None) -> LayoutResult:
     import kfactory as kf
 
     out.mkdir(parents=True, exist_ok=True)
@@ -207,6 +221,8 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool) -
         t0 = time.perf_counter()
         paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png")
         timings["png_s"] = time.perf_counter() - t0
+    if netlists_of is not None:
+        paths["netlists"] = _write_netlists(built, netlists_of, out / "netlists", timings)
     result = LayoutResult(built.name, paths, found, built.expected_mzis, report, built.info["crossings"], built.info,
                           timings)
     paths["footprint"] = out / f"{built.name}.footprint.json"

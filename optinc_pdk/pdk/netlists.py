@@ -47,3 +47,50 @@ def sax_inputs(component: gf.Component) -> tuple[dict[str, Any], dict[str, Calla
         models[key] = functools.partial(MODELS[name], **bound)
         instance["component"] = key
     return netlist, models
+
+
+def sax_flat(netlists: dict[str, dict[str, Any]], top: str) -> tuple[dict[str, Any], dict[str, Callable[..., Any]]]:
+    """(flat netlist, models) of netlist ``top`` for ``sax.circuit(netlist, models=models)``.
+
+    ``netlists`` maps names to gdsfactory-schema netlists whose instances are PDK cells (their
+    settings are the models' settings: θ/φ, phases, ratios, tree sizes) or other netlists of the
+    dict. Levels are inlined (instance ``a__b`` is instance ``b`` of level instance ``a``), because
+    sax 0.18 mis-evaluates a nested level whose instances share no connection (an averager's
+    separate trees). Cells whose port count depends on a setting get a model with that setting
+    bound, as in :func:`sax_inputs`.
+    """
+    models: dict[str, Callable[..., Any]] = dict(MODELS)
+    instances: dict[str, Any] = {}
+    connections: dict[str, str] = {}
+
+    def inline(name: str, prefix: str) -> dict[str, str]:
+        """Add level ``name``'s cells under ``prefix``; returns its ports → flat 'instance,port'."""
+        netlist = netlists[name]
+        exposed: dict[str, dict[str, str]] = {}
+        for instance_name, instance in netlist["instances"].items():
+            component, settings = instance["component"], dict(instance.get("settings", {}))
+            if component in netlists:
+                exposed[instance_name] = inline(component, f"{prefix}{instance_name}__")
+                continue
+            settings.pop("geometry", None)  # geometry is the layout's, never a model's parameter
+            if component in PORT_COUNT_PARAMETERS:
+                bound = {key: settings.pop(key) for key in PORT_COUNT_PARAMETERS[component] if key in settings}
+                key = "_".join([component, *(f"{k}{v}" for k, v in bound.items())])
+                models.setdefault(key, functools.partial(MODELS[component], **bound))
+                component = key
+            instances[prefix + instance_name] = {"component": component, "settings": settings}
+
+        def resolve(ref: str) -> str | None:
+            instance_name, port = ref.rsplit(",", 1)
+            if instance_name in exposed:
+                return exposed[instance_name].get(port)
+            return f"{prefix}{instance_name},{port}"
+
+        for net in netlist["nets"]:
+            a, b = resolve(net["p1"]), resolve(net["p2"])
+            if a is not None and b is not None:
+                connections[a] = b
+        return {port: flat for port, ref in netlist["ports"].items() if (flat := resolve(ref)) is not None}
+
+    ports = inline(top, "")
+    return {"instances": instances, "connections": connections, "ports": ports}, models

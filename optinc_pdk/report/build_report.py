@@ -114,8 +114,8 @@ def _file_rows(report: dict):
         yield "phase map", ", ".join(exports["phase_map"])
     if exports.get("compact_netlist"):
         yield "netlist (whole design)", exports["compact_netlist"]
-    if exports.get("yaml_netlists"):
-        yield "YAML netlists (small blocks)", f"{len(exports['yaml_netlists'])} files under netlists/"
+    if paths.get("netlists"):
+        yield "netlists (gdsfactory, every level)", paths["netlists"]
     if exports.get("summary"):
         yield "summary", exports["summary"]
     for key, value in (report.get("plots") or {}).items():

@@ -13,12 +13,13 @@ from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 @geometry_cell
-def phase_shifter(geometry: dict[str, Any] | None = None) -> gf.Component:
+def phase_shifter(phase: float = 0.0, geometry: dict[str, Any] | None = None) -> gf.Component:
     """Heated waveguide, o1 (0, 0) west to o2 (heater_length, 0) east.
 
     The heater strip runs over the whole waveguide; a leg at each end climbs to a square
     contact pad (HEATER under METAL) whose top edge carries the electrical ports e1 (west)
-    and e2 (east), facing north. Its phase is set at run time, never drawn.
+    and e2 (east), facing north. Its phase is set at run time, never drawn: ``phase`` is recorded
+    in the settings and ``info`` for netlists and models only.
     """
     g = DeviceGeometry(**geometry)
     length, w, hw = g.heater_length, g.wg_width, g.heater_width
@@ -38,4 +39,5 @@ def phase_shifter(geometry: dict[str, Any] | None = None) -> gf.Component:
         )
     add_optical_port(c, "o1", 0, 0, 180, w)
     add_optical_port(c, "o2", length, 0, 0, w)
+    c.info["phase"] = float(phase)
     return c

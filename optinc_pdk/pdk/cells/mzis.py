@@ -52,15 +52,25 @@ def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any]) -> gf.Com
     return c
 
 
-@geometry_cell
-def mzi2x2(geometry: dict[str, Any] | None = None) -> gf.Component:
-    """Mesh MZI; ports at y = 0 and y = mode_pitch (see module docstring)."""
-    return _balanced_mzi(None, geometry)
+def _with_phases(c: gf.Component, **phases: float) -> gf.Component:
+    c.info.update({name: float(value) for name, value in phases.items()})
+    return c
 
 
 @geometry_cell
-def mzi_attenuator(geometry: dict[str, Any] | None = None) -> gf.Component:
+def mzi2x2(theta: float = 0.0, phi: float = 0.0, geometry: dict[str, Any] | None = None) -> gf.Component:
+    """Mesh MZI; ports at y = 0 and y = mode_pitch (see module docstring).
+
+    ``theta``/``phi`` are the MZI's operating point, recorded in its settings and ``info`` for
+    netlists and models; phases are never geometry, so every setting draws the same cell.
+    """
+    return _with_phases(_balanced_mzi(None, geometry), theta=theta, phi=phi)
+
+
+@geometry_cell
+def mzi_attenuator(theta: float = 0.0, phi: float = 0.0, geometry: dict[str, Any] | None = None) -> gf.Component:
     """Σ-entry MZI: the same MZI with arms attenuator_arm_spacing apart, used upper-in (o2) to
-    upper-out (o3), |T00| = sin(θ/2); o1/o4 stay unconnected (o4 carries the rejected light)."""
+    upper-out (o3), |T00| = sin(θ/2); o1/o4 stay unconnected (o4 carries the rejected light).
+    ``theta``/``phi`` as for :func:`mzi2x2`."""
     g = DeviceGeometry(**geometry)
-    return _balanced_mzi(g.attenuator_arm_spacing, geometry)
+    return _with_phases(_balanced_mzi(g.attenuator_arm_spacing, geometry), theta=theta, phi=phi)
