@@ -1,0 +1,247 @@
+"""Yield under the error models (issue 29): the general MZI, a brute-force per-chip check, the CLI, torchrun sharding."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_circuit_helpers import tiny_scenario
+
+from optinc_pdk.circuit import build_description
+from optinc_pdk.circuit.model import AttenuatorColumn, Composite, MeshBlock, NonlinearArray, Source, TreeArray
+from optinc_pdk.circuit.random_weights import random_weights
+from optinc_pdk.core.datasets import exhaustive_dataset
+from optinc_pdk.core.mzi import mzi_transfer, mzi_transfer_general
+from optinc_pdk.errors import OptincError
+from optinc_pdk.simulate.chain import compile_chain
+from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites, detector_generator
+from optinc_pdk.simulate.stages import tree_matrix
+from optinc_pdk.simulate.yield_ import ChipOutcomes, chip_segments, received_levels, simulate_chips, yield_inputs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def coupler(kappa: float) -> np.ndarray:
+    """A directional coupler sending power share κ across, written out independently of the package."""
+    t, r = np.sqrt(1.0 - kappa), np.sqrt(kappa)
+    return np.array([[t, 1j * r], [1j * r, t]])
+
+
+def test_general_mzi_is_the_pinned_formula_at_zero_error_and_the_coupler_product_otherwise():
+    rng = np.random.default_rng(3)
+    theta, phi = rng.uniform(0, 2 * np.pi, 50), rng.uniform(0, 2 * np.pi, 50)
+    np.testing.assert_allclose(mzi_transfer_general(theta, phi), mzi_transfer(theta, phi), atol=1e-15)
+    k_in, k_out, upper, lower = 0.43, 0.58, 0.8, 0.9
+    expected = (coupler(k_out) @ np.diag([upper * np.exp(1j * theta[0]), lower]) @ coupler(k_in)
+                @ np.diag([np.exp(1j * phi[0]), 1.0]))
+    np.testing.assert_allclose(mzi_transfer_general(theta[0], phi[0], k_in, k_out, upper, lower), expected, atol=1e-15)
+
+
+def test_error_model_refuses_bad_parameters_naming_the_option():
+    with pytest.raises(OptincError, match="--sigma-split"):
+        ErrorModel(sigma_split=0.7)
+    with pytest.raises(OptincError, match="--sigma-phase"):
+        ErrorModel(sigma_phase=float("nan"))
+
+
+# -- brute force: one chip, one input at a time, explicit 2×2 matrices -------------------------------
+
+def _phase(design, neighbours_sum, normal, model):
+    step = 2 * np.pi / 2**model.dac_bits if model.dac_bits else 0.0
+    programmed = np.mod(np.rint(design / step) * step, 2 * np.pi) if step else design
+    return programmed + model.crosstalk * neighbours_sum(programmed) + model.sigma_phase * normal
+
+
+def _mzi(theta, phi, z_in, z_out, z_imbalance, model):
+    imbalance = model.sigma_imbalance_db * z_imbalance
+    upper = 10 ** (-(model.loss_db + max(imbalance, 0.0)) / 20)
+    lower = 10 ** (-(model.loss_db + max(-imbalance, 0.0)) / 20)
+    k_in = min(max(0.5 + model.sigma_split * z_in, 0.0), 1.0)
+    k_out = min(max(0.5 + model.sigma_split * z_out, 0.0), 1.0)
+    return coupler(k_out) @ np.diag([upper * np.exp(1j * theta), lower]) @ coupler(k_in) @ np.diag([np.exp(1j * phi), 1.0])
+
+
+class BruteChip:
+    """One sampled chip: every MZI as an explicit 2×2 matrix, from the documented layout of the chip's normals."""
+
+    def __init__(self, description, normals: np.ndarray, model: ErrorModel, n_mzis: int):
+        rows = normals[: 5 * n_mzis].reshape(5, n_mzis)
+        screens = normals[5 * n_mzis :]
+        self.mzis, self.screens = {}, {}
+        first = first_screen = 0
+        for block in description.walk():
+            if isinstance(block, MeshBlock):
+                order = np.argsort(block.column, kind="stable")
+                top, column = block.top_mode[order], block.column[order]
+
+                def neighbours(values, top=top, column=column):
+                    return np.array([sum(values[j] for j in range(top.size) if column[j] == column[i]
+                                         and abs(top[j] - top[i]) == 2) for i in range(top.size)])
+
+                def screen_neighbours(values):
+                    return np.array([(values[i - 1] if i > 0 else 0) + (values[i + 1] if i + 1 < values.size else 0)
+                                     for i in range(values.size)])
+
+                count = top.size
+                theta = _phase(block.theta[order], neighbours, rows[0, first : first + count], model)
+                phi = _phase(block.phi[order], neighbours, rows[1, first : first + count], model)
+                self.mzis[block.name] = [(int(top[i]), _mzi(theta[i], phi[i], *rows[2:, first + i], model))
+                                         for i in range(count)]
+                self.screens[block.name] = _phase(block.output_phase, screen_neighbours,
+                                                  screens[first_screen : first_screen + block.n_modes], model)
+                first_screen += block.n_modes
+            elif isinstance(block, AttenuatorColumn):
+                count = block.n_mzis
+
+                def no_neighbours(values):
+                    return np.zeros_like(values)
+
+                theta = _phase(block.theta, no_neighbours, rows[0, first : first + count], model)
+                phi = _phase(block.phi, no_neighbours, rows[1, first : first + count], model)
+                self.mzis[block.name] = [(int(block.mode[i]), _mzi(theta[i], phi[i], *rows[2:, first + i], model)[0, 0])
+                                         for i in range(count)]
+            else:
+                continue
+            first += count
+
+    def run(self, block, field: np.ndarray) -> np.ndarray:
+        if isinstance(block, MeshBlock):
+            out = field.astype(complex)
+            for top, transfer in self.mzis[block.name]:
+                out[top : top + 2] = transfer @ out[top : top + 2]
+            return out * np.exp(1j * self.screens[block.name])
+        if isinstance(block, AttenuatorColumn):
+            out = np.zeros(block.n_out, dtype=complex)
+            through = min(block.n_in, block.n_out)
+            out[:through] = field[:through]
+            for mode, value in self.mzis[block.name]:
+                out[mode] = value * field[mode]
+            return out
+        if isinstance(block, TreeArray):  # trees carry no errors: their ideal matrix
+            return tree_matrix(block) @ field
+        if isinstance(block, Source):
+            return np.array([block.amplitude], dtype=complex)
+        if isinstance(block, NonlinearArray):
+            return np.maximum(field.real, 0.0).astype(complex)
+        assert isinstance(block, Composite)
+        outputs = []
+        for index, child in enumerate(block.children):
+            incoming = np.zeros(child.n_in, dtype=complex)
+            for channel, (target, west) in enumerate(block.inputs):
+                if target == index:
+                    incoming[west] = field[channel]
+            for source, east, target, west in block.links:
+                if target == index:
+                    incoming[west] = outputs[source][east]
+            outputs.append(self.run(child, incoming))
+        return np.array([outputs[child][east] for child, east in block.outputs])
+
+
+@pytest.fixture(scope="module")
+def tiny_design():
+    scenario = tiny_scenario(servers=2, widths=(4, 4, 4), approx=(1, 2), name="yieldtiny")
+    weights = random_weights(scenario, 7)
+    description = build_description(scenario, weights)
+    data = exhaustive_dataset(scenario)
+    chosen = yield_inputs(description, data, 300, seed=5)
+    # targets = this design's own ideal decisions (random weights), so the ideal chip is exact and noise makes yield < 1
+    decided, _ = compile_chain(description).decide(chosen.digits)
+    codes = data.codes.copy()
+    codes[chosen.index] = np.rint(decided[0]).astype(codes.dtype)
+    chosen = replace(chosen, data=replace(data, codes=codes))
+    return description, chosen
+
+
+def _brute_levels(description, chosen, model, normals, noise):
+    """(inputs, servers, digits) received levels of one chip, one input at a time."""
+    chip = BruteChip(description, normals, model, ErrorSites(description).n_mzis)
+    receivers = description.server_output_channels()
+    levels = np.zeros((chosen.size,) + receivers.shape)
+    for row in range(chosen.size):
+        east = chip.run(description.top, chosen.fields[row].astype(float))
+        levels[row] = east[receivers].real * description.receiver_gain + noise[row].reshape(receivers.shape)
+    return levels
+
+
+def test_tiny_yield_equals_a_brute_force_per_chip_simulation(tiny_design):
+    description, chosen = tiny_design
+    model = ErrorModel(sigma_phase=0.03, dac_bits=10, sigma_split=0.01, loss_db=0.02, sigma_imbalance_db=0.05,
+                       crosstalk=0.002, sigma_detector=0.01)
+    seed, chips = 7, 6
+    sites = ErrorSites(description)
+    fast = ChipOutcomes.empty(chips, chosen.data.n_outputs)
+    simulate_chips(description, sites, model, chosen, seed, range(chips), fast)
+
+    brute_correct = []
+    for chip in range(chips):
+        noise = detector_generator(seed, chip).standard_normal((chosen.size, description.servers * description.digits),
+                                                               dtype=np.float32) * np.float32(model.sigma_detector)
+        levels = _brute_levels(description, chosen, model, sites.draw(seed, [chip])[0], noise)
+        fast_levels = received_levels(chip_segments(description, {name: m[0] for name, m in
+                                                                  sites.leaf_matrices(model, sites.draw(seed, [chip])).items()}),
+                                      chosen.fields) + noise
+        np.testing.assert_allclose(fast_levels.reshape(levels.shape), levels, atol=2e-5)  # float32 against float64
+        codes = np.clip(np.rint(levels), 0, 3)
+        brute_correct.append(int(np.all(codes == chosen.codes[:, None, :], axis=(1, 2)).sum()))
+    np.testing.assert_array_equal(fast.correct, brute_correct)
+    brute_yield = np.mean(np.array(brute_correct) == chosen.size)
+    assert 0 < brute_yield < 1  # the check can fail both ways: some chips pass, some do not
+    assert np.mean(fast.correct == chosen.size) == brute_yield
+
+
+def test_ideal_chip_of_the_tiny_design_has_yield_one(tiny_design):
+    description, chosen = tiny_design
+    out = ChipOutcomes.empty(3, chosen.data.n_outputs)
+    simulate_chips(description, ErrorSites(description), ErrorModel(), chosen, 1, range(3), out)
+    assert np.all(out.correct == chosen.size)
+
+
+def test_b8n4_ideal_chips_yield_one_from_the_cli(run_cli, tmp_path):
+    code, out, err = run_cli(["yield", "b8n4", "--sigma-phase", "0", "--samples", "3", "--json",
+                              "--sweep-sigma", "0,0", "-o", tmp_path / "report"])
+    assert code == 0, err
+    report = json.loads(out)
+    assert [r["yield"] for r in report["results"]] == [1.0, 1.0]
+    assert report["design"]["float32_decisions_differing_from_complex128"] == 0
+    assert report["inputs"]["count"] == 28561
+    assert {"yield.json", "yield.md", "yield_curve.png"} <= {p.name for p in (tmp_path / "report").rglob("*")}
+
+
+def test_bad_sweep_is_one_line_naming_the_option(run_cli):
+    code, _, err = run_cli(["yield", "b8n4", "--sweep-sigma", "0.01,x"])
+    assert code == 2 and "--sweep-sigma" in err and len(err.strip().splitlines()) == 1
+
+
+def _torchrun() -> str:
+    found = Path(sys.executable).with_name("torchrun")
+    if not found.is_file() or shutil.which(str(found)) is None:
+        pytest.skip("torchrun (the torch extra) is not installed")
+    return str(found)
+
+
+def test_two_torchrun_ranks_give_the_single_process_result(run_cli, tmp_path):
+    torchrun = _torchrun()
+    args = ["yield", "b8n4", "--sigma-phase", "0.004", "--dac-bits", "8", "--sigma-detector", "0.05",
+            "--samples", "5", "--seed", "3", "--inputs", "400", "--json"]
+    code, out, err = run_cli(args)
+    assert code == 0, err
+    single = json.loads(out)
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    with socket.socket() as probe:  # a free port for the rendezvous (port 0 is not one torchrun's ranks can share)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run([torchrun, "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", str(port),
+                           "-m", "optinc_pdk.cli.main", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    sharded = json.loads(done.stdout[done.stdout.index("{"):])
+    assert sharded["ranks"] == 2 and single["ranks"] == 1
+    assert sharded["results"] == [{**r, "ranks": 2} for r in single["results"]]
+    assert 0 < single["results"][0]["accuracy"]["mean"] < 1  # chips differ: sharding had something to keep apart
