@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
         from optinc_pdk.cli.output import console, print_json
         from optinc_pdk.errors import OptincError
-        from optinc_pdk.flows.build import STAGES, BuildRequest, build
+        from optinc_pdk.flows.build import STAGES, VERIFY_STAGES, BuildRequest, build
         from optinc_pdk.spec.scenario import load_scenario
 
         chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         if not chosen or bad:
             raise OptincError(f"--format: expected gds, oas or gds,oas (got {formats!r})")
         s = load_scenario(scenario)
-        stages = [st for st in STAGES if verify or st != "verify"]
+        stages = [st for st in STAGES if verify or st not in VERIFY_STAGES]
         with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=console, transient=not console.is_terminal, disable=as_json) as bar:
             task = bar.add_task(f"{s.name}: starting", total=len(stages))

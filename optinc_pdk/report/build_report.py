@@ -39,6 +39,17 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}e}" if isinstance(value, float) else str(value)
 
 
+def connectivity_line(report: dict) -> str:
+    """The drawn-polygon check (optinc_pdk.layout.connectivity) in one sentence."""
+    c = report.get("connectivity")
+    if c is None:
+        return "Drawn waveguide connectivity: not checked."
+    verdict = "as the description means" if c["connected"] else "**NOT as the description means: a waveguide is missing**"
+    return (f"Drawn waveguide connectivity (open ends of the written layout's waveguide polygons, cell by cell): "
+            f"{c['open_ends']} open ends, the description means {c['expected_open_ends']}: {verdict} "
+            f"({c['seconds']:.2f} s).")
+
+
 def markdown(report: dict) -> str:
     s = report["scenario"]
     w = report["weights"]
@@ -94,6 +105,7 @@ def markdown(report: dict) -> str:
         lines += ["", f"End to end over the whole exhaustive dataset ({v['samples']} samples, every server's receivers): "
                   f"optical accuracy **{v['optical_accuracy']:.6f}**, trained model {v['model_accuracy']:.6f}, "
                   f"decisions differing from the model: {v['decisions_differing_from_model']}.",
+                  "", connectivity_line(report),
                   "", f"Result: **{'PASS' if report['verified'] else 'FAIL'}**", ""]
     lines += ["## Files", ""]
     for key, value in _file_rows(report):

@@ -13,6 +13,7 @@ from pathlib import Path
 from optinc_pdk.analysis.cascade_area import BASE, FLAT, cascade_area
 from optinc_pdk.analysis.compare import footprint_um
 from optinc_pdk.core.atomic import write_text_atomic
+from optinc_pdk.report.build_report import connectivity_line
 from optinc_pdk.spec.scenario import Scenario, load_scenario
 
 
@@ -90,6 +91,7 @@ def markdown(report: dict) -> str:
             f"{v['model_accuracy']:.6f}, decisions differing from it: {v['decisions_differing_from_model']}",
             f"- receiver gain {v['receiver_gain']:.3e}: the passive cascade attenuates the field that much "
             "(two ONNs in series); a chip would amplify between the levels (no receiver needed)", "",
+            connectivity_line(report), "",
             f"Result: **{'PASS' if report['verified'] else 'FAIL'}**", ""]
     lines += ["## Viewing", "", f"`{report['view']}`", ""]
     return "\n".join(lines)
