@@ -13,16 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_circuit_helpers import tiny_scenario
+from test_circuit_helpers import rectangular_mesh, tiny_scenario
 
 from optinc_pdk.circuit import build_description
 from optinc_pdk.circuit.model import AttenuatorColumn, Composite, MeshBlock, NonlinearArray, Source, TreeArray
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.core.datasets import exhaustive_dataset
 from optinc_pdk.core.mzi import mzi_transfer, mzi_transfer_general
+from optinc_pdk.decompose.mesh import MeshPhases
+from optinc_pdk.decompose.transfer import mesh_transfer
 from optinc_pdk.errors import OptincError
 from optinc_pdk.simulate.chain import compile_chain
-from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites, detector_generator
+from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites, calibrated_phases, detector_generator, mesh_sites
 from optinc_pdk.simulate.stages import tree_matrix
 from optinc_pdk.simulate.yield_ import ChipOutcomes, chip_segments, received_levels, simulate_chips, yield_inputs
 
@@ -245,3 +247,27 @@ def test_two_torchrun_ranks_give_the_single_process_result(run_cli, tmp_path):
     assert sharded["ranks"] == 2 and single["ranks"] == 1
     assert sharded["results"] == [{**r, "ranks": 2} for r in single["results"]]
     assert 0 < single["results"][0]["accuracy"]["mean"] < 1  # chips differ: sharding had something to keep apart
+
+
+def test_calibration_makes_a_lossless_imperfect_mesh_exact_where_every_splitting_is_reachable():
+    rng = np.random.default_rng(0)
+    n, chips = 8, 3
+    base = rectangular_mesh(n)
+    count = base.n_mzi
+    # θ away from 0 and π: every splitting stays reachable with 3 % coupler errors (bar and cross are not)
+    phases = MeshPhases(n, rng.uniform(0.7, 2.4, count), rng.uniform(0, 2 * np.pi, count), base.top_mode, base.column,
+                        rng.uniform(0, 2 * np.pi, n), "clements")
+    sites = mesh_sites(MeshBlock("m", n, n, phases=phases), 0, 0)
+    split_in, split_out = 0.5 + 0.03 * rng.standard_normal((2, chips, count))
+    lossless = np.ones((chips, count))
+
+    def realised(theta, phi, output):
+        theta, phi = np.broadcast_to(theta, (chips, count)), np.broadcast_to(phi, (chips, count))
+        transfers = mzi_transfer_general(theta, phi, split_in, split_out, lossless, lossless)
+        return mesh_transfer(n, theta, phi, sites.top_mode, sites.column, np.broadcast_to(output, (chips, n)),
+                             mzi_matrices=transfers)
+
+    design = mesh_transfer(n, sites.theta, sites.phi, sites.top_mode, sites.column, sites.output)
+    assert np.abs(realised(sites.theta, sites.phi, sites.output) - design).max() > 0.05  # the errors matter
+    calibrated = realised(*calibrated_phases(sites, split_in, split_out, lossless, lossless))
+    np.testing.assert_allclose(calibrated, np.broadcast_to(design, calibrated.shape), atol=1e-12)

@@ -17,7 +17,7 @@ TABLE_ROWS = 10  # error values shown in the markdown (yield.json holds them all
 MODEL_UNITS = {
     "sigma_phase": "rad", "dac_bits": "bits over 2π (0: continuous)", "sigma_split": "power ratio",
     "loss_db": "dB per MZI", "sigma_imbalance_db": "dB", "crosstalk": "rad per rad of a neighbour",
-    "sigma_detector": "levels",
+    "sigma_detector": "levels", "calibrate": "(phases re-solved for the chip's couplers and arms)",
 }
 
 

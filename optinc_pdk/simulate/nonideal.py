@@ -31,8 +31,8 @@ import numpy as np
 
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock
-from optinc_pdk.core.mzi import TWO_PI, mzi_transfer_general, wrap_phase
-from optinc_pdk.decompose.transfer import mesh_transfer
+from optinc_pdk.core.mzi import TWO_PI, attenuator_value, mzi_transfer, mzi_transfer_general, wrap_phase
+from optinc_pdk.decompose.transfer import column_groups, mesh_transfer
 from optinc_pdk.errors import OptincError
 
 MAX_DAC_BITS = 24  # beyond this the DAC step (4e-7 rad) is far below any phase error worth modelling
@@ -49,6 +49,7 @@ class ErrorModel:
     sigma_imbalance_db: float = 0.0  # σ of the loss difference between an MZI's two internal arms, dB
     crosstalk: float = 0.0  # phase a heater adds to each neighbour, per rad of its own phase
     sigma_detector: float = 0.0  # σ of the receiver noise, in PAM4 levels
+    calibrate: bool = False  # re-solve every chip's phases for its known coupler and arm errors (calibration)
 
     def __post_init__(self) -> None:
         checks = {
@@ -99,8 +100,9 @@ def _neighbour_index(column: np.ndarray, top: np.ndarray, n_modes: int, spacing:
 
 
 def _neighbour_sum(values: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    padded = np.append(values, 0.0)  # index −1 reads the appended 0
-    return padded[neighbours].sum(axis=-1)
+    """Σ of each heater's neighbours' values; ``values`` (..., K) may carry a chip axis."""
+    padded = np.concatenate([values, np.zeros(values.shape[:-1] + (1,))], axis=-1)  # index −1 reads the 0
+    return padded[..., neighbours].sum(axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +125,7 @@ class LeafSites:
         return int(self.theta.size)
 
 
-def _mesh_sites(block: MeshBlock, mzi_offset: int, output_offset: int) -> LeafSites:
+def mesh_sites(block: MeshBlock, mzi_offset: int, output_offset: int) -> LeafSites:
     # the order mesh_matrix uses (stable by column): an equivalent propagation order, columns adjacent
     order = np.argsort(block.column, kind="stable")
     top, column = block.top_mode[order], block.column[order]
@@ -155,7 +157,7 @@ class ErrorSites:
         mzis = outputs = 0
         for block in description.walk():
             if isinstance(block, MeshBlock):
-                self.leaves.append(_mesh_sites(block, mzis, outputs))
+                self.leaves.append(mesh_sites(block, mzis, outputs))
                 outputs += block.n_modes
             elif isinstance(block, AttenuatorColumn):
                 self.leaves.append(_attenuator_sites(block, mzis, outputs))
@@ -196,19 +198,22 @@ def _actual_phase(design: np.ndarray, neighbours: np.ndarray, model: ErrorModel,
 
 def _leaf_matrix(leaf: LeafSites, model: ErrorModel, rows: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     part = rows[:, :, leaf.mzi_offset : leaf.mzi_offset + leaf.n_mzis]  # (C, 5, K)
-    theta = _actual_phase(leaf.theta, leaf.neighbours, model, part[:, 0])
-    phi = _actual_phase(leaf.phi, leaf.neighbours, model, part[:, 1])
     split_in = np.clip(0.5 + model.sigma_split * part[:, 2], 0.0, 1.0)
     split_out = np.clip(0.5 + model.sigma_split * part[:, 3], 0.0, 1.0)
     imbalance = model.sigma_imbalance_db * part[:, 4]  # > 0: the upper arm loses more
     arm_upper = 10.0 ** (-(model.loss_db + np.maximum(imbalance, 0.0)) / 20.0)
     arm_lower = 10.0 ** (-(model.loss_db + np.maximum(-imbalance, 0.0)) / 20.0)
+    design = (leaf.theta, leaf.phi, leaf.output)
+    if model.calibrate:  # the chip's couplers and arms are measured: its phases are solved for them
+        design = calibrated_phases(leaf, split_in, split_out, arm_upper, arm_lower)
+    theta = _actual_phase(design[0], leaf.neighbours, model, part[:, 0])
+    phi = _actual_phase(design[1], leaf.neighbours, model, part[:, 1])
     transfers = mzi_transfer_general(theta, phi, split_in, split_out, arm_upper, arm_lower)
     block = leaf.block
     if isinstance(block, MeshBlock):
         n = block.n_modes
         screen = outputs[:, leaf.output_offset : leaf.output_offset + n]
-        output = _actual_phase(leaf.output, leaf.output_neighbours, model, screen)
+        output = _actual_phase(design[2], leaf.output_neighbours, model, screen)
         return mesh_transfer(n, theta, phi, leaf.top_mode, leaf.column, output, mzi_matrices=transfers)
     chips = rows.shape[0]
     matrix = np.zeros((chips, block.n_out, block.n_in), dtype=np.complex128)
@@ -216,3 +221,64 @@ def _leaf_matrix(leaf: LeafSites, model: ErrorModel, rows: np.ndarray, outputs: 
     matrix[:, through, through] = 1.0
     matrix[:, block.mode, block.mode] = transfers[..., 0, 0]  # used upper-in → upper-out (T₀₀)
     return matrix
+
+
+# -- calibration: phases re-solved for a chip's known couplers and arms ------------------------------
+
+def _internal_phase_for(magnitude: np.ndarray, split_in, split_out, arm_upper, arm_lower, near: np.ndarray) -> np.ndarray:
+    """θ' with |√(1−κ₁)√(1−κ₂)·a_u·e^{iθ'} − √κ₁√κ₂·a_l| = magnitude (the nearest reachable value), on θ's side of π.
+
+    |A·e^{iθ'} − B|² = A² + B² − 2AB·cos θ', so cos θ' follows in closed form; an imperfect MZI reaches
+    only |A − B| … A + B, and a value outside is clipped to the nearest end (its best approximation).
+    """
+    a = np.sqrt((1.0 - split_in) * (1.0 - split_out)) * arm_upper
+    b = np.sqrt(split_in * split_out) * arm_lower
+    product = 2.0 * a * b
+    cosine = np.divide(a**2 + b**2 - magnitude**2, product, out=np.ones_like(product), where=product > 0)
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+    return np.where(np.mod(near, TWO_PI) > np.pi, TWO_PI - angle, angle)
+
+
+def calibrated_phases(leaf: LeafSites, split_in, split_out, arm_upper, arm_lower):
+    """(θ, φ, output phases), each with a chip axis, that make this chip's imperfect MZIs realise the design.
+
+    Attenuators: T₀₀ = e^{iφ'}(A·e^{iθ'} − B) = d is solved exactly where |d| is reachable. Meshes
+    (error-corrected programming in the style of Bandyopadhyay et al. 2021): in light's order, θ'
+    gives each MZI the design's power splitting (exact for lossless couplers of any ratio within
+    reach); the phases the imperfect MZI adds on its two outputs are carried forward as a phase
+    front P (realised so far = diag(e^{iP})·design so far), absorbed by the next MZIs' φ and finally
+    by the output phase screen (ψ' = ψ − P).
+    """
+    if isinstance(leaf.block, AttenuatorColumn):
+        target = attenuator_value(leaf.theta, leaf.phi)
+        theta = _internal_phase_for(np.abs(target), split_in, split_out, arm_upper, arm_lower, leaf.theta)
+        reached = mzi_transfer_general(theta, 0.0, split_in, split_out, arm_upper, arm_lower)[..., 0, 0]
+        return theta, wrap_phase(np.angle(target) - np.angle(reached)), leaf.output
+    chips = split_in.shape[0]
+    front = np.zeros((chips, leaf.block.n_modes))
+    theta = np.empty((chips, leaf.n_mzis))
+    phi = np.empty((chips, leaf.n_mzis))
+    for group in column_groups(leaf.column):
+        top = leaf.top_mode[group]
+        errors = (split_in[:, group], split_out[:, group], arm_upper[:, group], arm_lower[:, group])
+        design = leaf.theta[group]
+        theta[:, group] = _internal_phase_for(np.sin(0.5 * design), *errors, design)
+        chi, q_upper, q_lower = _output_phases(mzi_transfer_general(theta[:, group], 0.0, *errors),
+                                               mzi_transfer(design, 0.0))
+        upper, lower = front[:, top], front[:, top + 1]
+        phi[:, group] = wrap_phase(leaf.phi[group] - upper + lower - chi)
+        front[:, top], front[:, top + 1] = q_upper + lower, q_lower + lower
+    return theta, phi, wrap_phase(leaf.output - front)
+
+
+def _output_phases(actual: np.ndarray, ideal: np.ndarray):
+    """(χ, Q₀, Q₁) with actual ≈ diag(e^{iQ₀}, e^{iQ₁})·ideal·diag(e^{iχ}, 1), magnitude-weighted.
+
+    From the entry products p_jk = actual_jk·conj(ideal_jk): e^{iχ} ∝ p₀₀·conj(p₀₁) + p₁₀·conj(p₁₁); in the
+    bar or cross state that sum vanishes and χ is free (it trades with Q), so 0 is taken.
+    """
+    p = actual * np.conj(ideal)
+    rotation = p[..., 0, 0] * np.conj(p[..., 0, 1]) + p[..., 1, 0] * np.conj(p[..., 1, 1])
+    chi = np.where(np.abs(rotation) > 1e-12, np.angle(rotation), 0.0)
+    turn = np.exp(-1j * chi)
+    return chi, np.angle(p[..., 0, 1] + p[..., 0, 0] * turn), np.angle(p[..., 1, 1] + p[..., 1, 0] * turn)
