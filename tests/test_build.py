@@ -113,9 +113,9 @@ def test_the_build_writes_every_level_and_each_kind_round_trips_through_gdsfacto
     blocks = json.loads((out / "circuit.json").read_text())["blocks"]
     folder = out / "netlists"
     written = {p.name[: -len(SUFFIX)] for p in folder.glob(f"*{SUFFIX}")}
-    assert written == {b["name"].replace("/", "_") for b in blocks} | {"b8n4"}
+    assert written == {"b8n4_" + b["name"].replace("/", "_") for b in blocks} | {"b8n4"}
     top = yaml.safe_load((folder / f"b8n4{SUFFIX}").read_text())
-    assert top["instances"] == {"optinc": {"component": "optinc"}}
+    assert top["instances"] == {"optinc": {"component": "b8n4_optinc"}}
     smallest: dict[str, dict] = {}
     for block in blocks:
         kind = f"{block['kind']}:{block.get('role', '')}"
@@ -126,5 +126,5 @@ def test_the_build_writes_every_level_and_each_kind_round_trips_through_gdsfacto
     del smallest["composite:optinc"]  # the whole chip: its round trip is the tiny scenario's (test_design_netlists)
     register_netlists(folder)
     for block in smallest.values():
-        name = block["name"].replace("/", "_")
+        name = "b8n4_" + block["name"].replace("/", "_")
         assert_round_trip(folder, name, yaml.safe_load((folder / f"{name}{SUFFIX}").read_text()))

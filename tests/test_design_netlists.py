@@ -39,11 +39,11 @@ def tiny_build(tmp_path_factory):
 
 def test_every_block_has_its_level_and_the_top_places_the_design(tiny_build):
     description, result, _, netlists = tiny_build
-    assert set(netlists) == {netlist_name(b) for b in description.top.walk()} | {result.name}
+    assert set(netlists) == {netlist_name(b, result.name) for b in description.top.walk()} | {result.name}
     top = netlists[result.name]
-    assert top["instances"] == {"optinc": {"component": "optinc"}}
+    assert top["instances"] == {"optinc": {"component": "tiny_optinc"}}
     mesh = next(b for b in description.top.walk() if b.kind == "mesh")
-    level = netlists[netlist_name(mesh)]
+    level = netlists[netlist_name(mesh, result.name)]
     assert level["instances"]["mzi0"]["settings"] == {"theta": float(mesh.theta[0]), "phi": float(mesh.phi[0])}
     assert sum(i["component"] == "phase_shifter" for i in level["instances"].values()) == mesh.n_modes
 
@@ -53,8 +53,8 @@ def test_non_power_of_two_trees_carry_their_ratios_into_the_cells(tiny_build):
 
     _, _, folder, netlists = tiny_build
     register_netlists(folder)
-    trees = gf.read.from_yaml(folder / f"averager_sum{SUFFIX}")
-    assert [i["settings"] for i in netlists["averager_sum"]["instances"].values()] == [{"n_inputs": 3}] * 4
+    trees = gf.read.from_yaml(folder / f"tiny_averager_sum{SUFFIX}")
+    assert [i["settings"] for i in netlists["tiny_averager_sum"]["instances"].values()] == [{"n_inputs": 3}] * 4
     ratios = sorted(node.cell.info["ratio"] for tree in trees.insts for node in tree.cell.insts
                     if node.cell.name.startswith("combiner_2x1"))
     assert ratios == pytest.approx([0.5] * 4 + [2 / 3] * 4)  # four 3-leaf trees: 2/3 at the root, 1/2 below
@@ -134,7 +134,7 @@ def test_sax_on_the_whole_chip_equals_the_simulation():
     east = [east_port(j, n_in, n_out) for j in range(n_out)]
     matrix = np.array([[complex(s.get((west_port(i, n_in), e), 0)) for i in range(n_in)] for e in east])
     sources = [b for b in top.walk() if b.kind == "source"]
-    bias_ports = [p for p in netlists["linear"]["ports"] if p.endswith("bias_in")]
+    bias_ports = [p for p in netlists["linear"]["ports"] if p.endswith("bias_in")]  # one source: L1's bias
     assert len(sources) == len(bias_ports) == 1
     offset = np.array([complex(s.get((bias_ports[0], e), 0)) for e in east]) * sources[0].amplitude
     stage = compile_block(top)

@@ -21,7 +21,7 @@ from optinc_pdk.spec.scenario import load_scenario
 
 # how a mode crosses each PDK element of a mesh (entry port -> exit port)
 THROUGH = {"straight": {"o1": "o2"}, "phase_shifter": {"o1": "o2"}, "mzi2x2": {"o2": "o3", "o1": "o4"}}
-LEAF_BLOCK_CELLS = ("mesh_n", "attenuators_", "splitter_trees_", "combiner_trees_", "source_", "nonlinear_", "wires_")
+LEAF_BLOCK_CELLS = ("mesh_n", "attenuators_", "splitter_trees_", "combiner_trees_", "source", "nonlinear_", "wires_")
 
 
 def _split(ref: str) -> tuple[str, str]:

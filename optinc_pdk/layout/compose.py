@@ -34,6 +34,18 @@ WEST, EAST = -1, -2
 _EPS = 1e-6
 
 
+#: Composite roles drawn once per design: their cells carry the block's name (``L3_256x128``).
+NAMED_ROLES = ("layer", "optinc", "averager", "broadcast")
+
+
+def composite_cell_name(block: Composite) -> str:
+    """Readable cell name, shape out×in as the reports write it: ``L1_64x4`` for a layer, ``block_4x4``."""
+    shape = f"{block.n_out}x{block.n_in}"
+    if block.role in NAMED_ROLES:
+        return f"{block.name.replace('/', '_')}_{shape}" if block.role == "layer" else f"{block.role}_{shape}"
+    return f"{block.role or 'composite'}_{shape}"
+
+
 def child_ranks(block: Composite) -> np.ndarray:
     """Column of every child: longest link path; input-less children right before their first consumer."""
     n = len(block.children)
@@ -179,7 +191,7 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     role = block.role or "composite"
     info = {"crossings": crossings, "tracks": tracks, "detours": detours, "mzis": mzis}
     origins = np.stack([np.array(column_x)[rank], offsets], axis=1) if n_kids else np.zeros((0, 2))
-    return Plan(key=key, name=f"{role}_{block.n_in}x{block.n_out}_{key[:8]}", kind=role, width=end,
+    return Plan(key=key, name=composite_cell_name(block), kind=role, width=end,
                 west_y=west_port_y, east_y=east_port_y, bbox=bbox, prims=(), children=children, wires=wires,
                 mzis=mzis, info=info, origins=origins)
 

@@ -20,7 +20,7 @@ import kfactory as kf
 import klayout.db as kdb
 import numpy as np
 
-from optinc_pdk.layout.plan import Plan, digest
+from optinc_pdk.layout.plan import Plan, cell_names, digest
 from optinc_pdk.pdk import activate_pdk
 from optinc_pdk.pdk.cells import CELLS
 from optinc_pdk.pdk.cells.waveguides import ARC_TOLERANCE_UM, sbend_outline
@@ -29,6 +29,7 @@ from optinc_pdk.pdk.tech import LAYER
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 _DRAWN: dict[tuple[str, str], gf.Component] = {}
+_NAMES: dict[str, str] = {}  # cell name → plan key of every plan cell drawn in this process
 
 #: Cells whose plan extends further than this from the plan origin are drawn centred (µm; GDS: ±2147 mm).
 COORDINATE_LIMIT_UM = 1.0e6
@@ -58,6 +59,11 @@ class Drawer:
         self.kcl = probe.kcl
         self.wg_layer = self.kcl.layer(*LAYER.WG)
         self._port_info = kf.Info()
+        self.names: dict[str, str] = {}
+
+    def name_cells(self, root: Plan) -> None:
+        """Fix the cell names of ``root``'s plans before drawing (``plan.cell_names``): readable where unique."""
+        self.names = cell_names(root, _NAMES)
 
     # --- cells -----------------------------------------------------------------------------
 
@@ -86,7 +92,9 @@ class Drawer:
             return _DRAWN[key]
         children = [self.cell(place.plan) for place in plan.children]  # draw bottom-up
         ox, oy = self.origin(plan)
-        c = gf.Component(name=plan.name)
+        name = self.names.get(plan.key) or f"{plan.name}_{plan.key[:8]}"
+        _NAMES.setdefault(name, plan.key)
+        c = gf.Component(name=name)
         try:
             for prim in plan.prims:
                 ref = c.add_ref(self.pdk_cell(prim.cell, prim.params), columns=prim.columns, rows=prim.rows,
@@ -98,7 +106,7 @@ class Drawer:
                                 column_pitch=place.column_pitch, row_pitch=place.row_pitch)
                 ref.dmove((place.x + cx - ox, place.y + cy - oy))
             if plan.wires is not None and not plan.wires.empty:
-                c.add_ref(self.wires_cell(plan, ox, oy), name="wires")
+                c.add_ref(self.wires_cell(plan, name, ox, oy), name="wires")
             n_in, n_out = plan.west_y.size, plan.east_y.size
             self.set_ports(c, [([west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2),
                                ([east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox, plan.east_y - oy, 0)])
@@ -123,11 +131,11 @@ class Drawer:
             _DRAWN[key] = c
         return _DRAWN[key]
 
-    def wires_cell(self, plan: Plan, ox: float, oy: float) -> gf.Component:
+    def wires_cell(self, plan: Plan, owner: str, ox: float, oy: float) -> gf.Component:
         """The composite's waveguides, drawn in its cell's frame (plan frame shifted by −(ox, oy))."""
         wires = plan.wires
         g = self.geometry
-        c = gf.Component(name=f"wires_{plan.key[:8]}")
+        c = gf.Component(name=f"wires_{owner}")
         try:
             half, r = g.wg_width / 2, g.bend_radius
             shapes = c.shapes(self.wg_layer)

@@ -59,7 +59,7 @@ def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry) -> P
         for m0, count in runs(np.flatnonzero(~covered), 1)
     ]
     y = _channel_y(n, p)
-    return _leaf(key, f"mesh_column_n{n}_{key[:8]}", "mesh_column", length, y, y, prims, g, mzis=int(tops.size))
+    return _leaf(key, f"mesh_column_n{n}", "mesh_column", length, y, y, prims, g, mzis=int(tops.size))
 
 
 def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan]) -> tuple[str, callable]:
@@ -85,7 +85,7 @@ def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan]) -> 
         prims = [Prim("phase_shifter", (), n_cols * length, 0.0, rows=n, row_pitch=p)]
         y = _channel_y(n, p)
         mzis = sum(c.plan.mzis * c.count for c in children)
-        return _leaf(key, f"mesh_n{n}_{key[:8]}", "mesh", n_cols * length + g.heater_length, y, y, prims, g,
+        return _leaf(key, f"mesh_n{n}", "mesh", n_cols * length + g.heater_length, y, y, prims, g,
                      children=children, mzis=mzis, info={"modes": n, "columns": n_cols, "mzis": mzis})
 
     return key, build
@@ -111,7 +111,7 @@ def plan_attenuators(block: AttenuatorColumn, g: DeviceGeometry) -> tuple[str, c
         prims += [Prim("straight", (("length", length),), 0.0, top(m0 + count - 1), rows=count, row_pitch=p)
                   for m0, count in runs(through, 1)]
         y = _channel_y(n, p)
-        return _leaf(key, f"attenuators_{n_in}x{n_out}_{key[:8]}", "attenuators", length, y[:n_in], y[:n_out],
+        return _leaf(key, f"attenuators_{n_out}x{n_in}", "attenuators", length, y[:n_in], y[:n_out],
                      prims, g, mzis=int(modes.size))
 
     return key, build
@@ -145,7 +145,7 @@ def plan_trees(block: TreeArray, g: DeviceGeometry) -> tuple[str, callable]:
         leaf_y[unused] = -(1 + np.arange(int(unused.sum()))) * p
         west, east = (trunk, leaf_y) if splitting else (leaf_y, trunk)
         kind = block.kind
-        return _leaf(key, f"{kind}_{n_trees}x{n_leaves}_{key[:8]}", kind, width, west, east, prims, g)
+        return _leaf(key, f"{kind}_{n_trees}x{n_leaves}", kind, width, west, east, prims, g)
 
     return key, build
 
@@ -160,7 +160,7 @@ def plan_source(block: Source, g: DeviceGeometry) -> tuple[str, callable]:
     def build() -> Plan:
         length = dim.connector_length(g)
         prims = [Prim("straight", (("length", length),), 0.0, 0.0)]
-        return _leaf(key, f"source_{key[:8]}", "source", length, np.zeros(0), np.zeros(1), prims, g)
+        return _leaf(key, "source", "source", length, np.zeros(0), np.zeros(1), prims, g)
 
     return key, build
 
@@ -173,6 +173,6 @@ def plan_nonlinear(block: NonlinearArray, g: DeviceGeometry) -> tuple[str, calla
         p = g.mode_pitch
         prims = [Prim("nonlinear_unit", (), 0.0, 0.0, rows=n, row_pitch=p)] if n else []
         y = _channel_y(n, p)
-        return _leaf(key, f"nonlinear_{n}_{key[:8]}", "nonlinear", g.nonlinear_length, y, y, prims, g)
+        return _leaf(key, f"nonlinear_{n}", "nonlinear", g.nonlinear_length, y, y, prims, g)
 
     return key, build

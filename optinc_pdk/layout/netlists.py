@@ -48,9 +48,11 @@ BIAS_PORT = "bias_in"
 SUFFIX = ".pic.yml"
 
 
-def netlist_name(block: Block) -> str:
-    """The block's netlist (and file) name: its path with ``_`` for ``/`` (gdsfactory cuts names at dots)."""
-    return block.name.replace("/", "_")
+def netlist_name(block: Block, design: str = "") -> str:
+    """The block's netlist (and file) name: ``<design>_<path>``, ``_`` for ``/`` (gdsfactory cuts names at
+    dots). The design's name keeps two designs' levels apart when both are registered in one PDK."""
+    path = block.name.replace("/", "_")
+    return f"{design}_{path}" if design else path
 
 
 def _short(cell: str) -> str:
@@ -160,8 +162,8 @@ def _phase_settings(block: Block, g: DeviceGeometry) -> dict[tuple[int, int], tu
     return out
 
 
-def leaf_netlist(block: Block, plan: Plan, g: DeviceGeometry) -> dict:
-    level = _Level(netlist_name(block), g)
+def leaf_netlist(block: Block, plan: Plan, g: DeviceGeometry, design: str = "") -> dict:
+    level = _Level(netlist_name(block, design), g)
     phased = _phase_settings(block, g)
     counts: dict[str, int] = {}
     placed = 0
@@ -190,15 +192,15 @@ def bias_ports(block: Block) -> list[str]:
     return []
 
 
-def composite_netlist(block: Composite, plan: Plan, planner: Planner) -> dict:
+def composite_netlist(block: Composite, plan: Plan, planner: Planner, design: str = "") -> dict:
     g = planner.geometry
-    level = _Level(netlist_name(block), g)
+    level = _Level(netlist_name(block, design), g)
     for child, (cx, cy) in zip(block.children, plan.origins.tolist()):
         child_plan = planner.plan(child)
         n_in, n_out = child_plan.west_y.size, child_plan.east_y.size
         ports = [(west_port(c, n_in), 0.0, y, 180) for c, y in enumerate(child_plan.west_y.tolist())]
         ports += [(east_port(j, n_in, n_out), child_plan.width, y, 0) for j, y in enumerate(child_plan.east_y.tolist())]
-        level.add(child.name.rsplit("/", 1)[-1], netlist_name(child), cx, cy, ports)
+        level.add(child.name.rsplit("/", 1)[-1], netlist_name(child, design), cx, cy, ports)
     for index, prim in enumerate(plan.prims):  # cells a composite places itself (none today)
         level.add_pdk(f"{_short(prim.cell)}{index}", prim.cell, prim.params, prim.x, prim.y)
     wires = plan.wires
@@ -218,30 +220,31 @@ def design_netlists(top: Block, planner: Planner | None = None, name: str | None
                     origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, dict]:
     """Every block's netlist, keyed by its name, top first (depth-first, optical order).
 
-    With ``name`` (the GDS top cell's), a netlist of that name comes first: the design placed as the
-    GDS places it (at ``-origin``, see ``draw.Drawer.origin``) with its ports, the file a user opens.
+    With ``name`` (the GDS top cell's), every level's name starts with it (``b8n4_L1_B0_U``) and a
+    netlist of that name comes first: the design placed as the GDS places it (at ``-origin``, see ``draw.Drawer.origin``) with its ports, the file a user opens.
     ``planner`` is the layout's own, so the placements are those of the drawn plan.
     """
     planner = planner or Planner()
     out: dict[str, dict] = {}
+    design = name or ""
     if name is not None:
         out[name] = _top_netlist(name, top, planner.plan(top), origin)
     for block in top.walk():
         plan = planner.plan(block)
         if isinstance(block, Composite):
-            out[netlist_name(block)] = composite_netlist(block, plan, planner)
+            out[netlist_name(block, design)] = composite_netlist(block, plan, planner, design)
         else:
-            out[netlist_name(block)] = leaf_netlist(block, plan, planner.geometry)
+            out[netlist_name(block, design)] = leaf_netlist(block, plan, planner.geometry, design)
     return out
 
 
 def _top_netlist(name: str, top: Block, plan: Plan, origin: tuple[float, float]) -> dict:
     n_in, n_out = plan.west_y.size, plan.east_y.size
     names = [west_port(c, n_in) for c in range(n_in)] + [east_port(j, n_in, n_out) for j in range(n_out)]
-    design = netlist_name(top)
-    return {"name": name, "instances": {design: {"component": design}},
-            "placements": {design: {"x": -origin[0], "y": -origin[1], "rotation": 0, "mirror": False}},
-            "nets": [], "ports": {port: f"{design},{port}" for port in names + bias_ports(top)}}
+    instance = top.name.rsplit("/", 1)[-1]  # as the GDS top cell names its one instance ("optinc")
+    return {"name": name, "instances": {instance: {"component": netlist_name(top, name)}},
+            "placements": {instance: {"x": -origin[0], "y": -origin[1], "rotation": 0, "mirror": False}},
+            "nets": [], "ports": {port: f"{instance},{port}" for port in names + bias_ports(top)}}
 
 
 def netlist_yaml(netlist: dict) -> str:

@@ -116,7 +116,7 @@ class Wires:
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Plan:
     key: str  # content hash: equal keys, equal geometry
-    name: str  # layout cell name (deterministic: kind, size, key)
+    name: str  # readable base of the layout cell name (kind and shape; see cell_names)
     kind: str  # "mesh", "mesh_column", "attenuators", "splitter_trees", "combiner_trees", "source",
     #            "nonlinear", or a composite role ("optinc", "layer", "matrix", "block", "bias", ...)
     width: float
@@ -140,6 +140,28 @@ class Plan:
             lo.append(self.bbox.ymin)
             hi.append(self.bbox.ymax)
         return min(lo), max(hi)
+
+
+def cell_names(root: Plan, taken: dict[str, str] | None = None) -> dict[str, str]:
+    """Layout cell name of every plan under ``root``, by key: its readable name, plus its key's first
+    8 hex digits only where two different plans share that name (in this design, or in ``taken``,
+    name → key of cells already drawn in this process)."""
+    plans: dict[str, Plan] = {}
+    pending = [root]
+    while pending:
+        plan = pending.pop()
+        if plan.key not in plans:
+            plans[plan.key] = plan
+            pending.extend(place.plan for place in plan.children)
+    keys_of: dict[str, set[str]] = {}
+    for key, plan in plans.items():
+        keys_of.setdefault(plan.name, set()).add(key)
+    taken = taken or {}
+    names = {}
+    for key, plan in plans.items():
+        shared = len(keys_of[plan.name]) > 1 or taken.get(plan.name, key) != key
+        names[key] = f"{plan.name}_{key[:8]}" if shared else plan.name
+    return names
 
 
 # --- boxes ----------------------------------------------------------------------------------

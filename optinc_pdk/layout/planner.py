@@ -32,7 +32,9 @@ class Planner:
         g = self.geometry
         if isinstance(block, Composite):
             kids = [self.plan(child) for child in block.children]
-            key = digest("composite", block.role, block.n_in, block.n_out, tuple(k.key for k in kids),
+            # a layer's cell carries its index, so two layers never share one cell
+            named = block.name if block.role == "layer" else ""
+            key = digest("composite", block.role, named, block.n_in, block.n_out, tuple(k.key for k in kids),
                          block.inputs, block.links, block.outputs)
             if key not in self.plans:
                 self.plans[key] = plan_composite(block, kids, key, g, self.rules)

@@ -97,6 +97,7 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
 
     t0 = time.perf_counter()
     drawer = Drawer(g)
+    drawer.name_cells(plan)
     design = drawer.cell(plan)
     origin = drawer.origin(plan)
     existing = gf.kcl.layout.cell(name)
