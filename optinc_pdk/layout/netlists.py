@@ -221,7 +221,8 @@ def design_netlists(top: Block, planner: Planner | None = None, name: str | None
     """Every block's netlist, keyed by its name, top first (depth-first, optical order).
 
     With ``name`` (the GDS top cell's), every level's name starts with it (``b8n4_L1_B0_U``) and a
-    netlist of that name comes first: the design placed as the GDS places it (at ``-origin``, see ``draw.Drawer.origin``) with its ports, the file a user opens.
+    netlist of that name comes first: the design placed as the GDS places it (at ``-origin``, see
+    ``draw.Drawer.origin``) with its ports, the file a user opens.
     ``planner`` is the layout's own, so the placements are those of the drawn plan.
     """
     planner = planner or Planner()
