@@ -89,7 +89,9 @@ def _summary(console, result) -> None:
     for key in ("gds", "oas", "png"):
         if layout["paths"].get(key):
             rows.append([key.upper(), layout["paths"][key]])
-    rows += [["phase map", r["exports"]["phase_map"][0]], ["netlist", r["exports"]["compact_netlist"]],
+    if layout["paths"].get("netlists"):
+        rows.append(["netlists (every level)", layout["paths"]["netlists"]])
+    rows += [["phase map", r["exports"]["phase_map"][0]], ["compact netlist", r["exports"]["compact_netlist"]],
              ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
 
@@ -118,6 +120,8 @@ def _cascade_summary(console, result) -> None:
     for key in ("gds", "oas", "png"):
         if layout["paths"].get(key):
             rows.append([key.upper(), layout["paths"][key]])
+    if layout["paths"].get("netlists"):
+        rows.append(["netlists (every level)", layout["paths"]["netlists"]])
     rows += [["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
 
