@@ -85,6 +85,7 @@ def _summary(console, result) -> None:
         ["verification", "skipped" if v is None else
          f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
          f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
+        _connectivity_row(r),
     ]
     for key in ("gds", "oas", "png"):
         if layout["paths"].get(key):
@@ -94,6 +95,14 @@ def _summary(console, result) -> None:
     rows += [["phase map", r["exports"]["phase_map"][0]], ["compact netlist", r["exports"]["compact_netlist"]],
              ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
+
+
+def _connectivity_row(report: dict) -> list[str]:
+    c = report.get("connectivity")
+    if c is None:
+        return ["drawn waveguides", "not checked"]
+    verdict = "PASS" if c["connected"] else "FAIL: a waveguide is missing or does not abut"
+    return ["drawn waveguides", f"{verdict}: {c['open_ends']} open ends, the description means {c['expected_open_ends']}"]
 
 
 def _cascade_summary(console, result) -> None:
@@ -116,6 +125,7 @@ def _cascade_summary(console, result) -> None:
         ["verification", "skipped" if v is None else
          f"{'PASS' if r['verified'] else 'FAIL'}: link {v['link']['within_tolerance']}/{v['link']['level1_inputs']} "
          f"within tolerance, optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} 16-server vectors"],
+        _connectivity_row(r),
     ]
     for key in ("gds", "oas", "png"):
         if layout["paths"].get(key):
