@@ -43,6 +43,14 @@ def _sigmas(text: str | None) -> list[float] | None:
     return values
 
 
+def _shown(source: str) -> str:
+    """A weights path relative to the working folder where it lies below it (reports name no machine folder)."""
+    try:
+        return str(Path(source).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return source
+
+
 def _design(scenario: str, weights: Path | None):
     from optinc_pdk.circuit.builder import build_description
     from optinc_pdk.core.weights import load_for_scenario
@@ -132,7 +140,7 @@ def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: 
     finish(world)
     if rank != 0:
         return None
-    return {"scenario": s.name, "weights": w.source, "servers": description.servers, "chips": samples, "seed": seed,
+    return {"scenario": s.name, "weights": _shown(w.source), "servers": description.servers, "chips": samples, "seed": seed,
             "ranks": world, "inputs": {"sample": chosen.sample, "count": chosen.size, "of": data.size},
             "design": design, "results": results, "seconds": seconds}
 
