@@ -119,3 +119,23 @@ def test_build_reports_connectivity_and_fails_on_a_deleted_segment(run_cli, smal
     assert report["verified"] is False
     assert json.loads((tmp_path / "bad" / "report.json").read_text())["verified"] is False
     assert code == 1
+
+
+def test_layout_verb_checks_the_drawn_waveguides(run_cli, small_yml, tmp_path, monkeypatch):
+    import optinc_pdk.layout as layout_api
+
+    args = ["layout", small_yml, "--random-weights", SEED, "--format", "gds", "--no-png", "--json"]
+    code, out, _ = run_cli([*args, "-o", tmp_path / "good"])
+    assert code == 0 and json.loads(out)["connectivity"]["connected"] is True
+
+    honest = layout_api.write_layout
+
+    def drawn_with_a_gap(*args, **kwargs):
+        result = honest(*args, **kwargs)
+        _without_shape(result.paths["gds"], result.paths["gds"], "sbend")
+        return result
+
+    monkeypatch.setattr(layout_api, "write_layout", drawn_with_a_gap)
+    code, out, _ = run_cli([*args, "-o", tmp_path / "bad"])
+    assert json.loads(out)["connectivity"]["connected"] is False
+    assert code == 1
