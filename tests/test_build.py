@@ -128,3 +128,21 @@ def test_the_build_writes_every_level_and_each_kind_round_trips_through_gdsfacto
     for block in smallest.values():
         name = "b8n4_" + block["name"].replace("/", "_")
         assert_round_trip(folder, name, yaml.safe_load((folder / f"{name}{SUFFIX}").read_text()))
+
+
+def test_the_report_states_the_heater_power_of_every_phase_in_the_phase_map(b8n4_build):
+    """Independent of the description: every θ, φ and output phase of phases.npz, wrapped, times P_π/π."""
+    import numpy as np
+
+    from optinc_pdk.analysis.power import P_PI_MW
+
+    out = b8n4_build.out_dir
+    report = json.loads((out / "report.json").read_text())
+    with np.load(out / "phases.npz", allow_pickle=False) as arrays:
+        phases = np.concatenate([arrays[k] for k in arrays.files if k.rsplit("/", 1)[-1] in ("theta", "phi", "output_phase")])
+    expected_w = np.sum(np.mod(phases, 2 * np.pi)) / np.pi * P_PI_MW / 1000
+    power = report["heater_power"]
+    assert power["heaters"] == phases.size
+    assert power["total_w"] == pytest.approx(expected_w, rel=1e-9)
+    assert sum(r["power_w"] for r in power["stages"]) == pytest.approx(power["total_w"])
+    assert "## Heater power" in (out / "report.md").read_text() and (out / "plots" / "heater_power.png").is_file()

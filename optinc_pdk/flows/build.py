@@ -139,6 +139,7 @@ class SingleDesign:
         return {"description": description, "info": info}
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
+        from optinc_pdk.analysis.power import heater_power
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.core.area import onn_area
         from optinc_pdk.report.build_report import write_report
@@ -148,6 +149,7 @@ class SingleDesign:
                            is not None, "random_seed": self.request.random_seed, "provenance": w.provenance}
         body["area"] = area.to_dict()
         body["description"] = summary(description)
+        body["heater_power"] = heater_power(description.top)
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
         return body
 

@@ -30,6 +30,8 @@ def write_plots(report: dict, out_dir: Path, area: OnnArea, meshes=None) -> dict
         [onn_area(s) for s in table], out_dir / "plots" / "area_ratio.png",
         {s.name: s.paper.area_ratio for s in table if s.paper and s.paper.area_ratio}))
     out["communication"] = str(plots.plot_comm(comm_report([4, 8, 16]), out_dir / "plots" / "communication.png"))
+    if report.get("heater_power"):
+        out["heater_power"] = str(plots.plot_heater_power(report["heater_power"], out_dir / "plots" / "heater_power.png"))
     if meshes:
         out["phase_maps"] = str(plots.plot_phase_maps(meshes, out_dir / "plots" / "phase_maps.png"))
     return out
@@ -48,6 +50,18 @@ def connectivity_line(report: dict) -> str:
     return (f"Drawn waveguide connectivity (open ends of the written layout's waveguide polygons, cell by cell): "
             f"{c['open_ends']} open ends, the description means {c['expected_open_ends']}: {verdict} "
             f"({c['seconds']:.2f} s).")
+
+
+def heater_power_lines(power: dict | None) -> list[str]:
+    if not power:
+        return []
+    lines = ["## Heater power (static, from the phases of this build)", "",
+             f"Each heater costs P_π·wrap(phase)/π with P_π = {power['p_pi_mw']:g} mW ({power['source']}). "
+             f"Total: **{power['total_w']:.1f} W** in {power['heaters']} heaters.", "",
+             "| stage | heaters | power (W) | mean phase / π |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {r['stage']} | {r['heaters']} | {r['power_w']:.2f} | {r['mean_phase_over_pi']:.3f} |"
+              for r in power["stages"]]
+    return lines + [""]
 
 
 def markdown(report: dict) -> str:
@@ -94,6 +108,7 @@ def markdown(report: dict) -> str:
         lines += ["", f"MZI instances read back from the written layout with klayout (arrays expanded): "
                   f"**{layout['mzis']}** (the description has {layout['expected_mzis']}; "
                   f"{report['description']['weight_matrix_mzis']} map the weight matrices).", ""]
+    lines += heater_power_lines(report.get("heater_power"))
     v = report.get("verification")
     lines += ["## Verification (behavioural S-matrix simulation)", ""]
     if v is None:
@@ -111,8 +126,8 @@ def markdown(report: dict) -> str:
     for key, value in _file_rows(report):
         lines.append(f"- {key}: `{value}`")
     lines += ["", "## Viewing", "", f"`{report['view']}`", "",
-              "The layer properties file `layouts/optinc.lyp` names every layer (waveguides, heaters, pads, "
-              "nonlinear units, labels).", ""]
+              "The layer properties file `optinc.lyp`, written beside the layout, names every layer (waveguides, "
+              "heaters, pads, nonlinear units, labels).", ""]
     return "\n".join(lines)
 
 

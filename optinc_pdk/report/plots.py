@@ -115,3 +115,15 @@ def plot_comm(report: dict, path: Path) -> Path:
     ax.legend(fontsize=8)
     ax.set_title("Communication data (Fig. 6)")
     return _save(fig, path)
+
+
+def plot_heater_power(power: dict, path: Path) -> Path:
+    """Static heater power per stage (W), from the build's phases."""
+    plt = _pyplot()
+    stages = power["stages"]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.bar([r["stage"] for r in stages], [r["power_w"] for r in stages], color="#c0504d")
+    ax.set_ylabel("static heater power (W)")
+    ax.set_title(f"Heater power: {power['total_w']:.0f} W in {power['heaters']} heaters "
+                 f"(P_pi = {power['p_pi_mw']:g} mW)", fontsize=9)
+    return _save(fig, path)
