@@ -271,3 +271,21 @@ def test_calibration_makes_a_lossless_imperfect_mesh_exact_where_every_splitting
     assert np.abs(realised(sites.theta, sites.phi, sites.output) - design).max() > 0.05  # the errors matter
     calibrated = realised(*calibrated_phases(sites, split_in, split_out, lossless, lossless))
     np.testing.assert_allclose(calibrated, np.broadcast_to(design, calibrated.shape), atol=1e-12)
+
+
+def test_calibrated_attenuators_meet_the_real_part_of_every_reachable_value(tiny_design):
+    description, _ = tiny_design
+    sites = ErrorSites(description)
+    normals = sites.draw(2, [0, 1])
+    design = {leaf.block.name: leaf for leaf in sites.leaves if isinstance(leaf.block, AttenuatorColumn)}
+    for calibrate, should_match in (("", False), ("attenuators", True)):
+        matrices = sites.leaf_matrices(ErrorModel(sigma_split=0.03, calibrate=calibrate), normals)
+        worst = 0.0
+        for name, leaf in design.items():
+            target = mzi_transfer(leaf.theta, leaf.phi)[:, 0, 0]
+            inside = np.abs(target) < 0.9  # |d| near 1 lies above what imperfect couplers reach
+            got = matrices[name][:, leaf.block.mode, leaf.block.mode]
+            worst = max(worst, float(np.abs(got.real - target.real)[:, inside].max(initial=0.0)))
+        assert (worst < 1e-12) == should_match, (calibrate, worst)
+    with pytest.raises(OptincError, match="--calibrate"):
+        ErrorModel(calibrate="meshes")

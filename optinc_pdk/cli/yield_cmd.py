@@ -76,8 +76,9 @@ def register(app: typer.Typer) -> None:
         sigma_imbalance_db: float = typer.Option(0.0, "--sigma-imbalance-db", help="σ of an MZI's arm loss difference, dB"),
         crosstalk: float = typer.Option(0.0, "--crosstalk", help="thermal crosstalk: rad per rad of a neighbouring heater"),
         sigma_detector: float = typer.Option(0.0, "--sigma-detector", help="receiver noise σ, PAM4 levels"),
-        calibrate: bool = typer.Option(False, "--calibrate", help=(
-            "re-solve each chip's phases for its measured coupler ratios and arm losses (docs/yield.md)")),
+        calibrate: str = typer.Option("", "--calibrate", metavar="attenuators|all", help=(
+            "re-solve each chip's phases for its measured coupler ratios and arm losses: the attenuators, or "
+            "all (meshes too) (docs/yield.md)")),
         samples: int = typer.Option(100, "--samples", min=0, help="chips sampled (per σ of a sweep); 0: the design only"),
         seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="seed of the chip samples"),
         inputs: int | None = typer.Option(None, "--inputs", min=0, help=(

@@ -35,6 +35,7 @@ from optinc_pdk.core.mzi import TWO_PI, attenuator_value, mzi_transfer, mzi_tran
 from optinc_pdk.decompose.transfer import column_groups, mesh_transfer
 from optinc_pdk.errors import OptincError
 
+CALIBRATIONS = ("", "attenuators", "all")  # "": none (docs/yield.md, Calibration)
 MAX_DAC_BITS = 24  # beyond this the DAC step (4e-7 rad) is far below any phase error worth modelling
 
 
@@ -49,7 +50,7 @@ class ErrorModel:
     sigma_imbalance_db: float = 0.0  # σ of the loss difference between an MZI's two internal arms, dB
     crosstalk: float = 0.0  # phase a heater adds to each neighbour, per rad of its own phase
     sigma_detector: float = 0.0  # σ of the receiver noise, in PAM4 levels
-    calibrate: bool = False  # re-solve every chip's phases for its known coupler and arm errors (calibration)
+    calibrate: str = ""  # "attenuators" or "all" (also meshes): phases re-solved for the chip's known couplers and arms
 
     def __post_init__(self) -> None:
         checks = {
@@ -64,6 +65,8 @@ class ErrorModel:
         for option, (value, low, high) in checks.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
                 raise OptincError(f"{option}: {value!r} outside {low}..{high}")
+        if self.calibrate not in CALIBRATIONS:
+            raise OptincError(f"--calibrate: {self.calibrate!r} is not one of {', '.join(c for c in CALIBRATIONS if c)}")
         if int(self.dac_bits) != self.dac_bits:
             raise OptincError(f"--dac-bits: {self.dac_bits!r} is not a whole number")
 
@@ -204,7 +207,8 @@ def _leaf_matrix(leaf: LeafSites, model: ErrorModel, rows: np.ndarray, outputs: 
     arm_upper = 10.0 ** (-(model.loss_db + np.maximum(imbalance, 0.0)) / 20.0)
     arm_lower = 10.0 ** (-(model.loss_db + np.maximum(-imbalance, 0.0)) / 20.0)
     design = (leaf.theta, leaf.phi, leaf.output)
-    if model.calibrate:  # the chip's couplers and arms are measured: its phases are solved for them
+    if model.calibrate == "all" or (model.calibrate and isinstance(leaf.block, AttenuatorColumn)):
+        # the chip's couplers and arms are measured after fabrication: its phases are solved for them
         design = calibrated_phases(leaf, split_in, split_out, arm_upper, arm_lower)
     theta = _actual_phase(design[0], leaf.neighbours, model, part[:, 0])
     phi = _actual_phase(design[1], leaf.neighbours, model, part[:, 1])
@@ -242,7 +246,9 @@ def _internal_phase_for(magnitude: np.ndarray, split_in, split_out, arm_upper, a
 def calibrated_phases(leaf: LeafSites, split_in, split_out, arm_upper, arm_lower):
     """(θ, φ, output phases), each with a chip axis, that make this chip's imperfect MZIs realise the design.
 
-    Attenuators: T₀₀ = e^{iφ'}(A·e^{iθ'} − B) = d is solved exactly where |d| is reachable. Meshes
+    Attenuators: T₀₀ = e^{iφ'}(A·e^{iθ'} − B) = d is solved exactly where |d| is reachable; below the
+    chip's floor |A − B| the real part is met exactly and the rest is put in quadrature (+i), which
+    the ReLU and the coherent receiver do not read (the designs' matrices are real). Meshes
     (error-corrected programming in the style of Bandyopadhyay et al. 2021): in light's order, θ'
     gives each MZI the design's power splitting (exact for lossless couplers of any ratio within
     reach); the phases the imperfect MZI adds on its two outputs are carried forward as a phase
@@ -250,7 +256,7 @@ def calibrated_phases(leaf: LeafSites, split_in, split_out, arm_upper, arm_lower
     by the output phase screen (ψ' = ψ − P).
     """
     if isinstance(leaf.block, AttenuatorColumn):
-        target = attenuator_value(leaf.theta, leaf.phi)
+        target = _reachable_in_phase(attenuator_value(leaf.theta, leaf.phi), split_in, split_out, arm_upper, arm_lower)
         theta = _internal_phase_for(np.abs(target), split_in, split_out, arm_upper, arm_lower, leaf.theta)
         reached = mzi_transfer_general(theta, 0.0, split_in, split_out, arm_upper, arm_lower)[..., 0, 0]
         return theta, wrap_phase(np.angle(target) - np.angle(reached)), leaf.output
@@ -269,6 +275,13 @@ def calibrated_phases(leaf: LeafSites, split_in, split_out, arm_upper, arm_lower
         phi[:, group] = wrap_phase(leaf.phi[group] - upper + lower - chi)
         front[:, top], front[:, top + 1] = q_upper + lower, q_lower + lower
     return theta, phi, wrap_phase(leaf.output - front)
+
+
+def _reachable_in_phase(target: np.ndarray, split_in, split_out, arm_upper, arm_lower) -> np.ndarray:
+    """``target`` where an imperfect attenuator reaches it; else its real part plus the quadrature that reaches the floor."""
+    floor = np.abs(np.sqrt((1.0 - split_in) * (1.0 - split_out)) * arm_upper - np.sqrt(split_in * split_out) * arm_lower)
+    quadrature = np.sqrt(np.maximum(floor**2 - target.real**2, 0.0))
+    return np.where(np.abs(target) >= floor, target, target.real + 1j * quadrature)
 
 
 def _output_phases(actual: np.ndarray, ideal: np.ndarray):
