@@ -169,7 +169,7 @@ def test_small_optinc_links_every_leaf_block_as_described():
     planner = built.planner
     path_of = {}
     for block, x, y in leaf_origins(description.top, planner):
-        path_of[id(block)] = where[(planner.plan(block).name, x, y)]
+        path_of[id(block)] = where[(built.cell_names[planner.plan(block).key], x, y)]
 
     def ref(end) -> str:
         block, side, channel = end

@@ -61,6 +61,16 @@ class Drawer:
         self._port_info = kf.Info()
         self.names: dict[str, str] = {}
 
+    def drawn_names(self, root: Plan) -> dict[str, str]:
+        """Plan key → name of its drawn cell, for every plan under ``root`` (drawn or cached)."""
+        names, pending = {}, [root]
+        while pending:
+            plan = pending.pop()
+            if plan.key not in names:
+                names[plan.key] = self.cell(plan).name
+                pending.extend(place.plan for place in plan.children)
+        return names
+
     def name_cells(self, root: Plan) -> None:
         """Fix the cell names of ``root``'s plans before drawing (``plan.cell_names``): readable where unique."""
         self.names = cell_names(root, _NAMES)

@@ -64,6 +64,7 @@ class BuiltLayout:
     info: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     _extra_cells: list[Any] = field(default_factory=list)
+    cell_names: dict[str, str] = field(default_factory=dict)  # plan key → drawn cell name
 
     def close(self) -> None:
         for cell in [self.component, *self._extra_cells]:
@@ -126,7 +127,7 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
             cell.delete()
         raise
     timings["draw_s"] = time.perf_counter() - t0
-    return BuiltLayout(name, top, plan, planner, origin, expected, full_info, timings, extra)
+    return BuiltLayout(name, top, plan, planner, origin, expected, full_info, timings, extra, drawer.drawn_names(plan))
 
 
 @dataclass(frozen=True)
