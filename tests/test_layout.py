@@ -84,7 +84,9 @@ def test_cell_names_follow_the_structure_not_the_phases(b8n4_build, b8n4):
     g = b8n4.scenario.device
     plan = Planner(g).plan(b8n4.top)
     other_phases = Planner(g).plan(random_phase_description(load_scenario("b8n4"), seed=9).top)
-    assert other_phases.key == plan.key and other_phases.name == plan.name == design == "optinc_16x16"
+    # readable (a key hash is added only when an earlier design of this process drew another optinc_16x16)
+    assert other_phases.key == plan.key and other_phases.name == plan.name == "optinc_16x16"
+    assert design in ("optinc_16x16", f"optinc_16x16_{plan.key[:8]}")
     other_structure = Planner(g).plan(random_phase_description(load_scenario("b8n4_full"), seed=1).top)
     assert other_structure.key != plan.key and other_structure.name == "optinc_16x16"  # readable: kind and shape
     # drawn in the same process (or merged into one library), the second design's cell keeps a distinct name
