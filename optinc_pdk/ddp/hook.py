@@ -74,7 +74,18 @@ class OptincHookState:
             raise OptincError(f"OptincHookState: bits={self.bits} but scenario {self.scenario} has {s.bits}")
         self.bits = s.bits
         if self.mode == "network":
-            self._table = torch.from_numpy(decision_table(self.scenario))
+            self._table = self._shared_table(s, servers)
+
+    def _shared_table(self, s, servers: int) -> torch.Tensor:
+        """The group's first rank tabulates the network (b8n8: about 25 s) and broadcasts the table."""
+        group = self.process_group if self.process_group is not None else dist.group.WORLD
+        first = dist.get_global_rank(group, 0)
+        if dist.get_rank() == first:
+            table = torch.from_numpy(decision_table(self.scenario))
+        else:
+            table = torch.empty(group_radix(s.bits, servers, ONN_INPUTS) ** ONN_INPUTS, dtype=torch.int64)
+        dist.broadcast(table, src=first, group=group)
+        return table
 
 
 def optinc_comm_hook(state: OptincHookState, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
