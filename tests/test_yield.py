@@ -212,7 +212,7 @@ def test_b8n4_ideal_chips_yield_one_from_the_cli(run_cli, tmp_path):
     assert code == 0, err
     report = json.loads(out)
     assert [r["yield"] for r in report["results"]] == [1.0, 1.0]
-    assert report["design"]["float32_decisions_differing_from_complex128"] == 0
+    assert report["design"]["decisions_differing_from_complex128"] == 0 and report["design"]["precision"] == "float32"
     assert report["inputs"]["count"] == 28561
     assert {"yield.json", "yield.md", "yield_curve.png"} <= {p.name for p in (tmp_path / "report").rglob("*")}
 

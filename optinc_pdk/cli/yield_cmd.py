@@ -92,14 +92,16 @@ def register(app: typer.Typer) -> None:
         """Yield of sampled chips: every input through every chip with its phase, coupler, loss, crosstalk and detector errors."""
         _one_blas_thread(blas_threads)
         from optinc_pdk.core.atomic import check_output_folder
+        from optinc_pdk.errors import OptincError
         from optinc_pdk.simulate.nonideal import ErrorModel
 
         model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, crosstalk, sigma_detector,
                             calibrate)
         sigmas = _sigmas(sweep_sigma)
-        models = [model.with_sigma_phase(s) for s in sigmas] if sigmas else [model]
-        for m in models:
-            ErrorModel(**m.to_dict())  # a swept σ outside its range is refused before any work
+        try:  # a swept σ outside its range is refused before any work, naming the option it came from
+            models = [model.with_sigma_phase(s) for s in sigmas] if sigmas else [model]
+        except OptincError as error:
+            raise OptincError(f"--sweep-sigma: {str(error).split(': ', 1)[1]}") from None
         if out is not None:
             check_output_folder(out, "-o")
         report = _run(scenario, weights, models, samples, seed, inputs)
@@ -113,7 +115,7 @@ def register(app: typer.Typer) -> None:
             print_json(report)
         else:
             _print(report)
-        if report["design"]["float32_decisions_differing_from_complex128"]:
+        if report["design"]["decisions_differing_from_complex128"]:
             raise typer.Exit(1)
 
 
@@ -133,10 +135,11 @@ def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: 
         limit = 0 if data.size <= INPUT_LIMIT else STRATIFIED_DEFAULT
     chosen = yield_inputs(description, data, limit, seed)
     seconds = {"build": time.perf_counter() - start}
-    design = ideal_check(description, chosen) if rank == 0 else {}
+    design = ideal_check(description, chosen)  # every rank: it picks the precision all of them use
     seconds["design_check"] = time.perf_counter() - start - sum(seconds.values())
     sites = ErrorSites(description)
-    results = [run_yield(description, chosen, m, samples, seed, sites) for m in models] if samples else []
+    precision = design["precision"]
+    results = [run_yield(description, chosen, m, samples, seed, sites, precision=precision) for m in models] if samples else []
     seconds["chips"] = time.perf_counter() - start - sum(seconds.values())
     finish(world)
     if rank != 0:
@@ -159,8 +162,8 @@ def _print(report: dict) -> None:
     d = report["design"]
     console.print(f"{report['scenario']}: {report['inputs']['sample']}; weights {report['weights']}")
     console.print(f"design (ideal chip): accuracy {d['accuracy']:.6f}, decision margin smallest {d['margin_min']:.4f} "
-                  f"levels, 1st percentile {d['margin_p1']:.4f}; float32 path vs complex128 simulator: "
-                  f"{d['float32_decisions_differing_from_complex128']} decisions differ")
+                  f"levels, 1st percentile {d['margin_p1']:.4f}; fused {d['precision']} path vs complex128 simulator: "
+                  f"{d['decisions_differing_from_complex128']} decisions differ")
     for r in report["results"]:
         model = ", ".join(f"{k}={v}" for k, v in r["error_model"].items() if v) or "ideal"
         console.print(f"[bold]yield {r['yield']:.4f}[/bold] ({r['chips_all_correct']} / {r['chips']} chips, seed "

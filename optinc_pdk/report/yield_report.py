@@ -64,9 +64,9 @@ def yield_markdown(report: dict) -> str:
              f"{report['chips']}; ranks: {report['ranks']}",
              f"- design (ideal chip, complex128 simulator): accuracy {_percent(design['accuracy'])}, decision margin "
              f"smallest {design['margin_min']:.4f} levels, 1st percentile {design['margin_p1']:.4f} levels",
-             f"- float32 fused path vs complex128 simulator on the ideal chip: "
-             f"{design['float32_decisions_differing_from_complex128']} decisions differ (largest level difference "
-             f"{design['max_level_difference_float32']:.2e})",
+             f"- fused {design['precision']} path vs complex128 simulator on the ideal chip: "
+             f"{design['decisions_differing_from_complex128']} decisions differ (largest level difference "
+             f"{design['max_level_difference_' + design['precision']]:.2e})",
              f"- seconds: {', '.join(f'{key} {value:.1f}' for key, value in report['seconds'].items())}", ""]
     if len(report["results"]) > 1:
         lines += ["## Yield against σ_phase", "", "![yield curve](plots/yield_curve.png)", ""]

@@ -6,9 +6,10 @@ matrices from :mod:`optinc_pdk.simulate.nonideal` in place of the ideal ones). T
 is a series of affine stages and ReLU arrays; consecutive affine stages fuse into one matrix, and
 because every segment's input is real (server digits, ReLU outputs) and its consumer reads only the
 real part (the ReLU, the coherent receiver), Re(A·x + c) = Re(A)·x + Re(c) exactly: each segment is
-one real matmul. Those run in float32 (the ideal chip's decisions are checked against the complex128
-simulator on every run). The receivers decide as :meth:`OpticalChain.decide` does (nearest level on
-each output's grid, clipped), at every server's receiver.
+one real matmul. Those run in float32 when the ideal chip's float32 decisions equal the complex128
+simulator's on every input checked, else in float64 (:func:`ideal_check`, on every run). The
+receivers decide as :meth:`OpticalChain.decide` does (nearest level on each output's grid,
+clipped), at every server's receiver.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ RELU = "relu"
 
 @dataclass(frozen=True)
 class Segment:
-    """out = x @ weight.T + offset (real float32), followed by a ReLU unless it is the last segment."""
+    """out = x @ weight.T + offset (real, float32 or float64), followed by a ReLU unless it is the last segment."""
 
     weight: np.ndarray  # (out, in)
     offset: np.ndarray  # (out,)
@@ -84,19 +85,21 @@ def fuse(stage: Stage) -> list[tuple[np.ndarray, np.ndarray]]:
     return segments
 
 
-def chip_segments(description: CircuitDescription, leaf_matrices: dict | None = None) -> list[Segment]:
-    """The real float32 segments of one chip, the last one ending at every server's receivers (gain applied)."""
+def chip_segments(description: CircuitDescription, leaf_matrices: dict | None = None, dtype=np.float32) -> list[Segment]:
+    """The real segments of one chip, the last one ending at every server's receivers (gain applied)."""
     stage = compile_block(description.top, leaf_matrices=leaf_matrices)
     fused = fuse(stage)
     receivers = description.server_output_channels().ravel()
     matrix, offset = fused[-1]
     fused[-1] = (matrix[receivers] * description.receiver_gain, offset[receivers] * description.receiver_gain)
-    return [Segment(np.ascontiguousarray(m.real, dtype=np.float32), o.real.astype(np.float32)) for m, o in fused]
+    return [Segment(np.ascontiguousarray(m.real, dtype=dtype), o.real.astype(dtype)) for m, o in fused]
 
 
 def received_levels(segments: list[Segment], fields: np.ndarray) -> np.ndarray:
     """(B, servers·digits) levels at the receivers for real input fields (B, channels)."""
-    out = np.empty((fields.shape[0], segments[-1].weight.shape[0]), dtype=np.float32)
+    dtype = segments[-1].weight.dtype
+    fields = fields.astype(dtype, copy=False)
+    out = np.empty((fields.shape[0], segments[-1].weight.shape[0]), dtype=dtype)
     for start in range(0, fields.shape[0], ROW_BATCH):
         h = fields[start : start + ROW_BATCH]
         for segment in segments[:-1]:
@@ -209,44 +212,48 @@ def record_chip(out: ChipOutcomes, chip: int, levels: np.ndarray, inputs: YieldI
 
 def simulate_chips(description: CircuitDescription, sites: ErrorSites, model: ErrorModel, inputs: YieldInputs,
                    seed: int, chips: Iterable[int], out: ChipOutcomes,
-                   progress: Callable[[int], None] | None = None) -> None:
+                   progress: Callable[[int], None] | None = None, dtype=np.float32) -> None:
     """Sample, compile, propagate and decide each listed chip, in batches of CHIP_BATCH chips."""
     chips = np.asarray(list(chips), dtype=np.int64)
     for start in range(0, chips.size, CHIP_BATCH):
         batch = chips[start : start + CHIP_BATCH]
         leaves = sites.leaf_matrices(model, sites.draw(seed, batch))
         for j, chip in enumerate(batch):
-            segments = chip_segments(description, {name: matrices[j] for name, matrices in leaves.items()})
+            segments = chip_segments(description, {name: matrices[j] for name, matrices in leaves.items()}, dtype)
             levels = received_levels(segments, inputs.fields)
             if model.sigma_detector:
                 noise = detector_generator(seed, int(chip)).standard_normal(levels.shape, dtype=np.float32)
-                levels += np.float32(model.sigma_detector) * noise
+                levels += (np.float32(model.sigma_detector) * noise).astype(levels.dtype)
             record_chip(out, int(chip), levels, inputs)
         if progress is not None:
             progress(int(batch.size))
 
 
 def ideal_check(description: CircuitDescription, inputs: YieldInputs) -> dict:
-    """The fused float32 path on the ideal chip against the complex128 simulator (OpticalChain.decide).
+    """The fused path on the ideal chip against the complex128 simulator (OpticalChain.decide); picks the precision.
 
-    Also the design's own decision margin (from the complex128 levels): the smallest and the 1st
-    percentile distance of a raw output to a decision threshold, in levels.
+    float32 where its decisions equal the simulator's on every input checked, else float64 (b16n4's
+    levels need it). Also the design's own decision margin (from the complex128 levels): the smallest
+    and the 1st percentile distance of a raw output to a decision threshold, in levels.
     """
     chain = compile_chain(description)
     reference, _ = chain.decide(inputs.digits)  # (servers, B, digits) decided levels
-    codes = inputs.codes
-    reference_codes = np.rint(reference / inputs.data.output_step).astype(np.int64)
-    fused = received_levels(chip_segments(description), inputs.fields)
-    fused_codes = inputs.data.decide(fused.reshape(inputs.size, -1, inputs.data.n_outputs).astype(np.float64))
+    reference_codes = np.rint(reference / inputs.data.output_step).astype(np.int64).transpose(1, 0, 2)
     levels = chain.received_levels(chain.run_fields(inputs.fields.astype(np.float64))).transpose(1, 0, 2)
-    margin = decision_margin(levels, codes[:, None, :], inputs.data)
-    return {
-        "float32_decisions_differing_from_complex128": int(np.count_nonzero(fused_codes != reference_codes.transpose(1, 0, 2))),
-        "accuracy": float(np.mean(np.all(reference_codes.transpose(1, 0, 2) == codes[:, None, :], axis=(1, 2)))),
-        "margin_min": float(margin.min()),
-        "margin_p1": float(np.percentile(margin, 1)),
-        "max_level_difference_float32": float(np.abs(fused.reshape(levels.shape) - levels).max()),
-    }
+    report = {"accuracy": float(np.mean(np.all(reference_codes == inputs.codes[:, None, :], axis=(1, 2))))}
+    for dtype in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+        fused = received_levels(chip_segments(description, dtype=dtype), inputs.fields).reshape(levels.shape)
+        report[f"{name}_decisions_differing_from_complex128"] = int(np.count_nonzero(
+            inputs.data.decide(fused.astype(np.float64)) != reference_codes))
+        report[f"max_level_difference_{name}"] = float(np.abs(fused - levels).max())
+        if report[f"{name}_decisions_differing_from_complex128"] == 0:
+            break
+    report["precision"] = name
+    report["decisions_differing_from_complex128"] = report[f"{name}_decisions_differing_from_complex128"]
+    margin = decision_margin(levels, inputs.codes[:, None, :], inputs.data)
+    report["margin_min"], report["margin_p1"] = float(margin.min()), float(np.percentile(margin, 1))
+    return report
 
 
 def error_table(histogram: np.ndarray) -> list[dict]:
@@ -281,12 +288,14 @@ def summarise(outcomes: ChipOutcomes, inputs: YieldInputs, model: ErrorModel, se
 
 
 def run_yield(description: CircuitDescription, inputs: YieldInputs, model: ErrorModel, chips: int, seed: int,
-              sites: ErrorSites | None = None, progress: Callable[[int], None] | None = None) -> dict:
+              sites: ErrorSites | None = None, progress: Callable[[int], None] | None = None,
+              precision: str = "float32") -> dict:
     """Yield of ``chips`` sampled chips, sharded over torchrun ranks when there are any (same result either way)."""
     rank, world = rank_and_world()
     sites = sites or ErrorSites(description)
     outcomes = ChipOutcomes.empty(chips, inputs.data.n_outputs)
-    simulate_chips(description, sites, model, inputs, seed, my_chips(chips, rank, world), outcomes, progress)
+    simulate_chips(description, sites, model, inputs, seed, my_chips(chips, rank, world), outcomes, progress,
+                   np.dtype(precision).type)
     outcomes = ChipOutcomes(*sum_over_ranks(outcomes.arrays(), world))
     report = summarise(outcomes, inputs, model, seed)
     report["ranks"] = world
