@@ -59,6 +59,11 @@ class AffineStage(Stage):
         self._has_offset = bool(np.any(self.offset))
 
     @property
+    def diagonal(self) -> np.ndarray | None:
+        """The diagonal of a square diagonal stage (None otherwise): callers may scale rows instead of multiplying."""
+        return self._diagonal
+
+    @property
     def n_in(self) -> int:  # type: ignore[override]
         return self.matrix.shape[1]
 

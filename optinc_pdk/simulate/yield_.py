@@ -41,7 +41,10 @@ class Segment:
     offset: np.ndarray  # (out,)
 
 
-def _wiring(rows: np.ndarray, cols: np.ndarray, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+def _wiring(rows: np.ndarray, cols: np.ndarray, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The 0/1 matrix of a composite's wiring; None for a straight connection (nothing to multiply)."""
+    if n_out == n_in == rows.size and np.array_equal(rows, np.arange(n_out)) and np.array_equal(cols, rows):
+        return None
     matrix = np.zeros((n_out, n_in), dtype=np.complex128)
     matrix[rows, cols] = 1.0
     return matrix, np.zeros(n_out, dtype=np.complex128)
@@ -50,7 +53,8 @@ def _wiring(rows: np.ndarray, cols: np.ndarray, n_out: int, n_in: int) -> tuple[
 def _serial_ops(stage: Stage) -> list:
     """The stage as a flat list of affine (matrix, offset) pairs and RELU markers, in optical order."""
     if isinstance(stage, AffineStage):
-        return [(stage.matrix, stage.offset)]
+        diagonal = stage.diagonal  # a diagonal stage (bias merge, attenuators) composes as a row scaling
+        return [(diagonal if diagonal is not None else stage.matrix, stage.offset)]
     if isinstance(stage, NonlinearStage):
         return [RELU]
     if not isinstance(stage, GraphStage):
@@ -75,12 +79,19 @@ def fuse(stage: Stage) -> list[tuple[np.ndarray, np.ndarray]]:
     """Complex (matrix, offset) of each affine run between ReLU arrays."""
     segments, current = [], None
     for op in _serial_ops(stage):
+        if op is None:  # a straight connection
+            continue
         if op is RELU:
             segments.append(current)
             current = None
             continue
         matrix, offset = op
-        current = (matrix, offset) if current is None else (matrix @ current[0], matrix @ current[1] + offset)
+        if current is None:
+            current = (np.diag(matrix) if matrix.ndim == 1 else matrix, offset)
+        elif matrix.ndim == 1:
+            current = (matrix[:, None] * current[0], matrix * current[1] + offset)
+        else:
+            current = (matrix @ current[0], matrix @ current[1] + offset)
     segments.append(current)
     return segments
 
