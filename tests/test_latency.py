@@ -14,6 +14,7 @@ from optinc_pdk.analysis.latency import (
     LatencyAssumptions,
     breakdown,
     needed_compute_ratio,
+    needed_link_gbps,
     needed_samples,
 )
 
@@ -48,6 +49,14 @@ def test_needed_samples_is_where_the_reduction_meets_the_claim(name):
     assert samples is not None
     assert breakdown(replace(RESNET, samples_per_step=samples), a)["reduction"] == pytest.approx(0.25, abs=1e-6)
     assert needed_samples(RESNET, 0.34, LatencyAssumptions()) is None  # 1 − 1/1.5 is the most for N = 4, same bits
+
+
+def test_needed_link_is_where_the_reduction_meets_the_claim():
+    a = LatencyAssumptions()
+    gbps = needed_link_gbps(RESNET, 0.25, a)
+    assert 1 < gbps < 100  # far below the stated 6400 Gb/s per server
+    assert breakdown(RESNET, replace(a, link_share=6400 / gbps))["reduction"] == pytest.approx(0.25, abs=1e-6)
+    assert needed_link_gbps(RESNET, 0.34, a) is None
 
 
 def test_overlap_hides_communication_behind_backward():

@@ -138,3 +138,20 @@ def needed_samples(work: Workload, target: float, a: LatencyAssumptions = Latenc
 
 
 PAPER_REDUCTIONS = {"resnet50-cifar": 0.25, "llama-8x384": 0.17}  # Sec. IV: "over 25%", "around 17%"
+
+
+def needed_link_gbps(work: Workload, target: float, a: LatencyAssumptions = LatencyAssumptions()) -> float | None:
+    """The link per replica (Gb/s, each direction) at which the reduction reaches ``target`` at the
+    workload's own batch; None when no link speed does (the reduction rises as the link slows)."""
+    full = a.transceivers * a.gbps_per_transceiver
+
+    def reduction(gbps: float) -> float:
+        return breakdown(work, replace(a, link_share=full / gbps))["reduction"]
+
+    low, high = 1e-6, 1e9
+    if reduction(low) < target:
+        return None
+    for _ in range(200):  # bisection on a log scale: fast links give small reductions
+        middle = math.sqrt(low * high)
+        low, high = (middle, high) if reduction(middle) >= target else (low, middle)
+    return low

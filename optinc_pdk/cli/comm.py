@@ -82,6 +82,7 @@ def _breakdowns(models: list[str], counts: list[int], base: dict, samples: float
         PAPER_REDUCTIONS,
         WORKLOADS,
         LatencyAssumptions,
+        needed_link_gbps,
         needed_samples,
         scenario_table,
     )
@@ -99,6 +100,7 @@ def _breakdowns(models: list[str], counts: list[int], base: dict, samples: float
                 for row in scenario_table(work, assumptions):
                     changed = LatencyAssumptions(**row["assumptions"])
                     row["samples_for_paper_claim"] = needed_samples(work, PAPER_REDUCTIONS[name], changed)
+                    row["link_gbps_for_paper_claim"] = needed_link_gbps(work, PAPER_REDUCTIONS[name], changed)
                     row["paper_claim"] = PAPER_REDUCTIONS[name]
                     rows.append(row)
     except ValueError as error:
@@ -116,13 +118,17 @@ def _print_breakdowns(rows: list[dict]) -> None:
         console.print(table(
             f"Latency per step, {name} (paper: {100 * mine[0]['paper_claim']:.0f}% reduction at 4 servers)",
             ["servers", "assumption set", "compute (ms)", "ring comm (ms)", "OptINC comm (ms)", "of which sync (ms)",
-             "reduction", "samples/replica for the paper's claim"],
+             "reduction", "samples/replica for the paper's claim", "or link (Gb/s/replica)"],
             [[r["assumptions"]["servers"], r["assumptions_name"], f"{1e3 * r['compute_s']:.3f}",
               f"{1e3 * r['ring']['exposed_comm_s']:.3f}", f"{1e3 * r['optinc']['exposed_comm_s']:.3f}",
               f"{1e3 * r['optinc']['sync_s']:.3f}", f"{100 * r['reduction']:.2f}%",
-              "never" if r["samples_for_paper_claim"] is None else f"≤ {r['samples_for_paper_claim']:.3g}"] for r in mine]))
+              _at_most(r["samples_for_paper_claim"]), _at_most(r["link_gbps_for_paper_claim"])] for r in mine]))
     console.print("comm columns are the exposed communication (after overlap); every assumption set changes the base "
                   "assumptions (the options) only in the fields its name says; docs/ddp.md")
+
+
+def _at_most(value: float | None) -> str:
+    return "never" if value is None else f"≤ {value:.3g}"
 
 
 def _plot(path: str, base: dict) -> None:

@@ -136,7 +136,9 @@ def server_average(state: OptincHookState, q: torch.Tensor, group, servers: int)
     exact = (sums << shifts).sum(dim=1) // servers
     radix = group_radix(state.bits, servers, ONN_INPUTS)
     index = (sums * radix ** torch.arange(ONN_INPUTS, dtype=torch.int64, device=q.device)).sum(dim=1)
-    return exact, state._table.to(q.device)[index]
+    if state._table.device != q.device:  # once: keep the table where the buckets are (nccl: the GPU)
+        state._table = state._table.to(q.device)
+    return exact, state._table[index]
 
 
 def _maybe_inject(state: OptincHookState, average: torch.Tensor) -> torch.Tensor | None:
