@@ -24,8 +24,8 @@ def weight_mzis(widths: list[int], approximated: list[int]) -> tuple[int, int]:
     return full, realised
 
 
-def test_thirteen_scenarios_ship():
-    assert len(SCENARIOS) == 13
+def test_fourteen_scenarios_ship():
+    assert len(SCENARIOS) == 14  # the paper's thirteen and the one-cell demonstrator (docs/demo.md)
 
 
 def test_help_lists_the_foundation_verbs(run_cli):

@@ -84,6 +84,19 @@ def test_scenarios_without_a_construction_are_refused(name, why):
         plan(load_scenario(name))
 
 
+@pytest.mark.parametrize("servers", [2, 13, 14])
+def test_two_bit_one_layer_network_is_a_straight_line_with_half_a_grid_step_of_margin(servers):
+    """The demonstrator's construction (circuits/demo.yml): no staircase, x − (N − 1)/(2N) decides ⌊x⌋."""
+    scenario = tiny_scenario(servers=servers, bits=2, widths=(1, 1), approx=(), name="line")
+    weights, data = construct(scenario), exhaustive_dataset(scenario)
+    assert data.size == 3 * servers + 1 and weights.provenance["method"] == "construction"
+    outputs = weights.forward(data.inputs(dtype=np.float64))
+    assert data.correct(outputs).all()
+    targets = data.targets(dtype=np.float64)
+    inner = (targets > 0) & (targets < 3)  # the clipped end levels have room on one side
+    assert np.isclose(np.min(0.5 - np.abs(outputs - targets)[inner]), 1 / (2 * servers))
+
+
 def test_construct_cli_writes_weights_that_evaluate_exactly(tmp_path, run_cli):
     spec = tmp_path / "expand.yml"
     s = ONE_EXPANSION

@@ -12,13 +12,15 @@ from optinc_pdk.paths import CIRCUITS_DIR
 from optinc_pdk.spec.scenario import all_scenarios, load_scenario, scenario_names
 
 # The paper's rows (Table I with their unapproximated twins, Table II, Sec. III-C's cascade)
-SHIPPED = {
+PAPER_ROWS = {
     "b8n4", "b8n4_full", "b8n8", "b8n8_full", "b8n16", "b8n16_full", "b16n4", "b16n4_full",
     "b16n4_l4-7", "b16n4_l4-8", "b16n4_l3-6", "b16n4_l3-7", "cascade16",
 }
+DEMONSTRATOR = "demo"  # not a paper row: the scenario that fits one CORNERSTONE full cell (docs/demo.md)
+SHIPPED = PAPER_ROWS | {DEMONSTRATOR}
 
 
-def test_the_thirteen_scenarios_ship():
+def test_the_paper_rows_and_the_demonstrator_ship():
     assert {p.stem for p in CIRCUITS_DIR.glob("*.yml")} == SHIPPED
     assert set(scenario_names()) == SHIPPED
     assert {s.name for s in all_scenarios()} == SHIPPED
@@ -32,7 +34,7 @@ def test_shipped_scenario_loads_by_name_and_by_path(name):
     assert by_name.name == name  # the file stem and the name inside agree
     assert by_name.digits == by_name.bits // 2 == by_name.widths[-1]
     assert by_name.group * 2 * by_name.onn_inputs == by_name.bits
-    assert by_name.paper is not None
+    assert (by_name.paper is not None) == (name in PAPER_ROWS)
 
 
 def test_cascade_scenario_is_four_by_four():

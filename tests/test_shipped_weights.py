@@ -11,7 +11,7 @@ from optinc_pdk.core.datasets import exhaustive_dataset
 from optinc_pdk.core.weights import load_for_scenario, shipped_weights_path
 from optinc_pdk.spec.scenario import load_scenario
 
-EXHAUSTIVE = {"b8n4": 28_561, "b8n8": 390_625}  # small enough to evaluate whole in the suite
+EXHAUSTIVE = {"b8n4": 28_561, "b8n8": 390_625, "demo": 40}  # small enough to evaluate whole in the suite
 SAMPLED = ["b16n4", "b8n16"]  # 13.8M and 5.8M samples: `optinc evaluate NAME` by hand (weights/README.md)
 
 

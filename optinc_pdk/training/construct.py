@@ -335,8 +335,32 @@ def plan(scenario: Scenario) -> list[Stage]:
     return list(found)
 
 
+def single_digit_offset(servers: int) -> float:
+    """The bias of the one-layer 2-bit network ``x − offset``: (N − 1)/(2N) centres the N grid values
+    k, k + 1/N, …, k + (N − 1)/N of each target digit k on the level k, a decision margin of 1/(2N)."""
+    return (servers - 1) / (2 * servers)
+
+
+def single_digit_linear(scenario: Scenario) -> OnnWeights:
+    """A 2-bit scenario whose ONN is one 1×1 layer: its one output, ⌊x⌋ for x on a 1/N grid in [0, 3], is
+    decided correctly by the straight line x − (N − 1)/(2N) (rounding, clipped to 0..3), so no step is
+    needed: one weight 1 and one bias. The margin is 1/(2N) of a level (a staircase has 1/2 but needs
+    hidden units: 2 per step, 3 steps)."""
+    weight, bias = np.ones((1, 1)), np.array([-single_digit_offset(scenario.servers)])
+    provenance = provenance_record(scenario, method="construction", environment=False,
+                                   stages=[{"layer": 1, "linear": "x - (N - 1)/(2N)", "digits": [0]}])
+    return OnnWeights((weight,), (bias,), provenance)
+
+
+def is_single_digit_linear(scenario: Scenario) -> bool:
+    """2-bit gradients through a single 1×1 layer (the demonstrator, circuits/demo.yml)."""
+    return scenario.cascade is None and scenario.bits == 2 and scenario.widths == [1, 1]
+
+
 def construct(scenario: Scenario) -> OnnWeights:
     """Weights that compute every output exactly, every approximated layer exactly block diag×orthogonal."""
+    if is_single_digit_linear(scenario):
+        return single_digit_linear(scenario)
     stages = {s.layer: s for s in plan(scenario)}
     grid = 1.0 / scenario.servers
     builder = _Builder(scenario, grid)
