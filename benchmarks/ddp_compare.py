@@ -18,12 +18,11 @@ and noised. Rank 0 writes the JSON, prints the table and draws the curves.
 import argparse
 import datetime
 import json
-import os
-import platform
 import time
 
 import torch
 import torch.distributed as dist
+from common import machine
 
 from optinc_pdk.ddp import ErrorModel, OptincHookState, TimedAllreduceState, optinc_comm_hook, timed_allreduce_hook
 
@@ -151,7 +150,7 @@ def plot(runs: list[dict], path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=32, help="samples per process per step")
     parser.add_argument("--lr", type=float, default=0.05)
@@ -161,7 +160,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # N processes share the cores
     dist.init_process_group("gloo")
-    began = time.perf_counter()
+    began, machine_line = time.perf_counter(), machine()  # the load average before the run
     x, y = synthetic_digits(6000)
     data = ((x[:5000], y[:5000]), (x[5000:], y[5000:]))
     runs = [train_arm(name, factory, seed, data, args) for seed in range(args.seeds)
@@ -169,14 +168,13 @@ def main() -> None:
     if dist.get_rank() == 0:
         rows = summarise(runs)
         meta = {"command": "torchrun --nproc-per-node " + str(dist.get_world_size()) + " benchmarks/ddp_compare.py",
-                "args": vars(args), "errors": vars(ERRORS) | {}, "machine": f"{platform.processor() or platform.machine()}, "
-                f"{os.cpu_count()} cores, torch {torch.__version__}", "date": datetime.datetime.now(datetime.UTC).isoformat(
+                "args": vars(args), "errors": vars(ERRORS) | {}, "machine": f"{machine_line}; torch {torch.__version__}", "date": datetime.datetime.now(datetime.UTC).isoformat(
                     timespec="minutes"), "wall_s": time.perf_counter() - began}
         with open(args.out, "w") as handle:
             json.dump({"meta": meta, "summary": rows, "runs": runs}, handle, indent=1)
         plot(runs, args.plot)
         print(markdown(rows))
-        print(f"wall time {meta['wall_s']:.0f} s")
+        print(f"wall time {meta['wall_s']:.0f} s; {meta['machine']}")
     dist.destroy_process_group()
 
 
