@@ -7,7 +7,8 @@ Per bucket, on every rank:
 2. quantise the float gradients to unsigned b-bit integers on that shared grid;
 3. the OptINC's average: the exact floor of the server mean (``mode="exact"``: an int32/int64
    all-reduce SUM, then floor division), or the shipped ONN's decisions (``mode="network"``: an
-   all-reduce SUM of the M group values, looked up in the network's decision table);
+   all-reduce SUM of the M group values, looked up in the network's decision table), or what this
+   server's receivers decode through the simulated optics (``mode="optics"``, the same lookup);
 4. optionally inject errors (``ErrorModel``), identically on every rank;
 5. dequantise, adding (N − 1)/(2N) LSB (``bias_correction``) because the floor loses that much on
    average.
@@ -21,11 +22,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from optinc_pdk.ddp.network import decision_table, group_radix
+from optinc_pdk.ddp.network import decision_table, group_radix, optics_table
 from optinc_pdk.ddp.quantize import ErrorModel, dequantise, floor_bias, inject_errors, quantise
 from optinc_pdk.errors import OptincError
 
-MODES = ("exact", "network")
+MODES = ("exact", "network", "optics")
 ONN_INPUTS = 4  # every OptINC's ONN has M = 4 inputs (docs/conventions.md)
 
 
@@ -59,8 +60,8 @@ class OptincHookState:
             self._use_scenario(servers)
         if self.bits is None or self.bits < 2 or self.bits % 2 or self.bits > 30:
             raise OptincError(f"OptincHookState: bits must be even, 2..30 (got {self.bits})")
-        if self.mode == "network" and self._table is None:
-            raise OptincError("OptincHookState: mode 'network' needs a scenario (its shipped weights decide)")
+        if self.mode != "exact" and self._table is None:
+            raise OptincError(f"OptincHookState: mode '{self.mode}' needs a scenario (its shipped weights decide)")
         self._checked = True
 
     def _use_scenario(self, servers: int) -> None:
@@ -73,19 +74,22 @@ class OptincHookState:
         if self.bits is not None and self.bits != s.bits:
             raise OptincError(f"OptincHookState: bits={self.bits} but scenario {self.scenario} has {s.bits}")
         self.bits = s.bits
-        if self.mode == "network":
+        if self.mode != "exact":
             self._table = self._shared_table(s, servers)
 
     def _shared_table(self, s, servers: int) -> torch.Tensor:
-        """The group's first rank tabulates the network (b8n8: about 25 s) and broadcasts the table."""
+        """The group's first rank tabulates the network (b8n8: about 25 s) or the optics (b8n4: about
+        10 s) and broadcasts the table; in mode optics each rank keeps its own server's receivers' row."""
         group = self.process_group if self.process_group is not None else dist.group.WORLD
         first = dist.get_global_rank(group, 0)
+        rows = servers if self.mode == "optics" else 1
         if dist.get_rank() == first:
-            table = torch.from_numpy(decision_table(self.scenario))
+            build = optics_table if self.mode == "optics" else decision_table
+            table = torch.from_numpy(np.ascontiguousarray(build(self.scenario).reshape(rows, -1)))
         else:
-            table = torch.empty(group_radix(s.bits, servers, ONN_INPUTS) ** ONN_INPUTS, dtype=torch.int64)
+            table = torch.empty(rows, group_radix(s.bits, servers, ONN_INPUTS) ** ONN_INPUTS, dtype=torch.int64)
         dist.broadcast(table, src=first, group=group)
-        return table
+        return table[dist.get_rank(group) if self.mode == "optics" else 0].clone()
 
 
 def optinc_comm_hook(state: OptincHookState, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:

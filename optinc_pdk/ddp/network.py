@@ -25,15 +25,10 @@ def decision_table(scenario_name: str, weights_path: str | None = None) -> np.nd
     """Decoded average (int64) for every combination of group sums, index Σ_j S_j · radix^j."""
     from optinc_pdk.core.signals import decide_levels
     from optinc_pdk.core.weights import load_for_scenario
-    from optinc_pdk.spec.scenario import load_scenario
 
-    scenario = load_scenario(scenario_name)
-    if scenario.cascade:
-        raise OptincError(f"{scenario_name}: mode 'network' takes a single OptINC scenario; use mode 'exact' for a cascade")
-    m, n, bits = scenario.onn_inputs, scenario.servers, scenario.bits
-    radix = group_radix(bits, n, m)
-    if radix**m > MAX_TABLE:
-        raise OptincError(f"{scenario_name}: mode 'network' tabulates {radix**m} inputs (limit {MAX_TABLE}); use mode 'exact'")
+    scenario = _single_optinc(scenario_name, "network")
+    m, n = scenario.onn_inputs, scenario.servers
+    radix = group_radix(scenario.bits, n, m)
     sums = _all_sums(radix, m)
     weights = load_for_scenario(scenario, weights_path)
     digits = decide_levels(weights.forward(sums / n))  # (combinations, b/2), PAM4 levels, LSB first
@@ -52,3 +47,36 @@ def exact_table(bits: int, servers: int, onn_inputs: int) -> np.ndarray:
     g = bits // (2 * onn_inputs)
     sums = _all_sums(radix, onn_inputs).astype(np.int64)
     return (sums * 4 ** (g * np.arange(onn_inputs, dtype=np.int64))).sum(axis=1) // servers
+
+
+def optics_table(scenario_name: str, weights_path: str | None = None) -> np.ndarray:
+    """What every server's receivers decode through the simulated optics (S-matrix chain of the
+    built circuit, docs/conventions.md), for every combination of group sums: (servers, combinations).
+
+    The averager is linear, so one set of server digits with the right sums
+    (``simulate.chain.group_sums_to_digits``) stands for every set with those sums."""
+    from optinc_pdk.circuit.builder import build_description
+    from optinc_pdk.core.signals import pam4_decode
+    from optinc_pdk.core.weights import load_for_scenario
+    from optinc_pdk.simulate.chain import compile_chain, group_sums_to_digits
+
+    scenario = _single_optinc(scenario_name, "optics")
+    m, n = scenario.onn_inputs, scenario.servers
+    radix = group_radix(scenario.bits, n, m)
+    chain = compile_chain(build_description(scenario, load_for_scenario(scenario, weights_path)))
+    digits = group_sums_to_digits(_all_sums(radix, m).astype(np.int64), n, scenario.group_size)
+    decided, _ = chain.decide(digits)
+    return pam4_decode(decided)
+
+
+def _single_optinc(scenario_name: str, mode: str):
+    """The scenario, refused in one line when it is a cascade or its table would be too big."""
+    from optinc_pdk.spec.scenario import load_scenario
+
+    scenario = load_scenario(scenario_name)
+    if scenario.cascade:
+        raise OptincError(f"{scenario_name}: mode '{mode}' takes a single OptINC scenario; use mode 'exact' for a cascade")
+    entries = group_radix(scenario.bits, scenario.servers, scenario.onn_inputs) ** scenario.onn_inputs
+    if entries > MAX_TABLE:
+        raise OptincError(f"{scenario_name}: mode '{mode}' tabulates {entries} inputs (limit {MAX_TABLE}); use mode 'exact'")
+    return scenario
