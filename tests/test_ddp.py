@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 
-from optinc_pdk.ddp import ErrorModel, OptincHookState, optinc_comm_hook  # noqa: E402
+from optinc_pdk.ddp import ErrorModel, OptincHookState, error_model_from_report, optinc_comm_hook  # noqa: E402
 from optinc_pdk.ddp.network import decision_table, exact_table  # noqa: E402
 from optinc_pdk.ddp.quantize import dequantise, floor_bias, quantise  # noqa: E402
 from optinc_pdk.errors import OptincError  # noqa: E402
@@ -146,3 +146,21 @@ def test_bad_settings_are_refused_in_one_line():
         OptincHookState(bits=8, mode="optics").prepare(4)
     with pytest.raises(OptincError, match="bits"):
         OptincHookState(bits=7).prepare(4)
+
+
+def test_error_model_from_evaluate_and_yield_reports(tmp_path):
+    rows = [{"error": 1, "count": 9, "ratio": 0.9}, {"error": -4, "count": 1, "ratio": 0.1}]
+    evaluate = tmp_path / "evaluate.json"
+    evaluate.write_text(json.dumps({"accuracy": 0.999, "error_values": rows}))
+    model = error_model_from_report(str(evaluate))
+    assert model.probability == pytest.approx(0.001) and model.values == (1, -4) and model.ratios == (0.9, 0.1)
+    chips = tmp_path / "yield.json"
+    chips.write_text(json.dumps({"accuracy": {"mean": 0.99, "min": 0.9}, "error_values": rows}))
+    assert error_model_from_report(str(chips)).probability == pytest.approx(0.01)
+    perfect = tmp_path / "perfect.json"
+    perfect.write_text(json.dumps({"accuracy": 1.0, "error_values": []}))
+    assert error_model_from_report(str(perfect)).probability == 0.0
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"accuracy": 0.9, "error_values": [{"error": 0.25, "ratio": 1.0}]}))
+    with pytest.raises(OptincError, match="broken.json: error_values"):
+        error_model_from_report(str(broken))

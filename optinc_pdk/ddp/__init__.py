@@ -10,6 +10,9 @@ This package is the only place optinc imports torch for DDP; nothing else in opt
 """
 
 from optinc_pdk.ddp.hook import OptincHookState, TimedAllreduceState, optinc_comm_hook, timed_allreduce_hook
-from optinc_pdk.ddp.quantize import ErrorModel
+from optinc_pdk.ddp.quantize import ErrorModel, error_model_from_report
 
-__all__ = ["ErrorModel", "OptincHookState", "TimedAllreduceState", "optinc_comm_hook", "timed_allreduce_hook"]
+__all__ = [
+    "ErrorModel", "OptincHookState", "TimedAllreduceState", "error_model_from_report", "optinc_comm_hook",
+    "timed_allreduce_hook",
+]

@@ -75,3 +75,31 @@ def inject_errors(average: torch.Tensor, model: ErrorModel, generator: torch.Gen
         pick = torch.multinomial(weights, count, replacement=True, generator=generator)
         average[hit.to(average.device)] += torch.tensor(model.values, dtype=torch.int64)[pick].to(average.device)
     return hit
+
+
+def error_model_from_report(path: str) -> ErrorModel:
+    """An ErrorModel from the JSON of `optinc evaluate --json` or `optinc yield --json`.
+
+    The probability per element is 1 − accuracy (evaluate: the share of the exhaustive dataset
+    decided wrong; yield: the mean over sampled chips), the values and ratios are the report's
+    "error_values" (Table II format). The dataset weighs every input combination once, which is
+    not how real gradients are spread: the rate is the report's, not a prediction for training."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise OptincError(f"{path}: cannot read the report as JSON ({error})") from None
+    accuracy = report.get("accuracy") if isinstance(report, dict) else None
+    accuracy = accuracy.get("mean") if isinstance(accuracy, dict) else accuracy
+    rows = report.get("error_values") if isinstance(report, dict) else None
+    if not isinstance(accuracy, int | float) or not 0 <= accuracy <= 1:
+        raise OptincError(f"{path}: accuracy: expected a number in [0, 1] (evaluate) or {{\"mean\": …}} (yield)")
+    if not isinstance(rows, list) or any(not isinstance(r, dict) or not float(r.get("error", 0.5)).is_integer()
+                                         or not isinstance(r.get("ratio"), int | float) for r in rows):
+        raise OptincError(f"{path}: error_values: expected a list of {{error: integer LSB, ratio}}")
+    if not rows:
+        return ErrorModel(probability=0.0)
+    return ErrorModel(probability=1.0 - accuracy, values=tuple(int(r["error"]) for r in rows),
+                      ratios=tuple(float(r["ratio"]) for r in rows))
