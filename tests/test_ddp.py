@@ -33,7 +33,7 @@ def _reference_average(locals_: np.ndarray) -> tuple[np.ndarray, float, float]:
     low, high = float(locals_.min()), float(locals_.max())
     scale = (high - low) / (2**BITS - 1) if high > low else 1.0
     q = np.clip(np.rint((locals_ - low) / scale), 0, 2**BITS - 1).astype(np.int64)
-    return q.sum(axis=0) // SERVERS, low, scale
+    return q.sum(axis=0) // SERVERS, low, (high - low) / (2**BITS - 1)  # the true LSB dequantises
 
 
 def _train(rank: int, arguments: dict) -> OptincHookState:
@@ -131,6 +131,13 @@ def test_bias_correction_removes_the_floor_average_bias(servers):
     corrected = (dequantise(average, low, high, BITS, floor_bias(servers)) - exact).mean() / lsb
     assert raw == pytest.approx(-floor_bias(servers), abs=0.01)
     assert abs(corrected) < 0.01
+
+
+def test_a_constant_bucket_comes_back_unchanged():
+    """All ranks sent the same constant: the range is empty and no correction may move it."""
+    grads = torch.full((4, 10), 0.25, dtype=torch.float64)
+    q = quantise(grads, 0.25, 0.25, BITS)
+    assert torch.equal(dequantise(q.sum(dim=0) // 4, 0.25, 0.25, BITS, floor_bias(4)), grads[0])
 
 
 def test_network_table_of_the_shipped_b8n4_is_the_floor_average():

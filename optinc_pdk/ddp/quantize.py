@@ -58,8 +58,10 @@ def floor_bias(servers: int) -> float:
 
 
 def dequantise(average: torch.Tensor, low: float, high: float, bits: int, correction: float) -> torch.Tensor:
-    """Averaged integers (+ ``correction`` LSB, the floor's mean loss) → float64 gradients."""
-    return low + step_size(low, high, bits) * (average.to(torch.float64) + correction)
+    """Averaged integers (+ ``correction`` LSB, the floor's mean loss) → float64 gradients.
+
+    The true LSB, 0 for a constant bucket: there every rank sent ``low`` and gets ``low`` back."""
+    return low + (high - low) / (2**bits - 1) * (average.to(torch.float64) + correction)
 
 
 def inject_errors(average: torch.Tensor, model: ErrorModel, generator: torch.Generator) -> torch.Tensor:
