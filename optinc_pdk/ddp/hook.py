@@ -83,11 +83,19 @@ class OptincHookState:
         group = self.process_group if self.process_group is not None else dist.group.WORLD
         first = dist.get_global_rank(group, 0)
         rows = servers if self.mode == "optics" else 1
+        table = torch.empty(rows, group_radix(s.bits, servers, ONN_INPUTS) ** ONN_INPUTS, dtype=torch.int64)
+        built, failure = torch.zeros(1, dtype=torch.int64), None
         if dist.get_rank() == first:
-            build = optics_table if self.mode == "optics" else decision_table
-            table = torch.from_numpy(np.ascontiguousarray(build(self.scenario).reshape(rows, -1)))
-        else:
-            table = torch.empty(rows, group_radix(s.bits, servers, ONN_INPUTS) ** ONN_INPUTS, dtype=torch.int64)
+            try:
+                build = optics_table if self.mode == "optics" else decision_table
+                table = torch.from_numpy(np.ascontiguousarray(build(self.scenario).reshape(rows, -1)))
+                built[0] = 1
+            except OptincError as error:
+                failure = error
+        dist.broadcast(built, src=first, group=group)  # so a refusal there does not leave the others waiting
+        if not built[0]:
+            raise failure or OptincError(f"OptincHookState: scenario {self.scenario}: the group's first rank "
+                                         f"could not build the mode '{self.mode}' table (its error says why)")
         dist.broadcast(table, src=first, group=group)
         return table[dist.get_rank(group) if self.mode == "optics" else 0].clone()
 
