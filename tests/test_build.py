@@ -107,7 +107,7 @@ def test_the_build_writes_every_level_and_each_kind_round_trips_through_gdsfacto
     composite role below the top is rebuilt by gf.read.from_yaml and gives back its instances, settings and nets."""
     from test_design_netlists import assert_round_trip
 
-    from optinc_pdk.layout.netlists import SUFFIX, register_netlists
+    from optinc_pdk.layout.netlists import SUFFIX, registered_netlists
 
     out = b8n4_build.out_dir
     blocks = json.loads((out / "circuit.json").read_text())["blocks"]
@@ -124,10 +124,10 @@ def test_the_build_writes_every_level_and_each_kind_round_trips_through_gdsfacto
     assert {"mesh:Uhat", "attenuators:diag", "attenuators:bias", "splitter_trees:", "combiner_trees:", "source:",
             "nonlinear:", "composite:block", "composite:bias", "composite:matrix", "composite:layer"} <= set(smallest)
     del smallest["composite:optinc"]  # the whole chip: its round trip is the tiny scenario's (test_design_netlists)
-    register_netlists(folder)
-    for block in smallest.values():
-        name = "b8n4_" + block["name"].replace("/", "_")
-        assert_round_trip(folder, name, yaml.safe_load((folder / f"{name}{SUFFIX}").read_text()))
+    with registered_netlists(folder):
+        for block in smallest.values():
+            name = "b8n4_" + block["name"].replace("/", "_")
+            assert_round_trip(folder, name, yaml.safe_load((folder / f"{name}{SUFFIX}").read_text()))
 
 
 def test_the_report_states_the_heater_power_of_every_phase_in_the_phase_map(b8n4_build):

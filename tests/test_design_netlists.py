@@ -19,7 +19,7 @@ from test_circuit_helpers import tiny_scenario
 from optinc_pdk.circuit.builder import build_description
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.layout import write_layout
-from optinc_pdk.layout.netlists import SUFFIX, design_netlists, netlist_name, register_netlists
+from optinc_pdk.layout.netlists import SUFFIX, design_netlists, netlist_name, registered_netlists
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.pdk.netlists import SETTINGS_DIGITS
 from optinc_pdk.pdk.ports import east_port, west_port
@@ -52,8 +52,8 @@ def test_non_power_of_two_trees_carry_their_ratios_into_the_cells(tiny_build):
     import gdsfactory as gf
 
     _, _, folder, netlists = tiny_build
-    register_netlists(folder)
-    trees = gf.read.from_yaml(folder / f"tiny_averager_sum{SUFFIX}")
+    with registered_netlists(folder):
+        trees = gf.read.from_yaml(folder / f"tiny_averager_sum{SUFFIX}")
     assert [i["settings"] for i in netlists["tiny_averager_sum"]["instances"].values()] == [{"n_inputs": 3}] * 4
     ratios = sorted(node.cell.info["ratio"] for tree in trees.insts for node in tree.cell.insts
                     if node.cell.name.startswith("combiner_2x1"))
@@ -81,9 +81,9 @@ def assert_round_trip(folder, name: str, ours: dict) -> None:
 
 def test_every_level_round_trips_through_gdsfactory(tiny_build):
     _, _, folder, netlists = tiny_build
-    register_netlists(folder)
-    for name, ours in netlists.items():
-        assert_round_trip(folder, name, ours)
+    with registered_netlists(folder):
+        for name, ours in netlists.items():
+            assert_round_trip(folder, name, ours)
 
 
 def _netlist_mzis(netlists: dict, name: str, x: float = 0.0, y: float = 0.0) -> list[tuple[float, float]]:

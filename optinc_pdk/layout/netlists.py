@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -273,11 +274,27 @@ def write_netlists(netlists: dict[str, dict], folder: str | Path) -> list[Path]:
     return [write_text_atomic(folder / f"{name}{SUFFIX}", netlist_yaml(netlist)) for name, netlist in netlists.items()]
 
 
-def register_netlists(folder: str | Path) -> None:
-    """Make every ``*.pic.yml`` of ``folder`` a cell of the active PDK, so ``gf.read.from_yaml`` resolves children."""
+def register_netlists(folder: str | Path) -> list[str]:
+    """Make every ``*.pic.yml`` of ``folder`` a cell of the active optinc PDK, so ``gf.read.from_yaml``
+    resolves children; returns the registered names (see :func:`registered_netlists` to undo it)."""
     import gdsfactory as gf
 
     from optinc_pdk.pdk import activate_pdk
 
     activate_pdk()
     gf.get_active_pdk().register_cells_yaml(dirpath=Path(folder), update=True)
+    return [path.name[: -len(SUFFIX)] for path in Path(folder).glob(f"*{SUFFIX}")]
+
+
+@contextmanager
+def registered_netlists(folder: str | Path) -> Iterator[list[str]]:
+    """:func:`register_netlists` for the duration of a ``with`` block: the PDK's cells are as before afterwards."""
+    import gdsfactory as gf
+
+    names = register_netlists(folder)
+    try:
+        yield names
+    finally:
+        pdk = gf.get_active_pdk()
+        for name in names:
+            pdk.cells.pop(name, None)
