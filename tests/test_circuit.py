@@ -14,10 +14,10 @@ from optinc_pdk.circuit.model import Composite, NonlinearArray, TreeArray
 from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.circuit.summary import area_mismatches, block_counts, summary
 from optinc_pdk.core import area
-from optinc_pdk.core.topology import input_channels, output_channels, tree_leaf_depths, tree_plan
+from optinc_pdk.core.topology import input_channels, output_channels, tree_leaf_amplitudes, tree_leaf_depths, tree_plan
 from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.errors import OptincError
-from optinc_pdk.simulate.stages import compile_block, tree_leaf_amplitudes, tree_matrix
+from optinc_pdk.simulate.stages import compile_block, tree_matrix
 from optinc_pdk.spec.scenario import load_scenario, scenario_names
 
 PLAIN_SCENARIOS = [name for name in scenario_names() if load_scenario(name).cascade is None]
@@ -27,7 +27,7 @@ PLAIN_SCENARIOS = [name for name in scenario_names() if load_scenario(name).casc
 def test_tree_of_any_size_gives_every_leaf_one_over_root_n(n):
     plan = tree_plan(n)
     assert plan.n_elements == n - 1
-    amplitudes = tree_leaf_amplitudes(plan)
+    amplitudes = tree_leaf_amplitudes(n)
     np.testing.assert_allclose(amplitudes, np.full(n, 1 / math.sqrt(n)), rtol=0, atol=1e-15)
     if n > 1:
         assert plan.levels == math.ceil(math.log2(n))

@@ -5,7 +5,7 @@ Every leaf is modelled from the primitive models (:mod:`optinc_pdk.simulate.prim
 * a mesh → its n×n transfer matrix, column by column (:func:`optinc_pdk.decompose.transfer.mesh_transfer`, banded);
 * an attenuator column → a diagonal of T₀₀(θ, φ), plain waveguides elsewhere;
 * a tree array → each leaf's field coefficient is the product of the element coefficients
-  √(ratio) / √(1 − ratio) along its path (computed level by level, vectorised over elements);
+  √(ratio) / √(1 − ratio) along its path (:func:`optinc_pdk.core.topology.tree_leaf_amplitudes`, the rule the PDK models share);
 * a source → a constant field; a nonlinear array → the ideal ReLU.
 
 A composite without nonlinear units is affine: it collapses once into one matrix and one
@@ -30,9 +30,9 @@ from optinc_pdk.circuit.model import (
     Source,
     TreeArray,
 )
-from optinc_pdk.core.topology import NO_CHILD, TreePlan
+from optinc_pdk.core.topology import tree_leaf_amplitudes
 from optinc_pdk.decompose.transfer import mesh_transfer
-from optinc_pdk.simulate.primitives import mzi_attenuator, nonlinear_unit, splitter_1x2
+from optinc_pdk.simulate.primitives import mzi_attenuator, nonlinear_unit
 
 
 class Stage:
@@ -111,26 +111,8 @@ class GraphStage(Stage):
         return run_graph(self.block, self.stages, fields)
 
 
-def tree_leaf_amplitudes(plan: TreePlan) -> np.ndarray:
-    """Field coefficient trunk → leaf of every leaf, from the element models along each path."""
-    amplitude = np.ones(plan.n_leaves)
-    if plan.n_elements == 0:
-        return amplitude
-    upper, lower = splitter_1x2(plan.ratio)
-    node_amp = np.ones(plan.n_elements)
-    leaf_amp = np.zeros(plan.n_leaves)
-    for level in range(plan.levels):  # elements of one depth at a time, vectorised
-        at = np.flatnonzero(plan.depth == level)
-        for child, leaf, coefficient in ((plan.upper_node, plan.upper_leaf, upper), (plan.lower_node, plan.lower_leaf, lower)):
-            value = node_amp[at] * coefficient[at]
-            has_child = child[at] != NO_CHILD
-            node_amp[child[at][has_child]] = value[has_child]
-            leaf_amp[leaf[at][~has_child]] = value[~has_child]
-    return leaf_amp
-
-
 def tree_matrix(block: TreeArray) -> np.ndarray:
-    amp = tree_leaf_amplitudes(block.plan)
+    amp = tree_leaf_amplitudes(block.n_leaves)  # √ratio / √(1 − ratio) along each path: 1/√n per leaf
     trees = np.repeat(np.arange(block.n_trees), block.n_leaves)
     leaves = block.leaf_channels.ravel()
     values = np.tile(amp, block.n_trees)
