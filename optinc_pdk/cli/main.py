@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "optinc_pdk.cli.training",
     "optinc_pdk.cli.simulate",
     "optinc_pdk.cli.yield_cmd",
+    "optinc_pdk.cli.robust",
     "optinc_pdk.cli.cascade",
     "optinc_pdk.cli.build",
     "optinc_pdk.cli.compare",

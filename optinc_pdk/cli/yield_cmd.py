@@ -76,15 +76,21 @@ def register(app: typer.Typer) -> None:
         sigma_imbalance_db: float = typer.Option(0.0, "--sigma-imbalance-db", help="σ of an MZI's arm loss difference, dB"),
         crosstalk: float = typer.Option(0.0, "--crosstalk", help="thermal crosstalk: rad per rad of a neighbouring heater"),
         sigma_detector: float = typer.Option(0.0, "--sigma-detector", help="receiver noise σ, PAM4 levels"),
-        calibrate: str = typer.Option("", "--calibrate", metavar="attenuators|all", help=(
-            "re-solve each chip's phases for its measured coupler ratios and arm losses: the attenuators, or "
-            "all (meshes too) (docs/yield.md)")),
+        sigma_offset: float = typer.Option(0.0, "--sigma-offset", help=(
+            "σ of every phase shifter's static fabrication offset, rad (removed by --calibrate)")),
+        calibrate: str = typer.Option("", "--calibrate", metavar="phases|attenuators|all", help=(
+            "what each chip had measured and programmed out: its phase offsets (phases); also its coupler ratios "
+            "and arm losses, re-solved in the attenuators or in all MZIs, meshes too (docs/yield.md)")),
         samples: int = typer.Option(100, "--samples", min=0, help="chips sampled (per σ of a sweep); 0: the design only"),
         seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="seed of the chip samples"),
         inputs: int | None = typer.Option(None, "--inputs", min=0, help=(
             f"0: every input of the dataset; N: a stratified sample of N (default: all up to {INPUT_LIMIT}, "
             f"else {STRATIFIED_DEFAULT})")),
         sweep_sigma: str | None = typer.Option(None, "--sweep-sigma", help="comma-separated σ_phase values: a yield curve"),
+        tolerable: bool = typer.Option(False, "--tolerable", help=(
+            "search the largest σ_phase at which ≥ 99% of --samples chips yield (the other errors as given)")),
+        record: bool = typer.Option(False, "--record", help=(
+            "with --tolerable: write the result into the weights' provenance record (the .json beside the .npz)")),
         out: Path | None = typer.Option(None, "-o", "--out", help="report folder: yield.json, yield.md, plots/"),
         blas_threads: int = typer.Option(1, "--blas-threads", min=1, help="BLAS threads per process"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
@@ -96,19 +102,25 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.simulate.nonideal import ErrorModel
 
         model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, crosstalk, sigma_detector,
-                            calibrate)
+                            calibrate, sigma_offset)
         sigmas = _sigmas(sweep_sigma)
         try:  # a swept σ outside its range is refused before any work, naming the option it came from
             models = [model.with_sigma_phase(s) for s in sigmas] if sigmas else [model]
         except OptincError as error:
             raise OptincError(f"--sweep-sigma: {str(error).split(': ', 1)[1]}") from None
+        if record and not tolerable:
+            raise OptincError("--record: give it with --tolerable (it records the tolerable σ)")
+        if tolerable and (sigmas or not samples):
+            raise OptincError("--tolerable: searches σ_phase itself; give --samples N > 0 and no --sweep-sigma")
         if out is not None:
             check_output_folder(out, "-o")
-        report = _run(scenario, weights, models, samples, seed, inputs)
+        report = _run(scenario, weights, models, samples, seed, inputs, tolerable)
         if report is None:  # not rank 0
             return
         if out is not None:
             report["written"] = [str(out / name) for name in _write(report, out)]
+        if record:
+            report["recorded_in"] = _record(scenario, weights, report)
         if as_json:
             from optinc_pdk.cli.output import print_json
 
@@ -119,7 +131,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: int, limit: int | None) -> dict | None:
+def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: int, limit: int | None,
+         tolerable: bool = False) -> dict | None:
     import time
 
     from optinc_pdk.core.datasets import exhaustive_dataset
@@ -139,14 +152,58 @@ def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: 
     seconds["design_check"] = time.perf_counter() - start - sum(seconds.values())
     sites = ErrorSites(description)
     precision = design["precision"]
-    results = [run_yield(description, chosen, m, samples, seed, sites, precision=precision) for m in models] if samples else []
+    tolerance = None
+    if tolerable:
+        tolerance = _tolerance(description, chosen, models[0], samples, seed, precision)
+        results = []
+    else:
+        results = [run_yield(description, chosen, m, samples, seed, sites, precision=precision)
+                   for m in models] if samples else []
     seconds["chips"] = time.perf_counter() - start - sum(seconds.values())
     finish(world)
     if rank != 0:
         return None
     return {"scenario": s.name, "weights": _shown(w.source), "servers": description.servers, "chips": samples, "seed": seed,
             "ranks": world, "inputs": {"sample": chosen.sample, "count": chosen.size, "of": data.size},
-            "design": design, "results": results, "seconds": seconds}
+            "design": design, "results": results, "seconds": seconds} | ({"tolerance": tolerance} if tolerance else {})
+
+
+def _tolerance(description, chosen, model, samples: int, seed: int, precision: str) -> dict:
+    import numpy as np
+    from rich.console import Console
+
+    from optinc_pdk.simulate.tolerance import tolerable_sigma
+
+    console = Console(stderr=True)  # progress only: stdout stays the report (or its JSON)
+
+    def progress(entry: dict) -> None:
+        verdict = "passes" if entry["passed"] else "fails"
+        console.print(f"  σ_phase {entry['sigma_phase']:.3g} rad: {verdict} ({entry['failures']} of "
+                      f"{entry['chips_simulated']} chips simulated fail)", highlight=False)
+
+    found = tolerable_sigma(description, chosen, model, samples, seed, dtype=np.dtype(precision).type, progress=progress)
+    return found.to_dict() | {"error_model": model.to_dict(), "seed": seed}
+
+
+def _record(scenario: str, weights: Path | None, report: dict) -> str:
+    """The tolerance goes into the weights' provenance record (sha256 and every other field unchanged)."""
+    import datetime
+    import json
+
+    from optinc_pdk.core.atomic import write_text_atomic
+    from optinc_pdk.core.weights import load_for_scenario, shipped_weights_path
+    from optinc_pdk.spec.scenario import load_scenario
+
+    s = load_scenario(scenario)
+    path = (Path(weights) if weights is not None else shipped_weights_path(s)).with_suffix(".json")
+    w = load_for_scenario(s, weights)
+    options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in report["tolerance"]["error_model"].items()
+                       if value and key != "sigma_phase")
+    command = f"optinc yield {s.name} --tolerable --samples {report['chips']} --seed {report['seed']} {options}".strip()
+    entry = report["tolerance"] | {"inputs": report["inputs"], "sha256": w.digest(),
+                                   "measured": datetime.date.today().isoformat(), "command": command}
+    write_text_atomic(path, json.dumps(w.provenance | {"tolerance": entry}, indent=2) + "\n")
+    return str(path)
 
 
 def _write(report: dict, out: Path) -> list[str]:
@@ -157,7 +214,7 @@ def _write(report: dict, out: Path) -> list[str]:
 
 def _print(report: dict) -> None:
     from optinc_pdk.cli.output import console, table
-    from optinc_pdk.report.yield_report import accuracy_row, error_rows
+    from optinc_pdk.report.yield_report import accuracy_row, error_rows, tolerance_line
 
     d = report["design"]
     console.print(f"{report['scenario']}: {report['inputs']['sample']}; weights {report['weights']}")
@@ -171,5 +228,7 @@ def _print(report: dict) -> None:
         console.print(table("per-chip accuracy", ["min", "1st pct", "5th pct", "median", "mean", "max"], [accuracy_row(r)]))
         if r["error_values"]:
             console.print(table("error values (relative ratios)", ["error", "count", "ratio"], error_rows(r)))
+    if "tolerance" in report:
+        console.print(tolerance_line(report["tolerance"]))
     seconds = ", ".join(f"{k} {v:.1f}" for k, v in report["seconds"].items())
     console.print(f"seconds: {seconds}" + (f"; wrote {', '.join(report['written'])}" if "written" in report else ""))

@@ -17,7 +17,8 @@ TABLE_ROWS = 10  # error values shown in the markdown (yield.json holds them all
 MODEL_UNITS = {
     "sigma_phase": "rad", "dac_bits": "bits over 2π (0: continuous)", "sigma_split": "power ratio",
     "loss_db": "dB per MZI", "sigma_imbalance_db": "dB", "crosstalk": "rad per rad of a neighbour",
-    "sigma_detector": "levels", "calibrate": "(phases re-solved for the chip's couplers and arms)",
+    "sigma_detector": "levels", "calibrate": "(measured after fabrication and programmed out)",
+    "sigma_offset": "rad, static fabrication offset",
 }
 
 
@@ -57,6 +58,20 @@ def _result_lines(result: dict, chips_of: int) -> list[str]:
     return lines + [""]
 
 
+def tolerance_line(tolerance: dict) -> str:
+    """One sentence: the tolerable σ_phase (yield ≥ target), the σ that failed, and the manufacturability verdict."""
+    target = f"yield ≥ {100 * tolerance['yield_target']:g}% of {tolerance['chips']} chips"
+    if tolerance["tolerable_sigma_phase"] is None:
+        found = f"below {tolerance['smallest_rejected_sigma_phase']:.3g} rad (fails there)"
+    elif tolerance["smallest_rejected_sigma_phase"] is None:
+        found = f"at least {tolerance['tolerable_sigma_phase']:.3g} rad (the largest σ tried)"
+    else:
+        found = (f"{tolerance['tolerable_sigma_phase']:.3g} rad ({tolerance['smallest_rejected_sigma_phase']:.3g} "
+                 "rad fails)")
+    verdict = "manufacturable" if tolerance["manufacturable"] else "NOT manufacturable"
+    return f"tolerable σ_phase ({target}): {found}; {verdict} ({tolerance['manufacturable_means']})"
+
+
 def yield_markdown(report: dict) -> str:
     design = report["design"]
     lines = [f"# Yield of {report['scenario']}", "",
@@ -73,6 +88,12 @@ def yield_markdown(report: dict) -> str:
         lines += _table(["σ_phase (rad)", "yield", "min acc.", "median acc.", "mean acc."],
                         [[str(r["error_model"]["sigma_phase"]), f"{r['yield']:.4f}", _percent(r["accuracy"]["min"]),
                           _percent(r["accuracy"]["median"]), _percent(r["accuracy"]["mean"])] for r in report["results"]])
+        lines.append("")
+    if "tolerance" in report:
+        lines += ["## Tolerable phase error", "", tolerance_line(report["tolerance"]), ""]
+        lines += _table(["σ_phase (rad)", "chips simulated", "failing chips", "passes"],
+                        [[f"{t['sigma_phase']:.4g}", str(t["chips_simulated"]), str(t["failures"]), str(t["passed"])]
+                         for t in report["tolerance"]["tried"]])
         lines.append("")
     lines += ["## Results", ""]
     for result in report["results"]:

@@ -2,7 +2,10 @@
 
 A chip sample is one draw of every error of every mesh and attenuator MZI of a description:
 
-* phase error: every θ, φ and mesh output phase gets + σ_phase·z (z standard normal), on top of
+* phase offset: fabrication leaves every phase shifter a static offset σ_offset·z (path length and
+  width variations); a calibrated chip has measured it and programs the design minus it,
+* phase error: every θ, φ and mesh output phase gets + σ_phase·z (z standard normal): what is left
+  after calibration (drift, measurement error), on top of
 * phase quantisation: the programmed phase is the design phase rounded to a DAC grid of 2π/2^bits,
 * thermal crosstalk: a heater also shifts its neighbours (adjacent MZIs, or adjacent output phase
   shifters, of the same mesh column) by ``crosstalk`` × its own programmed phase,
@@ -35,7 +38,9 @@ from optinc_pdk.core.mzi import TWO_PI, attenuator_value, mzi_transfer, mzi_tran
 from optinc_pdk.decompose.transfer import column_groups, mesh_transfer
 from optinc_pdk.errors import OptincError
 
-CALIBRATIONS = ("", "attenuators", "all")  # "": none (docs/yield.md, Calibration)
+# "": none; "phases": the phase offsets are measured and programmed out; "attenuators" and "all" also re-solve
+# the attenuators' (and the meshes') phases for the chip's measured couplers and arms (docs/yield.md, Calibration)
+CALIBRATIONS = ("", "phases", "attenuators", "all")
 MAX_DAC_BITS = 24  # beyond this the DAC step (4e-7 rad) is far below any phase error worth modelling
 
 
@@ -43,14 +48,15 @@ MAX_DAC_BITS = 24  # beyond this the DAC step (4e-7 rad) is far below any phase 
 class ErrorModel:
     """The parameters of every error model (0 switches a model off); units in the field comments."""
 
-    sigma_phase: float = 0.0  # rad, Gaussian σ on every phase shifter
+    sigma_phase: float = 0.0  # rad, Gaussian σ on every phase shifter (what calibration leaves: drift, measurement)
     dac_bits: int = 0  # phase DAC resolution over 2π; 0: continuous phases
     sigma_split: float = 0.0  # σ of each coupler's power coupling ratio (0.01 = 1 % of the power)
     loss_db: float = 0.0  # excess loss of every MZI, dB
     sigma_imbalance_db: float = 0.0  # σ of the loss difference between an MZI's two internal arms, dB
     crosstalk: float = 0.0  # phase a heater adds to each neighbour, per rad of its own phase
     sigma_detector: float = 0.0  # σ of the receiver noise, in PAM4 levels
-    calibrate: str = ""  # "attenuators" or "all" (also meshes): phases re-solved for the chip's known couplers and arms
+    calibrate: str = ""  # "phases", "attenuators" or "all": what was measured after fabrication and programmed out
+    sigma_offset: float = 0.0  # rad, static fabrication offset of every phase shifter, before calibration
 
     def __post_init__(self) -> None:
         checks = {
@@ -61,6 +67,7 @@ class ErrorModel:
             "--sigma-imbalance-db": (self.sigma_imbalance_db, 0.0, 30.0),
             "--crosstalk": (self.crosstalk, -1.0, 1.0),
             "--sigma-detector": (self.sigma_detector, 0.0, 10.0),
+            "--sigma-offset": (self.sigma_offset, 0.0, 100.0),
         }
         for option, (value, low, high) in checks.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
@@ -149,8 +156,9 @@ class ErrorSites:
     """Every phase shifter and coupler of a description, numbered once: where each chip's draws go.
 
     A chip's standard normals are one vector [θ (K) | φ (K) | κ_in (K) | κ_out (K) | arm imbalance (K)
-    | output phases (O)] over the K MZIs and O output phase shifters of all meshes and attenuator
-    columns, in the description's walk order.
+    | output phases (O) | θ offsets (K) | φ offsets (K) | output offsets (O)] over the K MZIs and O
+    output phase shifters of all meshes and attenuator columns, in the description's walk order
+    (the offsets come last, so adding them left every earlier chip's other draws as they were).
     """
 
     ROWS = 5  # per-MZI draws: θ, φ, two couplers, arm imbalance
@@ -171,7 +179,7 @@ class ErrorSites:
 
     @property
     def draws_per_chip(self) -> int:
-        return self.ROWS * self.n_mzis + self.n_outputs
+        return (self.ROWS + 2) * self.n_mzis + 2 * self.n_outputs
 
     def draw(self, seed: int, chips: np.ndarray) -> np.ndarray:
         """(C, draws_per_chip) standard normals of the given chip indices (each from its own seed)."""
@@ -179,10 +187,12 @@ class ErrorSites:
 
     def leaf_matrices(self, model: ErrorModel, normals: np.ndarray) -> dict[str, np.ndarray]:
         """Block name → (C, n_out, n_in) matrices of every mesh and attenuator column of C sampled chips."""
-        k = self.n_mzis
-        rows = normals[:, : self.ROWS * k].reshape(normals.shape[0], self.ROWS, k)
-        outputs = normals[:, self.ROWS * k :]
-        return {leaf.block.name: _leaf_matrix(leaf, model, rows, outputs) for leaf in self.leaves}
+        k, o, chips = self.n_mzis, self.n_outputs, normals.shape[0]
+        rows = normals[:, : self.ROWS * k].reshape(chips, self.ROWS, k)
+        outputs = normals[:, self.ROWS * k : self.ROWS * k + o]
+        offsets = normals[:, self.ROWS * k + o : (self.ROWS + 2) * k + o].reshape(chips, 2, k)
+        output_offsets = normals[:, (self.ROWS + 2) * k + o :]
+        return {leaf.block.name: _leaf_matrix(leaf, model, rows, outputs, offsets, output_offsets) for leaf in self.leaves}
 
 
 def programmed_phase(design: np.ndarray, model: ErrorModel) -> np.ndarray:
@@ -192,32 +202,40 @@ def programmed_phase(design: np.ndarray, model: ErrorModel) -> np.ndarray:
     return wrap_phase(np.rint(design / model.dac_step) * model.dac_step)
 
 
-def _actual_phase(design: np.ndarray, neighbours: np.ndarray, model: ErrorModel, normals: np.ndarray) -> np.ndarray:
-    """(C, K) phases a sampled chip realises: programmed + crosstalk from the neighbours + random error."""
-    programmed = programmed_phase(design, model)
+def _actual_phase(design: np.ndarray, neighbours: np.ndarray, model: ErrorModel, normals: np.ndarray,
+                  offset_normals: np.ndarray) -> np.ndarray:
+    """(C, K) phases a sampled chip realises: programmed + crosstalk from the neighbours + offset + random error.
+
+    A calibrated chip knows its offsets and programs design − offset (rounded by its DAC), so only the
+    rounding, the crosstalk and σ_phase remain; an uncalibrated one programs the design and keeps the offset.
+    """
+    offset = model.sigma_offset * offset_normals
+    programmed = programmed_phase(design - offset if model.calibrate else design, model)
     shifted = programmed + model.crosstalk * _neighbour_sum(programmed, neighbours) if model.crosstalk else programmed
-    return shifted + model.sigma_phase * normals
+    return shifted + offset + model.sigma_phase * normals
 
 
-def _leaf_matrix(leaf: LeafSites, model: ErrorModel, rows: np.ndarray, outputs: np.ndarray) -> np.ndarray:
-    part = rows[:, :, leaf.mzi_offset : leaf.mzi_offset + leaf.n_mzis]  # (C, 5, K)
+def _leaf_matrix(leaf: LeafSites, model: ErrorModel, rows: np.ndarray, outputs: np.ndarray, offsets: np.ndarray,
+                 output_offsets: np.ndarray) -> np.ndarray:
+    mzis = slice(leaf.mzi_offset, leaf.mzi_offset + leaf.n_mzis)
+    part, offset = rows[:, :, mzis], offsets[:, :, mzis]  # (C, 5, K), (C, 2, K)
     split_in = np.clip(0.5 + model.sigma_split * part[:, 2], 0.0, 1.0)
     split_out = np.clip(0.5 + model.sigma_split * part[:, 3], 0.0, 1.0)
     imbalance = model.sigma_imbalance_db * part[:, 4]  # > 0: the upper arm loses more
     arm_upper = 10.0 ** (-(model.loss_db + np.maximum(imbalance, 0.0)) / 20.0)
     arm_lower = 10.0 ** (-(model.loss_db + np.maximum(-imbalance, 0.0)) / 20.0)
     design = (leaf.theta, leaf.phi, leaf.output)
-    if model.calibrate == "all" or (model.calibrate and isinstance(leaf.block, AttenuatorColumn)):
+    if model.calibrate == "all" or (model.calibrate == "attenuators" and isinstance(leaf.block, AttenuatorColumn)):
         # the chip's couplers and arms are measured after fabrication: its phases are solved for them
         design = calibrated_phases(leaf, split_in, split_out, arm_upper, arm_lower)
-    theta = _actual_phase(design[0], leaf.neighbours, model, part[:, 0])
-    phi = _actual_phase(design[1], leaf.neighbours, model, part[:, 1])
+    theta = _actual_phase(design[0], leaf.neighbours, model, part[:, 0], offset[:, 0])
+    phi = _actual_phase(design[1], leaf.neighbours, model, part[:, 1], offset[:, 1])
     transfers = mzi_transfer_general(theta, phi, split_in, split_out, arm_upper, arm_lower)
     block = leaf.block
     if isinstance(block, MeshBlock):
         n = block.n_modes
-        screen = outputs[:, leaf.output_offset : leaf.output_offset + n]
-        output = _actual_phase(design[2], leaf.output_neighbours, model, screen)
+        screen = slice(leaf.output_offset, leaf.output_offset + n)
+        output = _actual_phase(design[2], leaf.output_neighbours, model, outputs[:, screen], output_offsets[:, screen])
         return mesh_transfer(n, theta, phi, leaf.top_mode, leaf.column, output, mzi_matrices=transfers)
     chips = rows.shape[0]
     matrix = np.zeros((chips, block.n_out, block.n_in), dtype=np.complex128)

@@ -80,7 +80,7 @@ def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, r
                           "absorbs level-1 errors trains with `optinc train`")
     opts = recipe_for(scenario, level) if recipe is None else checked_recipe(recipe, scenario, level)
     dtype = torch.float64 if double else torch.float32
-    model = _block_model(scenario, start).to(dtype)
+    model = block_model(scenario, start).to(dtype)
     grid = DecisionGrid.of(data, opts, dtype)
     importance = torch.ones(data.n_outputs, dtype=dtype)  # stage 2 does not use it
     chunks = [slice(i, i + chunk) for i in range(0, data.size, chunk)]
@@ -125,7 +125,7 @@ def refine(scenario: Scenario, start: OnnWeights, *, level: int | None = None, r
     return RefineResult(result, best, history)
 
 
-def _block_model(scenario: Scenario, start: OnnWeights) -> OnnMLP:
+def block_model(scenario: Scenario, start: OnnWeights) -> OnnMLP:
     model = OnnMLP(scenario.widths).double()
     load_plain_weights(model, start)
     for number in scenario.approx_layers:
