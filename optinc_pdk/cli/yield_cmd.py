@@ -29,6 +29,16 @@ def _one_blas_thread(threads: int) -> None:
         os.environ.setdefault(name, str(threads))
 
 
+def _offset(scenario: str, sigma_offset: float | None, phases: str) -> float:
+    """--sigma-offset, or its default: 0 for heaters, the delay sections' fabrication spread for fixed phases."""
+    if sigma_offset is not None or phases != "fixed":
+        return sigma_offset or 0.0
+    from optinc_pdk.simulate.nonideal import fixed_phase_sigma
+    from optinc_pdk.spec.scenario import load_scenario
+
+    return fixed_phase_sigma(load_scenario(scenario).device.heater_length)
+
+
 def _sigmas(text: str | None) -> list[float] | None:
     from optinc_pdk.errors import OptincError
 
@@ -76,8 +86,11 @@ def register(app: typer.Typer) -> None:
         sigma_imbalance_db: float = typer.Option(0.0, "--sigma-imbalance-db", help="σ of an MZI's arm loss difference, dB"),
         crosstalk: float = typer.Option(0.0, "--crosstalk", help="thermal crosstalk: rad per rad of a neighbouring heater"),
         sigma_detector: float = typer.Option(0.0, "--sigma-detector", help="receiver noise σ, PAM4 levels"),
-        sigma_offset: float = typer.Option(0.0, "--sigma-offset", help=(
-            "σ of every phase shifter's static fabrication offset, rad (removed by --calibrate)")),
+        sigma_offset: float | None = typer.Option(None, "--sigma-offset", help=(
+            "σ of every phase shifter's static fabrication offset, rad (removed by --calibrate); default 0, or with "
+            "--phases fixed the delay sections' spread computed from the scenario's section length (docs/yield.md)")),
+        phases: str = typer.Option("tunable", "--phases", metavar="tunable|fixed", help=(
+            "fixed: every phase is a waveguide delay (no heater): its offset stays and --dac-bits is the delay's step")),
         calibrate: str = typer.Option("", "--calibrate", metavar="phases|attenuators|all", help=(
             "what each chip had measured and programmed out: its phase offsets (phases); also its coupler ratios "
             "and arm losses, re-solved in the attenuators or in all MZIs, meshes too (docs/yield.md)")),
@@ -102,7 +115,7 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.simulate.nonideal import ErrorModel
 
         model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, crosstalk, sigma_detector,
-                            calibrate, sigma_offset)
+                            calibrate, _offset(scenario, sigma_offset, phases), phases)
         sigmas = _sigmas(sweep_sigma)
         try:  # a swept σ outside its range is refused before any work, naming the option it came from
             models = [model.with_sigma_phase(s) for s in sigmas] if sigmas else [model]
@@ -201,7 +214,7 @@ def _record(scenario: str, weights: Path | None, report: dict) -> str:
                        if value and key != "sigma_phase")
     command = f"optinc yield {s.name} --tolerable --samples {report['chips']} --seed {report['seed']} {options}".strip()
     entry = report["tolerance"] | {"inputs": report["inputs"], "sha256": w.digest(),
-                                   "measured": datetime.date.today().isoformat(), "command": command}
+                                   "measured_on": datetime.date.today().isoformat(), "command": command}
     write_text_atomic(path, json.dumps(w.provenance | {"tolerance": entry}, indent=2) + "\n")
     return str(path)
 

@@ -142,7 +142,7 @@ class SingleDesign:
         from optinc_pdk.analysis.power import heater_power
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.core.area import onn_area
-        from optinc_pdk.report.build_report import write_report
+        from optinc_pdk.report.build_report import manufacturability, write_report
 
         w, area = self.weights, onn_area(self.scenario)
         body["weights"] = {"source": portable_source(w.source), "sha256": w.digest(), "random": self.request.random_seed
@@ -150,6 +150,7 @@ class SingleDesign:
         body["area"] = area.to_dict()
         body["description"] = summary(description)
         body["heater_power"] = heater_power(description.top)
+        body["manufacturability"] = manufacturability(body["weights"], self.scenario.name)
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
         return body
 

@@ -64,6 +64,34 @@ def heater_power_lines(power: dict | None) -> list[str]:
     return lines + [""]
 
 
+def manufacturability(weights: dict, scenario: str) -> dict:
+    """The weights' recorded tolerance to phase errors (issue 29), when it was measured on these very weights."""
+    how = f"optinc yield {scenario} --tolerable --samples 100 --record"
+    if weights["random"]:
+        return {"measured": False, "why": "random weights compute nothing"}
+    tolerance = weights["provenance"].get("tolerance")
+    if not tolerance or tolerance.get("sha256") != weights["sha256"]:
+        return {"measured": False, "why": f"no tolerance recorded for these weights; measure it with `{how}`"}
+    return {"measured": True} | {k: v for k, v in tolerance.items() if k not in ("tried", "sha256")}
+
+
+def manufacturability_lines(entry: dict | None) -> list[str]:
+    if not entry:
+        return []
+    lines = ["## Manufacturability (tolerance to phase errors)", ""]
+    if not entry["measured"]:
+        return lines + [f"Not measured: {entry['why']}.", ""]
+    sigma, rejected = entry["tolerable_sigma_phase"], entry["smallest_rejected_sigma_phase"]
+    found = ("below the smallest σ tried" if sigma is None else f"**{sigma:.3g} rad**"
+             + (f" ({rejected:.3g} rad fails)" if rejected is not None else " (the largest σ tried)"))
+    model = ", ".join(f"{k}={v}" for k, v in entry["error_model"].items() if v and k != "sigma_phase") or "phase errors only"
+    verdict = "manufacturable" if entry["manufacturable"] else "**NOT manufacturable**"
+    return lines + [f"Largest σ_phase at which ≥ {100 * entry['yield_target']:g}% of {entry['chips']} sampled chips decide "
+                    f"every input right: {found}; other errors: {model}. Verdict: {verdict} "
+                    f"({entry['manufacturable_means']}). Measured on {entry['measured_on']} with `{entry['command']}` "
+                    "(docs/yield.md).", ""]
+
+
 def markdown(report: dict) -> str:
     s = report["scenario"]
     w = report["weights"]
@@ -109,6 +137,7 @@ def markdown(report: dict) -> str:
                   f"**{layout['mzis']}** (the description has {layout['expected_mzis']}; "
                   f"{report['description']['weight_matrix_mzis']} map the weight matrices).", ""]
     lines += heater_power_lines(report.get("heater_power"))
+    lines += manufacturability_lines(report.get("manufacturability"))
     v = report.get("verification")
     lines += ["## Verification (behavioural S-matrix simulation)", ""]
     if v is None:

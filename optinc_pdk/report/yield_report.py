@@ -18,7 +18,7 @@ MODEL_UNITS = {
     "sigma_phase": "rad", "dac_bits": "bits over 2π (0: continuous)", "sigma_split": "power ratio",
     "loss_db": "dB per MZI", "sigma_imbalance_db": "dB", "crosstalk": "rad per rad of a neighbour",
     "sigma_detector": "levels", "calibrate": "(measured after fabrication and programmed out)",
-    "sigma_offset": "rad, static fabrication offset",
+    "sigma_offset": "rad, static fabrication offset", "phases": "(tunable heaters or fixed delays)",
 }
 
 

@@ -42,6 +42,23 @@ from optinc_pdk.errors import OptincError
 # the attenuators' (and the meshes') phases for the chip's measured couplers and arms (docs/yield.md, Calibration)
 CALIBRATIONS = ("", "phases", "attenuators", "all")
 MAX_DAC_BITS = 24  # beyond this the DAC step (4e-7 rad) is far below any phase error worth modelling
+PHASE_KINDS = ("tunable", "fixed")  # heaters (the default), or fixed waveguide delays (issue 28's --phases fixed)
+
+# A fixed delay cannot be re-programmed, so its fabrication spread stays: a width mismatch σ_w between an
+# MZI's two arms over a section of length L shifts the phase by (2π/λ)·(∂n_eff/∂w)·σ_w·L. Assumptions, stated
+# so they can be replaced by a foundry's variability data: 1550 nm; ∂n_eff/∂w ≈ 2e-3 per nm for a
+# 500 × 220 nm Si strip's TE0 mode (order of magnitude of published SOI sensitivity analyses); 0.5 nm
+# width mismatch between neighbouring arms.
+FIXED_WAVELENGTH_UM = 1.55
+FIXED_DNEFF_DW_PER_NM = 2.0e-3
+FIXED_ARM_WIDTH_MISMATCH_NM = 0.5
+
+
+def fixed_phase_sigma(section_length_um: float, wavelength_um: float = FIXED_WAVELENGTH_UM,
+                      dneff_dw_per_nm: float = FIXED_DNEFF_DW_PER_NM,
+                      width_mismatch_nm: float = FIXED_ARM_WIDTH_MISMATCH_NM) -> float:
+    """σ of a fixed delay section's phase (rad) from the arms' width mismatch (see the constants above)."""
+    return 2 * math.pi / wavelength_um * dneff_dw_per_nm * width_mismatch_nm * section_length_um
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,7 @@ class ErrorModel:
     sigma_detector: float = 0.0  # σ of the receiver noise, in PAM4 levels
     calibrate: str = ""  # "phases", "attenuators" or "all": what was measured after fabrication and programmed out
     sigma_offset: float = 0.0  # rad, static fabrication offset of every phase shifter, before calibration
+    phases: str = "tunable"  # "fixed": waveguide delays, nothing to calibrate; dac_bits is then the delay's step
 
     def __post_init__(self) -> None:
         checks = {
@@ -72,6 +90,10 @@ class ErrorModel:
         for option, (value, low, high) in checks.items():
             if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
                 raise OptincError(f"{option}: {value!r} outside {low}..{high}")
+        if self.phases not in PHASE_KINDS:
+            raise OptincError(f"--phases: {self.phases!r} is not one of {', '.join(PHASE_KINDS)}")
+        if self.phases == "fixed" and self.calibrate:
+            raise OptincError("--calibrate: a fixed-phase chip has no heaters to re-program (give --phases tunable)")
         if self.calibrate not in CALIBRATIONS:
             raise OptincError(f"--calibrate: {self.calibrate!r} is not one of {', '.join(c for c in CALIBRATIONS if c)}")
         if int(self.dac_bits) != self.dac_bits:

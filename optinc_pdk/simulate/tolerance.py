@@ -62,7 +62,7 @@ def passes(description: CircuitDescription, sites: ErrorSites, model: ErrorModel
 
 
 def tolerable_sigma(description: CircuitDescription, inputs: YieldInputs, model: ErrorModel, chips: int, seed: int,
-                    low: float = 1e-5, high: float = 0.05, ratio: float = 1.25, target: float = YIELD_TARGET,
+                    low: float = 1e-6, high: float = 0.05, ratio: float = 1.25, target: float = YIELD_TARGET,
                     dtype=np.float32, progress: Callable[[dict], None] | None = None) -> Tolerance:
     """Bisect log σ_phase until the accepted and rejected σ are within ``ratio`` of each other."""
     sites = ErrorSites(description)
