@@ -1,4 +1,4 @@
-"""`optinc comm`: Fig. 6 communication data and a per-step latency estimate."""
+"""`optinc comm`: Fig. 6 communication data and, with --model, the per-step latency breakdown (docs/ddp.md)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ def register(app: typer.Typer) -> None:
         ),
         # click options take one value each; the counts after the first of `--servers 4 8 16` arrive here
         more_servers: list[int] | None = typer.Argument(None, hidden=True, metavar="[SERVERS]..."),
-        gradient_params: float = typer.Option(25.6e6, help="gradient elements per step (default: ResNet-50)"),
-        gradient_bits: int = typer.Option(8, help="bits per transmitted gradient element"),
-        flops_per_step: float = typer.Option(3 * 4.1e9 * 128, help="FLOPs per training step per server"),
         gpu_tflops: float = typer.Option(60.0, help="GPU compute, TFLOP/s (Sec. IV: H100, 60)"),
         utilization: float = typer.Option(0.6, help="GPU utilisation (Sec. IV: 0.6)"),
         transceivers: int = typer.Option(8, help="full-duplex transceivers per server (Sec. IV: 8)"),
@@ -33,8 +30,9 @@ def register(app: typer.Typer) -> None:
         sensitivity_plot: str | None = typer.Option(None, help="write the sensitivity plot (PNG) here"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
-        """Communication data normalised to the gradient size: ring all-reduce vs OptINC (Fig. 6)."""
-        from optinc_pdk.analysis.comm import HardwareParams, comm_report
+        """Communication data normalised to the gradient size: ring all-reduce vs OptINC (Fig. 6); --model: latency."""
+        from optinc_pdk.analysis.comm import comm_report
+        from optinc_pdk.analysis.latency import LatencyAssumptions
         from optinc_pdk.cli.output import console, print_json, table
         from optinc_pdk.errors import OptincError
 
@@ -45,14 +43,15 @@ def register(app: typer.Typer) -> None:
             from optinc_pdk.core.atomic import check_output_file
 
             check_output_file(sensitivity_plot, "--sensitivity-plot", [".png"])
-        try:
-            hw = HardwareParams(gradient_params, gradient_bits, flops_per_step, gpu_tflops, utilization, transceivers, gbps)
-            report = comm_report(counts, hw)
-        except ValueError as error:
-            raise OptincError(f"comm: {error}") from None
         base = dict(gpu_tflops=gpu_tflops, utilization=utilization, transceivers=transceivers, gbps_per_transceiver=gbps,
                     link_share=link_share, ring_bits=ring_bits, optinc_bits=optinc_bits,
                     message_latency_s=message_latency_us * 1e-6, bucket_mb=bucket_mb, overlap=overlap)
+        try:  # every option is checked, with or without --model
+            report = comm_report(counts)
+            for n in counts:
+                LatencyAssumptions(servers=n, **base).check()
+        except ValueError as error:
+            raise OptincError(f"comm: {error}") from None
         if model:
             report["breakdown"] = _breakdowns(model, counts, base, samples)
         if sensitivity_plot:
@@ -67,12 +66,8 @@ def register(app: typer.Typer) -> None:
                             [[r["servers"], f"{r['ring_data']:.3f}", f"{r['optinc_data']:.3f}",
                               f"{100 * r['ring_overhead']:.1f}%", f"{100 * r['optinc_overhead']:.1f}%"]
                              for r in report["servers"]]))
-        console.print(table("Latency per training step (compute then communicate)",
-                            ["servers", "compute (ms)", "ring comm (ms)", "OptINC comm (ms)", "OptINC / ring", "reduction"],
-                            [[r["servers"], f"{1e3 * r['latency']['compute_s']:.2f}",
-                              f"{1e3 * r['latency']['ring_comm_s']:.2f}", f"{1e3 * r['latency']['optinc_comm_s']:.2f}",
-                              f"{r['latency']['optinc_normalised']:.3f}", f"{100 * r['latency']['reduction']:.1f}%"]
-                             for r in report["servers"]]))
+        if not model:
+            console.print("per-step latency: --model resnet50-cifar or llama-8x384 (docs/ddp.md)")
 
 
 def _breakdowns(models: list[str], counts: list[int], base: dict, samples: float | None) -> list[dict]:
