@@ -146,3 +146,17 @@ def test_the_report_states_the_heater_power_of_every_phase_in_the_phase_map(b8n4
     assert power["total_w"] == pytest.approx(expected_w, rel=1e-9)
     assert sum(r["power_w"] for r in power["stages"]) == pytest.approx(power["total_w"])
     assert "## Heater power" in (out / "report.md").read_text() and (out / "plots" / "heater_power.png").is_file()
+
+
+def test_the_report_states_the_recorded_tolerance_of_these_weights(b8n4_build):
+    from optinc_pdk.core.weights import load_for_scenario
+
+    out = b8n4_build.out_dir
+    report = json.loads((out / "report.json").read_text())
+    recorded = load_for_scenario(load_scenario("b8n4")).provenance["tolerance"]
+    entry = report["manufacturability"]
+    assert entry["measured"] is True
+    assert entry["tolerable_sigma_phase"] == recorded["tolerable_sigma_phase"]
+    assert entry["manufacturable"] == recorded["manufacturable"]
+    text = (out / "report.md").read_text()
+    assert "## Manufacturability" in text and ("NOT manufacturable" in text) != recorded["manufacturable"]

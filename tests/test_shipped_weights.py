@@ -54,3 +54,19 @@ def test_large_scenarios_decide_a_seeded_sample_as_their_record_says(name):
         assert correct.all()
     else:  # a partly trained network: the sample agrees with the recorded whole-dataset accuracy
         assert abs(correct.mean() - weights.provenance["accuracy"]) < 0.02
+
+
+@pytest.mark.parametrize("name", sorted(EXHAUSTIVE) + SAMPLED)
+def test_every_shipped_design_records_its_tolerable_phase_error(name):
+    """Issue 29: the record states the tolerable σ_phase measured on these very weights, and the verdict."""
+    from optinc_pdk.simulate.tolerance import MANUFACTURABLE_SIGMA
+
+    weights = load_for_scenario(_require(name))
+    tolerance = weights.provenance.get("tolerance")
+    assert tolerance, f"weights/{name}.json: no tolerance; run `optinc yield {name} --tolerable --samples 100 --record`"
+    assert tolerance["sha256"] == weights.digest()
+    sigma = tolerance["tolerable_sigma_phase"]
+    assert tolerance["manufacturable"] == (sigma is not None and sigma >= MANUFACTURABLE_SIGMA)
+    assert tolerance["chips"] >= 100 and tolerance["yield_target"] == 0.99
+    passed = [t["sigma_phase"] for t in tolerance["tried"] if t["passed"]]
+    assert (sigma is None and not passed) or sigma == max(passed)

@@ -79,7 +79,9 @@ def register(app: typer.Typer) -> None:
     def yield_cmd(
         scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),
         weights: Path | None = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
-        sigma_phase: float = typer.Option(0.01, "--sigma-phase", help="σ of every phase shifter's error, rad"),
+        sigma_phase: float | None = typer.Option(None, "--sigma-phase", help=(
+            "σ of every phase's error left after calibration (drift, measurement), rad; default 0.01, or 0 with "
+            "--phases fixed (whose error is its offset)")),
         dac_bits: int = typer.Option(0, "--dac-bits", help="phase DAC bits over 2π (0: continuous phases)"),
         sigma_split: float = typer.Option(0.0, "--sigma-split", help="σ of each coupler's power ratio (0.01 = 1%)"),
         loss_db: float = typer.Option(0.0, "--loss-db", help="excess loss of every MZI, dB"),
@@ -114,6 +116,8 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.errors import OptincError
         from optinc_pdk.simulate.nonideal import ErrorModel
 
+        if sigma_phase is None:
+            sigma_phase = 0.0 if phases == "fixed" else 0.01
         model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, crosstalk, sigma_detector,
                             calibrate, _offset(scenario, sigma_offset, phases), phases)
         sigmas = _sigmas(sweep_sigma)

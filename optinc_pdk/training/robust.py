@@ -166,4 +166,4 @@ def robust_provenance(scenario: Scenario, start: OnnWeights, result: RobustResul
         refined={"method": f"{method}: Adam on blocks diag(d)·U0·expm(A−Aᵀ), stage-2 loss with hinge band "
                            f"{options.margin} levels", "options": options.__dict__, "error_model": error_model,
                  "history": result.history},
-        initialised_from={"source": start.source, "sha256": start.digest()}, device="cpu")
+        initialised_from={"source": start.source, "sha256": start.digest(), "record": start.provenance}, device="cpu")
