@@ -185,11 +185,8 @@ def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: 
             "design": design, "results": results, "seconds": seconds} | ({"tolerance": tolerance} if tolerance else {})
 
 
-def _tolerance(description, chosen, model, samples: int, seed: int, precision: str) -> dict:
-    import numpy as np
+def _progress_printer():
     from rich.console import Console
-
-    from optinc_pdk.simulate.tolerance import tolerable_sigma
 
     console = Console(stderr=True)  # progress only: stdout stays the report (or its JSON)
 
@@ -198,22 +195,36 @@ def _tolerance(description, chosen, model, samples: int, seed: int, precision: s
         console.print(f"  σ_phase {entry['sigma_phase']:.3g} rad: {verdict} ({entry['failures']} of "
                       f"{entry['chips_simulated']} chips simulated fail)", highlight=False)
 
-    found = tolerable_sigma(description, chosen, model, samples, seed, dtype=np.dtype(precision).type, progress=progress)
+    return progress
+
+
+def _tolerance(description, chosen, model, samples: int, seed: int, precision: str) -> dict:
+    import numpy as np
+
+    from optinc_pdk.simulate.tolerance import tolerable_sigma
+
+    found = tolerable_sigma(description, chosen, model, samples, seed, dtype=np.dtype(precision).type,
+                            progress=_progress_printer())
     return found.to_dict() | {"error_model": model.to_dict(), "seed": seed}
 
 
 def _record(scenario: str, weights: Path | None, report: dict) -> str:
     """The tolerance goes into the weights' provenance record (sha256 and every other field unchanged)."""
+    from optinc_pdk.core.weights import load_for_scenario
+    from optinc_pdk.spec.scenario import load_scenario
+
+    s = load_scenario(scenario)
+    return _write_record(s, None, load_for_scenario(s, weights), report, weights)
+
+
+def _write_record(s, level: int | None, w, report: dict, weights: Path | None = None) -> str:
     import datetime
     import json
 
     from optinc_pdk.core.atomic import write_text_atomic
-    from optinc_pdk.core.weights import load_for_scenario, shipped_weights_path
-    from optinc_pdk.spec.scenario import load_scenario
+    from optinc_pdk.core.weights import shipped_weights_path
 
-    s = load_scenario(scenario)
-    path = (Path(weights) if weights is not None else shipped_weights_path(s)).with_suffix(".json")
-    w = load_for_scenario(s, weights)
+    path = (Path(weights) if weights is not None else shipped_weights_path(s, level)).with_suffix(".json")
     options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in report["tolerance"]["error_model"].items()
                        if value and key != "sigma_phase")
     command = f"optinc yield {s.name} --tolerable --samples {report['chips']} --seed {report['seed']} {options}".strip()

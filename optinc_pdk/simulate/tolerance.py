@@ -64,28 +64,38 @@ def passes(description: CircuitDescription, sites: ErrorSites, model: ErrorModel
 def tolerable_sigma(description: CircuitDescription, inputs: YieldInputs, model: ErrorModel, chips: int, seed: int,
                     low: float = 1e-6, high: float = 0.05, ratio: float = 1.25, target: float = YIELD_TARGET,
                     dtype=np.float32, progress: Callable[[dict], None] | None = None) -> Tolerance:
-    """Bisect log σ_phase until the accepted and rejected σ are within ``ratio`` of each other."""
+    """The tolerable σ_phase of one OptINC design (its other errors as in ``model``)."""
     sites = ErrorSites(description)
+
+    def measure(sigma: float) -> dict:
+        return passes(description, sites, model.with_sigma_phase(sigma), inputs, chips, seed, target, dtype)
+
+    return bisect_tolerance(measure, chips, target, low, high, ratio, progress)
+
+
+def bisect_tolerance(measure: Callable[[float], dict], chips: int, target: float = YIELD_TARGET, low: float = 1e-6,
+                     high: float = 0.05, ratio: float = 1.25, progress: Callable[[dict], None] | None = None) -> Tolerance:
+    """Bisect log σ until the accepted and rejected σ are within ``ratio``; ``measure(σ)`` says whether σ passes."""
     result = Tolerance(None, None, chips, target)
 
-    def measure(sigma: float) -> bool:
-        entry = passes(description, sites, model.with_sigma_phase(sigma), inputs, chips, seed, target, dtype)
+    def passed(sigma: float) -> bool:
+        entry = measure(sigma)
         result.tried.append(entry)
         if progress is not None:
             progress(entry)
         return entry["passed"]
 
-    if measure(high):
+    if passed(high):
         result.sigma = high
         return result
     result.rejected = high
-    if not measure(low):
+    if not passed(low):
         result.rejected = low
         return result
     result.sigma = low
     while result.rejected / result.sigma > ratio:
         middle = math.sqrt(result.sigma * result.rejected)
-        if measure(middle):
+        if passed(middle):
             result.sigma = middle
         else:
             result.rejected = middle
