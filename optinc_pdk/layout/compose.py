@@ -133,6 +133,7 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     column_x: list[float] = []
     segments: list[np.ndarray] = []
     bends: list[np.ndarray] = []
+    cuts: list[tuple[float, np.ndarray]] = []
     crossings = tracks = detours = 0
     x = 0.0
     prev_width = 0.0
@@ -151,6 +152,7 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
             bends.append(route.bends)
             crossings, tracks, detours = crossings + route.crossings, max(tracks, route.tracks), detours + route.detours
             x = start + route.length
+            cuts.append((x, np.sort(dest_y)[::-1]))
         elif q > 0:
             x += prev_width
         column_x.append(x)
@@ -193,7 +195,7 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     origins = np.stack([np.array(column_x)[rank], offsets], axis=1) if n_kids else np.zeros((0, 2))
     return Plan(key=key, name=composite_cell_name(block), kind=role, width=end,
                 west_y=west_port_y, east_y=east_port_y, bbox=bbox, prims=(), children=children, wires=wires,
-                mzis=mzis, info=info, origins=origins)
+                mzis=mzis, info=info, origins=origins, column_cuts=tuple(cuts))
 
 
 def _column_elements(q: int, rank: np.ndarray, kids: list[Plan], sig: np.ndarray, src_col: np.ndarray,

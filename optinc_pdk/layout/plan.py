@@ -129,6 +129,9 @@ class Plan:
     mzis: int = 0  # MZI instances inside (arrays expanded)
     info: dict = field(default_factory=dict)
     origins: np.ndarray | None = None  # composites: (n_children, 2) plan origin of each description child
+    #: composites: (x, heights) at the west edge of every column after the first, where the routed
+    #: signals enter it: every waveguide there abuts, so the floorplan may cut the plan at x
+    column_cuts: tuple[tuple[float, np.ndarray], ...] = ()
 
     @property
     def extent(self) -> tuple[float, float]:

@@ -1,0 +1,349 @@
+"""Floorplan: the layout plan cut into die-sized slices, each slice on its own die (numpy, no gdsfactory).
+
+The design's plan (``plan.py``) is one west-to-east chain. A vertical line may cut it only where
+every waveguide it meets abuts or runs straight (:class:`Cutter`): at the west edge of a column of
+a composite (where the routed signals enter it), between two MZI columns of a mesh, or anywhere
+inside a column where each child is itself cut there and everything else is a straight. A cut
+never passes through a cell or a bend, so the two sides of a cut are plans of their own
+(``Cutter.slice``), drawn by the same code as the unfolded layout, hierarchy and arrays kept.
+
+Dies (``plan_dies``) are filled greedily west to east: each die takes the longest slice whose die
+plan fits it, which gives the fewest dies for a chain (a slice that fits, shortened, still fits).
+On a die, the slice's west and east waveguides run through a fan-out (``router.route_channel``)
+to ``edge_coupler`` cells at the fibre-array pitch on the die's edges: the server inputs and
+broadcast outputs on the first and last die, the signals of each inter-die link on the two dies
+it joins. A ``die_frame`` cell outlines the die and names it. The die plan is what the layout
+draws, so the drawn dies equal this plan (same slices, same positions).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from optinc_pdk.errors import OptincError
+from optinc_pdk.layout.plan import Placement, Plan, Prim, Wires, digest, placement_box, prim_box, union
+from optinc_pdk.layout.router import RouterRules, route_channel
+from optinc_pdk.pdk import dimensions as dim
+from optinc_pdk.spec.geometry import DeviceGeometry
+
+#: Die presets (mm): an optical-lithography reticle field, and CORNERSTONE's MPW cells (cspdk 2.1 ``cspdk.si220``).
+DIE_PRESETS = {"reticle": (26.0, 33.0), "cornerstone-full": (11.47, 4.9), "cornerstone-half": (5.5, 4.9)}
+FIBRE_PITCH_UM = dim.FIBRE_PITCH_UM
+DIE_MARGIN_UM = 100.0  # kept free along the top and bottom edges (dicing lane, frame label)
+_TOL = 1e-3  # µm: coordinates are on a 1 nm grid
+
+
+def parse_die(text: str) -> tuple[str, float, float]:
+    """(name, width mm, height mm) from a preset name or ``WxH`` in mm (``x``, ``X`` or ``×``)."""
+    key = text.strip().lower()
+    if key in DIE_PRESETS:
+        return key, *DIE_PRESETS[key]
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*[x×]\s*([0-9]*\.?[0-9]+)\s*", key)
+    if not match or min(float(match[1]), float(match[2])) <= 0:
+        raise OptincError(f"--die: {text!r}: give W×H in mm (e.g. 26x33) or a preset: {', '.join(DIE_PRESETS)}")
+    w, h = float(match[1]), float(match[2])
+    return f"{w:g}x{h:g}mm", w, h
+
+
+def _empty_wires(g: DeviceGeometry) -> Wires:
+    z3, z2 = np.zeros((0, 3)), np.zeros((0, 2))
+    return Wires(z3, z3, 2 * g.bend_radius, z2, z2)
+
+
+class Cutter:
+    """Where a plan may be cut (``cuts``), which waveguides a cut meets (``heights``), and the slices."""
+
+    def __init__(self, geometry: DeviceGeometry) -> None:
+        self.g = geometry
+        self._cuts: dict[str, np.ndarray] = {}
+
+    @staticmethod
+    def _is_mesh(plan: Plan) -> bool:
+        return plan.kind == "mesh"
+
+    def cuts(self, plan: Plan) -> np.ndarray:
+        """Sorted x (plan frame) strictly inside the plan where it may be cut."""
+        if plan.key in self._cuts:
+            return self._cuts[plan.key]
+        if self._is_mesh(plan):
+            found = np.arange(1, plan.info["columns"] + 1) * dim.mzi_length(self.g)
+        elif plan.wires is not None:
+            inside = [place.x + self.cuts(place.plan) for place in plan.children if place.columns == 1]
+            candidates = np.unique(np.concatenate(inside)) if inside else np.zeros(0)
+            candidates = candidates[[self._cuttable_inside(plan, x) for x in candidates.tolist()]]
+            own = np.array([x for x, _ in plan.column_cuts])
+            found = np.unique(np.concatenate([own, candidates]))
+        else:
+            found = np.zeros(0)
+        self._cuts[plan.key] = found[(found > _TOL) & (found < plan.width - _TOL)]
+        return self._cuts[plan.key]
+
+    def _cuttable_inside(self, plan: Plan, x: float) -> bool:
+        """x inside a column: every child there is cut at x, no bend or straight ends there."""
+        w = plan.wires
+        if w.segments.size and (np.abs(w.segments[:, :2] - x) < _TOL).any():
+            return False
+        if w.bends.size and ((w.bends[:, 0] - _TOL < x) & (x < w.bends[:, 0] + w.bend_length + _TOL)).any():
+            return False
+        for place in plan.children:
+            lo, hi = place.x, place.x + place.plan.width + (place.columns - 1) * place.column_pitch
+            inside = lo - _TOL < x < hi + _TOL
+            if inside and (place.columns != 1 or not np.isclose(self.cuts(place.plan), x - lo, atol=_TOL).any()):
+                return False
+        return True
+
+    def heights(self, plan: Plan, x: float) -> np.ndarray:
+        """y (plan frame, descending) of every waveguide that a cut at x meets."""
+        if self._is_mesh(plan):
+            return np.sort(plan.west_y)[::-1]
+        for cx, ys in plan.column_cuts:
+            if abs(cx - x) < _TOL:
+                return ys
+        parts = []
+        s = plan.wires.segments
+        if s.size:
+            parts.append(s[(s[:, 0] < x) & (x < s[:, 1]), 2])
+        for place in plan.children:
+            if place.x < x < place.x + place.plan.width:
+                inner = self.heights(place.plan, x - place.x) + place.y
+                parts += [inner + r * place.row_pitch for r in range(place.rows)]
+        return np.sort(np.concatenate(parts))[::-1] if parts else np.zeros(0)
+
+    def slice(self, plan: Plan, a: float, b: float) -> Plan:
+        """The part of ``plan`` between the cuts a < b (or its edges), as a plan whose x = 0 is a."""
+        if a <= _TOL and b >= plan.width - _TOL:
+            return plan
+        west = plan.west_y if a <= _TOL else self.heights(plan, a)
+        east = plan.east_y if b >= plan.width - _TOL else self.heights(plan, b)
+        if self._is_mesh(plan):
+            children, prims, wires = self._slice_mesh(plan, a, b)
+        else:
+            children, prims, wires = self._slice_composite(plan, a, b), (), self._slice_wires(plan.wires, a, b)
+        boxes = [placement_box(c) for c in children] + [prim_box(p, self.g) for p in prims]
+        boxes.append(wires.box(self.g) if wires is not None else None)
+        mzis = sum(c.plan.mzis * c.count for c in children) + sum(p.count for p in prims if p.cell.startswith("mzi"))
+        return Plan(key=digest(plan.key, "slice", round(a, 3), round(b, 3)), name=f"{plan.name}_from{round(a)}um",
+                    kind=plan.kind, width=b - a, west_y=west, east_y=east, bbox=union(boxes), prims=prims,
+                    children=children, wires=wires, mzis=mzis, info={"mzis": mzis, "slice_of": plan.name})
+
+    def _slice_composite(self, plan: Plan, a: float, b: float) -> tuple[Placement, ...]:
+        out = []
+        for place in plan.children:
+            lo, hi = place.x, place.x + place.plan.width
+            if hi <= a + _TOL or lo >= b - _TOL:
+                continue
+            if lo >= a - _TOL and hi <= b + _TOL:
+                out.append(Placement(place.plan, place.name, place.x - a, place.y, rows=place.rows,
+                                     row_pitch=place.row_pitch))
+                continue
+            ca, cb = max(a - lo, 0.0), min(b - lo, place.plan.width)
+            out.append(Placement(self.slice(place.plan, ca, cb), place.name, lo + ca - a, place.y, rows=place.rows,
+                                 row_pitch=place.row_pitch))
+        return tuple(out)
+
+    def _slice_wires(self, wires: Wires, a: float, b: float) -> Wires:
+        s = wires.segments.copy()
+        s[:, 0], s[:, 1] = np.maximum(s[:, 0], a), np.minimum(s[:, 1], b)
+        s = s[s[:, 1] - s[:, 0] > _TOL] - (a, a, 0.0)
+        bends = wires.bends
+        inside = (bends[:, 0] >= a - _TOL) & (bends[:, 0] + wires.bend_length <= b + _TOL)
+        outside = (bends[:, 0] + wires.bend_length <= a + _TOL) | (bends[:, 0] >= b - _TOL)
+        if not (inside | outside).all():  # cuts avoid bends: a planner bug, never a user error
+            raise OptincError(f"floorplan: a cut at {a:.3f} or {b:.3f} µm meets a waveguide bend")
+        z2 = np.zeros((0, 2))
+        return Wires(s, bends[inside] - (a, 0.0, 0.0), wires.bend_length, z2, z2)
+
+    def _slice_mesh(self, plan: Plan, a: float, b: float):
+        length = dim.mzi_length(self.g)
+        children = []
+        for place in plan.children:
+            xs = place.x + np.arange(place.columns) * place.column_pitch
+            keep = np.flatnonzero((xs >= a - _TOL) & (xs + length <= b + _TOL))
+            if keep.size:
+                children.append(Placement(place.plan, f"col{round(xs[keep[0]] / length)}", xs[keep[0]] - a, place.y,
+                                          columns=keep.size, column_pitch=place.column_pitch))
+        prims = tuple(Prim(p.cell, p.params, p.x - a, p.y, rows=p.rows, row_pitch=p.row_pitch)
+                      for p in plan.prims if p.x >= a - _TOL and p.x <= b + _TOL and p.x + _TOL < b)
+        return tuple(children), prims, None
+
+
+# --- dies ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Die:
+    index: int
+    name: str  # its top cell's name
+    x0_um: float  # the slice of the design it holds (design plan frame)
+    x1_um: float
+    plan: Plan  # the die cell's plan: frame, couplers, fan-outs, slice; die corner at (0, 0)
+    slice_box: tuple[float, float, float, float]  # the slice's bounding box on the die (µm)
+    couplers_west: int
+    couplers_east: int
+    mzis: int
+
+    def to_dict(self, die_w_um: float, die_h_um: float) -> dict:
+        x0, y0, x1, y1 = self.slice_box
+        device = (x1 - x0) * (y1 - y0) / 1e6
+        return {"die": self.index, "cell": self.name, "design_x_um": [round(self.x0_um, 3), round(self.x1_um, 3)],
+                "slice_box_um": [round(float(v), 3) for v in self.slice_box], "device_area_mm2": round(float(device), 4),
+                "utilisation": round(float(device) / (die_w_um * die_h_um / 1e6), 4), "mzis": self.mzis,
+                "edge_couplers_west": self.couplers_west, "edge_couplers_east": self.couplers_east}
+
+
+@dataclass(frozen=True)
+class Floorplan:
+    design: str
+    die: str  # preset name or WxHmm
+    die_w_um: float
+    die_h_um: float
+    dies: tuple[Die, ...]
+    links: tuple[dict, ...]  # one per inter-die link: dies, cut position, signals
+    io: dict  # optical I/O on edge couplers: inputs (first die, west), outputs (last die, east)
+    mzis: int
+
+    @property
+    def device_area_mm2(self) -> float:
+        return sum((d.slice_box[2] - d.slice_box[0]) * (d.slice_box[3] - d.slice_box[1]) for d in self.dies) / 1e6
+
+    def to_dict(self) -> dict:
+        area = self.die_w_um * self.die_h_um / 1e6
+        return {"design": self.design, "die": self.die, "die_mm": [self.die_w_um / 1000, self.die_h_um / 1000],
+                "dies": len(self.dies), "die_area_mm2": round(area, 4),
+                "device_area_mm2": round(self.device_area_mm2, 4),
+                "utilisation": round(self.device_area_mm2 / (area * len(self.dies)), 4),
+                "fibre_pitch_um": FIBRE_PITCH_UM, "edge_couplers": sum(d.couplers_west + d.couplers_east for d in self.dies),
+                "optical_io": self.io, "inter_die_links": list(self.links), "mzis": self.mzis,
+                "per_die": [d.to_dict(self.die_w_um, self.die_h_um) for d in self.dies]}
+
+
+class DiePlanner:
+    """Builds die plans for slices of one design plan: couplers, fan-outs, frame; checks the fit."""
+
+    def __init__(self, design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry) -> None:
+        self.design, self.name, self.g = design, name, geometry
+        self.die_name, self.w, self.h = die[0], die[1] * 1000, die[2] * 1000
+        self.cutter = Cutter(geometry)
+        self.rules = RouterRules.from_geometry(geometry)
+        self.coupler = dim.edge_coupler_length(geometry)
+
+    def candidates(self, a: float, stops: np.ndarray) -> list[float]:
+        """Cuts b > a that pass the cheap tests: the slice's length, and its east couplers' span."""
+        room_x = self.w - 2 * self.coupler
+        room_y = self.h - 2 * DIE_MARGIN_UM
+        ahead = stops[(stops > a + _TOL) & (stops - a <= room_x + _TOL)]
+        ends = [b for b in ahead.tolist() if b >= self.design.width - _TOL
+                or (self.cutter.heights(self.design, b).size - 1) * FIBRE_PITCH_UM <= room_y]
+        return ends
+
+    def _fanout(self, west: np.ndarray, east: np.ndarray, key: str, name: str) -> Plan:
+        route = route_channel(np.zeros(west.size), west, east, 0.0, self.rules, self.g.stage_gap)
+        ends = np.stack([np.full(east.size, route.length), east], axis=1)
+        wires = Wires(route.segments, route.bends, 2 * self.rules.radius, np.stack([np.zeros(west.size), west], 1), ends,
+                      route.crossings, route.tracks, route.detours)
+        return Plan(key=key, name=name, kind="fanout", width=route.length, west_y=west, east_y=east,
+                    bbox=wires.box(self.g), wires=wires, info={"crossings": route.crossings})
+
+    @staticmethod
+    def coupler_heights(ports: np.ndarray) -> np.ndarray:
+        """Fibre-pitch heights, descending, centred on the ports they serve (on the 1 nm grid)."""
+        n = ports.size
+        centre = (ports.max() + ports.min()) / 2 if n else 0.0
+        return np.round(centre + ((n - 1) / 2 - np.arange(n)) * FIBRE_PITCH_UM, 3)
+
+    def die_plan(self, index: int, a: float, b: float) -> tuple[Plan, tuple[float, float, float, float]] | None:
+        """The plan of a die holding the design between cuts a and b, or None if it does not fit."""
+        piece = self.cutter.slice(self.design, a, b)
+        west_ports, east_ports = np.sort(piece.west_y)[::-1], np.sort(piece.east_y)[::-1]
+        west_c, east_c = self.coupler_heights(west_ports), self.coupler_heights(east_ports)
+        fan_w = self._fanout(west_c, west_ports, digest(piece.key, "fan_in"), f"fanin_{piece.name}")
+        fan_e = self._fanout(east_ports, east_c, digest(piece.key, "fan_out"), f"fanout_{piece.name}")
+        x_slice = self.coupler + fan_w.width
+        x_east = x_slice + piece.width
+        room = self.w - self.coupler - (x_east + fan_e.width)
+        boxes = [b for b in (fan_w.bbox, piece.bbox, fan_e.bbox) if b is not None]
+        if room < -_TOL or not boxes:
+            return None
+        lo = min(min(bx.ymin for bx in boxes), west_c.min(initial=np.inf), east_c.min(initial=np.inf))
+        hi = max(max(bx.ymax for bx in boxes), west_c.max(initial=-np.inf), east_c.max(initial=-np.inf))
+        if hi - lo > self.h - 2 * DIE_MARGIN_UM + _TOL:
+            return None
+        dy = round(self.h / 2 - (lo + hi) / 2, 3)  # centred vertically
+        return self._assemble(index, piece, fan_w, fan_e, west_c + dy, east_c + dy, x_slice, x_east, dy, room)
+
+    def _assemble(self, index, piece, fan_w, fan_e, west_c, east_c, x_slice, x_east, dy, room):
+        g = self.g
+        # the east fan-out's straights run on to the couplers at the die's east edge
+        tail = np.stack([np.full(east_c.size, fan_e.width), np.full(east_c.size, fan_e.width + room), east_c - dy], 1)
+        if room > _TOL and east_c.size:
+            w = fan_e.wires
+            wires = Wires(np.concatenate([w.segments, tail]), w.bends, w.bend_length, w.starts, w.ends, w.crossings,
+                          w.tracks, w.detours)
+            fan_e = Plan(key=digest(fan_e.key, room), name=fan_e.name, kind="fanout", width=fan_e.width + room,
+                         west_y=fan_e.west_y, east_y=fan_e.east_y, bbox=wires.box(g), wires=wires, info=fan_e.info)
+        children = tuple(c for c in (
+            Placement(fan_w, "fan_in", self.coupler, dy) if west_c.size else None,
+            Placement(piece, "design", x_slice, dy),
+            Placement(fan_e, "fan_out", x_east, dy) if east_c.size else None,
+        ) if c is not None)
+        prims = [Prim("die_frame", (("width", self.w), ("height", self.h), ("label", self._label(index))), 0.0, 0.0)]
+        for side, ys, x in (("west", west_c, 0.0), ("east", east_c, self.w - self.coupler)):
+            if ys.size:
+                prims.append(Prim("edge_coupler", (("facet", side),), x, float(ys.min()), rows=ys.size,
+                                  row_pitch=FIBRE_PITCH_UM))
+        name = f"{self.name}_die{index}"
+        plan = Plan(key=digest("die", self.w, self.h, name, piece.key, tuple(c.plan.key for c in children)), name=name,
+                    kind="die", width=self.w, west_y=west_c, east_y=east_c,
+                    bbox=union([placement_box(c) for c in children] + [prim_box(p, g) for p in prims]),
+                    prims=tuple(prims), children=children, mzis=piece.mzis,
+                    info={"mzis": piece.mzis, "die_w_um": self.w, "die_h_um": self.h})
+        box = piece.bbox
+        return plan, (box.xmin + x_slice, box.ymin + dy, box.xmax + x_slice, box.ymax + dy)
+
+    def _label(self, index: int) -> str:
+        return f"{self.name} die {index} ({self.die_name})"
+
+
+def plan_dies(design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry) -> Floorplan:
+    """The fewest dies for the chain, each holding the longest slice that fits; one line if none can."""
+    planner = DiePlanner(design, name, die, geometry)
+    stops = np.concatenate([planner.cutter.cuts(design), [design.width]])
+    dies, links, a = [], [], 0.0
+    while a < design.width - _TOL:
+        best = None
+        for b in planner.candidates(a, stops)[::-1]:  # the longest slice that fits
+            found = planner.die_plan(len(dies), a, b)
+            if found is not None:
+                best = b, found
+                break
+        if best is None:
+            raise OptincError(_infeasible(planner, design, a, stops))
+        b, (plan, box) = best
+        piece = plan.children[1 if plan.children[0].name == "fan_in" else 0].plan
+        dies.append(Die(len(dies), plan.name, a, b, plan, box, piece.west_y.size, piece.east_y.size, plan.mzis))
+        if b < design.width - _TOL:
+            links.append({"from_die": len(dies) - 1, "to_die": len(dies), "design_x_um": round(b, 3),
+                          "signals": int(piece.east_y.size), "couplers_per_side": int(piece.east_y.size)})
+        a = b
+    io = {"inputs": int(design.west_y.size), "input_die": 0, "outputs": int(design.east_y.size),
+          "output_die": len(dies) - 1}
+    if sum(d.mzis for d in dies) != design.mzis:  # a cutter bug, never a user error
+        raise OptincError(f"floorplan: dies hold {sum(d.mzis for d in dies)} MZIs, the design {design.mzis}")
+    return Floorplan(name, planner.die_name, planner.w, planner.h, tuple(dies), tuple(links), io, design.mzis)
+
+
+def _infeasible(planner: DiePlanner, design: Plan, a: float, stops: np.ndarray) -> str:
+    """One line: the smallest piece that must go on one die, and why it cannot."""
+    b = float(stops[stops > a + _TOL][0])
+    piece = planner.cutter.slice(design, a, b)
+    where = next((c.name for c in design.children if c.x <= a + _TOL < c.x + c.plan.width), "the design")
+    box = piece.bbox
+    ports = max(piece.west_y.size, piece.east_y.size)
+    return (f"--die {planner.die_name}: does not fit: the smallest piece of {where} that must stay on one die "
+            f"(design x {a / 1000:.3f}..{b / 1000:.3f} mm) is {box.width / 1000:.2f} x {box.height / 1000:.2f} mm "
+            f"with {ports} signals at its edge ({ports * FIBRE_PITCH_UM / 1000:.2f} mm of {FIBRE_PITCH_UM:g} um "
+            f"fibre pitch) plus edge couplers and fan-outs; the die is {planner.w / 1000:g} x {planner.h / 1000:g} mm "
+            f"({2 * DIE_MARGIN_UM:g} um kept free)")
