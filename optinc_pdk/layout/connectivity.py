@@ -132,13 +132,28 @@ def expected_open_ends(top: Block, ports_coupled: bool = False) -> int:
     return count
 
 
-def check_connectivity(path: str | Path, top: Block | None, width_um: float, ports_coupled: bool = False) -> OpenEnds:
-    """Open ends of the written layout at ``path`` against those the description ``top`` means to have
-    (``ports_coupled``: a die build, its inputs and outputs on edge couplers)."""
+def expected_open_ends_on_dies(top: Block, by_child: bool = False) -> int:
+    """A die build: the design's ports end on edge couplers; floorplanned child by child (a cascade),
+    every child's ports do, and the links between children are fibres (nothing drawn)."""
+    if by_child:
+        return sum(expected_open_ends(child, ports_coupled=True) for child in top.children)
+    return expected_open_ends(top, ports_coupled=True)
+
+
+def check_connectivity(path: str | Path, top: Block | None, width_um: float, dies: str | None = None) -> OpenEnds:
+    """Open ends of the written layout at ``path`` against those the description ``top`` means to have.
+
+    ``dies``: a die build, ``"design"`` (one chain) or ``"children"`` (floorplanned child by child).
+    """
     start = time.perf_counter()
     layout = read_layout(path)
     ends = exposed_ends(layout, width_um) * layout.dbu
-    expected = expected_open_ends(top, ports_coupled) if top is not None else None
+    if top is None:
+        expected = None
+    elif dies is None:
+        expected = expected_open_ends(top)
+    else:
+        expected = expected_open_ends_on_dies(top, by_child=dies == "children")
     return OpenEnds(ends, expected, time.perf_counter() - start)
 
 

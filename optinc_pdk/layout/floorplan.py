@@ -23,8 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optinc_pdk.circuit.model import Block
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.plan import Placement, Plan, Prim, Wires, digest, placement_box, prim_box, union
+from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.router import RouterRules, route_channel
 from optinc_pdk.pdk import dimensions as dim
 from optinc_pdk.spec.geometry import DeviceGeometry
@@ -34,6 +36,7 @@ DIE_PRESETS = {"reticle": (26.0, 33.0), "cornerstone-full": (11.47, 4.9), "corne
 FIBRE_PITCH_UM = dim.FIBRE_PITCH_UM
 DIE_MARGIN_UM = 100.0  # kept free along the top and bottom edges (dicing lane, frame label)
 _TOL = 1e-3  # µm: coordinates are on a 1 nm grid
+_FANOUTS: dict[tuple[str, str], Plan] = {}  # (geometry, slice) → its fan-out: equal slices on many dies
 
 
 def parse_die(text: str) -> tuple[str, float, float]:
@@ -59,6 +62,7 @@ class Cutter:
     def __init__(self, geometry: DeviceGeometry) -> None:
         self.g = geometry
         self._cuts: dict[str, np.ndarray] = {}
+        self._heights: dict[tuple[str, float], np.ndarray] = {}
 
     @staticmethod
     def _is_mesh(plan: Plan) -> bool:
@@ -73,7 +77,7 @@ class Cutter:
         elif plan.wires is not None:
             inside = [place.x + self.cuts(place.plan) for place in plan.children if place.columns == 1]
             candidates = np.unique(np.concatenate(inside)) if inside else np.zeros(0)
-            candidates = candidates[[self._cuttable_inside(plan, x) for x in candidates.tolist()]]
+            candidates = candidates[self._cuttable_inside(plan, candidates)]
             own = np.array([x for x, _ in plan.column_cuts])
             found = np.unique(np.concatenate([own, candidates]))
         else:
@@ -81,22 +85,44 @@ class Cutter:
         self._cuts[plan.key] = found[(found > _TOL) & (found < plan.width - _TOL)]
         return self._cuts[plan.key]
 
-    def _cuttable_inside(self, plan: Plan, x: float) -> bool:
-        """x inside a column: every child there is cut at x, no bend or straight ends there."""
+    def _cuttable_inside(self, plan: Plan, xs: np.ndarray) -> np.ndarray:
+        """Mask of the x inside columns where every child there is cut at x and no bend or straight ends."""
+        ok = np.ones(xs.size, dtype=bool)
         w = plan.wires
-        if w.segments.size and (np.abs(w.segments[:, :2] - x) < _TOL).any():
-            return False
-        if w.bends.size and ((w.bends[:, 0] - _TOL < x) & (x < w.bends[:, 0] + w.bend_length + _TOL)).any():
-            return False
+        if w.segments.size:
+            ends = np.unique(w.segments[:, :2])
+            at = np.clip(np.searchsorted(ends, xs), 1, ends.size - 1) if ends.size > 1 else np.zeros(xs.size, int)
+            near = np.minimum(np.abs(ends[at] - xs), np.abs(ends[np.maximum(at - 1, 0)] - xs))
+            ok &= near >= _TOL
+        if w.bends.size:
+            start = np.sort(w.bends[:, 0])
+            # a bend covers x when it starts within bend_length before x
+            first = np.searchsorted(start, xs - w.bend_length - _TOL, side="right")
+            last = np.searchsorted(start, xs + _TOL, side="left")
+            ok &= last <= first
         for place in plan.children:
             lo, hi = place.x, place.x + place.plan.width + (place.columns - 1) * place.column_pitch
-            inside = lo - _TOL < x < hi + _TOL
-            if inside and (place.columns != 1 or not np.isclose(self.cuts(place.plan), x - lo, atol=_TOL).any()):
-                return False
-        return True
+            inside = (lo - _TOL < xs) & (xs < hi + _TOL)
+            if not inside.any():
+                continue
+            if place.columns != 1:
+                ok &= ~inside
+                continue
+            mine = self.cuts(place.plan) + lo
+            at = np.clip(np.searchsorted(mine, xs), 1, max(mine.size - 1, 1)) if mine.size else None
+            hit = (np.zeros(xs.size, bool) if at is None else
+                   (np.abs(mine[np.minimum(at, mine.size - 1)] - xs) < _TOL) | (np.abs(mine[at - 1] - xs) < _TOL))
+            ok &= ~inside | hit
+        return ok
 
     def heights(self, plan: Plan, x: float) -> np.ndarray:
         """y (plan frame, descending) of every waveguide that a cut at x meets."""
+        key = (plan.key, round(x, 3))
+        if key not in self._heights:
+            self._heights[key] = self._find_heights(plan, x)
+        return self._heights[key]
+
+    def _find_heights(self, plan: Plan, x: float) -> np.ndarray:
         if self._is_mesh(plan):
             return np.sort(plan.west_y)[::-1]
         for cx, ys in plan.column_cuts:
@@ -184,11 +210,13 @@ class Die:
     couplers_west: int
     couplers_east: int
     mzis: int
+    part: str = ""  # a side-by-side design (a cascade): the child of the top block it holds
 
     def to_dict(self, die_w_um: float, die_h_um: float) -> dict:
         x0, y0, x1, y1 = self.slice_box
         device = (x1 - x0) * (y1 - y0) / 1e6
-        return {"die": self.index, "cell": self.name, "design_x_um": [round(self.x0_um, 3), round(self.x1_um, 3)],
+        return {"die": self.index, "cell": self.name, **({"part": self.part} if self.part else {}),
+                "design_x_um": [round(self.x0_um, 3), round(self.x1_um, 3)],
                 "slice_box_um": [round(float(v), 3) for v in self.slice_box], "device_area_mm2": round(float(device), 4),
                 "utilisation": round(float(device) / (die_w_um * die_h_um / 1e6), 4), "mzis": self.mzis,
                 "edge_couplers_west": self.couplers_west, "edge_couplers_east": self.couplers_east}
@@ -229,17 +257,26 @@ class DiePlanner:
         self.cutter = Cutter(geometry)
         self.rules = RouterRules.from_geometry(geometry)
         self.coupler = dim.edge_coupler_length(geometry)
+        self.gkey = digest(geometry.model_dump_json())
+
+    def admissible(self, stops: np.ndarray) -> np.ndarray:
+        """The cuts whose signals fit one die edge at the fibre pitch (the design's east end always)."""
+        room_y = self.h - 2 * DIE_MARGIN_UM
+        signals = np.array([self.cutter.heights(self.design, b).size for b in stops[:-1].tolist()] + [0])
+        return stops[(signals - 1) * FIBRE_PITCH_UM <= room_y]
 
     def candidates(self, a: float, stops: np.ndarray) -> list[float]:
-        """Cuts b > a that pass the cheap tests: the slice's length, and its east couplers' span."""
+        """Admissible cuts b > a whose slice is no longer than the die (``die_plan`` tests the rest)."""
         room_x = self.w - 2 * self.coupler
-        room_y = self.h - 2 * DIE_MARGIN_UM
-        ahead = stops[(stops > a + _TOL) & (stops - a <= room_x + _TOL)]
-        ends = [b for b in ahead.tolist() if b >= self.design.width - _TOL
-                or (self.cutter.heights(self.design, b).size - 1) * FIBRE_PITCH_UM <= room_y]
-        return ends
+        return stops[(stops > a + _TOL) & (stops - a <= room_x + _TOL)].tolist()
 
     def _fanout(self, west: np.ndarray, east: np.ndarray, key: str, name: str) -> Plan:
+        cached = _FANOUTS.get((self.gkey, key))
+        if cached is None:
+            cached = _FANOUTS[(self.gkey, key)] = self._route_fanout(west, east, key, name)
+        return cached
+
+    def _route_fanout(self, west: np.ndarray, east: np.ndarray, key: str, name: str) -> Plan:
         route = route_channel(np.zeros(west.size), west, east, 0.0, self.rules, self.g.stage_gap)
         ends = np.stack([np.full(east.size, route.length), east], axis=1)
         wires = Wires(route.segments, route.bends, 2 * self.rules.radius, np.stack([np.zeros(west.size), west], 1), ends,
@@ -247,20 +284,46 @@ class DiePlanner:
         return Plan(key=key, name=name, kind="fanout", width=route.length, west_y=west, east_y=east,
                     bbox=wires.box(self.g), wires=wires, info={"crossings": route.crossings})
 
-    @staticmethod
-    def coupler_heights(ports: np.ndarray) -> np.ndarray:
-        """Fibre-pitch heights, descending, centred on the ports they serve (on the 1 nm grid)."""
-        n = ports.size
-        centre = (ports.max() + ports.min()) / 2 if n else 0.0
-        return np.round(centre + ((n - 1) / 2 - np.arange(n)) * FIBRE_PITCH_UM, 3)
+    def coupler_heights(self, west: np.ndarray, east: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
+        """Fibre-pitch heights (descending) of the west and east couplers: each column centred on the
+        ports it serves, moved the least needed to keep both columns and the slice (``box``) within
+        a band as tall as the tallest of the three."""
+        spans = [max(p.size - 1, 0) * FIBRE_PITCH_UM for p in (west, east)]
+        tall = max(spans + [box.height if box is not None else 0.0])
+        centres = [(p.max() + p.min()) / 2 if p.size else 0.0 for p in (west, east)]
+        if box is not None:
+            floor = float(np.clip(np.mean(centres) - tall / 2, box.ymax - tall, box.ymin))
+        else:
+            floor = float(np.mean(centres) - tall / 2)
+        out = []
+        for ports, span, centre in zip((west, east), spans, centres):
+            centre = float(np.clip(centre, floor + span / 2, floor + tall - span / 2))
+            out.append(self._clear(ports, np.round(centre + ((ports.size - 1) / 2 - np.arange(ports.size))
+                                                   * FIBRE_PITCH_UM, 3)))
+        return out[0], out[1]
+
+    def _clear(self, ports: np.ndarray, couplers: np.ndarray) -> np.ndarray:
+        """The coupler column moved by whole µm until no fan-out net's vertical straight (|dy| − 2R)
+        is as long as the waveguide is wide: its sides would read back as waveguide ends."""
+        g = self.g
+        for shift in (0, 1, -1, 2, -2, 3, -3):
+            gap = np.abs(np.abs(ports - couplers - shift) - 2 * g.bend_radius - g.wg_width)
+            if not (gap < 0.01).any():
+                return couplers + shift
+        return couplers
 
     def die_plan(self, index: int, a: float, b: float) -> tuple[Plan, tuple[float, float, float, float]] | None:
         """The plan of a die holding the design between cuts a and b, or None if it does not fit."""
         piece = self.cutter.slice(self.design, a, b)
+        room_y = self.h - 2 * DIE_MARGIN_UM
+        if piece.bbox is None or piece.bbox.height > room_y or piece.width + 2 * self.coupler > self.w:
+            return None  # the cheap tests first: a fan-out is routed only for a slice that may fit
         west_ports, east_ports = np.sort(piece.west_y)[::-1], np.sort(piece.east_y)[::-1]
-        west_c, east_c = self.coupler_heights(west_ports), self.coupler_heights(east_ports)
-        fan_w = self._fanout(west_c, west_ports, digest(piece.key, "fan_in"), f"fanin_{piece.name}")
-        fan_e = self._fanout(east_ports, east_c, digest(piece.key, "fan_out"), f"fanout_{piece.name}")
+        west_c, east_c = self.coupler_heights(west_ports, east_ports, piece.bbox)
+        fan_w = self._fanout(west_c, west_ports, digest("fan", west_c, west_ports), f"fanin_{piece.name}")
+        if 2 * self.coupler + fan_w.width + piece.width > self.w:
+            return None
+        fan_e = self._fanout(east_ports, east_c, digest("fan", east_ports, east_c), f"fanout_{piece.name}")
         x_slice = self.coupler + fan_w.width
         x_east = x_slice + piece.width
         room = self.w - self.coupler - (x_east + fan_e.width)
@@ -307,43 +370,136 @@ class DiePlanner:
         return f"{self.name} die {index} ({self.die_name})"
 
 
-def plan_dies(design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry) -> Floorplan:
-    """The fewest dies for the chain, each holding the longest slice that fits; one line if none can."""
+def floorplan_of(top: Block, name: str, die: tuple[str, float, float], geometry: DeviceGeometry,
+                 planner: Planner | None = None) -> Floorplan:
+    """The die plan of a description's top block: planned with packed west bundles, then cut onto dies.
+
+    Packed (``Planner(packed_west=True)``): a bias stage's signals enter at the mode pitch and spread
+    inside it, beside the bias light, instead of arriving spread above it: the 256-wide bias stage
+    is 25.7 mm tall instead of 38.4 mm, under a reticle's 33 mm (the unfolded build keeps its layout).
+    A top block whose children work side by side (a cascade's level-1 OptINCs) is floorplanned child
+    by child, each a chain of its own, and the links between children become inter-die links.
+    """
+    planner = planner or Planner(geometry, packed_west=True)
+    design = planner.plan(top)
+    if not _side_by_side(design):
+        return plan_dies(design, name, die, geometry)
+    return _plan_children(top, planner, name, die, geometry)
+
+
+def _side_by_side(plan: Plan) -> bool:
+    spans = sorted((p.x, p.x + p.plan.width, p.rows) for p in plan.children)
+    return any(rows > 1 for _, _, rows in spans) or any(b[0] < a[1] - _TOL for a, b in zip(spans, spans[1:]))
+
+
+def _plan_children(top: Block, planner: Planner, name: str, die, geometry) -> Floorplan:
+    """Each child of ``top`` on dies of its own (equal children share one search); links between them."""
+    dies: list[Die] = []
+    links: list[dict] = []
+    ends: list[tuple[int, int]] = []  # first and last die of each child
+    known: dict[str, list[tuple[float, float]]] = {}
+    for child in top.children:
+        unit = plan_dies(planner.plan(child), f"{name}_{child.name.replace('/', '_')}", die, geometry, known)
+        offset = len(dies)
+        dies += [Die(d.index + offset, d.name, d.x0_um, d.x1_um, d.plan, d.slice_box, d.couplers_west,
+                     d.couplers_east, d.mzis, child.name) for d in unit.dies]
+        links += [{**link, "from_die": link["from_die"] + offset, "to_die": link["to_die"] + offset}
+                  for link in unit.links]
+        ends.append((offset, len(dies) - 1))
+    between: dict[tuple[int, int], int] = {}
+    for src, _, dst, _ in top.links.tolist():
+        between[(src, dst)] = between.get((src, dst), 0) + 1
+    links += [{"from_die": ends[src][1], "to_die": ends[dst][0], "between": f"{top.children[src].name} -> "
+               f"{top.children[dst].name}", "signals": n, "couplers_per_side": n} for (src, dst), n in between.items()]
+    io = {"inputs": int(top.n_in), "input_dies": sorted({ends[c][0] for c in top.inputs[:, 0].tolist()}),
+          "outputs": int(top.n_out), "output_dies": sorted({ends[c][1] for c in top.outputs[:, 0].tolist()})}
+    mzis = sum(d.mzis for d in dies)
+    first = dies[0]
+    return Floorplan(name, die[0] if die[0] else "", first.plan.width, first.plan.info["die_h_um"], tuple(dies),
+                     tuple(links), io, mzis)
+
+
+def plan_dies(design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry,
+              known: dict[str, list[tuple[float, float]]] | None = None) -> Floorplan:
+    """Dies for the chain, each holding the longest slice that fits and still lets the rest fit.
+
+    Greedy west to east (the longest slice first), backing up where the rest cannot be placed
+    from the cut reached (a cut through a 512-signal bias combiner, say, leaves a piece that no die
+    can take); a cut from which nothing fits is remembered, so each is tried once. ``known``: the
+    cuts already found for equal plans (by key), reused.
+    """
     planner = DiePlanner(design, name, die, geometry)
-    stops = np.concatenate([planner.cutter.cuts(design), [design.width]])
-    dies, links, a = [], [], 0.0
-    while a < design.width - _TOL:
-        best = None
-        for b in planner.candidates(a, stops)[::-1]:  # the longest slice that fits
-            found = planner.die_plan(len(dies), a, b)
-            if found is not None:
-                best = b, found
-                break
-        if best is None:
-            raise OptincError(_infeasible(planner, design, a, stops))
-        b, (plan, box) = best
+    if known is not None and design.key in known:
+        placed = [(a, b, planner.die_plan(k, a, b)) for k, (a, b) in enumerate(known[design.key])]
+    else:
+        placed = _search(planner, design)
+        if known is not None:
+            known[design.key] = [(a, b) for a, b, _ in placed]
+    dies, links = [], []
+    for index, (a, b, (plan, box)) in enumerate(placed):
         piece = plan.children[1 if plan.children[0].name == "fan_in" else 0].plan
-        dies.append(Die(len(dies), plan.name, a, b, plan, box, piece.west_y.size, piece.east_y.size, plan.mzis))
+        dies.append(Die(index, plan.name, a, b, plan, box, piece.west_y.size, piece.east_y.size, plan.mzis))
         if b < design.width - _TOL:
-            links.append({"from_die": len(dies) - 1, "to_die": len(dies), "design_x_um": round(b, 3),
+            links.append({"from_die": index, "to_die": index + 1, "design_x_um": round(b, 3),
                           "signals": int(piece.east_y.size), "couplers_per_side": int(piece.east_y.size)})
-        a = b
-    io = {"inputs": int(design.west_y.size), "input_die": 0, "outputs": int(design.east_y.size),
-          "output_die": len(dies) - 1}
+    io = {"inputs": int(design.west_y.size), "input_dies": [0], "outputs": int(design.east_y.size),
+          "output_dies": [len(dies) - 1]}
     if sum(d.mzis for d in dies) != design.mzis:  # a cutter bug, never a user error
         raise OptincError(f"floorplan: dies hold {sum(d.mzis for d in dies)} MZIs, the design {design.mzis}")
     return Floorplan(name, planner.die_name, planner.w, planner.h, tuple(dies), tuple(links), io, design.mzis)
 
 
+def _search(planner: DiePlanner, design: Plan) -> list:
+    stops = planner.admissible(np.concatenate([planner.cutter.cuts(design), [design.width]]))
+    gaps = np.diff(np.concatenate([[0.0], stops]))
+    if gaps.max() > planner.w - 2 * planner.coupler:  # no die can span from one usable cut to the next
+        a = float(np.concatenate([[0.0], stops])[int(np.argmax(gaps))])
+        raise OptincError(_infeasible(planner, design, a, stops))
+    dead: set[float] = set()
+    placed = _place_from(planner, stops, 0.0, [], dead)
+    if placed is None:
+        raise OptincError(_infeasible(planner, design, max(dead, default=0.0), stops))
+    return placed
+
+
+def _place_from(planner: DiePlanner, stops: np.ndarray, a: float, done: list, dead: set[float]) -> list | None:
+    """Dies from cut ``a`` to the design's east end (longest slice first), or None; iterative backtracking."""
+    stack = [(a, iter(planner.candidates(a, stops)[::-1]))]
+    chosen: list = []
+    while stack:
+        start, options = stack[-1]
+        if start >= planner.design.width - _TOL:
+            return done + chosen
+        for b in options:
+            if b in dead:
+                continue
+            found = planner.die_plan(len(chosen), start, b)
+            if found is not None:
+                chosen.append((start, b, found))
+                stack.append((b, iter(planner.candidates(b, stops)[::-1])))
+                break
+        else:
+            dead.add(start)
+            stack.pop()
+            if chosen:
+                chosen.pop()
+    return None
+
+
 def _infeasible(planner: DiePlanner, design: Plan, a: float, stops: np.ndarray) -> str:
-    """One line: the smallest piece that must go on one die, and why it cannot."""
+    """One line: the smallest piece that must go on one die from the furthest cut reached, and why it cannot."""
     b = float(stops[stops > a + _TOL][0])
     piece = planner.cutter.slice(design, a, b)
     where = next((c.name for c in design.children if c.x <= a + _TOL < c.x + c.plan.width), "the design")
     box = piece.bbox
-    ports = max(piece.west_y.size, piece.east_y.size)
-    return (f"--die {planner.die_name}: does not fit: the smallest piece of {where} that must stay on one die "
-            f"(design x {a / 1000:.3f}..{b / 1000:.3f} mm) is {box.width / 1000:.2f} x {box.height / 1000:.2f} mm "
-            f"with {ports} signals at its edge ({ports * FIBRE_PITCH_UM / 1000:.2f} mm of {FIBRE_PITCH_UM:g} um "
-            f"fibre pitch) plus edge couplers and fan-outs; the die is {planner.w / 1000:g} x {planner.h / 1000:g} mm "
-            f"({2 * DIE_MARGIN_UM:g} um kept free)")
+    inner = planner.cutter.cuts(design)
+    inner = inner[(inner > a + _TOL) & (inner < b - _TOL)]
+    why = ""
+    if inner.size:
+        most = max(planner.cutter.heights(design, x).size for x in inner.tolist())
+        why = (f"; every cut inside it meets up to {most} signals, {most * FIBRE_PITCH_UM / 1000:.1f} mm of edge "
+               f"couplers at {FIBRE_PITCH_UM:g} um")
+    return (f"--die {planner.die_name}: does not fit: {where} from design x {a / 1000:.3f} to {b / 1000:.3f} mm "
+            f"must stay on one die, {box.width / 1000:.2f} x {box.height / 1000:.2f} mm before its "
+            f"{piece.west_y.size} + {piece.east_y.size} edge couplers and fan-outs{why}; the die is "
+            f"{planner.w / 1000:g} x {planner.h / 1000:g} mm ({DIE_MARGIN_UM:g} um kept free at top and bottom)")

@@ -141,9 +141,9 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     return BuiltLayout(name, top, plan, planner, origin, expected, full_info, timings, extra, drawer.drawn_names(plan))
 
 
-def _plan_checked(top_block: Block, name: str, g: DeviceGeometry) -> tuple[Plan, Planner, int]:
+def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: bool = False) -> tuple[Plan, Planner, int]:
     validate_description(top_block, name)
-    planner = Planner(g)
+    planner = Planner(g, packed_west=packed_west)
     plan = planner.plan(top_block)
     expected = description_mzis(top_block)
     if plan.mzis != expected:  # a planner bug, never a user error
@@ -153,12 +153,12 @@ def _plan_checked(top_block: Block, name: str, g: DeviceGeometry) -> tuple[Plan,
 
 def _build_dies(description, name, info, geometry, die) -> BuiltLayout:
     """The design cut onto dies: one top cell per die plan (frame, couplers, fan-outs, slice)."""
-    from optinc_pdk.layout.floorplan import plan_dies
+    from optinc_pdk.layout.floorplan import floorplan_of
 
     top_block, name, g, base_info = _unpack(description, name, geometry)
     t0 = time.perf_counter()
-    plan, planner, expected = _plan_checked(top_block, name, g)
-    floorplan = plan_dies(plan, name, die, g)
+    plan, planner, expected = _plan_checked(top_block, name, g, packed_west=True)  # as floorplan.floorplan_of
+    floorplan = floorplan_of(top_block, name, die, g, planner)
     timings = {"plan_s": time.perf_counter() - t0}
 
     import gdsfactory as gf
@@ -289,7 +289,8 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
         from optinc_pdk.layout.render import render_png
 
         t0 = time.perf_counter()
-        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png")
+        shown = built.dies[0].name if built.dies else None  # a die build: the first die
+        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png", cell=shown)
         timings["png_s"] = time.perf_counter() - t0
     if netlists_of is not None:
         paths["netlists"] = _write_netlists(built, netlists_of, out / "netlists", timings)

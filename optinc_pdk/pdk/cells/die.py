@@ -16,9 +16,10 @@ from optinc_pdk.pdk.dimensions import EDGE_COUPLER_LENGTH_UM, EDGE_COUPLER_TIP_U
 from optinc_pdk.pdk.tech import LAYER
 from optinc_pdk.spec.geometry import DeviceGeometry
 
-#: Height of the die label's polygon letters (µm): readable at whole-die zoom in KLayout.
-LABEL_SIZE_UM = 60.0
-LABEL_INSET_UM = 20.0
+#: Height of the die label's polygon letters: 2 % of the die's shorter side, at least 20 µm, so the
+#: name reads at whole-die zoom in KLayout; inset by half that from the top-left corner.
+LABEL_FRACTION = 0.02
+LABEL_MIN_UM = 20.0
 
 
 @geometry_cell
@@ -30,8 +31,9 @@ def die_frame(width: float = 1000.0, height: float = 1000.0, label: str = "die",
     """
     c = gf.Component()
     c.add_polygon(rect(0, 0, width, height), layer=LAYER.FLOORPLAN)
-    text = c << gf.components.text(label, size=LABEL_SIZE_UM, layer=LAYER.TEXT)
-    text.dmove((LABEL_INSET_UM, height - LABEL_INSET_UM - LABEL_SIZE_UM))
+    size = max(LABEL_MIN_UM, LABEL_FRACTION * min(width, height))
+    text = c << gf.components.text(label, size=size, layer=LAYER.TEXT)
+    text.dmove((size / 2, height - 1.5 * size))
     return c
 
 
