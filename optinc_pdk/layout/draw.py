@@ -61,6 +61,18 @@ class Drawer:
         self._port_info = kf.Info()
         self.names: dict[str, str] = {}
 
+    def release(self, name: str, key: str) -> None:
+        """Free the cell name ``name`` for the plan ``key``: a cell of that name drawn for another plan
+        (a previous die build in this process) is deleted and forgotten."""
+        existing = self.kcl.layout.cell(name)
+        if existing is None or _NAMES.get(name) == key:
+            return
+        for cached, cell in list(_DRAWN.items()):
+            if not cell._destroyed() and cell.cell_index() == existing.cell_index():
+                del _DRAWN[cached]
+        _NAMES.pop(name, None)
+        self.kcl[existing.cell_index()].delete()
+
     def drawn_names(self, root: Plan) -> dict[str, str]:
         """Plan key → name of its drawn cell, for every plan under ``root`` (drawn or cached)."""
         names, pending = {}, [root]

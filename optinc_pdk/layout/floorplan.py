@@ -496,9 +496,9 @@ def _infeasible(planner: DiePlanner, design: Plan, a: float, stops: np.ndarray) 
     inner = inner[(inner > a + _TOL) & (inner < b - _TOL)]
     why = ""
     if inner.size:
-        most = max(planner.cutter.heights(design, x).size for x in inner.tolist())
-        why = (f"; every cut inside it meets up to {most} signals, {most * FIBRE_PITCH_UM / 1000:.1f} mm of edge "
-               f"couplers at {FIBRE_PITCH_UM:g} um")
+        least = min(planner.cutter.heights(design, x).size for x in inner.tolist())
+        why = (f"; every cut inside it meets at least {least} signals, {least * FIBRE_PITCH_UM / 1000:.1f} mm of "
+               f"edge couplers at {FIBRE_PITCH_UM:g} um")
     return (f"--die {planner.die_name}: does not fit: {where} from design x {a / 1000:.3f} to {b / 1000:.3f} mm "
             f"must stay on one die, {box.width / 1000:.2f} x {box.height / 1000:.2f} mm before its "
             f"{piece.west_y.size} + {piece.east_y.size} edge couplers and fan-outs{why}; the die is "

@@ -161,8 +161,6 @@ def _build_dies(description, name, info, geometry, die) -> BuiltLayout:
     floorplan = floorplan_of(top_block, name, die, g, planner)
     timings = {"plan_s": time.perf_counter() - t0}
 
-    import gdsfactory as gf
-
     from optinc_pdk.layout.draw import Drawer
     from optinc_pdk.layout.plan import Placement
 
@@ -171,11 +169,12 @@ def _build_dies(description, name, info, geometry, die) -> BuiltLayout:
     chip = Plan(key=f"dies_{name}", name=name, kind="dies", width=0.0, west_y=plan.west_y[:0], east_y=plan.east_y[:0],
                 bbox=None, children=tuple(Placement(d.plan, d.name, 0.0, 0.0) for d in floorplan.dies))
     for d in floorplan.dies:  # a previous build's die cells of these names
-        existing = gf.kcl.layout.cell(d.name)
-        if existing is not None:
-            gf.kcl[existing.cell_index()].delete()
+        drawer.release(d.name, d.plan.key)
     drawer.name_cells(chip)
     dies = [drawer.cell(d.plan) for d in floorplan.dies]
+    if [c.name for c in dies] != [d.name for d in floorplan.dies]:  # the report names the dies by their plan
+        raise OptincError(f"{name}: die cells drawn as {[c.name for c in dies]}, planned as "
+                          f"{[d.name for d in floorplan.dies]}")
     full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
                  "die": floorplan.die, "dies": len(dies), "width_um": plan.bbox.width, "height_um": plan.bbox.height,
                  "crossings": total_crossings(plan)}
