@@ -103,6 +103,7 @@ def test_a_multi_die_build_reads_back_one_cell_per_die_each_inside_its_die_and_e
     s, d, result = die_build
     plan = result.floorplan
     assert plan["dies"] > 1
+    assert result.paths["oas"].read_bytes().startswith(b"%SEMI-OASIS")  # not GDS under an .oas name
     for fmt in ("gds", "oas"):
         layout = read_layout(result.paths[fmt])
         tops = {cell.name: cell for cell in top_cells(layout)}

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optinc_pdk.circuit.model import Block
+from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.errors import OptincError
+from optinc_pdk.layout.compose import child_ranks
 from optinc_pdk.layout.plan import Placement, Plan, Prim, Wires, digest, placement_box, prim_box, union
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.router import RouterRules, route_channel
@@ -381,15 +382,9 @@ def floorplan_of(top: Block, name: str, die: tuple[str, float, float], geometry:
     by child, each a chain of its own, and the links between children become inter-die links.
     """
     planner = planner or Planner(geometry, packed_west=True)
-    design = planner.plan(top)
-    if not _side_by_side(design):
-        return plan_dies(design, name, die, geometry)
-    return _plan_children(top, planner, name, die, geometry)
-
-
-def _side_by_side(plan: Plan) -> bool:
-    spans = sorted((p.x, p.x + p.plan.width, p.rows) for p in plan.children)
-    return any(rows > 1 for _, _, rows in spans) or any(b[0] < a[1] - _TOL for a, b in zip(spans, spans[1:]))
+    if isinstance(top, Composite) and len(set(child_ranks(top).tolist())) < len(top.children):
+        return _plan_children(top, planner, name, die, geometry)  # two children share a column
+    return plan_dies(planner.plan(top), name, die, geometry)
 
 
 def _plan_children(top: Block, planner: Planner, name: str, die, geometry) -> Floorplan:

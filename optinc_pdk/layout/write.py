@@ -268,6 +268,7 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
         with atomic_path(final) as tmp:
             if built.dies:
                 options = kf.utilities.save_layout_options()
+                options.set_format_from_filename(str(final))  # GDS2 unless told: the temporary name ends the same
                 options.clear_cells()
                 for cell in built.dies:
                     options.add_cell(cell.cell_index())
