@@ -48,6 +48,13 @@ def arc_outline(g: DeviceGeometry) -> np.ndarray:
     return np.vstack([outer, inner[::-1]])
 
 
+def floorplan_only(plan: Plan) -> bool:
+    """Cells only a die build draws (slices of plans, fan-outs) get no ports: inner cells' ports serve
+    gdsfactory netlists, which a die build does not write, and never reach the file; a slice of a
+    1024-mode mesh has 2048 (b8n16_full on dies: 320 000 ports, 15 of its 21 s of drawing)."""
+    return plan.kind == "fanout" or "slice_of" in plan.info
+
+
 class Drawer:
     def __init__(self, geometry: DeviceGeometry) -> None:
         activate_pdk()
@@ -130,8 +137,10 @@ class Drawer:
             if plan.wires is not None and not plan.wires.empty:
                 c.add_ref(self.wires_cell(plan, name, ox, oy), name="wires")
             n_in, n_out = plan.west_y.size, plan.east_y.size
-            self.set_ports(c, [([west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2),
-                               ([east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox, plan.east_y - oy, 0)])
+            if not floorplan_only(plan):
+                self.set_ports(c, [([west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2),
+                                   ([east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox,
+                                    plan.east_y - oy, 0)])
             c.info.update({"kind": plan.kind, "mzis": plan.mzis, **plan.info})
         except BaseException:
             c.delete()
@@ -179,7 +188,7 @@ class Drawer:
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(second, kdb.DVector(xt + r, y1))))
                 lo, hi = sorted((y0, y1))
                 shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
-            n = wires.starts.shape[0]
+            n = 0 if floorplan_only(plan) else wires.starts.shape[0]
             self.set_ports(c, [([f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2),
                                ([f"out{i}" for i in range(n)], wires.ends[:, 0] - ox, wires.ends[:, 1] - oy, 0)])
             c.info.update({"crossings": wires.crossings, "tracks": wires.tracks, "detours": wires.detours})
