@@ -62,9 +62,11 @@ def test_b8n4_on_reticles_is_a_chain_of_dies_holding_every_mzi():
     _check_plan(fp, design.width, description_mzis(top))
     # every cut meets the same waveguides from both sides: the slices' ports match at each cut
     cutter = Cutter(s.device)
-    for left, right in zip(fp.dies, fp.dies[1:]):
-        a = cutter.slice(design, left.x0_um, left.x1_um)
-        b = cutter.slice(design, right.x0_um, right.x1_um)
+    rows = [row for d in fp.dies for row in d.rows]
+    for left, right in zip(rows, rows[1:]):
+        assert left[1] == right[0]
+        a = cutter.slice(design, left[0], left[1])
+        b = cutter.slice(design, right[0], right[1])
         np.testing.assert_allclose(np.sort(a.east_y), np.sort(b.west_y))
     assert fp.io["inputs"] == top.n_in and fp.io["outputs"] == top.n_out
 
@@ -92,17 +94,19 @@ def test_a_cascade_is_floorplanned_optinc_by_optinc_with_its_inter_level_links()
 
 @pytest.fixture(scope="module")
 def die_build(tmp_path_factory):
-    """b8n4 with random phases on 20 × 33 mm dies (narrower than a reticle: more dies, more cuts)."""
+    """b8n4 with random phases on 26 × 66 mm dies: ten dies, one of them folded (two rows and a U-turn)."""
     s = load_scenario("b8n4")
     d = random_phase_description(s)
-    result = write_layout(d, tmp_path_factory.mktemp("dies"), png=False, die=parse_die("20x33"))
+    result = write_layout(d, tmp_path_factory.mktemp("dies"), png=False, die=parse_die("26x66"))
     return s, d, result
 
 
-def test_a_multi_die_build_reads_back_one_cell_per_die_each_inside_its_die_and_equal_to_the_plan(die_build):
+def test_a_folded_multi_die_build_reads_back_one_cell_per_die_each_inside_its_die_and_equal_to_the_plan(die_build):
     s, d, result = die_build
     plan = result.floorplan
     assert plan["dies"] > 1
+    folded = [p for p in plan["per_die"] if len(p["rows"]) > 1]
+    assert folded, "no die of this plan is folded"
     assert result.paths["oas"].read_bytes().startswith(b"%SEMI-OASIS")  # not GDS under an .oas name
     for fmt in ("gds", "oas"):
         layout = read_layout(result.paths[fmt])
@@ -112,11 +116,13 @@ def test_a_multi_die_build_reads_back_one_cell_per_die_each_inside_its_die_and_e
         for p in plan["per_die"]:
             cell = tops[p["cell"]]
             box = cell.dbbox()
-            assert (box.left, box.bottom, box.right, box.top) == pytest.approx((0, 0, 20000, 33000))
-            design = [inst for inst in cell.each_inst() if instance_name(inst) == "design"]
-            assert len(design) == 1
-            b = design[0].dbbox()
-            assert (b.left, b.bottom, b.right, b.top) == pytest.approx(p["slice_box_um"], abs=1e-3)
+            assert (box.left, box.bottom, box.right, box.top) == pytest.approx((0, 0, 26000, 66000))
+            names = ["design"] if len(p["rows"]) == 1 else [f"row{k}" for k in range(len(p["rows"]))]
+            placed = {instance_name(inst): inst for inst in cell.each_inst()}
+            for name, row in zip(names, p["rows"]):  # every slice where the plan puts it
+                b = placed[name].dbbox()
+                assert (b.left, b.bottom, b.right, b.top) == pytest.approx(row["box_um"], abs=1e-3)
+            assert ("uturns" in placed) == (len(p["rows"]) > 1)
     connectivity = check_connectivity(result.paths["gds"], d.top, s.device.wg_width, "design")
     assert connectivity.ok, connectivity.to_dict()
 
@@ -177,4 +183,4 @@ def test_the_die_frame_is_the_die(die_build):
     floorplan = layout.find_layer(99, 0)
     for top in top_cells(layout):
         region = kdb.Region(top.begin_shapes_rec(floorplan))
-        assert region.bbox() == kdb.Box(0, 0, 20_000_000, 33_000_000)
+        assert region.bbox() == kdb.Box(0, 0, 26_000_000, 66_000_000)

@@ -113,13 +113,14 @@ def _floorplans(scenarios, die: str, as_json: bool) -> None:
 def floorplan_table(plan: dict, table):
     """The die plan as one table: a row per die, then the links and the optical I/O."""
     rows = [[str(d["die"]), d["cell"], f"{d['design_x_um'][0] / 1000:.2f}..{d['design_x_um'][1] / 1000:.2f}",
-             d["mzis"], f"{d['device_area_mm2']:.1f}", f"{100 * d['utilisation']:.1f}%",
+             len(d["rows"]), d["mzis"], f"{d['device_area_mm2']:.1f}", f"{100 * d['utilisation']:.1f}%",
              f"{d['edge_couplers_west']} / {d['edge_couplers_east']}"] for d in plan["per_die"]]
-    rows.append(["all", f"{plan['dies']} dies", "", plan["mzis"], f"{plan['device_area_mm2']:.1f}",
+    total_rows = sum(len(d["rows"]) for d in plan["per_die"])
+    rows.append(["all", f"{plan['dies']} dies", "", total_rows, plan["mzis"], f"{plan['device_area_mm2']:.1f}",
                  f"{100 * plan['utilisation']:.1f}%", str(plan["edge_couplers"])])
     w, h = plan["die_mm"]
     title = (f"{plan['design']} on {plan['dies']} dies of {w:g} x {h:g} mm ({plan['die']}); "
              f"{len(plan['inter_die_links'])} inter-die links, "
              f"{sum(link['signals'] for link in plan['inter_die_links'])} signals on "
              f"{plan['fibre_pitch_um']:g} um edge couplers")
-    return table(title, ["die", "cell", "design x (mm)", "MZIs", "device mm²", "utilisation", "couplers W / E"], rows)
+    return table(title, ["die", "cell", "design x (mm)", "rows", "MZIs", "device mm²", "utilisation", "couplers W / E"], rows)

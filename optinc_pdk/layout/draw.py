@@ -48,11 +48,16 @@ def arc_outline(g: DeviceGeometry) -> np.ndarray:
     return np.vstack([outer, inner[::-1]])
 
 
+#: Quarter turns of a U-turn (``Wires.corners`` kinds), from the arc cell (east → north, (0, 0) to (R, R)):
+#: (transformation, offset of its origin from the turn's start in units of R).
+_TURNS = {0: (kdb.DTrans.M0, 0, 0), 1: (kdb.DTrans.R0, -1, -1), 2: (kdb.DTrans.R180, 0, 0), 3: (kdb.DTrans.M90, 1, -1)}
+
+
 def floorplan_only(plan: Plan) -> bool:
     """Cells only a die build draws (slices of plans, fan-outs) get no ports: inner cells' ports serve
     gdsfactory netlists, which a die build does not write, and never reach the file; a slice of a
     1024-mode mesh has 2048 (b8n16_full on dies: 320 000 ports, 15 of its 21 s of drawing)."""
-    return plan.kind == "fanout" or "slice_of" in plan.info
+    return plan.kind in ("fanout", "uturns") or "slice_of" in plan.info
 
 
 class Drawer:
@@ -188,6 +193,7 @@ class Drawer:
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(second, kdb.DVector(xt + r, y1))))
                 lo, hi = sorted((y0, y1))
                 shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
+            self._draw_uturns(c, wires, ox, oy)
             n = 0 if floorplan_only(plan) else wires.starts.shape[0]
             self.set_ports(c, [([f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2),
                                ([f"out{i}" for i in range(n)], wires.ends[:, 0] - ox, wires.ends[:, 1] - oy, 0)])
@@ -196,6 +202,17 @@ class Drawer:
             c.delete()
             raise
         return c
+
+    def _draw_uturns(self, c: gf.Component, wires, ox: float, oy: float) -> None:
+        """A folded die's U-turns (``fold.py``): vertical straights, and quarter turns as arc instances."""
+        half, r = self.geometry.wg_width / 2, self.geometry.bend_radius
+        shapes = c.shapes(self.wg_layer)
+        for x, y0, y1 in (wires.verticals - (ox, oy, oy)).tolist():
+            shapes.insert(kdb.DBox(x - half, min(y0, y1), x + half, max(y0, y1)))
+        arc_index, cell = self.arc_cell().cell_index(), c.kdb_cell
+        for x, y, kind in (wires.corners - (ox, oy, 0.0)).tolist():
+            rotation, dx, dy = _TURNS[int(kind)]
+            cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(rotation, kdb.DVector(x + dx * r, y + dy * r))))
 
     def set_ports(self, c: gf.Component, groups: list[tuple[list[str], object, np.ndarray, int]]) -> None:
         """Give ``c`` its optical ports: groups of (names, x, y, rotation in quarter turns: 2 west, 0 east).

@@ -25,6 +25,7 @@ import numpy as np
 
 from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.errors import OptincError
+from optinc_pdk.layout import fold
 from optinc_pdk.layout.compose import child_ranks
 from optinc_pdk.layout.plan import Placement, Plan, Prim, Wires, digest, placement_box, prim_box, union
 from optinc_pdk.layout.planner import Planner
@@ -64,6 +65,7 @@ class Cutter:
         self.g = geometry
         self._cuts: dict[str, np.ndarray] = {}
         self._heights: dict[tuple[str, float], np.ndarray] = {}
+        self._slices: dict[tuple[str, float, float], Plan] = {}
 
     @staticmethod
     def _is_mesh(plan: Plan) -> bool:
@@ -116,6 +118,25 @@ class Cutter:
             ok &= ~inside | hit
         return ok
 
+    def counts(self, plan: Plan, xs: np.ndarray) -> np.ndarray:
+        """``heights(plan, x).size`` for every x at once (the signals a cut meets), vectorised."""
+        xs = np.asarray(xs, dtype=np.float64)
+        if self._is_mesh(plan):
+            return np.full(xs.size, plan.west_y.size)
+        out = np.zeros(xs.size, dtype=np.int64)
+        if plan.wires is None:  # a leaf other than a mesh is never cut
+            return out
+        s = plan.wires.segments
+        if s.size:
+            out += np.searchsorted(np.sort(s[:, 0]), xs, "left") - np.searchsorted(np.sort(s[:, 1]), xs, "right")
+        for place in plan.children:
+            inside = (place.x < xs) & (xs < place.x + place.plan.width)
+            if inside.any():
+                out[inside] += self.counts(place.plan, xs[inside] - place.x) * place.rows
+        for cx, ys in plan.column_cuts:
+            out[np.abs(xs - cx) < _TOL] = ys.size
+        return out
+
     def heights(self, plan: Plan, x: float) -> np.ndarray:
         """y (plan frame, descending) of every waveguide that a cut at x meets."""
         key = (plan.key, round(x, 3))
@@ -143,6 +164,12 @@ class Cutter:
         """The part of ``plan`` between the cuts a < b (or its edges), as a plan whose x = 0 is a."""
         if a <= _TOL and b >= plan.width - _TOL:
             return plan
+        key = (plan.key, round(a, 3), round(b, 3))
+        if key not in self._slices:
+            self._slices[key] = self._slice(plan, a, b)
+        return self._slices[key]
+
+    def _slice(self, plan: Plan, a: float, b: float) -> Plan:
         west = plan.west_y if a <= _TOL else self.heights(plan, a)
         east = plan.east_y if b >= plan.width - _TOL else self.heights(plan, b)
         if self._is_mesh(plan):
@@ -201,24 +228,45 @@ class Cutter:
 
 
 @dataclass(frozen=True)
+class DieFit:
+    """A die plan that fits: the plan, its rows (design x0, x1, slice box on the die), its couplers."""
+
+    plan: Plan
+    rows: tuple[tuple[float, float, tuple[float, float, float, float]], ...]
+    couplers_west: int
+    couplers_east: int
+
+
+@dataclass(frozen=True)
 class Die:
     index: int
     name: str  # its top cell's name
-    x0_um: float  # the slice of the design it holds (design plan frame)
-    x1_um: float
-    plan: Plan  # the die cell's plan: frame, couplers, fan-outs, slice; die corner at (0, 0)
-    slice_box: tuple[float, float, float, float]  # the slice's bounding box on the die (µm)
+    plan: Plan  # the die cell's plan: frame, couplers, fan-outs, rows of slices, U-turns; corner at (0, 0)
+    rows: tuple[tuple[float, float, tuple[float, float, float, float]], ...]  # design x0, x1, slice box on the die
     couplers_west: int
     couplers_east: int
     mzis: int
     part: str = ""  # a side-by-side design (a cascade): the child of the top block it holds
 
+    @property
+    def x0_um(self) -> float:
+        return self.rows[0][0]
+
+    @property
+    def x1_um(self) -> float:
+        return self.rows[-1][1]
+
+    @property
+    def device_area_mm2(self) -> float:
+        return sum((x1 - x0) * (y1 - y0) for _, _, (x0, y0, x1, y1) in self.rows) / 1e6
+
     def to_dict(self, die_w_um: float, die_h_um: float) -> dict:
-        x0, y0, x1, y1 = self.slice_box
-        device = (x1 - x0) * (y1 - y0) / 1e6
+        device = self.device_area_mm2
         return {"die": self.index, "cell": self.name, **({"part": self.part} if self.part else {}),
                 "design_x_um": [round(self.x0_um, 3), round(self.x1_um, 3)],
-                "slice_box_um": [round(float(v), 3) for v in self.slice_box], "device_area_mm2": round(float(device), 4),
+                "rows": [{"design_x_um": [round(a, 3), round(b, 3)], "box_um": [round(float(v), 3) for v in box]}
+                         for a, b, box in self.rows],
+                "device_area_mm2": round(float(device), 4),
                 "utilisation": round(float(device) / (die_w_um * die_h_um / 1e6), 4), "mzis": self.mzis,
                 "edge_couplers_west": self.couplers_west, "edge_couplers_east": self.couplers_east}
 
@@ -236,7 +284,7 @@ class Floorplan:
 
     @property
     def device_area_mm2(self) -> float:
-        return sum((d.slice_box[2] - d.slice_box[0]) * (d.slice_box[3] - d.slice_box[1]) for d in self.dies) / 1e6
+        return sum(d.device_area_mm2 for d in self.dies)
 
     def to_dict(self) -> dict:
         area = self.die_w_um * self.die_h_um / 1e6
@@ -252,8 +300,9 @@ class Floorplan:
 class DiePlanner:
     """Builds die plans for slices of one design plan: couplers, fan-outs, frame; checks the fit."""
 
-    def __init__(self, design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry) -> None:
-        self.design, self.name, self.g = design, name, geometry
+    def __init__(self, design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry,
+                 fold_rows: bool = True) -> None:
+        self.design, self.name, self.g, self.fold_rows = design, name, geometry, fold_rows
         self.die_name, self.w, self.h = die[0], die[1] * 1000, die[2] * 1000
         self.cutter = Cutter(geometry)
         self.rules = RouterRules.from_geometry(geometry)
@@ -263,8 +312,49 @@ class DiePlanner:
     def admissible(self, stops: np.ndarray) -> np.ndarray:
         """The cuts whose signals fit one die edge at the fibre pitch (the design's east end always)."""
         room_y = self.h - 2 * DIE_MARGIN_UM
-        signals = np.array([self.cutter.heights(self.design, b).size for b in stops[:-1].tolist()] + [0])
+        signals = np.concatenate([self.cutter.counts(self.design, stops[:-1]), [0]])
         return stops[(signals - 1) * FIBRE_PITCH_UM <= room_y]
+
+    def fits(self, index: int, a: float, stops: np.ndarray):
+        """Die plans starting at cut ``a``, best first: the most rows that fit (each the longest slice
+        that fits the die's width), then fewer rows, then one row, longest first."""
+        rows = self._greedy_rows(a, stops) if self.fold_rows else [a]
+        for m in range(len(rows) - 1, 1, -1):  # m rows; the last one may have to be shorter (its fan-out)
+            ends = [x for x in self.candidates(rows[m - 1], stops) if x <= rows[m] + _TOL]
+            if not ends or self.die_plan(index, rows[:m] + [ends[0]]) is None:
+                continue  # not even with the shortest last row: the rows above leave no room
+            for b in ends[::-1]:
+                fit = self.die_plan(index, rows[:m] + [b])
+                if fit is not None:
+                    yield fit
+                    break
+        for b in self.candidates(a, stops)[::-1]:
+            fit = self.die_plan(index, [a, b])
+            if fit is not None:
+                yield fit
+
+    def _greedy_rows(self, a: float, stops: np.ndarray) -> list[float]:
+        """Row cuts from ``a``: each row the longest slice that fits the die's width as a middle row
+        (U-turn legs on both sides), while the rows' heights and lanes fit the die's height."""
+        g, rows, height = self.g, [a], 0.0
+        while rows[-1] < self.design.width - _TOL:
+            start = rows[-1]
+            entering = int(self.cutter.counts(self.design, [start])[0]) if start > _TOL else 0
+            pick = None
+            for b in self.candidates(start, stops)[::-1]:
+                piece = self.cutter.slice(self.design, start, b)
+                left = self.coupler if len(rows) == 1 else fold.west_room(entering, g)
+                leaving = 0 if b >= self.design.width - _TOL else int(self.cutter.counts(self.design, [b])[0])
+                if piece.bbox is not None and left + piece.bbox.width + fold.east_room(leaving, g) <= self.w:
+                    pick = b, piece.bbox.height, leaving
+                    break
+            if pick is None:
+                break
+            height += pick[1] + (fold.lane_gap(entering, g) if len(rows) > 1 else 0.0)
+            if height > self.h - 2 * DIE_MARGIN_UM:
+                break
+            rows.append(pick[0])
+        return rows
 
     def candidates(self, a: float, stops: np.ndarray) -> list[float]:
         """Admissible cuts b > a whose slice is no longer than the die (``die_plan`` tests the rest)."""
@@ -313,59 +403,101 @@ class DiePlanner:
                 return couplers + shift
         return couplers
 
-    def die_plan(self, index: int, a: float, b: float) -> tuple[Plan, tuple[float, float, float, float]] | None:
-        """The plan of a die holding the design between cuts a and b, or None if it does not fit."""
-        piece = self.cutter.slice(self.design, a, b)
-        room_y = self.h - 2 * DIE_MARGIN_UM
-        if piece.bbox is None or piece.bbox.height > room_y or piece.width + 2 * self.coupler > self.w:
-            return None  # the cheap tests first: a fan-out is routed only for a slice that may fit
-        west_ports, east_ports = np.sort(piece.west_y)[::-1], np.sort(piece.east_y)[::-1]
-        west_c, east_c = self.coupler_heights(west_ports, east_ports, piece.bbox)
-        fan_w = self._fanout(west_c, west_ports, digest("fan", west_c, west_ports), f"fanin_{piece.name}")
-        if 2 * self.coupler + fan_w.width + piece.width > self.w:
+    def die_plan(self, index: int, cuts: list[float]) -> DieFit | None:
+        """The plan of a die holding the design between consecutive ``cuts``, one row per slice (rows
+        joined by U-turns, ``fold.py``), or None if it does not fit."""
+        g, room_y = self.g, self.h - 2 * DIE_MARGIN_UM
+        pieces = [self.cutter.slice(self.design, a, b) for a, b in zip(cuts, cuts[1:])]
+        if any(p.bbox is None or p.bbox.height > room_y for p in pieces):
+            return None  # the cheap tests first: a fan-out is routed only for slices that may fit
+        first, last = pieces[0], pieces[-1]
+        west_ports, east_ports = np.sort(first.west_y)[::-1], np.sort(last.east_y)[::-1]
+        if len(pieces) == 1:
+            west_c, east_c = self.coupler_heights(west_ports, east_ports, first.bbox)
+        else:
+            west_c = self.coupler_heights(west_ports, np.zeros(0), first.bbox)[0]
+            east_c = self.coupler_heights(np.zeros(0), east_ports, last.bbox)[1]
+        fan_w = self._fanout(west_c, west_ports, digest("fan", west_c, west_ports), f"fanin_{first.name}")
+        xs = self._row_x(pieces, fan_w)
+        if xs is None:
             return None
-        fan_e = self._fanout(east_ports, east_c, digest("fan", east_ports, east_c), f"fanout_{piece.name}")
-        x_slice = self.coupler + fan_w.width
-        x_east = x_slice + piece.width
-        room = self.w - self.coupler - (x_east + fan_e.width)
-        boxes = [b for b in (fan_w.bbox, piece.bbox, fan_e.bbox) if b is not None]
-        if room < -_TOL or not boxes:
+        fan_e = self._fanout(east_ports, east_c, digest("fan", east_ports, east_c), f"fanout_{last.name}")
+        room = self.w - self.coupler - (xs[-1] + last.width + fan_e.width)
+        if room < -_TOL:
             return None
-        lo = min(min(bx.ymin for bx in boxes), west_c.min(initial=np.inf), east_c.min(initial=np.inf))
-        hi = max(max(bx.ymax for bx in boxes), west_c.max(initial=-np.inf), east_c.max(initial=-np.inf))
-        if hi - lo > self.h - 2 * DIE_MARGIN_UM + _TOL:
+        extents = [[p.bbox.ymin, p.bbox.ymax] for p in pieces]
+        for k, fan, ys in ((0, fan_w, west_c), (-1, fan_e, east_c)):
+            for box in (fan.bbox,) if fan.bbox is not None else ():
+                extents[k] = [min(extents[k][0], box.ymin), max(extents[k][1], box.ymax)]
+            if ys.size:
+                extents[k] = [min(extents[k][0], ys.min()), max(extents[k][1], ys.max())]
+        dys, bottom = [], 0.0
+        for k, (lo, hi) in enumerate(extents):  # rows top down, a U-turn's lanes between two rows
+            dys.append(-hi if k == 0 else bottom - fold.lane_gap(pieces[k - 1].east_y.size, g) - hi)
+            bottom = dys[-1] + lo
+        if -bottom > room_y + _TOL:
             return None
-        dy = round(self.h / 2 - (lo + hi) / 2, 3)  # centred vertically
-        return self._assemble(index, piece, fan_w, fan_e, west_c + dy, east_c + dy, x_slice, x_east, dy, room)
+        shift = round(self.h / 2 - bottom / 2, 3)  # centred vertically
+        dys = [round(dy + shift, 3) for dy in dys]
+        return self._assemble(index, pieces, cuts, xs, dys, extents, fan_w, fan_e, west_c, east_c, room)
 
-    def _assemble(self, index, piece, fan_w, fan_e, west_c, east_c, x_slice, x_east, dy, room):
-        g = self.g
-        # the east fan-out's straights run on to the couplers at the die's east edge
-        tail = np.stack([np.full(east_c.size, fan_e.width), np.full(east_c.size, fan_e.width + room), east_c - dy], 1)
-        if room > _TOL and east_c.size:
+    def _row_x(self, pieces: list[Plan], fan_w: Plan) -> list[float] | None:
+        """x of each row's slice on the die: after the fan-in, or after the U-turn's legs; None if too wide."""
+        g, xs = self.g, []
+        for k, piece in enumerate(pieces):
+            x = self.coupler + fan_w.width if k == 0 else fold.west_room(pieces[k - 1].east_y.size, g) - piece.bbox.xmin
+            if k < len(pieces) - 1 and x + piece.bbox.xmax + fold.east_room(piece.east_y.size, g) > self.w + _TOL:
+                return None
+            if x + piece.width + self.coupler > self.w + _TOL:
+                return None
+            xs.append(x)
+        return xs
+
+    def _assemble(self, index, pieces, cuts, xs, dys, extents, fan_w, fan_e, west_c, east_c, room) -> DieFit:
+        g, last = self.g, len(pieces) - 1
+        if room > _TOL and east_c.size:  # the east fan-out's straights run on to the couplers at the die's edge
             w = fan_e.wires
+            tail = np.stack([np.full(east_c.size, fan_e.width), np.full(east_c.size, fan_e.width + room), east_c], 1)
             wires = Wires(np.concatenate([w.segments, tail]), w.bends, w.bend_length, w.starts, w.ends, w.crossings,
                           w.tracks, w.detours)
             fan_e = Plan(key=digest(fan_e.key, room), name=fan_e.name, kind="fanout", width=fan_e.width + room,
                          west_y=fan_e.west_y, east_y=fan_e.east_y, bbox=wires.box(g), wires=wires, info=fan_e.info)
-        children = tuple(c for c in (
-            Placement(fan_w, "fan_in", self.coupler, dy) if west_c.size else None,
-            Placement(piece, "design", x_slice, dy),
-            Placement(fan_e, "fan_out", x_east, dy) if east_c.size else None,
-        ) if c is not None)
+        names = ["design"] if last == 0 else [f"row{k}" for k in range(last + 1)]
+        children = [Placement(p, n, x, dy) for p, n, x, dy in zip(pieces, names, xs, dys)]
+        if west_c.size:
+            children.insert(0, Placement(fan_w, "fan_in", self.coupler, dys[0]))
+        if east_c.size:
+            children.append(Placement(fan_e, "fan_out", xs[-1] + pieces[-1].width, dys[-1]))
+        if last > 0:
+            children.append(Placement(self._uturns(pieces, xs, dys, extents), "uturns", 0.0, 0.0))
         prims = [Prim("die_frame", (("width", self.w), ("height", self.h), ("label", self._label(index))), 0.0, 0.0)]
-        for side, ys, x in (("west", west_c, 0.0), ("east", east_c, self.w - self.coupler)):
+        for side, ys, x, dy in (("west", west_c, 0.0, dys[0]), ("east", east_c, self.w - self.coupler, dys[-1])):
             if ys.size:
-                prims.append(Prim("edge_coupler", (("facet", side),), x, float(ys.min()), rows=ys.size,
+                prims.append(Prim("edge_coupler", (("facet", side),), x, float(ys.min()) + dy, rows=ys.size,
                                   row_pitch=FIBRE_PITCH_UM))
         name = f"{self.name}_die{index}"
-        plan = Plan(key=digest("die", self.w, self.h, name, piece.key, tuple(c.plan.key for c in children)), name=name,
-                    kind="die", width=self.w, west_y=west_c, east_y=east_c,
+        mzis = sum(p.mzis for p in pieces)
+        plan = Plan(key=digest("die", self.w, self.h, name, tuple(c.plan.key for c in children), tuple(dys)), name=name,
+                    kind="die", width=self.w, west_y=west_c + dys[0], east_y=east_c + dys[-1],
                     bbox=union([placement_box(c) for c in children] + [prim_box(p, g) for p in prims]),
-                    prims=tuple(prims), children=children, mzis=piece.mzis,
-                    info={"mzis": piece.mzis, "die_w_um": self.w, "die_h_um": self.h})
-        box = piece.bbox
-        return plan, (box.xmin + x_slice, box.ymin + dy, box.xmax + x_slice, box.ymax + dy)
+                    prims=tuple(prims), children=tuple(children), mzis=mzis,
+                    info={"mzis": mzis, "die_w_um": self.w, "die_h_um": self.h, "rows": last + 1})
+        rows = tuple((a, b, (p.bbox.xmin + x, p.bbox.ymin + dy, p.bbox.xmax + x, p.bbox.ymax + dy))
+                     for a, b, p, x, dy in zip(cuts, cuts[1:], pieces, xs, dys))
+        return DieFit(plan, rows, int(west_c.size), int(east_c.size))
+
+    def _uturns(self, pieces, xs, dys, extents) -> Plan:
+        """Every U-turn of a folded die, as one plan in the die's frame."""
+        parts = [fold.uturns(np.sort(pieces[k].east_y)[::-1] + dys[k], xs[k] + pieces[k].width,
+                             xs[k] + pieces[k].bbox.xmax, np.sort(pieces[k + 1].west_y)[::-1] + dys[k + 1], xs[k + 1],
+                             extents[k][0] + dys[k], self.g) for k in range(len(pieces) - 1)]
+        wires = Wires(*(np.concatenate([getattr(w, f) for w in parts]) for f in ("segments", "bends")),
+                      2 * self.g.bend_radius, *(np.concatenate([getattr(w, f) for w in parts]) for f in ("starts", "ends")),
+                      verticals=np.concatenate([w.verticals for w in parts]),
+                      corners=np.concatenate([w.corners for w in parts]))
+        key = digest("uturns", wires.segments, wires.verticals)
+        return Plan(key=key, name="uturns", kind="uturns", width=self.w, west_y=np.zeros(0), east_y=np.zeros(0),
+                    bbox=wires.box(self.g), wires=wires, info={"signals": int(wires.starts.shape[0])})
 
     def _label(self, index: int) -> str:
         return f"{self.name} die {index} ({self.die_name})"
@@ -396,8 +528,8 @@ def _plan_children(top: Block, planner: Planner, name: str, die, geometry) -> Fl
     for child in top.children:
         unit = plan_dies(planner.plan(child), f"{name}_{child.name.replace('/', '_')}", die, geometry, known)
         offset = len(dies)
-        dies += [Die(d.index + offset, d.name, d.x0_um, d.x1_um, d.plan, d.slice_box, d.couplers_west,
-                     d.couplers_east, d.mzis, child.name) for d in unit.dies]
+        dies += [Die(d.index + offset, d.name, d.plan, d.rows, d.couplers_west, d.couplers_east, d.mzis, child.name)
+                 for d in unit.dies]
         links += [{**link, "from_die": link["from_die"] + offset, "to_die": link["to_die"] + offset}
                   for link in unit.links]
         ends.append((offset, len(dies) - 1))
@@ -415,28 +547,28 @@ def _plan_children(top: Block, planner: Planner, name: str, die, geometry) -> Fl
 
 
 def plan_dies(design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry,
-              known: dict[str, list[tuple[float, float]]] | None = None) -> Floorplan:
-    """Dies for the chain, each holding the longest slice that fits and still lets the rest fit.
+              known: dict[str, list[list[float]]] | None = None, fold_rows: bool = True) -> Floorplan:
+    """Dies for the chain, each holding as much of it as fits and still lets the rest fit.
 
-    Greedy west to east (the longest slice first), backing up where the rest cannot be placed
-    from the cut reached (a cut through a 512-signal bias combiner, say, leaves a piece that no die
-    can take); a cut from which nothing fits is remembered, so each is tried once. ``known``: the
-    cuts already found for equal plans (by key), reused.
+    West to east, each die first tries the most rows that fit (``DiePlanner.fits``: folded, each row
+    the longest slice that fits the die's width), then fewer, then one row; it backs up where the
+    rest cannot be placed from the cut reached (a cut through a 512-signal bias combiner, say,
+    leaves a piece that no die can take); a cut from which nothing fits is remembered, so each is
+    tried once. ``known``: the cuts already found for equal plans (by key), reused.
     """
-    planner = DiePlanner(design, name, die, geometry)
+    planner = DiePlanner(design, name, die, geometry, fold_rows)
     if known is not None and design.key in known:
-        placed = [(a, b, planner.die_plan(k, a, b)) for k, (a, b) in enumerate(known[design.key])]
+        placed = [planner.die_plan(k, cuts) for k, cuts in enumerate(known[design.key])]
     else:
         placed = _search(planner, design)
         if known is not None:
-            known[design.key] = [(a, b) for a, b, _ in placed]
+            known[design.key] = [[a for a, _, _ in fit.rows] + [fit.rows[-1][1]] for fit in placed]
     dies, links = [], []
-    for index, (a, b, (plan, box)) in enumerate(placed):
-        piece = plan.children[1 if plan.children[0].name == "fan_in" else 0].plan
-        dies.append(Die(index, plan.name, a, b, plan, box, piece.west_y.size, piece.east_y.size, plan.mzis))
-        if b < design.width - _TOL:
-            links.append({"from_die": index, "to_die": index + 1, "design_x_um": round(b, 3),
-                          "signals": int(piece.east_y.size), "couplers_per_side": int(piece.east_y.size)})
+    for index, fit in enumerate(placed):
+        dies.append(Die(index, fit.plan.name, fit.plan, fit.rows, fit.couplers_west, fit.couplers_east, fit.plan.mzis))
+        if dies[-1].x1_um < design.width - _TOL:
+            links.append({"from_die": index, "to_die": index + 1, "design_x_um": round(dies[-1].x1_um, 3),
+                          "signals": fit.couplers_east, "couplers_per_side": fit.couplers_east})
     io = {"inputs": int(design.west_y.size), "input_dies": [0], "outputs": int(design.east_y.size),
           "output_dies": [len(dies) - 1]}
     if sum(d.mzis for d in dies) != design.mzis:  # a cutter bug, never a user error
@@ -444,35 +576,34 @@ def plan_dies(design: Plan, name: str, die: tuple[str, float, float], geometry: 
     return Floorplan(name, planner.die_name, planner.w, planner.h, tuple(dies), tuple(links), io, design.mzis)
 
 
-def _search(planner: DiePlanner, design: Plan) -> list:
+def _search(planner: DiePlanner, design: Plan) -> list[DieFit]:
     stops = planner.admissible(np.concatenate([planner.cutter.cuts(design), [design.width]]))
     gaps = np.diff(np.concatenate([[0.0], stops]))
     if gaps.max() > planner.w - 2 * planner.coupler:  # no die can span from one usable cut to the next
         a = float(np.concatenate([[0.0], stops])[int(np.argmax(gaps))])
         raise OptincError(_infeasible(planner, design, a, stops))
     dead: set[float] = set()
-    placed = _place_from(planner, stops, 0.0, [], dead)
+    placed = _place_from(planner, stops, dead)
     if placed is None:
         raise OptincError(_infeasible(planner, design, max(dead, default=0.0), stops))
     return placed
 
 
-def _place_from(planner: DiePlanner, stops: np.ndarray, a: float, done: list, dead: set[float]) -> list | None:
-    """Dies from cut ``a`` to the design's east end (longest slice first), or None; iterative backtracking."""
-    stack = [(a, iter(planner.candidates(a, stops)[::-1]))]
-    chosen: list = []
+def _place_from(planner: DiePlanner, stops: np.ndarray, dead: set[float]) -> list[DieFit] | None:
+    """Dies from the design's west end to its east end, best die first, or None; iterative backtracking."""
+    stack = [(0.0, planner.fits(0, 0.0, stops))]
+    chosen: list[DieFit] = []
     while stack:
         start, options = stack[-1]
         if start >= planner.design.width - _TOL:
-            return done + chosen
-        for b in options:
-            if b in dead:
+            return chosen
+        for fit in options:
+            end = fit.rows[-1][1]
+            if end in dead:
                 continue
-            found = planner.die_plan(len(chosen), start, b)
-            if found is not None:
-                chosen.append((start, b, found))
-                stack.append((b, iter(planner.candidates(b, stops)[::-1])))
-                break
+            chosen.append(fit)
+            stack.append((end, planner.fits(len(chosen), end, stops)))
+            break
         else:
             dead.add(start)
             stack.pop()
@@ -491,7 +622,7 @@ def _infeasible(planner: DiePlanner, design: Plan, a: float, stops: np.ndarray) 
     inner = inner[(inner > a + _TOL) & (inner < b - _TOL)]
     why = ""
     if inner.size:
-        least = min(planner.cutter.heights(design, x).size for x in inner.tolist())
+        least = int(planner.cutter.counts(design, inner).min())
         why = (f"; every cut inside it meets at least {least} signals, {least * FIBRE_PITCH_UM / 1000:.1f} mm of "
                f"edge couplers at {FIBRE_PITCH_UM:g} um")
     return (f"--die {planner.die_name}: does not fit: {where} from design x {a / 1000:.3f} to {b / 1000:.3f} mm "

@@ -63,12 +63,13 @@ def floorplan_lines(layout: dict) -> list[str]:
              f"{plan['dies']} dies of {w:g} mm × {h:g} mm ({plan['die']}); device area {plan['device_area_mm2']:.1f} mm² "
              f"(the design's bounding box on each die), utilisation **{100 * plan['utilisation']:.1f}%**; "
              f"{plan['edge_couplers']} edge couplers at {plan['fibre_pitch_um']:g} µm pitch. Each die is a top "
-             "cell of its own; see docs/floorplan.md.", "",
-             "| die | cell | design x (mm) | MZIs | device mm² | utilisation | couplers W | couplers E |",
-             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+             "cell of its own; a die of several rows is folded (rows joined by U-turn bundles); see "
+             "docs/floorplan.md.", "",
+             "| die | cell | design x (mm) | rows | MZIs | device mm² | utilisation | couplers W | couplers E |",
+             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {d['die']} | {d['cell']} | {d['design_x_um'][0] / 1000:.3f}..{d['design_x_um'][1] / 1000:.3f} | "
-              f"{d['mzis']} | {d['device_area_mm2']:.2f} | {100 * d['utilisation']:.1f}% | {d['edge_couplers_west']} | "
-              f"{d['edge_couplers_east']} |" for d in plan["per_die"]]
+              f"{len(d['rows'])} | {d['mzis']} | {d['device_area_mm2']:.2f} | {100 * d['utilisation']:.1f}% | "
+              f"{d['edge_couplers_west']} | {d['edge_couplers_east']} |" for d in plan["per_die"]]
     io = plan["optical_io"]
     lines += ["", f"Optical I/O on edge couplers: {io['inputs']} server inputs on the west edge of die(s) "
               f"{', '.join(map(str, io['input_dies']))}, {io['outputs']} broadcast outputs on the east edge of die(s) "
