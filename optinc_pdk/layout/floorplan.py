@@ -503,6 +503,18 @@ class DiePlanner:
         return f"{self.name} die {index} ({self.die_name})"
 
 
+_PLANNERS: dict[str, Planner] = {}
+
+
+def packed_planner(geometry: DeviceGeometry) -> Planner:
+    """One packed planner per geometry for the process: its plans are keyed by content, so scenarios
+    that share layers (the b16n4 variants, say) plan them once (``optinc area`` over every scenario)."""
+    key = geometry.model_dump_json()
+    if key not in _PLANNERS:
+        _PLANNERS[key] = Planner(geometry, packed_west=True)
+    return _PLANNERS[key]
+
+
 def floorplan_of(top: Block, name: str, die: tuple[str, float, float], geometry: DeviceGeometry,
                  planner: Planner | None = None) -> Floorplan:
     """The die plan of a description's top block: planned with packed west bundles, then cut onto dies.
@@ -513,7 +525,7 @@ def floorplan_of(top: Block, name: str, die: tuple[str, float, float], geometry:
     A top block whose children work side by side (a cascade's level-1 OptINCs) is floorplanned child
     by child, each a chain of its own, and the links between children become inter-die links.
     """
-    planner = planner or Planner(geometry, packed_west=True)
+    planner = planner or packed_planner(geometry)
     if isinstance(top, Composite) and len(set(child_ranks(top).tolist())) < len(top.children):
         return _plan_children(top, planner, name, die, geometry)  # two children share a column
     return plan_dies(planner.plan(top), name, die, geometry)
