@@ -1,4 +1,4 @@
-"""Floorplan: the layout plan cut into die-sized slices, each slice on its own die (numpy, no gdsfactory).
+"""Floorplan: the layout plan cut into die-sized slices, placed on dies in rows (numpy, no gdsfactory).
 
 The design's plan (``plan.py``) is one west-to-east chain. A vertical line may cut it only where
 every waveguide it meets abuts or runs straight (:class:`Cutter`): at the west edge of a column of
@@ -7,13 +7,14 @@ inside a column where each child is itself cut there and everything else is a st
 never passes through a cell or a bend, so the two sides of a cut are plans of their own
 (``Cutter.slice``), drawn by the same code as the unfolded layout, hierarchy and arrays kept.
 
-Dies (``plan_dies``) are filled greedily west to east: each die takes the longest slice whose die
-plan fits it, which gives the fewest dies for a chain (a slice that fits, shortened, still fits).
-On a die, the slice's west and east waveguides run through a fan-out (``router.route_channel``)
-to ``edge_coupler`` cells at the fibre-array pitch on the die's edges: the server inputs and
-broadcast outputs on the first and last die, the signals of each inter-die link on the two dies
-it joins. A ``die_frame`` cell outlines the die and names it. The die plan is what the layout
-draws, so the drawn dies equal this plan (same slices, same positions).
+Dies (``plan_dies``) are filled west to east: each die takes the most rows that fit, each row the
+longest slice that fits the die's width, rows joined by U-turn bundles (``fold.py``); then fewer
+rows, then one; it backs up where the rest could not be placed (greedy, not a proof of the fewest
+dies). The first row's west waveguides and the last row's east waveguides run through fan-outs
+(``router.route_channel``) to ``edge_coupler`` cells at the fibre-array pitch on the die's edges:
+the server inputs and broadcast outputs on the first and last die, the signals of each inter-die
+link on the two dies it joins. A ``die_frame`` cell outlines the die and names it. The die plan is
+what the layout draws, so the drawn dies equal this plan (same slices, same positions).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ DIE_PRESETS = {"reticle": (26.0, 33.0), "cornerstone-full": (11.47, 4.9), "corne
 FIBRE_PITCH_UM = dim.FIBRE_PITCH_UM
 DIE_MARGIN_UM = 100.0  # kept free along the top and bottom edges (dicing lane, frame label)
 _TOL = 1e-3  # µm: coordinates are on a 1 nm grid
-_FANOUTS: dict[tuple[str, str], Plan] = {}  # (geometry, slice) → its fan-out: equal slices on many dies
+_FANOUTS: dict[tuple[str, str], Plan] = {}  # (geometry, ports and couplers) → the fan-out: equal ones on many dies
 
 
 def parse_die(text: str) -> tuple[str, float, float]:
@@ -51,11 +52,6 @@ def parse_die(text: str) -> tuple[str, float, float]:
         raise OptincError(f"--die: {text!r}: give W×H in mm (e.g. 26x33) or a preset: {', '.join(DIE_PRESETS)}")
     w, h = float(match[1]), float(match[2])
     return f"{w:g}x{h:g}mm", w, h
-
-
-def _empty_wires(g: DeviceGeometry) -> Wires:
-    z3, z2 = np.zeros((0, 3)), np.zeros((0, 2))
-    return Wires(z3, z3, 2 * g.bend_radius, z2, z2)
 
 
 class Cutter:
@@ -552,10 +548,8 @@ def _plan_children(top: Block, planner: Planner, name: str, die, geometry) -> Fl
                f"{top.children[dst].name}", "signals": n, "couplers_per_side": n} for (src, dst), n in between.items()]
     io = {"inputs": int(top.n_in), "input_dies": sorted({ends[c][0] for c in top.inputs[:, 0].tolist()}),
           "outputs": int(top.n_out), "output_dies": sorted({ends[c][1] for c in top.outputs[:, 0].tolist()})}
-    mzis = sum(d.mzis for d in dies)
-    first = dies[0]
-    return Floorplan(name, die[0] if die[0] else "", first.plan.width, first.plan.info["die_h_um"], tuple(dies),
-                     tuple(links), io, mzis)
+    return Floorplan(name, die[0], die[1] * 1000, die[2] * 1000, tuple(dies), tuple(links), io,
+                     sum(d.mzis for d in dies))
 
 
 def plan_dies(design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry,
