@@ -36,7 +36,9 @@ MZI_CELLS = {"mzi2x2", "mzi_attenuator"}
 #: cells whose re-exported heater contacts sit inside the block, not on its edge
 INTERNAL_HEATER_PORTS = {"averager", "bias_injector"}
 #: small leaf cells with committed reference GDS (a few KB each)
-GDS_REF_CELLS = ["straight", "sbend", "phase_shifter", "splitter_1x2", "combiner_2x1", "nonlinear_unit"]
+#: cells without light in them: the die outline (the floorplan's frame)
+PORTLESS_CELLS = {"die_frame"}
+GDS_REF_CELLS = ["straight", "sbend", "phase_shifter", "splitter_1x2", "combiner_2x1", "nonlinear_unit", "edge_coupler"]
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +102,7 @@ def test_cell_builds_with_defaults(name: str):
     c = _build(name)
     assert c.function_name == name
     assert c.name.startswith(name)
-    assert len([p for p in c.ports if p.port_type == "optical"]) >= 2
+    assert len([p for p in c.ports if p.port_type == "optical"]) >= (0 if name in PORTLESS_CELLS else 2)
     assert c.settings.model_dump()["geometry"] == DeviceGeometry().model_dump()
 
 
@@ -198,6 +200,9 @@ BBOX_CASES = [
     ("splitter_array", {"n_inputs": 4, "n_servers": 3}, lambda g: dimensions.splitter_array_bbox(4, 3, g)),
     ("bias_injector", {"n_modes": 1}, lambda g: dimensions.bias_injector_bbox(1, g)),
     ("bias_injector", {"n_modes": 5}, lambda g: dimensions.bias_injector_bbox(5, g)),
+    *[("edge_coupler", {"facet": f}, lambda g, f=f: dimensions.edge_coupler_bbox(f, g)) for f in ("west", "east")],
+    ("die_frame", {"width": 900.0, "height": 400.0, "label": "b8n4 die 0"},
+     lambda g: dimensions.die_frame_bbox(900.0, 400.0, "b8n4 die 0", g)),
 ]
 
 

@@ -126,7 +126,6 @@ def build_cascade_description(
     """Five (for N = 4) OptINCs wired as Fig. 5 from the two levels' trained weights."""
     if scenario.cascade is None:
         raise OptincError(f"{scenario.name}: cascade: the scenario is not a cascade")
-    per, digits = scenario.cascade.servers_per_optinc, scenario.digits
     s1, s2 = scenario.level_scenario(1), scenario.level_scenario(2)
     if s2.group != 1:
         raise OptincError(f"{scenario.name}: cascade: level 2 needs one PAM4 digit per ONN input (G = 1)")
@@ -136,6 +135,15 @@ def build_cascade_description(
     level2 = assemble(s2, design_parameters(s2, level2_weights, mesh, mapper, input_scale=scale), level2_weights,
                       mesh, input_scale=scale)
 
+    top = cascade_top(scenario, level1, level2)
+    receiver = float(np.sqrt(scenario.servers) / level2.layers[-1].output_gain)
+    return CascadeDescription(scenario, level1, level2, top, receiver, mesh)
+
+
+def cascade_top(scenario: Scenario, level1: CircuitDescription, level2: CircuitDescription) -> Composite:
+    """The cascade's top block: ``servers_per_optinc`` copies of level 1, level 2 and the broadcast, wired."""
+    per, digits = scenario.cascade.servers_per_optinc, scenario.digits
+    s2 = scenario.level_scenario(2)
     cores = [optinc_core(level1, level1_name(q)) for q in range(per)]
     second = optinc_core(level2, LEVEL2)
     broadcast = broadcast_block(scenario.servers, digits)
@@ -150,5 +158,4 @@ def build_cascade_description(
     top = Composite(CASCADE, scenario.servers * digits, scenario.servers * digits, children=children, inputs=inputs,
                     links=np.concatenate(wires), outputs=straight_outputs(per + 1, scenario.servers * digits),
                     role="cascade")
-    receiver = float(np.sqrt(scenario.servers) / level2.layers[-1].output_gain)
-    return CascadeDescription(scenario, level1, level2, top, receiver, mesh)
+    return top

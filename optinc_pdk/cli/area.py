@@ -11,12 +11,18 @@ def register(app: typer.Typer) -> None:
         scenarios: list[str] | None = typer.Argument(None, help="scenario names or .yml files (default b8n4)"),
         paper: bool = typer.Option(False, "--paper", help="every Table I and II row with the paper's ratio beside ours"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+        die: str | None = typer.Option(None, "--die", metavar="WxH|PRESET",
+                                       help="floorplan onto dies: W×H in mm or reticle, cornerstone-full, "
+                                            "cornerstone-half (dies, utilisation, inter-die links; no GDS)"),
     ) -> None:
         """MZI count per layer (full SVD vs block approximation), totals, ratio, and periphery."""
         from optinc_pdk.cli.output import console, print_json, table
         from optinc_pdk.core import area
         from optinc_pdk.spec.scenario import all_scenarios, load_scenario
 
+        if die is not None:
+            _floorplans([load_scenario(name) for name in (scenarios or ["b8n4"])], die, as_json)
+            return
         if paper:
             _paper_table(all_scenarios(), as_json)
             return
@@ -78,3 +84,43 @@ def _paper_table(scenarios, as_json: bool) -> None:
         f"5 OptINCs = {cascade.cascade_mzis} MZIs vs one flat {cascade.flat_scenario} = {cascade.flat_mzis} "
         f"({100 * cascade.overhead_vs_flat:+.1f}%)"
     )
+
+
+def _floorplans(scenarios, die: str, as_json: bool) -> None:
+    """``--die``: each scenario's die plan (``layout.floorplan``), or the one line saying why it does not fit."""
+    from optinc_pdk.cli.output import console, print_json, table
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.layout.floorplan import parse_die
+    from optinc_pdk.layout.footprint import analytic_floorplan
+
+    chosen = parse_die(die)
+    results = []
+    for s in scenarios:
+        try:
+            results.append(analytic_floorplan(s, chosen).to_dict())
+        except OptincError as error:
+            results.append({"design": s.name, "die": chosen[0], "fits": False, "reason": str(error)})
+    if as_json:
+        print_json(results)
+        return
+    for r in results:
+        if "reason" in r:
+            console.print(f"{r['design']}: {r['reason']}")
+            continue
+        console.print(floorplan_table(r, table))
+
+
+def floorplan_table(plan: dict, table):
+    """The die plan as one table: a row per die, then the links and the optical I/O."""
+    rows = [[str(d["die"]), d["cell"], f"{d['design_x_um'][0] / 1000:.2f}..{d['design_x_um'][1] / 1000:.2f}",
+             len(d["rows"]), d["mzis"], f"{d['device_area_mm2']:.1f}", f"{100 * d['utilisation']:.1f}%",
+             f"{d['edge_couplers_west']} / {d['edge_couplers_east']}"] for d in plan["per_die"]]
+    total_rows = sum(len(d["rows"]) for d in plan["per_die"])
+    rows.append(["all", f"{plan['dies']} dies", "", total_rows, plan["mzis"], f"{plan['device_area_mm2']:.1f}",
+                 f"{100 * plan['utilisation']:.1f}%", str(plan["edge_couplers"])])
+    w, h = plan["die_mm"]
+    title = (f"{plan['design']} on {plan['dies']} dies of {w:g} x {h:g} mm ({plan['die']}); "
+             f"{len(plan['inter_die_links'])} inter-die links, "
+             f"{sum(link['signals'] for link in plan['inter_die_links'])} signals on "
+             f"{plan['fibre_pitch_um']:g} um edge couplers")
+    return table(title, ["die", "cell", "design x (mm)", "rows", "MZIs", "device mm²", "utilisation", "couplers W / E"], rows)

@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON instead of the summary table"),
         samples: int | None = typer.Option(None, "--samples", min=1,
                                               help="cascade: 16-server vectors in the end-to-end check (default 114244)"),
+        die: str | None = typer.Option(None, "--die", metavar="WxH|PRESET",
+                                       help="floorplan onto dies: W×H in mm or reticle, cornerstone-full, "
+                                            "cornerstone-half; one top cell per die (see docs/floorplan.md)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,12 +34,14 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.cli.output import console, print_json
         from optinc_pdk.errors import OptincError
         from optinc_pdk.flows.build import STAGES, VERIFY_STAGES, BuildRequest, build
+        from optinc_pdk.layout.floorplan import parse_die
         from optinc_pdk.spec.scenario import load_scenario
 
         chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
         bad = [f for f in chosen if f not in ("gds", "oas")]
         if not chosen or bad:
             raise OptincError(f"--format: expected gds, oas or gds,oas (got {formats!r})")
+        chosen_die = parse_die(die) if die is not None else None
         s = load_scenario(scenario)
         stages = [st for st in STAGES if verify or st not in VERIFY_STAGES]
         with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -49,7 +54,7 @@ def register(app: typer.Typer) -> None:
 
             result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
                                         formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
-                                        samples=samples))
+                                        samples=samples, die=chosen_die))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)
@@ -76,11 +81,10 @@ def _summary(console, result) -> None:
          f"{100 * l['approx_mzis'] / l['full_mzis']:.1f}%"] for l in area["layers"]] + [
         ["total", "", area["full_mzis"], area["approx_mzis"], f"{100 * area['ratio']:.2f}%"]]))
     layout = r.get("layout") or {}
-    total = layout["footprint"]["total"]
     v = r.get("verification")
     rows = [
         ["weights", r["weights"]["source"] + (" (RANDOM)" if r["weights"]["random"] else "")],
-        ["footprint", f"{total['area_mm2']:.3f} mm² ({total['width_mm']:.2f} x {total['height_mm']:.2f} mm)"],
+        _footprint_row(layout),
         ["MZIs in the GDS", f"{layout['mzis']} ({r['description']['weight_matrix_mzis']} in weight matrices)"],
         ["verification", "skipped" if v is None else
          f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
@@ -95,6 +99,16 @@ def _summary(console, result) -> None:
     rows += [["phase map", r["exports"]["phase_map"][0]], ["compact netlist", r["exports"]["compact_netlist"]],
              ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
+
+
+def _footprint_row(layout: dict) -> list[str]:
+    total = layout["footprint"]["total"]
+    plan = layout.get("floorplan")
+    if plan is None:
+        return ["footprint", f"{total['area_mm2']:.3f} mm² ({total['width_mm']:.2f} x {total['height_mm']:.2f} mm)"]
+    w, h = plan["die_mm"]
+    return ["dies", f"{plan['dies']} of {w:g} x {h:g} mm ({plan['die']}), utilisation {100 * plan['utilisation']:.1f}%, "
+            f"{len(plan['inter_die_links'])} inter-die links, {plan['edge_couplers']} edge couplers (report.md lists them)"]
 
 
 def _connectivity_row(report: dict) -> list[str]:
@@ -113,14 +127,13 @@ def _cascade_summary(console, result) -> None:
     n = a["optincs"]
     if r["weights"]["random"]:
         console.print("[bold red]RANDOM WEIGHTS: untrained, for area/layout exploration only[/bold red]")
-    total = layout["footprint"]["total"]
     rows = [
         ["weights", f"{r['weights']['level1']['source']}, {r['weights']['level2']['source']}"],
         ["MZIs (weight matrices)", f"{c['weight_matrix_mzis']} in {n} OptINCs; {a['expanded_optinc_mzis']} per "
          f"expanded OptINC vs {a['base_optinc_mzis']} for {a['base_optinc']}: {100 * a['overhead_per_optinc']:+.1f}% "
          f"(paper about {100 * (a['paper_overhead'] or 0):.1f}%)"],
         ["vs flat " + a["flat_optinc"], f"{a['flat_mzis']} MZIs: {100 * a['overhead_vs_flat']:+.1f}%"],
-        ["footprint", f"{total['area_mm2']:.1f} mm² ({total['width_mm']:.1f} x {total['height_mm']:.1f} mm)"],
+        _footprint_row(layout),
         ["MZIs in the GDS", str(layout["mzis"])],
         ["verification", "skipped" if v is None else
          f"{'PASS' if r['verified'] else 'FAIL'}: link {v['link']['within_tolerance']}/{v['link']['level1_inputs']} "

@@ -43,6 +43,7 @@ class BuildRequest:
     labels: bool = False
     progress: Callable[[str], object] | None = None  # called with each stage's name as it starts
     samples: int | None = None  # cascade only: 16-server vectors in the end-to-end check
+    die: tuple[str, float, float] | None = None  # floorplan onto dies (layout.floorplan.parse_die)
 
     @property
     def target_dir(self) -> Path:
@@ -230,7 +231,8 @@ def _write_layout(design: SingleDesign, description, out_dir: Path, request: Bui
     from optinc_pdk.layout import write_layout
 
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
-                          labels=request.labels, netlists=True, **design.layout_args(description))
+                          labels=request.labels, netlists=request.die is None, die=request.die,
+                          **design.layout_args(description))
     written = layout.to_dict()
     # the layer views beside the layout, so the printed KLayout command works from any folder
     written["layer_views"] = str(write_text_atomic(out_dir / LAYER_VIEWS_PATH.name, LAYER_VIEWS_PATH.read_text()))
@@ -244,7 +246,9 @@ def _check_connectivity(design: SingleDesign, description, layout: dict) -> dict
     drawn = design.layout_args(description)["description"]
     top = getattr(drawn, "top", drawn)  # a CircuitDescription, or a cascade's top block
     paths = layout["paths"]
-    return check_connectivity(paths.get("gds") or paths["oas"], top, design.scenario.device.wg_width).to_dict()
+    floorplan = layout.get("floorplan")
+    dies = None if floorplan is None else ("children" if any("part" in d for d in floorplan["per_die"]) else "design")
+    return check_connectivity(paths.get("gds") or paths["oas"], top, design.scenario.device.wg_width, dies).to_dict()
 
 
 def _view_command(layout: dict) -> str:

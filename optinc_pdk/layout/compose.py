@@ -108,7 +108,8 @@ class _Stack:
         self.taken.append((e.offset + e.lo, e.offset + e.hi))
 
 
-def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeometry, rules: RouterRules) -> Plan:
+def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeometry, rules: RouterRules,
+                   packed_west: bool = False) -> Plan:
     n_kids = len(kids)
     rank = child_ranks(block)
     last = int(rank.max()) if n_kids else -1
@@ -133,11 +134,12 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     column_x: list[float] = []
     segments: list[np.ndarray] = []
     bends: list[np.ndarray] = []
+    cuts: list[tuple[float, np.ndarray]] = []
     crossings = tracks = detours = 0
     x = 0.0
     prev_width = 0.0
     for q in range(last + 1):
-        elements = _column_elements(q, rank, kids, sig, src_col, dst_col, exit_y, g)
+        elements = _column_elements(q, rank, kids, sig, src_col, dst_col, exit_y, g, packed_west)
         stack = _Stack(g.mode_pitch, half)
         _place(elements, stack, exit_y)
         width = max((kids[e.child].width for e in elements if e.child is not None), default=0.0)
@@ -151,6 +153,7 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
             bends.append(route.bends)
             crossings, tracks, detours = crossings + route.crossings, max(tracks, route.tracks), detours + route.detours
             x = start + route.length
+            cuts.append((x, np.sort(dest_y)[::-1]))
         elif q > 0:
             x += prev_width
         column_x.append(x)
@@ -193,11 +196,11 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     origins = np.stack([np.array(column_x)[rank], offsets], axis=1) if n_kids else np.zeros((0, 2))
     return Plan(key=key, name=composite_cell_name(block), kind=role, width=end,
                 west_y=west_port_y, east_y=east_port_y, bbox=bbox, prims=(), children=children, wires=wires,
-                mzis=mzis, info=info, origins=origins)
+                mzis=mzis, info=info, origins=origins, column_cuts=tuple(cuts))
 
 
 def _column_elements(q: int, rank: np.ndarray, kids: list[Plan], sig: np.ndarray, src_col: np.ndarray,
-                     dst_col: np.ndarray, exit_y: np.ndarray, g: DeviceGeometry) -> list[_Element]:
+                     dst_col: np.ndarray, exit_y: np.ndarray, g: DeviceGeometry, packed_west: bool) -> list[_Element]:
     src, src_ch, dst, dst_ch = sig.T
     elements: list[_Element] = []
     for i in np.flatnonzero(rank == q).tolist():
@@ -220,9 +223,11 @@ def _column_elements(q: int, rank: np.ndarray, kids: list[Plan], sig: np.ndarray
         if q > 0 or source != WEST:
             local = exit_y[members].copy()  # keep their heights: straight through
             desired: float | None = 0.0
-        else:  # from the west edge: space them as their destination expects
+        else:  # from the west edge: space them as their destination expects (or packed, in its order)
             local = (kids[target].west_y[dst_ch[members]] if target != EAST
                      else -dst_ch[members] * g.mode_pitch).astype(np.float64)
+            if packed_west:
+                local[np.argsort(-local, kind="stable")] = -np.arange(local.size) * g.mode_pitch
             desired = None
         e = _Element(None, members, local, local.min() - g.wg_width / 2, local.max() + g.wg_width / 2)
         e.desired = desired

@@ -31,7 +31,7 @@ import numpy as np
 
 from optinc_pdk.circuit.model import AttenuatorColumn, Block, Composite, NonlinearArray, Source
 from optinc_pdk.errors import OptincError
-from optinc_pdk.layout.readback import read_layout, top_cell
+from optinc_pdk.layout.readback import read_layout, top_cells
 
 WAVEGUIDE_LAYER = (1, 0)  # optinc_pdk.pdk.tech LAYER.WG (pdk sits below layout; no gdsfactory import needed here)
 WIDTH_SLACK_DBU = 2  # off-grid arc ends of a bend are rounded to the grid
@@ -96,7 +96,7 @@ def _placed(ends: np.ndarray, inst: kdb.Instance) -> np.ndarray:
 
 
 def exposed_ends(layout: kdb.Layout, width_um: float, layer: tuple[int, int] = WAVEGUIDE_LAYER) -> np.ndarray:
-    """(n, 4) dbu: the open ends of the top cell, found bottom up through the hierarchy."""
+    """(n, 4) dbu: the open ends of the top cells (every die), found bottom up through the hierarchy."""
     index = layout.find_layer(*layer)
     width = round(width_um / layout.dbu)
     exposed: dict[int, np.ndarray] = {}
@@ -105,13 +105,16 @@ def exposed_ends(layout: kdb.Layout, width_um: float, layer: tuple[int, int] = W
         parts = [_own_ends(cell, index, width)] if index is not None else []
         parts += [_placed(exposed[inst.cell_index], inst) for inst in cell.each_inst()]
         exposed[cell_index] = _unpaired(np.concatenate(parts)) if parts else np.zeros((0, 4), np.int64)
-    return exposed[top_cell(layout).cell_index()]
+    return np.concatenate([exposed[top.cell_index()] for top in top_cells(layout)])
 
 
-def expected_open_ends(top: Block) -> int:
+def expected_open_ends(top: Block, ports_coupled: bool = False) -> int:
     """Open ends the description means to have: its ports, unused attenuator ports, sources, nonlinear
-    units, and every child channel that no input, link or output of its parent uses (dark or dropped)."""
-    count = top.n_in + top.n_out
+    units, and every child channel that no input, link or output of its parent uses (dark or dropped).
+
+    ``ports_coupled``: a die build, whose inputs and outputs end on edge couplers (closed ends).
+    """
+    count = 0 if ports_coupled else top.n_in + top.n_out
     for block in top.walk():
         if isinstance(block, AttenuatorColumn):  # used upper-in to upper-out: lower in and out stay open
             width = min(block.n_in, block.n_out)
@@ -129,12 +132,28 @@ def expected_open_ends(top: Block) -> int:
     return count
 
 
-def check_connectivity(path: str | Path, top: Block | None, width_um: float) -> OpenEnds:
-    """Open ends of the written layout at ``path`` against those the description ``top`` means to have."""
+def expected_open_ends_on_dies(top: Block, by_child: bool = False) -> int:
+    """A die build: the design's ports end on edge couplers; floorplanned child by child (a cascade),
+    every child's ports do, and the links between children are fibres (nothing drawn)."""
+    if by_child:
+        return sum(expected_open_ends(child, ports_coupled=True) for child in top.children)
+    return expected_open_ends(top, ports_coupled=True)
+
+
+def check_connectivity(path: str | Path, top: Block | None, width_um: float, dies: str | None = None) -> OpenEnds:
+    """Open ends of the written layout at ``path`` against those the description ``top`` means to have.
+
+    ``dies``: a die build, ``"design"`` (one chain) or ``"children"`` (floorplanned child by child).
+    """
     start = time.perf_counter()
     layout = read_layout(path)
     ends = exposed_ends(layout, width_um) * layout.dbu
-    expected = expected_open_ends(top) if top is not None else None
+    if top is None:
+        expected = None
+    elif dies is None:
+        expected = expected_open_ends(top)
+    else:
+        expected = expected_open_ends_on_dies(top, by_child=dies == "children")
     return OpenEnds(ends, expected, time.perf_counter() - start)
 
 

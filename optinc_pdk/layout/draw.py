@@ -48,6 +48,18 @@ def arc_outline(g: DeviceGeometry) -> np.ndarray:
     return np.vstack([outer, inner[::-1]])
 
 
+#: Quarter turns of a U-turn (``Wires.corners`` kinds), from the arc cell (east → north, (0, 0) to (R, R)):
+#: (transformation, offset of its origin from the turn's start in units of R).
+_TURNS = {0: (kdb.DTrans.M0, 0, 0), 1: (kdb.DTrans.R0, -1, -1), 2: (kdb.DTrans.R180, 0, 0), 3: (kdb.DTrans.M90, 1, -1)}
+
+
+def floorplan_only(plan: Plan) -> bool:
+    """Cells only a die build draws (slices of plans, fan-outs) get no ports: inner cells' ports serve
+    gdsfactory netlists, which a die build does not write, and never reach the file; a slice of a
+    1024-mode mesh has 2048 (b8n16_full on dies: 320 000 ports, 15 of its 21 s of drawing)."""
+    return plan.kind in ("fanout", "uturns") or "slice_of" in plan.info
+
+
 class Drawer:
     def __init__(self, geometry: DeviceGeometry) -> None:
         activate_pdk()
@@ -60,6 +72,18 @@ class Drawer:
         self.wg_layer = self.kcl.layer(*LAYER.WG)
         self._port_info = kf.Info()
         self.names: dict[str, str] = {}
+
+    def release(self, name: str, key: str) -> None:
+        """Free the cell name ``name`` for the plan ``key``: a cell of that name drawn for another plan
+        (a previous die build in this process) is deleted and forgotten."""
+        existing = self.kcl.layout.cell(name)
+        if existing is None or _NAMES.get(name) == key:
+            return
+        for cached, cell in list(_DRAWN.items()):
+            if not cell._destroyed() and cell.cell_index() == existing.cell_index():
+                del _DRAWN[cached]
+        _NAMES.pop(name, None)
+        self.kcl[existing.cell_index()].delete()
 
     def drawn_names(self, root: Plan) -> dict[str, str]:
         """Plan key → name of its drawn cell, for every plan under ``root`` (drawn or cached)."""
@@ -118,8 +142,10 @@ class Drawer:
             if plan.wires is not None and not plan.wires.empty:
                 c.add_ref(self.wires_cell(plan, name, ox, oy), name="wires")
             n_in, n_out = plan.west_y.size, plan.east_y.size
-            self.set_ports(c, [([west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2),
-                               ([east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox, plan.east_y - oy, 0)])
+            if not floorplan_only(plan):
+                self.set_ports(c, [([west_port(i, n_in) for i in range(n_in)], -ox, plan.west_y - oy, 2),
+                                   ([east_port(j, n_in, n_out) for j in range(n_out)], plan.width - ox,
+                                    plan.east_y - oy, 0)])
             c.info.update({"kind": plan.kind, "mzis": plan.mzis, **plan.info})
         except BaseException:
             c.delete()
@@ -167,7 +193,8 @@ class Drawer:
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(second, kdb.DVector(xt + r, y1))))
                 lo, hi = sorted((y0, y1))
                 shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
-            n = wires.starts.shape[0]
+            self._draw_uturns(c, wires, ox, oy)
+            n = 0 if floorplan_only(plan) else wires.starts.shape[0]
             self.set_ports(c, [([f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2),
                                ([f"out{i}" for i in range(n)], wires.ends[:, 0] - ox, wires.ends[:, 1] - oy, 0)])
             c.info.update({"crossings": wires.crossings, "tracks": wires.tracks, "detours": wires.detours})
@@ -175,6 +202,17 @@ class Drawer:
             c.delete()
             raise
         return c
+
+    def _draw_uturns(self, c: gf.Component, wires, ox: float, oy: float) -> None:
+        """A folded die's U-turns (``fold.py``): vertical straights, and quarter turns as arc instances."""
+        half, r = self.geometry.wg_width / 2, self.geometry.bend_radius
+        shapes = c.shapes(self.wg_layer)
+        for x, y0, y1 in (wires.verticals - (ox, oy, oy)).tolist():
+            shapes.insert(kdb.DBox(x - half, min(y0, y1), x + half, max(y0, y1)))
+        arc_index, cell = self.arc_cell().cell_index(), c.kdb_cell
+        for x, y, kind in (wires.corners - (ox, oy, 0.0)).tolist():
+            rotation, dx, dy = _TURNS[int(kind)]
+            cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(rotation, kdb.DVector(x + dx * r, y + dy * r))))
 
     def set_ports(self, c: gf.Component, groups: list[tuple[list[str], object, np.ndarray, int]]) -> None:
         """Give ``c`` its optical ports: groups of (names, x, y, rotation in quarter turns: 2 west, 0 east).

@@ -31,3 +31,11 @@ def analytic_footprint(description: CircuitDescription | Block | Scenario,
         top = description
     box = Planner(geometry).plan(top).bbox
     return (0.0, 0.0) if box is None else (box.width, box.height)
+
+
+def analytic_floorplan(scenario: Scenario, die: tuple[str, float, float]):
+    """The die plan ``optinc build SCENARIO --die`` draws (``floorplan.Floorplan``), without GDS."""
+    from optinc_pdk.layout.floorplan import floorplan_of
+    from optinc_pdk.layout.synthetic import random_phase_top
+
+    return floorplan_of(random_phase_top(scenario), scenario.name, die, scenario.device)

@@ -94,10 +94,22 @@ class Wires:
     crossings: int = 0
     tracks: int = 0
     detours: int = 0
+    #: folded dies' U-turns (``fold.py``): vertical straights (x, y0, y1) and quarter turns of radius
+    #: ``bend_length / 2`` (x, y, kind) from (x, y): 0 east→south, 1 south→west, 2 west→south, 3 south→east
+    verticals: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    corners: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     def box(self, g: DeviceGeometry) -> Box | None:
         half = g.wg_width / 2
         boxes = []
+        if self.verticals.size:
+            v = self.verticals
+            boxes.append(Box((v[:, 0] - half).min(), v[:, 1:].min(), (v[:, 0] + half).max(), v[:, 1:].max()))
+        if self.corners.size:
+            c, r = self.corners, self.bend_length / 2
+            ex = c[:, 0] + np.where((c[:, 2] == 0) | (c[:, 2] == 3), r, -r)
+            boxes.append(Box(np.minimum(c[:, 0], ex).min() - half, (c[:, 1] - r).min() - half,
+                             np.maximum(c[:, 0], ex).max() + half, c[:, 1].max() + half))
         if self.segments.size:
             s = self.segments
             boxes.append(Box(s[:, 0].min(), (s[:, 2] - half).min(), s[:, 1].max(), (s[:, 2] + half).max()))
@@ -110,7 +122,7 @@ class Wires:
 
     @property
     def empty(self) -> bool:
-        return not (self.segments.size or self.bends.size)
+        return not (self.segments.size or self.bends.size or self.verticals.size or self.corners.size)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -129,6 +141,9 @@ class Plan:
     mzis: int = 0  # MZI instances inside (arrays expanded)
     info: dict = field(default_factory=dict)
     origins: np.ndarray | None = None  # composites: (n_children, 2) plan origin of each description child
+    #: composites: (x, heights) at the west edge of every column after the first, where the routed
+    #: signals enter it: every waveguide there abuts, so the floorplan may cut the plan at x
+    column_cuts: tuple[tuple[float, np.ndarray], ...] = ()
 
     @property
     def extent(self) -> tuple[float, float]:

@@ -22,8 +22,12 @@ from optinc_pdk.spec.geometry import DeviceGeometry
 class Planner:
     """Plans blocks for one device geometry, sharing a plan between blocks of equal geometry."""
 
-    def __init__(self, geometry: DeviceGeometry | None = None) -> None:
+    def __init__(self, geometry: DeviceGeometry | None = None, packed_west: bool = False) -> None:
         self.geometry = geometry or DeviceGeometry()
+        #: signals that a composite's west edge sends past its first column enter packed at the mode
+        #: pitch (not spread as their destination expects): a bias stage is then as tall as its
+        #: combiners, not combiners plus bias generation (the die floorplan uses it; see floorplan.py)
+        self.packed_west = packed_west
         self.rules = RouterRules.from_geometry(self.geometry)
         self.plans: dict[str, Plan] = {}
         self.columns: dict[str, Plan] = {}  # mesh columns, shared across meshes
@@ -35,9 +39,9 @@ class Planner:
             # a layer's cell carries its index, so two layers never share one cell
             named = block.name if block.role == "layer" else ""
             key = digest("composite", block.role, named, block.n_in, block.n_out, tuple(k.key for k in kids),
-                         block.inputs, block.links, block.outputs)
+                         block.inputs, block.links, block.outputs, *(("packed",) if self.packed_west else ()))
             if key not in self.plans:
-                self.plans[key] = plan_composite(block, kids, key, g, self.rules)
+                self.plans[key] = plan_composite(block, kids, key, g, self.rules, self.packed_west)
             return self.plans[key]
         if isinstance(block, MeshBlock):
             key, build = plan_mesh(block, g, self.columns)

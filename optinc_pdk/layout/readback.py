@@ -34,8 +34,16 @@ def top_cell(layout: kdb.Layout, path: str | Path = "") -> kdb.Cell:
     return tops[0]
 
 
+def top_cells(layout: kdb.Layout, path: str | Path = "") -> list[kdb.Cell]:
+    """Every top cell: one for an unfolded layout, one per die for a die build."""
+    tops = layout.top_cells()
+    if not tops:
+        raise OptincError(f"{path}: no top cell")
+    return tops
+
+
 def count_instances(layout: kdb.Layout, prefix: str = "mzi") -> int:
-    """Instances of cells whose name starts with ``prefix`` under the top cell, arrays expanded.
+    """Instances of cells whose name starts with ``prefix`` under the top cells (all dies), arrays expanded.
 
     Counting stops at a matching cell (what is inside an MZI is not another MZI).
     """
@@ -46,7 +54,7 @@ def count_instances(layout: kdb.Layout, prefix: str = "mzi") -> int:
             counts[index] = 1
         else:
             counts[index] = sum(counts[inst.cell_index] * inst.cell_inst.size() for inst in cell.each_inst())
-    return counts[top_cell(layout).cell_index()]
+    return sum(counts[top.cell_index()] for top in top_cells(layout))
 
 
 def instance_name(inst: kdb.Instance) -> str:
@@ -83,14 +91,28 @@ class BlockFootprint:
 class Footprint:
     total: BlockFootprint
     blocks: tuple[BlockFootprint, ...]  # the design's stages and, one level down, their parts
+    dies: tuple[BlockFootprint, ...] = ()  # a die build: every die cell's box (each in its own frame)
 
     def to_dict(self) -> dict:
         return {"unit": "um (boxes), mm (sizes), mm^2 (areas)", "total": self.total.to_dict(),
-                "blocks": [b.to_dict() for b in self.blocks]}
+                "blocks": [b.to_dict() for b in self.blocks], "dies": [d.to_dict() for d in self.dies]}
+
+
+def die_footprint(layout: kdb.Layout) -> Footprint:
+    """A die build: each die cell's box (read back); the total is the largest die."""
+    dies = []
+    for top in sorted(top_cells(layout), key=lambda cell: cell.name):
+        box = top.dbbox()
+        dies.append(BlockFootprint(top.name, top.name, box.left, box.bottom, box.right, box.top))
+    largest = max(dies, key=lambda d: d.area_mm2)
+    return Footprint(BlockFootprint("", largest.cell, largest.xmin, largest.ymin, largest.xmax, largest.ymax), (),
+                     tuple(dies))
 
 
 def footprint(layout: kdb.Layout, depth: int = 2) -> Footprint:
     """Bounding boxes (``dbbox``) of the whole layout and of the design's blocks down to ``depth`` levels."""
+    if len(layout.top_cells()) > 1:
+        return die_footprint(layout)
     top = top_cell(layout)
     box = top.dbbox()
     total = BlockFootprint("", top.name, box.left, box.bottom, box.right, box.top)

@@ -14,11 +14,13 @@ from optinc_pdk.pdk.tech import LYP_PATH
 
 
 def render_png(layout_path: str | Path, png_path: str | Path, width: int = 1600, height: int | None = None,
-               box: tuple[float, float, float, float] | None = None, lyp: str | Path = LYP_PATH) -> Path:
+               box: tuple[float, float, float, float] | None = None, lyp: str | Path = LYP_PATH,
+               cell: str | None = None) -> Path:
     """Render ``layout_path`` (GDS or OASIS) to ``png_path`` (written atomically).
 
     ``box`` (µm: x0, y0, x1, y1) zooms on a region; by default the whole top cell is shown, and the
-    height follows the layout's aspect ratio (at most 4·width).
+    height follows the layout's aspect ratio (at most 4·width). ``cell``: show this top cell (a die
+    build has one per die).
     """
     import klayout.db as kdb
     import klayout.lay as lay
@@ -31,7 +33,10 @@ def render_png(layout_path: str | Path, png_path: str | Path, width: int = 1600,
     view.load_layer_props(str(lyp))
     view.max_hier()
     layout = view.cellview(index).layout()
-    bbox = layout.top_cell().dbbox() if box is None else kdb.DBox(*box)
+    shown = layout.top_cell() if cell is None else layout.cell(cell)
+    if cell is not None:
+        view.select_cell(shown.cell_index(), index)
+    bbox = shown.dbbox() if box is None else kdb.DBox(*box)
     if height is None:
         aspect = bbox.height() / bbox.width() if bbox.width() > 0 else 1.0
         height = max(64, min(4 * width, round(width * aspect)))

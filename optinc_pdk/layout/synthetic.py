@@ -63,3 +63,14 @@ def random_phase_description(scenario: Scenario, seed: int = 0) -> CircuitDescri
     ]
     return assemble(scenario, params, weights_digest=f"random-phases-{seed}",
                     weights_source=f"random phases (seed={seed})")
+
+
+def random_phase_top(scenario: Scenario, seed: int = 0):
+    """The top block of the scenario's design with random phases: one OptINC, or a whole cascade
+    (its levels' OptINCs with random phases, wired as ``circuit.cascade`` wires them)."""
+    if scenario.cascade is None:
+        return random_phase_description(scenario, seed).top
+    from optinc_pdk.circuit.cascade import cascade_top
+
+    levels = [random_phase_description(scenario.level_scenario(level), seed + level) for level in (1, 2)]
+    return cascade_top(scenario, *levels)

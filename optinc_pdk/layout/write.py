@@ -65,20 +65,31 @@ class BuiltLayout:
     timings: dict[str, float] = field(default_factory=dict)
     _extra_cells: list[Any] = field(default_factory=list)
     cell_names: dict[str, str] = field(default_factory=dict)  # plan key → drawn cell name
+    floorplan: Any = None  # layout.floorplan.Floorplan of a die build; then ``dies`` are the top cells
+    dies: list[Any] = field(default_factory=list)
+
+    @property
+    def top_cells(self) -> list[Any]:
+        return self.dies or [self.component]
 
     def close(self) -> None:
         for cell in [self.component, *self._extra_cells]:
-            if not cell._destroyed():
+            if cell is not None and not cell._destroyed():
                 cell.delete()
 
 
 def build_layout(description: CircuitDescription | Block, name: str | None = None, labels: bool = False,
-                 info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None) -> BuiltLayout:
+                 info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None,
+                 die: tuple[str, float, float] | None = None) -> BuiltLayout:
     """Plan and draw the layout of ``description`` (its only input, with the device geometry).
 
     The top cell is named after the scenario and carries ``info``: scenario, weights digest and
     source, mesh kind, MZI count, and whatever ``info`` adds (the phase-map file name, say).
+    With ``die`` (name, width mm, height mm; ``floorplan.parse_die``) the design is cut onto dies
+    (``floorplan.plan_dies``) and every die is a top cell of its own, ``<name>_die<k>``.
     """
+    if die is not None:
+        return _build_dies(description, name, info, geometry, die)
     top_block, name, g, base_info = _unpack(description, name, geometry)
     validate_description(top_block, name)
     timings: dict[str, float] = {}
@@ -130,6 +141,49 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     return BuiltLayout(name, top, plan, planner, origin, expected, full_info, timings, extra, drawer.drawn_names(plan))
 
 
+def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: bool = False) -> tuple[Plan, Planner, int]:
+    validate_description(top_block, name)
+    planner = Planner(g, packed_west=packed_west)
+    plan = planner.plan(top_block)
+    expected = description_mzis(top_block)
+    if plan.mzis != expected:  # a planner bug, never a user error
+        raise OptincError(f"{name}: layout plan places {plan.mzis} MZIs, the description has {expected}")
+    return plan, planner, expected
+
+
+def _build_dies(description, name, info, geometry, die) -> BuiltLayout:
+    """The design cut onto dies: one top cell per die plan (frame, couplers, fan-outs, slice)."""
+    from optinc_pdk.layout.floorplan import floorplan_of
+
+    top_block, name, g, base_info = _unpack(description, name, geometry)
+    t0 = time.perf_counter()
+    plan, planner, expected = _plan_checked(top_block, name, g, packed_west=True)  # as floorplan.floorplan_of
+    floorplan = floorplan_of(top_block, name, die, g, planner)
+    timings = {"plan_s": time.perf_counter() - t0}
+
+    from optinc_pdk.layout.draw import Drawer
+    from optinc_pdk.layout.plan import Placement
+
+    t0 = time.perf_counter()
+    drawer = Drawer(g)
+    chip = Plan(key=f"dies_{name}", name=name, kind="dies", width=0.0, west_y=plan.west_y[:0], east_y=plan.east_y[:0],
+                bbox=None, children=tuple(Placement(d.plan, d.name, 0.0, 0.0) for d in floorplan.dies))
+    for d in floorplan.dies:  # a previous build's die cells of these names
+        drawer.release(d.name, d.plan.key)
+    drawer.name_cells(chip)
+    dies = [drawer.cell(d.plan) for d in floorplan.dies]
+    if [c.name for c in dies] != [d.name for d in floorplan.dies]:  # the report names the dies by their plan
+        raise OptincError(f"{name}: die cells drawn as {[c.name for c in dies]}, planned as "
+                          f"{[d.name for d in floorplan.dies]}")
+    full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
+                 "die": floorplan.die, "dies": len(dies), "width_um": plan.bbox.width, "height_um": plan.bbox.height,
+                 "crossings": total_crossings(plan)}
+    for d, cell in zip(floorplan.dies, dies):
+        cell.info.update({**full_info, "die_index": d.index, "die_mzis": d.mzis})
+    timings["draw_s"] = time.perf_counter() - t0
+    return BuiltLayout(name, None, plan, planner, (0.0, 0.0), expected, full_info, timings, [], {}, floorplan, dies)
+
+
 @dataclass(frozen=True)
 class LayoutResult:
     name: str  # top cell name
@@ -140,6 +194,7 @@ class LayoutResult:
     crossings: int
     info: dict[str, Any]
     timings: dict[str, float]
+    floorplan: dict | None = None  # a die build: the die plan (floorplan.Floorplan.to_dict())
 
     @property
     def area_mm2(self) -> float:
@@ -148,7 +203,8 @@ class LayoutResult:
     def to_dict(self) -> dict:
         return {"name": self.name, "paths": {k: str(v) for k, v in self.paths.items()}, "mzis": self.mzis,
                 "expected_mzis": self.expected_mzis, "crossings": self.crossings, "info": self.info,
-                "timings": self.timings, "footprint": self.footprint.to_dict()}
+                "timings": self.timings, "footprint": self.footprint.to_dict(),
+                **({"floorplan": self.floorplan} if self.floorplan is not None else {})}
 
 
 def _check_formats(formats) -> tuple[str, ...]:
@@ -161,14 +217,17 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 def write_layout(description: CircuitDescription | Block, out_dir: str | Path, name: str | None = None,
                  formats=FORMATS, png: bool = True, labels: bool = False, info: dict[str, Any] | None = None,
-                 geometry: DeviceGeometry | None = None, netlists: bool = False) -> LayoutResult:
+                 geometry: DeviceGeometry | None = None, netlists: bool = False,
+                 die: tuple[str, float, float] | None = None) -> LayoutResult:
     """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring.
 
     With ``netlists``, also ``<out_dir>/netlists/<block>.pic.yml``: the whole design's hierarchical
     netlist from the same plan, placements equal to the GDS (:mod:`optinc_pdk.layout.netlists`).
     """
     formats = _check_formats(formats)
-    built = build_layout(description, name, labels, info, geometry)
+    if die is not None and (labels or netlists):
+        raise OptincError("--die: phase labels and netlists describe the unfolded layout; build them without --die")
+    built = build_layout(description, name, labels, info, geometry, die)
     out = Path(out_dir)
     try:
         return _write(built, out, formats, png, description if netlists else None)
@@ -193,8 +252,9 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
 
     out.mkdir(parents=True, exist_ok=True)
     timings = dict(built.timings)
-    top = built.component
-    top.set_meta_data()  # the top cell's info and ports travel in the file; inner cells stay lean
+    for top in built.top_cells:
+        top.set_meta_data()  # the top cells' info and ports travel in the file; inner cells stay lean
+    top = built.top_cells[0]
     # The ports name their kfactory cross-section ("028523d7_500"): the layout-level meta data holds
     # those cross-sections and their layer enclosures, without which gf.import_gds cannot rebuild
     # the ports (KeyError) and the layout could not be placed in another gdsfactory design.
@@ -206,7 +266,15 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
         final = out / f"{built.name}.{fmt}"
         t0 = time.perf_counter()
         with atomic_path(final) as tmp:
-            top.write(tmp, save_options=kf.utilities.save_layout_options(), set_meta_data=False)
+            if built.dies:
+                options = kf.utilities.save_layout_options()
+                options.set_format_from_filename(str(final))  # GDS2 unless told: the temporary name ends the same
+                options.clear_cells()
+                for cell in built.dies:
+                    options.add_cell(cell.cell_index())
+                top.kcl.layout.write(str(tmp), options)
+            else:
+                top.write(tmp, save_options=kf.utilities.save_layout_options(), set_meta_data=False)
             timings[f"{fmt}_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             layout = read_layout(tmp)
@@ -221,12 +289,14 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
         from optinc_pdk.layout.render import render_png
 
         t0 = time.perf_counter()
-        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png")
+        shown = built.dies[0].name if built.dies else None  # a die build: the first die
+        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png", cell=shown)
         timings["png_s"] = time.perf_counter() - t0
     if netlists_of is not None:
         paths["netlists"] = _write_netlists(built, netlists_of, out / "netlists", timings)
+    floorplan = None if built.floorplan is None else built.floorplan.to_dict()
     result = LayoutResult(built.name, paths, found, built.expected_mzis, report, built.info["crossings"], built.info,
-                          timings)
+                          timings, floorplan)
     paths["footprint"] = out / f"{built.name}.footprint.json"
     write_text_atomic(paths["footprint"], json.dumps(result.to_dict(), indent=1) + "\n")
     return result

@@ -190,3 +190,29 @@ def bias_injector_bbox(n_modes: int, geometry: DeviceGeometry | None = None) -> 
 def nonlinear_unit_bbox(geometry: DeviceGeometry | None = None) -> Box:
     g = _g(geometry)
     return Box(0.0, -g.nonlinear_width / 2, g.nonlinear_length, g.nonlinear_width / 2)
+
+
+# --- die-level cells (floorplan) ------------------------------------------------------------------
+
+#: Fibre-array pitch of the edge couplers (µm): the common 127 µm V-groove array.
+FIBRE_PITCH_UM = 127.0
+#: Edge coupler: an inverse taper from the strip width down to a tip at the facet (typical SOI
+#: edge couplers: 150–200 nm tips, a few hundred µm long; the foundry PDK's cell replaces it by name).
+EDGE_COUPLER_LENGTH_UM = 200.0
+EDGE_COUPLER_TIP_UM = 0.18
+
+
+def edge_coupler_length(geometry: DeviceGeometry | None = None) -> float:
+    return EDGE_COUPLER_LENGTH_UM
+
+
+def edge_coupler_bbox(facet: str = "west", geometry: DeviceGeometry | None = None) -> Box:
+    """Taper along x from 0 to its length, centred on y = 0; the facet (tip) at x = 0 (west) or the length (east)."""
+    half = _g(geometry).wg_width / 2
+    return Box(0.0, -half, EDGE_COUPLER_LENGTH_UM, half)
+
+
+def die_frame_bbox(width: float = 1000.0, height: float = 1000.0, label: str = "die",
+                   geometry: DeviceGeometry | None = None) -> Box:
+    """The die outline: its corner at (0, 0); the label lies inside."""
+    return Box(0.0, 0.0, width, height)

@@ -151,6 +151,22 @@ def nonlinear_unit() -> SDict:
     return _reciprocal({("o1", "o2"): jnp.asarray(1.0 + 0j)})
 
 
+#: Edge-coupler insertion loss (dB) of the model: typical SOI inverse tapers to a cleaved or lensed
+#: fibre reach 1-3 dB per facet; a foundry PDK's model replaces this with its own.
+EDGE_COUPLER_LOSS_DB = 2.0
+
+
+def edge_coupler(facet: str = "west") -> SDict:
+    """Chip waveguide o1 to fibre o2 with EDGE_COUPLER_LOSS_DB (the facet side does not change it)."""
+    jnp = _jnp()
+    return _reciprocal({("o1", "o2"): jnp.asarray(10 ** (-EDGE_COUPLER_LOSS_DB / 20) + 0j)})
+
+
+def die_frame(width: float = 1000.0, height: float = 1000.0, label: str = "die") -> SDict:
+    """The die outline has no optical ports: an empty S-matrix."""
+    return {}
+
+
 # --- composite cells -----------------------------------------------------------------------
 
 def splitter_tree(n_outputs: int = 4) -> SDict:
@@ -222,6 +238,7 @@ MODELS = {
     for model in (
         straight, sbend, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1, mzi2x2, mzi_attenuator,
         splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit,
+        edge_coupler, die_frame,
     )
 }
 

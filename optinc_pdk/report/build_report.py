@@ -52,6 +52,47 @@ def connectivity_line(report: dict) -> str:
             f"({c['seconds']:.2f} s).")
 
 
+def floorplan_lines(layout: dict) -> list[str]:
+    """A die build's floorplan (``layout.floorplan``): the dies, their utilisation, the inter-die links and
+    the optical I/O, equal to ``optinc area SCENARIO --die ...``, and the die boxes read back from the file."""
+    plan = layout.get("floorplan")
+    if not plan:
+        return []
+    w, h = plan["die_mm"]
+    lines = ["## Floorplan", "",
+             f"{plan['dies']} dies of {w:g} mm × {h:g} mm ({plan['die']}); device area {plan['device_area_mm2']:.1f} mm² "
+             f"(the design's bounding box on each die), utilisation **{100 * plan['utilisation']:.1f}%**; "
+             f"{plan['edge_couplers']} edge couplers at {plan['fibre_pitch_um']:g} µm pitch. Each die is a top "
+             "cell of its own; a die of several rows is folded (rows joined by U-turn bundles); see "
+             "docs/floorplan.md.", "",
+             "| die | cell | design x (mm) | rows | MZIs | device mm² | utilisation | couplers W | couplers E |",
+             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {d['die']} | {d['cell']} | {d['design_x_um'][0] / 1000:.3f}..{d['design_x_um'][1] / 1000:.3f} | "
+              f"{len(d['rows'])} | {d['mzis']} | {d['device_area_mm2']:.2f} | {100 * d['utilisation']:.1f}% | "
+              f"{d['edge_couplers_west']} | {d['edge_couplers_east']} |" for d in plan["per_die"]]
+    io = plan["optical_io"]
+    lines += ["", f"Optical I/O on edge couplers: {io['inputs']} server inputs on the west edge of die(s) "
+              f"{', '.join(map(str, io['input_dies']))}, {io['outputs']} broadcast outputs on the east edge of die(s) "
+              f"{', '.join(map(str, io['output_dies']))}.", "",
+              "Inter-die links (fibre from the east edge couplers of one die to the west edge couplers of the other, "
+              "in height order):", "", "| from die | to die | signals | at design x (mm) / between |",
+              "| ---: | ---: | ---: | --- |"]
+    lines += [f"| {link['from_die']} | {link['to_die']} | {link['signals']} | {_where(link)} |"
+              for link in plan["inter_die_links"]]
+    boxes = layout["footprint"].get("dies") or []
+    fits = all(b["xmin"] >= 0 and b["ymin"] >= 0 and b["xmax"] <= w * 1000 + 1e-3 and b["ymax"] <= h * 1000 + 1e-3
+               for b in boxes)
+    lines += ["", f"Die cells read back from the written layout: {len(boxes)}, every bounding box within its die: "
+              f"**{'yes' if fits and len(boxes) == plan['dies'] else 'NO'}**; MZI instances read back from them "
+              f"(arrays expanded): **{layout['mzis']}** (the description has {layout['expected_mzis']}); "
+              f"{layout['crossings']} waveguide crossings.", ""]
+    return lines
+
+
+def _where(link: dict) -> str:
+    return f"{link['design_x_um'] / 1000:.3f}" if "design_x_um" in link else link["between"]
+
+
 def heater_power_lines(power: dict | None) -> list[str]:
     if not power:
         return []
@@ -125,7 +166,8 @@ def markdown(report: dict) -> str:
     lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in totals.items()]
     lines += [f"| MZIs outside the weight matrices | {totals['mzis'] - report['description']['weight_matrix_mzis']} |", ""]
     layout = report.get("layout") or {}
-    if layout:
+    lines += floorplan_lines(layout)
+    if layout and not layout.get("floorplan"):
         total = layout["footprint"]["total"]
         lines += ["## Layout", "",
                   f"Footprint (bounding box of the top cell, from the written layout): **{total['area_mm2']:.3f} mm²** "

@@ -13,7 +13,7 @@ from pathlib import Path
 from optinc_pdk.analysis.cascade_area import BASE, FLAT, cascade_area
 from optinc_pdk.analysis.compare import footprint_um
 from optinc_pdk.core.atomic import write_text_atomic
-from optinc_pdk.report.build_report import connectivity_line
+from optinc_pdk.report.build_report import connectivity_line, floorplan_lines
 from optinc_pdk.spec.scenario import Scenario, load_scenario
 
 
@@ -30,7 +30,8 @@ def footprints_mm2(scenario: Scenario, layout: dict) -> dict[str, float | None]:
 
 def write_cascade_report(body: dict, out_dir: Path, scenario: Scenario) -> dict[str, str]:
     """Adds the area section to ``body`` and writes report.md and report.json; returns their paths."""
-    body["area"] = cascade_area(scenario, footprints_mm2(scenario, body["layout"]))
+    unfolded = "floorplan" not in body["layout"]  # a die build's boxes are dies, not the cascade's footprint
+    body["area"] = cascade_area(scenario, footprints_mm2(scenario, body["layout"]) if unfolded else None)
     md = write_text_atomic(out_dir / "report.md", markdown(body))
     js = write_text_atomic(out_dir / "report.json", json.dumps(body, indent=1, default=str) + "\n")
     return {"markdown": str(md), "json": str(js)}
@@ -73,6 +74,7 @@ def markdown(report: dict) -> str:
     lines += ["Hardware of the whole cascade (from the circuit description):", "", "| element | count |",
               "| --- | ---: |"] + [f"| {k.replace('_', ' ')} | {v} |" for k, v in c["totals"].items()] + [""]
     layout = report["layout"]
+    lines += floorplan_lines(layout)
     lines += ["## Layout", "", f"MZI instances read back from the written layout: **{layout['mzis']}** "
               f"(the description has {layout['expected_mzis']}); {layout['crossings']} waveguide crossings.", ""]
     v = report["verification"]
