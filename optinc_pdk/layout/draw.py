@@ -20,7 +20,8 @@ import kfactory as kf
 import klayout.db as kdb
 import numpy as np
 
-from optinc_pdk.layout.plan import Plan, cell_names, digest
+from optinc_pdk.errors import OptincError
+from optinc_pdk.layout.plan import Plan, cell_names, digest, progressions
 from optinc_pdk.pdk import activate_pdk
 from optinc_pdk.pdk.cells import CELLS
 from optinc_pdk.pdk.cells.waveguides import ARC_TOLERANCE_UM, sbend_outline
@@ -46,6 +47,39 @@ def arc_outline(g: DeviceGeometry) -> np.ndarray:
     outer = np.stack([(r + half) * np.sin(a), r - (r + half) * np.cos(a)], axis=1)
     inner = np.stack([(r - half) * np.sin(a), r - (r - half) * np.cos(a)], axis=1)
     return np.vstack([outer, inner[::-1]])
+
+
+_NONE = np.zeros(0)
+
+
+def _key(value: float) -> int:
+    """A coordinate as an integer on a 0.1 nm grid, to look up the crossings of one line."""
+    return round(value * 1e4)
+
+
+def _by_line(centres: np.ndarray, axis: int) -> dict[int, np.ndarray]:
+    """Crossing centres grouped by their coordinate on ``axis`` (1: per horizontal, 0: per vertical): the
+    sorted other coordinates."""
+    groups: dict[int, list[float]] = {}
+    for point in centres.tolist():
+        groups.setdefault(_key(point[axis]), []).append(point[1 - axis])
+    return {k: np.sort(np.array(v)) for k, v in groups.items()}
+
+
+def _cut(lo: float, hi: float, centres: np.ndarray, half: float, where: tuple[float, float]) -> list[tuple[float, float]]:
+    """The pieces of the straight [lo, hi] left between crossing cells of half-length ``half`` at ``centres``."""
+    inside = centres[(centres > lo) & (centres < hi)]
+    pieces, start = [], lo
+    for centre in inside.tolist():
+        if centre - half < start - 1e-6 or centre + half > hi + 1e-6:
+            raise OptincError(f"router: the crossing at {centre:.3f} on the straight from {where} does not fit on it "
+                              f"(crossing_length {2 * half} µm): the channel's tracks are too close")
+        if centre - half > start + 1e-6:
+            pieces.append((start, centre - half))
+        start = centre + half
+    if hi > start + 1e-6:
+        pieces.append((start, hi))
+    return pieces
 
 
 class Drawer:
@@ -151,8 +185,12 @@ class Drawer:
             shapes = c.shapes(self.wg_layer)
             segments = wires.segments - (ox, ox, oy)
             bends = wires.bends - (ox, oy, 0.0)
+            crossings = wires.crossing_xy - (ox, oy)
+            along_y, along_x = _by_line(crossings, 1), _by_line(crossings, 0)
+            cut = g.crossing_length / 2
             for x0, x1, y in segments.tolist():
-                shapes.insert(kdb.DBox(x0, y - half, x1, y + half))
+                for a, b in _cut(x0, x1, along_y.get(_key(y), _NONE), cut, (x0, y)):
+                    shapes.insert(kdb.DBox(a, y - half, b, y + half))
             arc_index, cell = self.arc_cell().cell_index(), c.kdb_cell
             for x0, y0, dy in bends.tolist():
                 if abs(dy) < 2 * r:  # too small for two quarter turns: one S-bend outline
@@ -166,7 +204,9 @@ class Drawer:
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(first, kdb.DVector(x0, y0))))
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(second, kdb.DVector(xt + r, y1))))
                 lo, hi = sorted((y0, y1))
-                shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
+                for a, b in _cut(lo + r, hi - r, along_x.get(_key(xt), _NONE), cut, (xt, lo)):
+                    shapes.insert(kdb.DBox(xt - half, a, xt + half, b))
+            self.place_crossings(c, crossings)
             n = wires.starts.shape[0]
             self.set_ports(c, [([f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2),
                                ([f"out{i}" for i in range(n)], wires.ends[:, 0] - ox, wires.ends[:, 1] - oy, 0)])
@@ -175,6 +215,20 @@ class Drawer:
             c.delete()
             raise
         return c
+
+    def place_crossings(self, c: gf.Component, centres: np.ndarray) -> None:
+        """A crossing cell at every centre: the crossings of one vertical track at a regular pitch form one array."""
+        if centres.size == 0:
+            return
+        index, dbu = self.pdk_cell("crossing", ()).cell_index(), self.kcl.dbu
+        grid = np.rint(centres / dbu).astype(np.int64)
+        order = np.lexsort((grid[:, 1], grid[:, 0]))
+        grid = grid[order]
+        for x in np.unique(grid[:, 0]).tolist():
+            ys = grid[grid[:, 0] == x, 1].tolist()
+            for first, count, step in progressions(ys):
+                c.kdb_cell.insert(kdb.CellInstArray(index, kdb.Trans(kdb.Vector(x, first)), kdb.Vector(0, step),
+                                                    kdb.Vector(0, 0), count, 1))
 
     def set_ports(self, c: gf.Component, groups: list[tuple[list[str], object, np.ndarray, int]]) -> None:
         """Give ``c`` its optical ports: groups of (names, x, y, rotation in quarter turns: 2 west, 0 east).

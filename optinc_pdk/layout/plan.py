@@ -94,6 +94,10 @@ class Wires:
     crossings: int = 0
     tracks: int = 0
     detours: int = 0
+    crossing_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # centre of each crossing cell
+    #: (3, signals): waveguide length (µm), 90° bends and crossings of each of the composite's signals, in the
+    #: description's order (its inputs, links, outputs); what the loss budget reads
+    signal_paths: np.ndarray = field(default_factory=lambda: np.zeros((3, 0)))
 
     def box(self, g: DeviceGeometry) -> Box | None:
         half = g.wg_width / 2

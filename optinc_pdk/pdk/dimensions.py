@@ -190,3 +190,9 @@ def bias_injector_bbox(n_modes: int, geometry: DeviceGeometry | None = None) -> 
 def nonlinear_unit_bbox(geometry: DeviceGeometry | None = None) -> Box:
     g = _g(geometry)
     return Box(0.0, -g.nonlinear_width / 2, g.nonlinear_length, g.nonlinear_width / 2)
+
+
+def crossing_bbox(geometry: DeviceGeometry | None = None) -> Box:
+    """Crossing centred on its origin: crossing_length square."""
+    half = _g(geometry).crossing_length / 2
+    return Box(-half, -half, half, half)
