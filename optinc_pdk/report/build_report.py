@@ -9,6 +9,7 @@ from optinc_pdk.analysis.comm import comm_report
 from optinc_pdk.core.area import OnnArea, onn_area
 from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.report import plots
+from optinc_pdk.report.signoff import signoff_lines
 
 RANDOM_BANNER = (
     "> **RANDOM WEIGHTS — NOT A TRAINED OptINC.** This build used untrained, seeded random weights of the right "
@@ -109,6 +110,7 @@ def markdown(report: dict) -> str:
                   f"**{layout['mzis']}** (the description has {layout['expected_mzis']}; "
                   f"{report['description']['weight_matrix_mzis']} map the weight matrices).", ""]
     lines += heater_power_lines(report.get("heater_power"))
+    lines += signoff_lines(report)
     v = report.get("verification")
     lines += ["## Verification (behavioural S-matrix simulation)", ""]
     if v is None:
