@@ -140,6 +140,7 @@ class SingleDesign:
         return {"description": description, "info": info}
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
+        from optinc_pdk.analysis.link_budget import link_budget
         from optinc_pdk.analysis.power import heater_power
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.core.area import onn_area
@@ -151,6 +152,7 @@ class SingleDesign:
         body["area"] = area.to_dict()
         body["description"] = summary(description)
         body["heater_power"] = heater_power(description.top)
+        body["link_budget"] = link_budget(description, self.scenario.budget)
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
         return body
 
