@@ -68,3 +68,10 @@ def test_drawn_layout_places_a_crossing_cell_at_every_crossing(tmp_path):
     assert placed == result.crossings
     assert records < placed  # arrays where the crossings of a track line up
     assert check_connectivity(result.paths["gds"], description.top, WIDTH).ok
+
+
+def test_a_crossing_too_long_for_the_channel_is_refused():
+    from optinc_pdk.errors import OptincError
+
+    with pytest.raises(OptincError, match="crossing_length"):
+        RouterRules.from_geometry(DeviceGeometry(crossing_length=24.0))

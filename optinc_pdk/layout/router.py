@@ -53,6 +53,12 @@ class RouterRules:
                 f"device: mode_pitch={g.mode_pitch} is too small for the waveguide router: half a pitch must be "
                 f">= 2*(bend_radius + wg_width) = {2 * zone}"
             )
+        # a crossing cell sits where a track meets a horizontal: it must end before the nearest bend, which is
+        # bend_radius + wg_width away along the horizontal and mode_pitch/2 - bend_radius along the track
+        room = min(g.bend_radius + g.wg_width, g.mode_pitch / 2 - g.bend_radius)
+        if g.crossing_length / 2 > room + _EPS:
+            raise OptincError(f"device: crossing_length={g.crossing_length} does not fit between the router's bends: "
+                              f"it must be <= {2 * room}")
         return rules
 
 
