@@ -6,7 +6,8 @@ into a child cell ``wires_<key>`` (polygons drawn here with klayout, not gdsfact
 whose ports ``in{i}``/``out{i}`` are the two ends of signal i, so ``get_netlist`` sees every
 connection of a composite. Where two routed waveguides cross, their straights stop short and the
 PDK's ``crossing`` cell joins them (the crossings of one track at one pitch as one array).
-Ports are added through kfactory's port objects directly (gdsfactory's ~0.3 ms each, and a 1024-mode mesh has 2048).
+Ports are added through kfactory's port objects directly (gdsfactory's ``add_port`` costs
+~0.3 ms each, and a 1024-mode mesh has 2048).
 
 Drawn cells are cached for the process by (geometry, plan key): content-hashed names make a
 second build of the same geometry reuse the first build's cells.
