@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optinc_pdk.circuit.model import AttenuatorColumn, Block, Composite, MeshBlock, NonlinearArray, Source, TreeArray
+from optinc_pdk.core.topology import tree_plan
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.pdk import dimensions as dim
@@ -162,7 +163,7 @@ class LossModel:
 
     def tree_leaves(self, n: int) -> np.ndarray:
         """(n, len(COUNTS)): the path from the trunk to each leaf of an n-leaf tree."""
-        g, plan = self.g, self._plan(n)
+        g, plan = self.g, tree_plan(n)
         pitch, offset = g.mode_pitch, dim.splitter_output_offset(g)
         stage, depth = dim.tree_stage_length(g), plan.depth.max() + 1 if plan.n_elements else 0
         out = np.zeros((n, len(COUNTS)))
@@ -176,12 +177,6 @@ class LossModel:
                 if cnt == 1:  # a leaf that ends early runs straight to the output plane
                     out[lo, 0] += (depth - int(plan.depth[k]) - 1) * stage
         return out
-
-    @staticmethod
-    def _plan(n: int):
-        from optinc_pdk.core.topology import tree_plan
-
-        return tree_plan(n)
 
     def trees(self, block: TreeArray) -> Routes:
         leaves = self.tree_leaves(block.n_leaves)
