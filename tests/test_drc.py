@@ -108,8 +108,9 @@ def test_report_database_and_deck_are_written_from_the_table(tmp_path):
     assert db.num_items() == result.total == 1
     assert sorted(c.name() for c in db.each_category()) == sorted(r.name for r in OPTINC_RULES)
     deck = result.deck.read_text()
-    for rule in OPTINC_RULES:
-        assert rule.layer in deck
+    for name, layer in (("WG", WG), ("HEATER", HEATER), ("METAL", METAL)):
+        assert f"{name} = input({layer[0]}, {layer[1]})" in deck
+    assert "\ndeep\n" in deck and deck.count(".output(") == len(OPTINC_RULES)
     assert deck == deck_text(OPTINC_RULES)
 
 

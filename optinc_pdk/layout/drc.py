@@ -73,8 +73,10 @@ def deck_text(rules: tuple[Rule, ...], pdk: str = "optinc") -> str:
             lines.append(w.check_space(rule.value, rule.layer, ANGLE_LIMIT))
         else:
             lines.append(w.check_not_inside(rule.layer, rule.other))
-    layers = {name: _layer_of(name) for name in sorted({r.layer for r in rules} | {r.other for r in rules if r.other})}
-    return (w.get_drc_script_start(name=pdk, shortcut="") + w.get_drc_script(rules=lines, layers=layers, mode="deep")
+    names = sorted({r.layer for r in rules} | {r.other for r in rules if r.other})
+    # layer inputs written here: gplugins' write_layer_definition iterates a dict's keys, not its layers
+    inputs = [f"{name} = input({_layer_of(name)[0]}, {_layer_of(name)[1]})" for name in names]
+    return (w.get_drc_script_start(name=pdk, shortcut="") + w.get_drc_script(rules=inputs + lines, mode="deep")
             + w.drc_script_end)
 
 
