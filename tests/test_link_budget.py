@@ -145,3 +145,14 @@ def test_loss_model_agrees_with_sax_on_a_64_mode_mesh_of_lossy_elements():
     kept = np.array([abs(complex(s[(west_port(m, n), east_port(m, n, n))])) ** 2 for m in range(1, n - 1)])
     routes = model.routes(block)
     assert -10 * np.log10(kept) == pytest.approx(np.diag(routes.loss)[1:-1], abs=0.01)
+
+
+def test_a_scenario_overrides_losses_and_names_a_bad_field():
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.spec.scenario import scenario_from_dict
+
+    base = {"name": "x", "bits": 8, "servers": 4, "widths": [4, 8, 4]}
+    scenario = scenario_from_dict({**base, "budget": {"losses": {"crossing_db": 0.04}}}, "x.yml")
+    assert scenario.budget.losses.crossing_db == 0.04 and scenario.budget.losses.heater_db == LOSSES.heater_db
+    with pytest.raises(OptincError, match=r"x\.yml.*budget\.losses\.crossing_dB"):
+        scenario_from_dict({**base, "budget": {"losses": {"crossing_dB": 0.04}}}, "x.yml")
