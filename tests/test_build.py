@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import yaml
@@ -160,3 +161,24 @@ def test_the_report_states_the_recorded_tolerance_of_these_weights(b8n4_build):
     assert entry["manufacturable"] == recorded["manufacturable"]
     text = (out / "report.md").read_text()
     assert "## Manufacturability" in text and ("NOT manufacturable" in text) != recorded["manufacturable"]
+def test_the_b8n4_build_is_drc_clean_and_reports_crossings_and_its_link_budget(b8n4_build):
+    """Issue 28 points 4-5 on the default build: 0 design-rule violations with markers and deck beside the
+    layout; every drawn crossing counted per stage; the laser power adds up from its parts."""
+    import klayout.rdb as rdb
+
+    out = b8n4_build.out_dir
+    report = json.loads((out / "report.json").read_text())
+    drc = report["drc"]
+    assert drc["violations"] == 0 and set(drc["per_rule"]) and not any(drc["per_rule"].values())
+    db = rdb.ReportDatabase()
+    db.load(str(out / "b8n4.lyrdb"))
+    assert db.num_items() == 0 and (out / "optinc.lydrc").is_file()
+    budget = report["link_budget"]
+    assert sum(budget["crossings"].values()) == report["layout"]["crossings"] == 75390
+    assert 0 < budget["worst_route"]["crossings"] <= max(budget["crossings"].values())
+    assert budget["laser_dbm_per_server"] == pytest.approx(
+        budget["receiver"]["sensitivity_dbm"] + budget["design_db"] + budget["worst_excess_db"])
+    # the simulation's receiver gain (verification) is the gain chain's end
+    assert budget["design_db"] == pytest.approx(20 * math.log10(report["verification"]["receiver_gain"]))
+    assert (out / "plots" / "worst_route_loss.png").is_file()
+    assert "## Signoff" in (out / "report.md").read_text()

@@ -193,6 +193,7 @@ BBOX_CASES = [
     ("mzi2x2", {}, dimensions.mzi2x2_bbox),
     ("mzi_attenuator", {}, dimensions.mzi_attenuator_bbox),
     ("nonlinear_unit", {}, dimensions.nonlinear_unit_bbox),
+    ("crossing", {}, dimensions.crossing_bbox),
     *[("splitter_tree", {"n_outputs": n}, lambda g, n=n: dimensions.splitter_tree_bbox(n, g)) for n in (2, 3, 5, 8)],
     *[("combiner_tree", {"n_inputs": n}, lambda g, n=n: dimensions.combiner_tree_bbox(n, g)) for n in (2, 6, 7)],
     ("averager", {"n_servers": 4, "bits": 8, "n_outputs": 4}, lambda g: dimensions.averager_bbox(4, 8, 4, g)),

@@ -6,7 +6,8 @@ weights, describe, verify (per-layer matrix errors and end-to-end accuracy; on b
 exports (phase map, compact netlist, summary, YAML netlists of small blocks), layout (GDS/OASIS,
 PNG, footprint, the layer views beside them), connectivity (open waveguide ends of the written
 layout's drawn polygons against the description's, :mod:`optinc_pdk.layout.connectivity`; with
-verify), report. A build is verified when the simulation and the connectivity both pass. What
+verify), drc (the PDK's design rules on the written layout, :mod:`optinc_pdk.layout.drc`; every build),
+report. A build is verified when the simulation and the connectivity both pass. What
 differs between a single OptINC and a cascade (how weights load, which description and
 simulation, which report) is a ``Design``; everything downstream reads the one circuit description.
 """
@@ -26,7 +27,7 @@ from optinc_pdk.flows.staging import check_target, staged_folder
 from optinc_pdk.paths import LAYER_VIEWS_PATH, layouts_dir
 from optinc_pdk.spec.scenario import Scenario
 
-STAGES = ("weights", "describe", "verify", "exports", "layout", "connectivity", "report")
+STAGES = ("weights", "describe", "verify", "exports", "layout", "connectivity", "drc", "report")
 VERIFY_STAGES = ("verify", "connectivity")  # skipped by --no-verify
 CASCADE_SAMPLES = 4 * 28561  # every level-1 input 4 times at every group position (b8n4 levels)
 
@@ -140,6 +141,7 @@ class SingleDesign:
         return {"description": description, "info": info}
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
+        from optinc_pdk.analysis.link_budget import link_budget
         from optinc_pdk.analysis.power import heater_power
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.core.area import onn_area
@@ -152,6 +154,7 @@ class SingleDesign:
         body["description"] = summary(description)
         body["heater_power"] = heater_power(description.top)
         body["manufacturability"] = manufacturability(body["weights"], self.scenario.name)
+        body["link_budget"] = link_budget(description, self.scenario.budget)
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
         return body
 
@@ -251,6 +254,14 @@ def _check_connectivity(design: SingleDesign, description, layout: dict) -> dict
     return check_connectivity(paths.get("gds") or paths["oas"], top, design.scenario.device.wg_width, dies).to_dict()
 
 
+def _check_drc(layout: dict, out_dir: Path, name: str) -> dict:
+    """The PDK's design rules on the written layout (:mod:`optinc_pdk.layout.drc`): the .lyrdb and the deck beside it."""
+    from optinc_pdk.layout.drc import run_drc
+
+    paths = layout["paths"]
+    return run_drc(paths.get("gds") or paths["oas"], lyrdb=out_dir / f"{name}.lyrdb", deck=out_dir / "optinc.lydrc").to_dict()
+
+
 def _view_command(layout: dict) -> str:
     paths = layout.get("paths", {})
     return f"klayout -l {relative(layout['layer_views'])} {relative(paths.get('oas') or paths.get('gds') or '')}"
@@ -300,9 +311,10 @@ def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir:
     layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
     connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout))
                     if request.verify else None)
+    drc = stages.run("drc", lambda: _check_drc(layout, out_dir, s.name))
     verified = None if verification is None else design.verified(verification) and connectivity["connected"]
     body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,
-            "connectivity": connectivity, "verified": verified, "layout": layout, "exports": exports,
+            "connectivity": connectivity, "drc": drc, "verified": verified, "layout": layout, "exports": exports,
             "view": _view_command(layout), "seconds": stages.seconds}
     report = stages.run("report", lambda: design.report(description, body, out_dir))
     return BuildResult(scenario=s.name, out_dir=out_dir, report=report,

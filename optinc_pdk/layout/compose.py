@@ -22,6 +22,7 @@ router makes exactly one crossing per pair of signals whose order flips.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -135,6 +136,8 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     segments: list[np.ndarray] = []
     bends: list[np.ndarray] = []
     cuts: list[tuple[float, np.ndarray]] = []
+    crossing_xy: list[np.ndarray] = [np.zeros((0, 2))]
+    paths = np.zeros((3, sig.shape[0]))  # per signal: waveguide length (µm), 90° bends, crossings
     crossings = tracks = detours = 0
     x = 0.0
     prev_width = 0.0
@@ -151,6 +154,8 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
             route = route_channel(exit_x[entering], exit_y[entering], dest_y, start, rules, g.stage_gap)
             segments.append(route.segments)
             bends.append(route.bends)
+            crossing_xy.append(route.crossing_xy)
+            paths[:, entering] += np.stack([route.net_length, route.net_bends, route.net_crossings])
             crossings, tracks, detours = crossings + route.crossings, max(tracks, route.tracks), detours + route.detours
             x = start + route.length
             cuts.append((x, np.sort(dest_y)[::-1]))
@@ -164,6 +169,7 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
                 exit_y[e.members], exit_x[e.members] = y, x + width
                 if width > 0:
                     segments.append(np.stack([np.full(y.size, x), np.full(y.size, x + width), y], axis=1))
+                    paths[0, e.members] += width
                 if q == 0:
                     from_west = src[e.members] == WEST
                     west_port_y[src_ch[e.members[from_west]]] = y[from_west]
@@ -182,12 +188,14 @@ def plan_composite(block: Composite, kids: list[Plan], key: str, g: DeviceGeomet
     ext = outs[exit_x[outs] < end - _EPS]  # outputs of shorter children run on to the east edge
     if ext.size:
         segments.append(np.stack([exit_x[ext], np.full(ext.size, end), exit_y[ext]], axis=1))
+        paths[0, ext] += end - exit_x[ext]
     entry_y[outs], entry_x[outs] = exit_y[outs], end
     east_port_y = np.empty(block.n_out)
     east_port_y[dst_ch[outs]] = exit_y[outs]
 
     wires = _wires(sig, src, src_col, column_x, kids, rank, offsets, entry_x, entry_y, west_port_y, segments, bends,
                    rules.radius, crossings, tracks, detours)
+    wires = replace(wires, crossing_xy=np.concatenate(crossing_xy), signal_paths=paths)
     children = _placements(block, kids, rank, column_x, offsets)
     bbox = union([placement_box(c) for c in children] + [wires.box(g)])
     mzis = sum(c.plan.mzis * c.count for c in children)

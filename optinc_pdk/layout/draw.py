@@ -4,8 +4,10 @@ Every prim and every arrayed placement is one ``add_ref(columns=, rows=, column_
 row_pitch=)`` — an AREF record, never one reference per element. A composite's waveguides go
 into a child cell ``wires_<key>`` (polygons drawn here with klayout, not gdsfactory routes),
 whose ports ``in{i}``/``out{i}`` are the two ends of signal i, so ``get_netlist`` sees every
-connection of a composite. Ports are added through kfactory's port objects directly (gdsfactory's
-``add_port`` costs ~0.3 ms each, and a 1024-mode mesh has 2048).
+connection of a composite. Where two routed waveguides cross, their straights stop short and the
+PDK's ``crossing`` cell joins them (the crossings of one track at one pitch as one array).
+Ports are added through kfactory's port objects directly (gdsfactory's ``add_port`` costs
+~0.3 ms each, and a 1024-mode mesh has 2048).
 
 Drawn cells are cached for the process by (geometry, plan key): content-hashed names make a
 second build of the same geometry reuse the first build's cells.
@@ -20,7 +22,8 @@ import kfactory as kf
 import klayout.db as kdb
 import numpy as np
 
-from optinc_pdk.layout.plan import Plan, cell_names, digest
+from optinc_pdk.errors import OptincError
+from optinc_pdk.layout.plan import Plan, cell_names, digest, progressions
 from optinc_pdk.pdk import activate_pdk
 from optinc_pdk.pdk.cells import CELLS
 from optinc_pdk.pdk.cells.waveguides import ARC_TOLERANCE_UM, sbend_outline
@@ -58,6 +61,39 @@ def floorplan_only(plan: Plan) -> bool:
     gdsfactory netlists, which a die build does not write, and never reach the file; a slice of a
     1024-mode mesh has 2048 (b8n16_full on dies: 320 000 ports, 15 of its 21 s of drawing)."""
     return plan.kind in ("fanout", "uturns") or "slice_of" in plan.info
+
+
+_NONE = np.zeros(0)
+
+
+def _key(value: float) -> int:
+    """A coordinate as an integer on a 0.1 nm grid, to look up the crossings of one line."""
+    return round(value * 1e4)
+
+
+def _by_line(centres: np.ndarray, axis: int) -> dict[int, np.ndarray]:
+    """Crossing centres grouped by their coordinate on ``axis`` (1: per horizontal, 0: per vertical): the
+    sorted other coordinates."""
+    groups: dict[int, list[float]] = {}
+    for point in centres.tolist():
+        groups.setdefault(_key(point[axis]), []).append(point[1 - axis])
+    return {k: np.sort(np.array(v)) for k, v in groups.items()}
+
+
+def _cut(lo: float, hi: float, centres: np.ndarray, half: float, where: tuple[float, float]) -> list[tuple[float, float]]:
+    """The pieces of the straight [lo, hi] left between crossing cells of half-length ``half`` at ``centres``."""
+    inside = centres[(centres > lo) & (centres < hi)]
+    pieces, start = [], lo
+    for centre in inside.tolist():
+        if centre - half < start - 1e-6 or centre + half > hi + 1e-6:
+            raise OptincError(f"router: the crossing at {centre:.3f} on the straight from {where} does not fit on it "
+                              f"(crossing_length {2 * half} µm): the channel's tracks are too close")
+        if centre - half > start + 1e-6:
+            pieces.append((start, centre - half))
+        start = centre + half
+    if hi > start + 1e-6:
+        pieces.append((start, hi))
+    return pieces
 
 
 class Drawer:
@@ -177,8 +213,12 @@ class Drawer:
             shapes = c.shapes(self.wg_layer)
             segments = wires.segments - (ox, ox, oy)
             bends = wires.bends - (ox, oy, 0.0)
+            crossings = wires.crossing_xy - (ox, oy)
+            along_y, along_x = _by_line(crossings, 1), _by_line(crossings, 0)
+            cut = g.crossing_length / 2
             for x0, x1, y in segments.tolist():
-                shapes.insert(kdb.DBox(x0, y - half, x1, y + half))
+                for a, b in _cut(x0, x1, along_y.get(_key(y), _NONE), cut, (x0, y)):
+                    shapes.insert(kdb.DBox(a, y - half, b, y + half))
             arc_index, cell = self.arc_cell().cell_index(), c.kdb_cell
             for x0, y0, dy in bends.tolist():
                 if abs(dy) < 2 * r:  # too small for two quarter turns: one S-bend outline
@@ -192,7 +232,9 @@ class Drawer:
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(first, kdb.DVector(x0, y0))))
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(second, kdb.DVector(xt + r, y1))))
                 lo, hi = sorted((y0, y1))
-                shapes.insert(kdb.DBox(xt - half, lo + r, xt + half, hi - r))
+                for a, b in _cut(lo + r, hi - r, along_x.get(_key(xt), _NONE), cut, (xt, lo)):
+                    shapes.insert(kdb.DBox(xt - half, a, xt + half, b))
+            self.place_crossings(c, crossings)
             self._draw_uturns(c, wires, ox, oy)
             n = 0 if floorplan_only(plan) else wires.starts.shape[0]
             self.set_ports(c, [([f"in{i}" for i in range(n)], wires.starts[:, 0] - ox, wires.starts[:, 1] - oy, 2),
@@ -213,6 +255,20 @@ class Drawer:
         for x, y, kind in (wires.corners - (ox, oy, 0.0)).tolist():
             rotation, dx, dy = _TURNS[int(kind)]
             cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(rotation, kdb.DVector(x + dx * r, y + dy * r))))
+
+    def place_crossings(self, c: gf.Component, centres: np.ndarray) -> None:
+        """A crossing cell at every centre: the crossings of one vertical track at a regular pitch form one array."""
+        if centres.size == 0:
+            return
+        index, dbu = self.pdk_cell("crossing", ()).cell_index(), self.kcl.dbu
+        grid = np.rint(centres / dbu).astype(np.int64)
+        order = np.lexsort((grid[:, 1], grid[:, 0]))
+        grid = grid[order]
+        for x in np.unique(grid[:, 0]).tolist():
+            ys = grid[grid[:, 0] == x, 1].tolist()
+            for first, count, step in progressions(ys):
+                c.kdb_cell.insert(kdb.CellInstArray(index, kdb.Trans(kdb.Vector(x, first)), kdb.Vector(0, step),
+                                                    kdb.Vector(0, 0), count, 1))
 
     def set_ports(self, c: gf.Component, groups: list[tuple[list[str], object, np.ndarray, int]]) -> None:
         """Give ``c`` its optical ports: groups of (names, x, y, rotation in quarter turns: 2 west, 0 east).

@@ -98,6 +98,10 @@ class Wires:
     #: ``bend_length / 2`` (x, y, kind) from (x, y): 0 east→south, 1 south→west, 2 west→south, 3 south→east
     verticals: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     corners: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    crossing_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # centre of each crossing cell
+    #: (3, signals): waveguide length (µm), 90° bends and crossings of each of the composite's signals, in the
+    #: description's order (its inputs, links, outputs); what the loss budget reads
+    signal_paths: np.ndarray = field(default_factory=lambda: np.zeros((3, 0)))
 
     def box(self, g: DeviceGeometry) -> Box | None:
         half = g.wg_width / 2

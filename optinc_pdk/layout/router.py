@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optinc_pdk.errors import OptincError
-from optinc_pdk.spec.geometry import DeviceGeometry
+from optinc_pdk.spec.geometry import DeviceGeometry, arc_sbend
 
 _EPS = 1e-6  # µm: coordinates are on a 1 nm grid
 
@@ -53,6 +53,12 @@ class RouterRules:
                 f"device: mode_pitch={g.mode_pitch} is too small for the waveguide router: half a pitch must be "
                 f">= 2*(bend_radius + wg_width) = {2 * zone}"
             )
+        # a crossing cell sits where a track meets a horizontal: it must end before the nearest bend, which is
+        # bend_radius + wg_width away along the horizontal and mode_pitch/2 - bend_radius along the track
+        room = min(g.bend_radius + g.wg_width, g.mode_pitch / 2 - g.bend_radius)
+        if g.crossing_length / 2 > room + _EPS:
+            raise OptincError(f"device: crossing_length={g.crossing_length} does not fit between the router's bends: "
+                              f"it must be <= {2 * room}")
         return rules
 
 
@@ -66,6 +72,10 @@ class ChannelRoute:
     tracks: int
     detours: int
     crossings: int  # vertical-over-horizontal waveguide crossings
+    crossing_xy: np.ndarray  # (crossings, 2): centre of each crossing (where a crossing cell goes)
+    net_length: np.ndarray  # (n,) centre-line length of each net (µm), bends as drawn (quarter arcs + straight)
+    net_bends: np.ndarray  # (n,) 90° arcs on each net (two per S-bend)
+    net_crossings: np.ndarray  # (n,) crossings each net passes (every crossing counts on both of its nets)
 
 
 def _order_nets(ys: np.ndarray, yd: np.ndarray, zone: float) -> list[tuple[int, int]]:
@@ -129,18 +139,26 @@ def _assign_tracks(lo: np.ndarray, hi: np.ndarray, zone: float) -> np.ndarray:
     return tracks
 
 
-def _count_crossings(vx: np.ndarray, vlo: np.ndarray, vhi: np.ndarray, segments: np.ndarray) -> int:
-    """Verticals (x, lo, hi) against horizontal segments (x0, x1, y): strict interior intersections."""
-    if vx.size == 0 or segments.size == 0:
-        return 0
-    total = 0
-    x0, x1, y = segments[:, 0], segments[:, 1], segments[:, 2]
-    for start in range(0, vx.size, 512):  # chunks bound the (verticals x segments) temporary
-        sl = slice(start, start + 512)
-        hit = ((x0[None, :] < vx[sl, None]) & (vx[sl, None] < x1[None, :])
-               & (vlo[sl, None] < y[None, :]) & (y[None, :] < vhi[sl, None]))
-        total += int(hit.sum())
-    return total
+def _find_crossings(vx: np.ndarray, vlo: np.ndarray, vhi: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Verticals (x, lo, hi) against horizontal segments (x0, x1, y): strict interior intersections,
+    as (vertical index, segment index) pairs."""
+    found_v, found_s = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    if vx.size and segments.size:
+        x0, x1, y = segments[:, 0], segments[:, 1], segments[:, 2]
+        for start in range(0, vx.size, 512):  # chunks bound the (verticals x segments) temporary
+            sl = slice(start, start + 512)
+            hit = ((x0[None, :] < vx[sl, None]) & (vx[sl, None] < x1[None, :])
+                   & (vlo[sl, None] < y[None, :]) & (y[None, :] < vhi[sl, None]))
+            v, seg = np.nonzero(hit)
+            found_v.append(v + start)
+            found_s.append(seg)
+    return np.concatenate(found_v), np.concatenate(found_s)
+
+
+def _bend_length(dx: float, dy: float) -> float:
+    """Centre-line length of the drawn S-bend over dx: two arcs (and the straight between them)."""
+    bend = arc_sbend(dx, dy)
+    return dx if bend.angle == 0 else 2 * bend.radius * bend.angle + bend.straight
 
 
 def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: float, rules: RouterRules,
@@ -157,8 +175,10 @@ def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: fl
     if moving.size == 0:
         end = x_start
         segs = np.stack([x_src, np.full_like(x_src, end), ys], axis=1) if x_src.size else np.zeros((0, 3))
-        segs = segs[segs[:, 1] - segs[:, 0] > _EPS]
-        return ChannelRoute(0.0, segs, np.zeros((0, 3)), 0, 0, 0)
+        kept = segs[:, 1] - segs[:, 0] > _EPS
+        zeros = np.zeros(ys.size)
+        return ChannelRoute(0.0, segs[kept], np.zeros((0, 3)), 0, 0, 0, np.zeros((0, 2)),
+                            np.where(kept, x_start - x_src, 0.0), zeros, zeros)
     s, d = ys[moving], yd[moving]
     order = _order_nets(s, d, rules.zone)
     n_detours = sum(1 for _, part in order if part == 1)
@@ -188,7 +208,18 @@ def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: fl
     east_segs = np.stack([xt + r, east, y1], axis=1)
     straight = np.setdiff1d(np.arange(ys.size), moving)
     straight_segs = np.stack([x_src[straight], np.full(straight.size, end), ys[straight]], axis=1)
+    # the net (index into ys) of every segment, kept beside the segments through the filter below
+    seg_net = np.concatenate([moving[net[part != 2]], moving[net], straight])
     segments = np.concatenate([west_segs, east_segs, straight_segs])
-    segments = segments[segments[:, 1] - segments[:, 0] > _EPS]
-    crossings = _count_crossings(xt, np.minimum(y0, y1) + _EPS, np.maximum(y0, y1) - _EPS, segments)
-    return ChannelRoute(length, segments, bends, n_tracks, n_detours, crossings)
+    kept = segments[:, 1] - segments[:, 0] > _EPS
+    segments, seg_net = segments[kept], seg_net[kept]
+    v, seg = _find_crossings(xt, np.minimum(y0, y1) + _EPS, np.maximum(y0, y1) - _EPS, segments)
+    crossing_xy = np.stack([xt[v], segments[seg, 2]], axis=1)
+    n = ys.size
+    net_crossings = np.bincount(moving[net[v]], minlength=n) + np.bincount(seg_net[seg], minlength=n)
+    net_length = np.bincount(seg_net, weights=segments[:, 1] - segments[:, 0], minlength=n)
+    piece_length = np.array([_bend_length(2 * r, dy) for dy in (y1 - y0).tolist()])
+    net_length += np.bincount(moving[net], weights=piece_length, minlength=n)
+    net_bends = 2 * np.bincount(moving[net], minlength=n)
+    return ChannelRoute(length, segments, bends, n_tracks, n_detours, int(v.size), crossing_xy, net_length,
+                        net_bends.astype(np.float64), net_crossings.astype(np.float64))

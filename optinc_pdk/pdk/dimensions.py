@@ -216,3 +216,7 @@ def die_frame_bbox(width: float = 1000.0, height: float = 1000.0, label: str = "
                    geometry: DeviceGeometry | None = None) -> Box:
     """The die outline: its corner at (0, 0); the label lies inside."""
     return Box(0.0, 0.0, width, height)
+def crossing_bbox(geometry: DeviceGeometry | None = None) -> Box:
+    """Crossing centred on its origin: crossing_length square."""
+    half = _g(geometry).crossing_length / 2
+    return Box(-half, -half, half, half)

@@ -145,6 +145,14 @@ def combiner_2x1(ratio: float = 0.5) -> SDict:
     return _reciprocal({("o2", "o3"): jnp.sqrt(ratio) + 0j, ("o1", "o3"): jnp.sqrt(1.0 - ratio) + 0j})
 
 
+def crossing(loss_db: float = 0.0) -> SDict:
+    """Waveguide crossing: o1 ↔ o3 (west–east) and o2 ↔ o4 (north–south), each 10^(−loss_db/20); no crosstalk
+    (the foundry crossings' −40 dB and below is beyond this model)."""
+    jnp = _jnp()
+    through = jnp.asarray(10.0 ** (-jnp.asarray(loss_db, dtype=float) / 20.0) + 0j)
+    return _reciprocal({("o1", "o3"): through, ("o2", "o4"): through})
+
+
 def nonlinear_unit() -> SDict:
     """Linear pass-through. The behavioural simulator applies the ReLU; a linear S-matrix cannot."""
     jnp = _jnp()
@@ -237,7 +245,7 @@ MODELS = {
     model.__name__: model
     for model in (
         straight, sbend, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1, mzi2x2, mzi_attenuator,
-        splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit,
+        splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit, crossing,
         edge_coupler, die_frame,
     )
 }

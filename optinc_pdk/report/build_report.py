@@ -9,6 +9,7 @@ from optinc_pdk.analysis.comm import comm_report
 from optinc_pdk.core.area import OnnArea, onn_area
 from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.report import plots
+from optinc_pdk.report.signoff import plot_worst_route, signoff_lines
 
 RANDOM_BANNER = (
     "> **RANDOM WEIGHTS — NOT A TRAINED OptINC.** This build used untrained, seeded random weights of the right "
@@ -32,6 +33,8 @@ def write_plots(report: dict, out_dir: Path, area: OnnArea, meshes=None) -> dict
     out["communication"] = str(plots.plot_comm(comm_report([4, 8, 16]), out_dir / "plots" / "communication.png"))
     if report.get("heater_power"):
         out["heater_power"] = str(plots.plot_heater_power(report["heater_power"], out_dir / "plots" / "heater_power.png"))
+    if report.get("link_budget"):
+        out["worst_route_loss"] = str(plot_worst_route(report["link_budget"], out_dir / "plots" / "worst_route_loss.png"))
     if meshes:
         out["phase_maps"] = str(plots.plot_phase_maps(meshes, out_dir / "plots" / "phase_maps.png"))
     return out
@@ -180,6 +183,7 @@ def markdown(report: dict) -> str:
                   f"{report['description']['weight_matrix_mzis']} map the weight matrices).", ""]
     lines += heater_power_lines(report.get("heater_power"))
     lines += manufacturability_lines(report.get("manufacturability"))
+    lines += signoff_lines(report)
     v = report.get("verification")
     lines += ["## Verification (behavioural S-matrix simulation)", ""]
     if v is None:

@@ -14,6 +14,7 @@ from optinc_pdk.analysis.cascade_area import BASE, FLAT, cascade_area
 from optinc_pdk.analysis.compare import footprint_um
 from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.report.build_report import connectivity_line, floorplan_lines
+from optinc_pdk.report.signoff import signoff_lines
 from optinc_pdk.spec.scenario import Scenario, load_scenario
 
 
@@ -95,5 +96,6 @@ def markdown(report: dict) -> str:
             "(two ONNs in series); a chip would amplify between the levels (no receiver needed)", "",
             connectivity_line(report), "",
             f"Result: **{'PASS' if report['verified'] else 'FAIL'}**", ""]
+    lines += signoff_lines(report)
     lines += ["## Viewing", "", f"`{report['view']}`", ""]
     return "\n".join(lines)

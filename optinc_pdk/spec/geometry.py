@@ -50,7 +50,7 @@ _LENGTH_FIELDS = (
     "wg_width", "bend_radius", "heater_width", "heater_length", "heater_pad_size", "heater_pad_offset",
     "coupler_length", "coupler_gap", "sbend_length", "mode_pitch", "attenuator_arm_spacing",
     "mmi_width", "mmi_length", "mmi_taper_length", "mmi_taper_width", "mmi_gap",
-    "nonlinear_length", "nonlinear_width", "pad_pitch", "stage_gap",
+    "nonlinear_length", "nonlinear_width", "pad_pitch", "stage_gap", "crossing_length", "crossing_width",
 )
 
 
@@ -84,6 +84,11 @@ class DeviceGeometry(BaseModel):
     mmi_taper_length: float = Field(10.0, gt=0, description="MMI access taper length")
     mmi_taper_width: float = Field(1.0, gt=0, description="MMI access taper width at the body")
     mmi_gap: float = Field(0.25, gt=0, description="gap between the two MMI output tapers")
+    # waveguide crossing (the router places one wherever two routed waveguides cross)
+    crossing_length: float = Field(
+        9.24, gt=0, description="waveguide crossing, tip to tip (CORNERSTONE Run-50 C-band strip crossing: 9.24 µm)"
+    )
+    crossing_width: float = Field(1.848, gt=0, description="crossing arm width at the centre (tapered multimode arms)")
     # nonlinear unit (black box)
     nonlinear_length: float = Field(100.0, gt=0, description="nonlinear-unit placeholder footprint length")
     nonlinear_width: float = Field(30.0, gt=0, description="nonlinear-unit placeholder footprint width")
@@ -122,6 +127,9 @@ class DeviceGeometry(BaseModel):
              "so a Σ column of attenuators stacks at the mode pitch"),
             (self.mmi_gap + 2 * self.mmi_taper_width <= self.mmi_width,
              f"mmi_gap + 2*mmi_taper_width must be <= mmi_width={self.mmi_width}"),
+            (self.wg_width < self.crossing_width < self.crossing_length,
+             f"crossing_width={self.crossing_width} must lie between wg_width={self.wg_width} and "
+             f"crossing_length={self.crossing_length}"),
             (self.nonlinear_width < self.mode_pitch,
              f"nonlinear_width={self.nonlinear_width} must be < mode_pitch={self.mode_pitch} (one unit per mode)"),
         ]

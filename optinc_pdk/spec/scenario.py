@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from optinc_pdk.errors import OptincError, located
 from optinc_pdk.paths import CIRCUITS_DIR
 from optinc_pdk.spec import limits
+from optinc_pdk.spec.budget import BudgetSpec
 from optinc_pdk.spec.conventions import group_size
 from optinc_pdk.spec.geometry import DeviceGeometry
 
@@ -79,6 +80,7 @@ class Scenario(BaseModel):
     seed: int = Field(0, ge=0, lt=2**32, description="training / random-weights seed, 0..2^32-1")
     layout: LayoutOptions = Field(default_factory=LayoutOptions)
     device: DeviceGeometry = Field(default_factory=DeviceGeometry)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
     paper: PaperRow | None = None
     weights: str | None = Field(None, description="shipped weights name under weights/, default: the scenario name")
     # the file's training recipe blocks (RECIPE_KEYS), unread: optinc_pdk.training.recipe reads them

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from optinc_pdk.pdk.cells.blocks import averager, bias_injector, splitter_array
 from optinc_pdk.pdk.cells.couplers import combiner_2x1, dc_coupler, splitter_1x2
+from optinc_pdk.pdk.cells.crossing import crossing
 from optinc_pdk.pdk.cells.die import die_frame, edge_coupler
 from optinc_pdk.pdk.cells.heaters import phase_shifter
 from optinc_pdk.pdk.cells.mzis import mzi2x2, mzi_attenuator
@@ -19,7 +20,7 @@ CELLS = {
     cell.__name__: cell
     for cell in (
         straight, sbend, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1, mzi2x2, mzi_attenuator,
-        splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit,
+        splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit, crossing,
         edge_coupler, die_frame,
     )
 }

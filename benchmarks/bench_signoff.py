@@ -1,0 +1,66 @@
+"""Signoff of one build: our hierarchical DRC against KLayout's deep mode on the waveguide layer, and the link budget.
+
+Run: ``python benchmarks/bench_signoff.py [SCENARIO] [--deep-limit S]`` (default b8n4, deep mode cut at 300 s).
+Writes the layout to a temporary folder first (``optinc_pdk.layout.write_layout``, GDS only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import tempfile
+import time
+from pathlib import Path
+
+from common import machine
+
+from optinc_pdk.analysis.link_budget import link_budget
+from optinc_pdk.circuit.builder import build_description
+from optinc_pdk.core.weights import load_for_scenario
+from optinc_pdk.layout import write_layout
+from optinc_pdk.layout.drc import run_drc
+from optinc_pdk.spec.scenario import load_scenario
+
+
+def _deep_waveguide(path: str) -> None:
+    """KLayout's hierarchical engine on the waveguide layer: width and space, merged semantics."""
+    import klayout.db as kdb
+
+    layout = kdb.Layout()
+    layout.read(path)
+    store = kdb.DeepShapeStore()  # kept alive: the region's shapes live in it
+    region = kdb.Region(layout.top_cell().begin_shapes_rec(layout.find_layer(1, 0)), store)
+    region.width_check(200, False, kdb.Metrics.Euclidian, 80)
+    region.space_check(200, False, kdb.Metrics.Euclidian, 80)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", nargs="?", default="b8n4")
+    parser.add_argument("--deep-limit", type=float, default=300.0)
+    args = parser.parse_args()
+    print(machine())
+    scenario = load_scenario(args.scenario)
+    description = build_description(scenario, load_for_scenario(scenario, None))
+    with tempfile.TemporaryDirectory() as folder:
+        gds = str(write_layout(description, Path(folder), formats=("gds",), png=False).paths["gds"])
+        start = time.perf_counter()
+        drc = run_drc(gds)
+        print(f"ours (all rules, hierarchical WG + deep heater/metal): {time.perf_counter() - start:.1f} s, "
+              f"{drc.total} violations")
+        start = time.perf_counter()
+        budget = link_budget(description, scenario.budget)
+        print(f"link budget: {time.perf_counter() - start:.1f} s, worst {budget['worst_excess_db']:.1f} dB")
+        process = multiprocessing.Process(target=_deep_waveguide, args=(gds,))
+        start = time.perf_counter()
+        process.start()
+        process.join(args.deep_limit)
+        if process.is_alive():
+            process.terminate()
+            print(f"KLayout deep mode, WG width + space: not done after {args.deep_limit:.0f} s")
+        else:
+            print(f"KLayout deep mode, WG width + space: {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Design rules of a PDK, one table: the KLayout DRC deck and the build's DRC both read it.
+
+A rule is one row: ``width`` and ``space`` on one layer, ``inside`` (every shape of ``layer`` lies inside
+``other``: a heater contact pad on its heater). Values are in µm. A PDK adapter registers its own table
+under its PDK name (``RULES_BY_PDK``), so a foundry PDK brings its foundry's rules through the same code.
+
+The optinc PDK is a generic 220-nm SOI process. Its silicon rules are CORNERSTONE's strip-waveguide
+minimums (cspdk 2.1, ``cspdk/model/constraints.json``: WG width 0.20 µm, space 0.20 µm), the process its
+dimensions follow (the directional-coupler gap is 0.2 µm); its heater and metal rules are our own
+statement for a TiN heater under a routing metal, set below the drawn 2 µm heater and 10 µm pads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: angle (degrees) below which two edges are checked against each other: KLayout's default is 90°, which
+#: flags the near-90° corners where a polygonal arc meets its end edge; every real violation here is parallel
+ANGLE_LIMIT = 80.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "width", "space" or "inside"
+    layer: str  # layer name in the PDK's layer map
+    value: float = 0.0  # µm (width and space)
+    other: str | None = None  # the enclosing layer of an "inside" rule
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        if self.kind == "inside":
+            return f"{self.layer}.inside.{self.other}"
+        return f"{self.layer}.{self.kind}.{self.value:g}um"
+
+
+_CORNERSTONE = "CORNERSTONE si220 strip minimum (cspdk 2.1 model/constraints.json)"
+_OPTINC = "optinc PDK statement (heater/metal process, below the drawn dimensions)"
+
+OPTINC_RULES: tuple[Rule, ...] = (
+    Rule("width", "WG", 0.20, source=_CORNERSTONE),
+    Rule("space", "WG", 0.20, source=_CORNERSTONE),
+    Rule("width", "HEATER", 1.0, source=_OPTINC),
+    Rule("space", "HEATER", 1.0, source=_OPTINC),
+    Rule("width", "METAL", 2.0, source=_OPTINC),
+    Rule("space", "METAL", 2.0, source=_OPTINC),
+    Rule("inside", "METAL", other="HEATER", source="optinc PDK: every contact pad sits on its heater"),
+)
+
+RULES_BY_PDK: dict[str, tuple[Rule, ...]] = {"optinc": OPTINC_RULES}
+
+
+def rules_for(pdk: str) -> tuple[Rule, ...]:
+    try:
+        return RULES_BY_PDK[pdk]
+    except KeyError:
+        raise KeyError(f"no design rules for PDK {pdk!r} (known: {', '.join(RULES_BY_PDK)})") from None

@@ -1,0 +1,73 @@
+"""The signoff section of a build report."""
+
+from __future__ import annotations
+
+
+def drc_lines(drc: dict | None) -> list[str]:
+    if not drc:
+        return []
+    verdict = "clean" if drc["violations"] == 0 else f"**{drc['violations']} violations**"
+    lines = [f"Design rules (the PDK's rules table, `optinc_pdk.pdk.rules`, on the written layout): {verdict} "
+             f"({drc['seconds']:.1f} s). Markers: `{drc['lyrdb']}` (KLayout: Tools → Marker Browser → File → Open); "
+             f"the same rules as a KLayout deck: `{drc['deck']}`.", "",
+             "| rule | violations |", "| --- | ---: |"]
+    lines += [f"| {name} | {count} |" for name, count in drc["per_rule"].items()]
+    return lines + [""]
+
+
+def signoff_lines(report: dict) -> list[str]:
+    """Markdown of the signoff section (empty when the build ran none of its checks)."""
+    body = drc_lines(report.get("drc")) + budget_lines(report.get("link_budget"))
+    return ["## Signoff", "", *body] if body else []
+
+
+def budget_lines(budget: dict | None) -> list[str]:
+    """Crossings, path loss, gain chain and laser power (``analysis.link_budget``)."""
+    if not budget:
+        return []
+    r, worst = budget["receiver"], budget["worst_route"]
+    per = budget["per_element_db"]
+    lines = ["Waveguide crossings (crossing cells) per stage: "
+             + ", ".join(f"{k} {v}" for k, v in budget["crossings"].items())
+             + f"; on the worst route: {worst['crossings']:.0f}.", "",
+             f"Optical excess loss over the {budget['paths']} server-input → receiver pairs (worst route of each, from "
+             f"the layout plan and the PDK cells): worst **{budget['worst_excess_db']:.1f} dB**, median "
+             f"{budget['median_excess_db']:.1f} dB. The worst route: {worst['length_um'] / 1e3:.1f} mm of waveguide, "
+             f"{worst['bends']:.0f} × 90° of bends, {worst['crossings']:.0f} crossings, {worst['splitters']:.0f} "
+             f"splitter/combiner stages, {worst['couplers']:.0f} couplers, {worst['heaters']:.0f} heaters.", "",
+             "Per element (dB; `budget.losses` in the scenario overrides): "
+             + ", ".join(f"{k} {v:g}" for k, v in per.items()) + ".", "",
+             "| stage exit | excess loss (dB) | designed gain chain (dB) | total from launch (dB) |",
+             "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {row['stage']} | {row['excess_db']:.1f} | {row['design_db']:.1f} | {row['total_db']:.1f} |"
+              for row in budget["along_worst_route"]]
+    verdict = "works passively" if budget["passive_ok"] else "**cannot work passively**"
+    lines += ["", f"Receiver: PAM4 at {r['symbol_rate_gbd']:g} GBd, BER {r['ber']:g} needs Q = {r['q']:.2f} "
+              f"(SNR {r['snr_db']:.1f} dB per level step); with {r['noise_pa_per_rthz']:g} pA/√Hz and "
+              f"{r['responsivity_a_per_w']:g} A/W the top level must reach **{r['sensitivity_dbm']:.1f} dBm**. "
+              f"Receiver gain of the passive chain: {budget['receiver_gain']:.3g} ({budget['design_db']:.1f} dB).", "",
+              f"Laser power per server: **{budget['laser_dbm_per_server']:.1f} dBm** against at most "
+              f"{budget['max_launch_dbm']:g} dBm: the ONN {verdict}."]
+    if budget["regeneration"]:
+        lines += ["", "Gain needed along the worst route (regenerating to the launch power):", "",
+                  "| after | before | gain (dB) | where |", "| --- | --- | ---: | --- |"]
+        lines += [f"| {p['after']} | {p['before']} | {p['gain_db']:.1f} | {p['where']} |" for p in budget["regeneration"]]
+    return lines + [""]
+
+
+def plot_worst_route(budget: dict, path):
+    """Loss along the worst route, stage by stage: excess, designed chain and their sum."""
+    from optinc_pdk.report.plots import _pyplot, _save
+
+    plt = _pyplot()
+    rows = budget["along_worst_route"]
+    stages = [r["stage"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for key, label, color in (("excess_db", "excess (elements)", "#c0504d"), ("design_db", "designed gain chain", "#4f81bd"),
+                              ("total_db", "total", "#000000")):
+        ax.plot(stages, [r[key] for r in rows], marker="o", label=label, color=color)
+    ax.set_ylabel("loss from a server's launch (dB)")
+    ax.set_title(f"Worst route: {budget['worst_excess_db']:.0f} dB excess, laser {budget['laser_dbm_per_server']:.0f} dBm "
+                 f"needed (max {budget['max_launch_dbm']:g})", fontsize=9)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
