@@ -35,7 +35,7 @@ import klayout.db as kdb
 import klayout.rdb as rdb
 
 from optinc_pdk.core.atomic import atomic_path, write_text_atomic
-from optinc_pdk.layout.readback import read_layout, top_cell
+from optinc_pdk.layout.readback import read_layout, top_cells
 from optinc_pdk.pdk.rules import ANGLE_LIMIT, Rule, rules_for
 from optinc_pdk.pdk.tech import LAYER
 
@@ -289,13 +289,15 @@ def run_drc(path: str | Path, pdk: str = "optinc", lyrdb: Path | None = None, de
     """Check the layout at ``path`` against ``pdk``'s rules; write the report database and deck when asked."""
     start = time.perf_counter()
     layout = read_layout(path)
-    top = top_cell(layout)
+    tops = top_cells(layout, path)  # one, or one per die of a floorplanned build
     rules = rules_for(pdk)
     store = kdb.DeepShapeStore()
-    found: dict[str, list[tuple[str, kdb.EdgePairs]]] = {}
-    for rule in rules:
-        run = _hierarchical if rule.layer in HIERARCHICAL_LAYERS and rule.kind != "inside" else None
-        found[rule.name] = run(layout, top, rule) if run else _deep(layout, top, rule, store)
+    found: dict[str, list[tuple[str, kdb.EdgePairs]]] = {rule.name: [] for rule in rules}
+    for top in tops:
+        for rule in rules:
+            run = _hierarchical if rule.layer in HIERARCHICAL_LAYERS and rule.kind != "inside" else None
+            found[rule.name] += run(layout, top, rule) if run else _deep(layout, top, rule, store)
+    top = tops[0]
     counts = {name: sum(p.count() for _, p in cells) for name, cells in found.items()}
     result = DrcResult(counts, 0.0)
     if lyrdb is not None:
