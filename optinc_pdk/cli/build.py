@@ -24,6 +24,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON instead of the summary table"),
         samples: int | None = typer.Option(None, "--samples", min=1,
                                               help="cascade: 16-server vectors in the end-to-end check (default 114244)"),
+        pdk: str = typer.Option("optinc", "--pdk", help="PDK: optinc (embedded) or cornerstone-si220 (cspdk, "
+                                "pip install .[cornerstone]); docs/cornerstone.md"),
+        die: str | None = typer.Option(None, "--die", help="mount on a die with fibre I/O: cornerstone-full, "
+                                       "cornerstone-half (with --pdk cornerstone-si220)"),
+        institution: str | None = typer.Option(None, "--institution", help="with --die: top cell Cell0_INSTITUTION "
+                                               "(MPW naming; default Cell0_optinc_SCENARIO)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -49,7 +55,7 @@ def register(app: typer.Typer) -> None:
 
             result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
                                         formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
-                                        samples=samples))
+                                        samples=samples, pdk=pdk, die=die, institution=institution))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)

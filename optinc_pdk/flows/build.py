@@ -23,7 +23,7 @@ from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.core.weights import portable_source
 from optinc_pdk.errors import OptincError
 from optinc_pdk.flows.staging import check_target, staged_folder
-from optinc_pdk.paths import LAYER_VIEWS_PATH, layouts_dir
+from optinc_pdk.paths import layouts_dir
 from optinc_pdk.spec.scenario import Scenario
 
 STAGES = ("weights", "describe", "verify", "exports", "layout", "connectivity", "report")
@@ -43,6 +43,9 @@ class BuildRequest:
     labels: bool = False
     progress: Callable[[str], object] | None = None  # called with each stage's name as it starts
     samples: int | None = None  # cascade only: 16-server vectors in the end-to-end check
+    pdk: str | None = None  # PDK adapter (pdk/adapters.py); None: the embedded optinc PDK
+    die: str | None = None  # die preset (spec/dies.py): mount the design on the PDK's die frame
+    institution: str | None = None  # with a die: top cell Cell0_<institution>
 
     @property
     def target_dir(self) -> Path:
@@ -225,25 +228,30 @@ class _Stages:
         return value
 
 
-def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest) -> dict:
+def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest, adapter) -> dict:
     from optinc_pdk.layout import write_layout
+    from optinc_pdk.spec.dies import get_die
 
+    die = get_die(request.die) if request.die else None
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
-                          labels=request.labels, netlists=True, **design.layout_args(description))
+                          labels=request.labels, netlists=True, pdk=adapter.name, die=die,
+                          institution=request.institution, **design.layout_args(description))
     written = layout.to_dict()
     # the layer views beside the layout, so the printed KLayout command works from any folder
-    written["layer_views"] = str(write_text_atomic(out_dir / LAYER_VIEWS_PATH.name, LAYER_VIEWS_PATH.read_text()))
+    written["layer_views"] = str(adapter.write_layer_views(out_dir))
     return written
 
 
-def _check_connectivity(design: SingleDesign, description, layout: dict) -> dict:
+def _check_connectivity(design: SingleDesign, description, layout: dict, adapter) -> dict:
     """Open waveguide ends of the written layout's drawn polygons against the description's (0.6 s on b8n4)."""
     from optinc_pdk.layout.connectivity import check_connectivity
 
     drawn = design.layout_args(description)["description"]
     top = getattr(drawn, "top", drawn)  # a CircuitDescription, or a cascade's top block
     paths = layout["paths"]
-    return check_connectivity(paths.get("gds") or paths["oas"], top, design.scenario.device.wg_width).to_dict()
+    width = adapter.geometry(design.scenario.device).wg_width
+    return check_connectivity(paths.get("gds") or paths["oas"], top, width, adapter.layers.wg,
+                              layout["info"].get("die")).to_dict()
 
 
 def _view_command(layout: dict) -> str:
@@ -255,11 +263,12 @@ def build(request: BuildRequest) -> BuildResult:
     """Build one OptINC or cascade into ``request.target_dir``; the report says whether it verified."""
     s, stages = request.scenario, _Stages(request.progress)
     target = check_target(request.target_dir, "-o")  # a file, the working folder, foreign files: one line, no work
+    adapter = _adapter(request)  # an unknown PDK or die, or a missing extra: one line, no work
     # refuse missing or mismatched weights before touching the output folder
     weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
     # the whole build goes into a staging folder beside the target, swapped in when complete (flows.staging)
     with staged_folder(target, "-o") as out_dir:
-        result = _build_into(request, weights, stages, out_dir)
+        result = _build_into(request, weights, stages, out_dir, adapter)
         # the stages wrote into the staging folder, so the paths they report name it: name the final folder
         for path in _named_paths(result):
             _retarget_file(Path(path), out_dir, target.name)
@@ -286,14 +295,25 @@ def _retarget_file(path: Path, staging: Path, target: str) -> None:
         write_text_atomic(path, fixed)
 
 
-def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:
+def _adapter(request: BuildRequest):
+    from optinc_pdk.layout.die import check_die
+    from optinc_pdk.pdk.adapters import get_adapter
+    from optinc_pdk.spec.dies import get_die
+
+    adapter = get_adapter(request.pdk)
+    if request.die:
+        check_die(adapter, get_die(request.die))
+    return adapter
+
+
+def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path, adapter) -> BuildResult:
     s = request.scenario
     design = (CascadeDesign if s.cascade is not None else SingleDesign)(request, weights)
     description = stages.run("describe", design.describe)
     verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None
     exports = stages.run("exports", lambda: design.export(description, out_dir))
-    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
-    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout))
+    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request, adapter))
+    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout, adapter))
                     if request.verify else None)
     verified = None if verification is None else design.verified(verification) and connectivity["connected"]
     body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,

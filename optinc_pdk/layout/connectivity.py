@@ -129,12 +129,21 @@ def expected_open_ends(top: Block) -> int:
     return count
 
 
-def check_connectivity(path: str | Path, top: Block | None, width_um: float) -> OpenEnds:
-    """Open ends of the written layout at ``path`` against those the description ``top`` means to have."""
+def die_open_ends(die: dict | None) -> int:
+    """Open ends a die adds (``layout.die`` info): its unused fibre couplers, less the design ends routed to fibres."""
+    if not die:
+        return 0
+    return die["fibre_couplers"] - 2 * die["fibres_used"]  # each route closes one design end and one coupler
+
+
+def check_connectivity(path: str | Path, top: Block | None, width_um: float,
+                       layer: tuple[int, int] = WAVEGUIDE_LAYER, die: dict | None = None) -> OpenEnds:
+    """Open ends of the written layout at ``path`` against those the description ``top`` means to have
+    (on a die: plus ``die_open_ends``); ``layer`` is the PDK's waveguide layer."""
     start = time.perf_counter()
     layout = read_layout(path)
-    ends = exposed_ends(layout, width_um) * layout.dbu
-    expected = expected_open_ends(top) if top is not None else None
+    ends = exposed_ends(layout, width_um, layer) * layout.dbu
+    expected = expected_open_ends(top) + die_open_ends(die) if top is not None else None
     return OpenEnds(ends, expected, time.perf_counter() - start)
 
 

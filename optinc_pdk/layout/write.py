@@ -9,6 +9,7 @@ any file is opened (``validate.py``).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from optinc_pdk.layout.plan import Plan
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import Footprint, count_instances, footprint, read_layout
 from optinc_pdk.layout.validate import validate_description
+from optinc_pdk.spec.dies import DieSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 FORMATS = ("gds", "oas")
@@ -65,6 +67,7 @@ class BuiltLayout:
     timings: dict[str, float] = field(default_factory=dict)
     _extra_cells: list[Any] = field(default_factory=list)
     cell_names: dict[str, str] = field(default_factory=dict)  # plan key → drawn cell name
+    adapter: Any = None  # the PdkAdapter it was drawn with
 
     def close(self) -> None:
         for cell in [self.component, *self._extra_cells]:
@@ -72,14 +75,32 @@ class BuiltLayout:
                 cell.delete()
 
 
+def die_top_name(name: str, institution: str | None = None) -> str:
+    """Top cell of a die: ``Cell0_<institution>`` as MPW runs ask (default ``Cell0_optinc_<name>``)."""
+    return "Cell0_" + re.sub(r"\W", "_", institution or f"optinc_{name}")
+
+
 def build_layout(description: CircuitDescription | Block, name: str | None = None, labels: bool = False,
-                 info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None) -> BuiltLayout:
+                 info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None, pdk: str | None = None,
+                 die: DieSpec | None = None, institution: str | None = None) -> BuiltLayout:
     """Plan and draw the layout of ``description`` (its only input, with the device geometry).
 
     The top cell is named after the scenario and carries ``info``: scenario, weights digest and
     source, mesh kind, MZI count, and whatever ``info`` adds (the phase-map file name, say).
+    ``pdk`` chooses the PDK adapter (default: the embedded optinc PDK): its cells, layers, and the
+    geometry its cells really have. With ``die``, the design is mounted on the PDK's die frame with
+    fibre I/O (``layout/die.py``) in a top cell named for the MPW run (``die_top_name``).
     """
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    adapter = get_adapter(pdk)
     top_block, name, g, base_info = _unpack(description, name, geometry)
+    g = adapter.geometry(g)
+    base_info.update({"pdk": adapter.name, "pdk_versions": adapter.versions()})
+    if die is not None:
+        from optinc_pdk.layout.die import check_die
+
+        check_die(adapter, die)
     validate_description(top_block, name)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -94,40 +115,52 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     import klayout.db as kdb
 
     from optinc_pdk.layout.draw import Drawer
-    from optinc_pdk.pdk.tech import LAYER
 
     t0 = time.perf_counter()
-    drawer = Drawer(g)
+    drawer = Drawer(g, adapter)
     drawer.name_cells(plan)
     design = drawer.cell(plan)
     origin = drawer.origin(plan)
-    existing = gf.kcl.layout.cell(name)
-    if existing is not None:  # a previous build's top cell of this name (plan cells carry a hash)
-        gf.kcl[existing.cell_index()].delete()
-    top = gf.Component(name=name)
+    top_name = name if die is None else die_top_name(name, institution)
+    for stale in (top_name, f"{top_name}_fibre_routes"):
+        existing = gf.kcl.layout.cell(stale)
+        if existing is not None:  # a previous build's top cell of this name (plan cells carry a hash)
+            gf.kcl[existing.cell_index()].delete()
+    top = gf.Component(name=top_name)
     extra = []
+    die_info = {}
     try:
-        ref = top.add_ref(design, name="optinc")
-        top.add_ports(ref.ports)
+        if die is None:
+            ref = top.add_ref(design, name="optinc")
+            top.add_ports(ref.ports)
+        else:
+            from optinc_pdk.layout.die import DieMount
+
+            mount = DieMount(adapter, die, g)
+            die_info = {"die": mount.mount(top, design, plan, origin)}
+            extra += mount.route_cells
+            origin = tuple(-d for d in die_info["die"]["design_offset_um"])  # plan point p lies at p + offset
         if labels:
             from optinc_pdk.layout.labels import phase_labels
 
             texts, xy = phase_labels(top_block, planner, origin)
             label_cell = gf.Component(name=f"{name}_phase_labels")
             extra.append(label_cell)
-            shapes = label_cell.shapes(label_cell.kcl.layer(*LAYER.TEXT))
+            shapes = label_cell.shapes(label_cell.kcl.layer(*adapter.layers.text))
             for text, (x, y) in zip(texts, xy.tolist()):
                 shapes.insert(kdb.DText(text, kdb.DTrans(x, y)))
             top.add_ref(label_cell, name="phase_labels")
         full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
-                     "width_um": plan.bbox.width, "height_um": plan.bbox.height, "crossings": total_crossings(plan)}
+                     "width_um": plan.bbox.width, "height_um": plan.bbox.height, "crossings": total_crossings(plan),
+                     **die_info}
         top.info.update(full_info)
     except BaseException:
         for cell in [top, *extra]:
             cell.delete()
         raise
     timings["draw_s"] = time.perf_counter() - t0
-    return BuiltLayout(name, top, plan, planner, origin, expected, full_info, timings, extra, drawer.drawn_names(plan))
+    return BuiltLayout(top_name, top, plan, planner, origin, expected, full_info, timings, list(dict.fromkeys(extra)),
+                       drawer.drawn_names(plan), adapter)
 
 
 @dataclass(frozen=True)
@@ -161,14 +194,15 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 def write_layout(description: CircuitDescription | Block, out_dir: str | Path, name: str | None = None,
                  formats=FORMATS, png: bool = True, labels: bool = False, info: dict[str, Any] | None = None,
-                 geometry: DeviceGeometry | None = None, netlists: bool = False) -> LayoutResult:
+                 geometry: DeviceGeometry | None = None, netlists: bool = False, pdk: str | None = None,
+                 die: DieSpec | None = None, institution: str | None = None) -> LayoutResult:
     """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring.
 
     With ``netlists``, also ``<out_dir>/netlists/<block>.pic.yml``: the whole design's hierarchical
     netlist from the same plan, placements equal to the GDS (:mod:`optinc_pdk.layout.netlists`).
     """
     formats = _check_formats(formats)
-    built = build_layout(description, name, labels, info, geometry)
+    built = build_layout(description, name, labels, info, geometry, pdk, die, institution)
     out = Path(out_dir)
     try:
         return _write(built, out, formats, png, description if netlists else None)
@@ -190,6 +224,8 @@ def _write_netlists(built: BuiltLayout, description, folder: Path, timings: dict
 
 def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, netlists_of=None) -> LayoutResult:
     import kfactory as kf
+
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK
 
     out.mkdir(parents=True, exist_ok=True)
     timings = dict(built.timings)
@@ -221,7 +257,9 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
         from optinc_pdk.layout.render import render_png
 
         t0 = time.perf_counter()
-        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png")
+        # another PDK's layers need its own layer views (written beside the layout, as the build does)
+        views = {} if built.adapter.name == DEFAULT_PDK else {"lyp": built.adapter.write_layer_views(out)}
+        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png", **views)
         timings["png_s"] = time.perf_counter() - t0
     if netlists_of is not None:
         paths["netlists"] = _write_netlists(built, netlists_of, out / "netlists", timings)

@@ -1,0 +1,71 @@
+"""PDK adapters: the one interface the layout draws through, whichever PDK (``--pdk``) is chosen.
+
+An adapter supplies the cells by name (the same names for every PDK: ``CELLS``), the device
+geometry those cells really have (so the analytic plan and footprint match the drawing), the
+layers, the KLayout layer views and, where the PDK has one, a die frame with fibre couplers.
+
+* ``optinc`` — the embedded PDK (the default); the scenario's geometry as given;
+* ``cornerstone-si220`` — CORNERSTONE 220 nm SOI from cspdk 2.1 (``pdk/cornerstone.py``), imported
+  only when chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from optinc_pdk.errors import OptincError
+from optinc_pdk.spec.geometry import DeviceGeometry
+
+DEFAULT_PDK = "optinc"
+PDK_CHOICES = (DEFAULT_PDK, "cornerstone-si220")
+
+
+@dataclass(frozen=True)
+class PdkAdapter:
+    name: str  # the --pdk value
+    activate: Callable[[], object]
+    geometry: Callable[[DeviceGeometry], DeviceGeometry]  # the scenario's device geometry as this PDK draws it
+    layers: object  # ProcessLayers: wg, heater, metal, nonlinear, text
+    write_layer_views: Callable[[Path], Path]  # writes the KLayout .lyp into a folder (atomically), returns it
+    cells: Mapping[str, Callable] = field(default_factory=dict)  # cell name → factory (same names for every PDK)
+    die_frame: Callable | None = None  # (size, fibre_pitch, n_fibres) → die outline with fibre couplers; None: no die
+    versions: Callable[[], dict[str, str]] = dict
+    cross_section: str = "strip"  # the PDK's waveguide cross-section name (routes between cells)
+
+
+def _copy_lyp(folder: Path) -> Path:
+    from optinc_pdk.core.atomic import write_text_atomic
+    from optinc_pdk.paths import LAYER_VIEWS_PATH
+
+    return write_text_atomic(Path(folder) / LAYER_VIEWS_PATH.name, LAYER_VIEWS_PATH.read_text())
+
+
+def _optinc() -> PdkAdapter:
+    from optinc_pdk.pdk.cells import CELLS
+    from optinc_pdk.pdk.pdk import PROCESS, activate_pdk
+
+    return PdkAdapter(name=DEFAULT_PDK, activate=activate_pdk, geometry=lambda device: device, layers=PROCESS.layers,
+                      write_layer_views=_copy_lyp, cells=CELLS)
+
+
+def _cornerstone() -> PdkAdapter:
+    from optinc_pdk.pdk import cornerstone as cs
+    from optinc_pdk.pdk.cells import CELLS
+
+    cs.cspdk()  # one line now, before any work, when the extra is not installed
+    return PdkAdapter(name=cs.CHOICE, activate=cs.activate, geometry=cs.cornerstone_geometry, layers=cs.LAYERS,
+                      write_layer_views=cs.write_layer_views, cells=CELLS, die_frame=cs.die_frame, versions=cs.versions,
+                      cross_section=cs.CROSS_SECTION)
+
+
+_FACTORIES = {DEFAULT_PDK: _optinc, "cornerstone-si220": _cornerstone}
+
+
+def get_adapter(name: str | None = None) -> PdkAdapter:
+    """The adapter of PDK ``name`` (default: the embedded optinc PDK); one line for an unknown name."""
+    name = name or DEFAULT_PDK
+    if name not in _FACTORIES:
+        raise OptincError(f"--pdk: {name!r}: choose from {', '.join(PDK_CHOICES)}")
+    return _FACTORIES[name]()
