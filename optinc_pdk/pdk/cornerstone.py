@@ -186,10 +186,18 @@ def foundry_geometry() -> dict[str, float]:
     Cornerstone heater cell).
     """
     si220 = cspdk()
+    try:
+        previous = gf.get_active_pdk()
+    except ValueError:  # none active
+        previous = None
     activate()
-    xs = gf.get_cross_section(CROSS_SECTION)
-    m2 = si220.cells.mmi2x2(cross_section=CROSS_SECTION)
-    m1 = si220.cells.mmi1x2(cross_section=CROSS_SECTION)
+    try:  # the cells need cspdk active; whatever was active before is again afterwards
+        xs = gf.get_cross_section(CROSS_SECTION)
+        m2 = si220.cells.mmi2x2(cross_section=CROSS_SECTION)
+        m1 = si220.cells.mmi1x2(cross_section=CROSS_SECTION)
+    finally:
+        if previous is not None:
+            previous.activate()
     m1_defaults, heater = _defaults(si220.cells.mmi1x2), _defaults(si220.cells.heater)
     p2 = {p.name: p.dcenter for p in m2.ports}
     p1 = {p.name: p.dcenter for p in m1.ports}
