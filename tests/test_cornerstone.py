@@ -194,3 +194,16 @@ def test_without_cspdk_the_option_says_how_to_install_it(monkeypatch):
     with pytest.raises(OptincError) as error:
         get_adapter(CHOICE)
     assert re.search(r"pip install '\.\[cornerstone\]'", str(error.value)) and "\n" not in str(error.value)
+
+
+def test_a_design_larger_than_the_die_is_refused(si220, tmp_path):
+    """b8n4's plan (346 mm long on CORNERSTONE) on the half cell: one line, before any route or file."""
+    from optinc_pdk.layout import write_layout
+    from optinc_pdk.layout.synthetic import random_phase_description
+    from optinc_pdk.spec.dies import get_die
+    from optinc_pdk.spec.scenario import load_scenario
+
+    description = random_phase_description(load_scenario("b8n4"))
+    with pytest.raises(OptincError, match="does not fit the die"):
+        write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE, die=get_die("cornerstone-half"))
+    assert not list(tmp_path.glob("*.gds"))

@@ -69,6 +69,7 @@ class DieMount:
 
     def mount(self, top: gf.Component, design: gf.Component, plan: Plan, origin: tuple[float, float]) -> dict:
         box = plan.bbox
+        self._check_fits(box.width, box.height)
         dx = _snap(-(box.xmin + box.xmax) / 2)
         dy = _snap(-(box.ymin + box.ymax) / 2)
         ref = top.add_ref(design, name="optinc")
@@ -103,6 +104,14 @@ class DieMount:
         return {"die": self.die.name, "width_um": self.die.width, "height_um": self.die.height,
                 "fibre_couplers": len(fibres), "fibres_used": n_west + n_east, "fibre_pitch_um": self.die.fibre_pitch,
                 "bias_inputs": len(starts), "design_offset_um": [dx, dy]}
+
+    def _check_fits(self, width: float, height: float) -> None:
+        """The design, with room for the fibre routes' bends on each side, inside the die (one line otherwise)."""
+        room = 8 * self.g.bend_radius  # S-bends of at least 4 radii, a radius of straight on each side
+        if width + 2 * room > self.die.width or height > self.die.height:
+            raise OptincError(f"--die {self.die.name}: the design ({width / 1000:.2f} x {height / 1000:.2f} mm) "
+                              f"does not fit the die ({self.die.width / 1000:g} x {self.die.height / 1000:g} mm) "
+                              "with its fibre routes")
 
     # --- routes ----------------------------------------------------------------------------
 
