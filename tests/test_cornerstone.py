@@ -24,6 +24,15 @@ from optinc_pdk.spec.geometry import DeviceGeometry
 CHOICE = "cornerstone-si220"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _optinc_pdk_active_afterwards():
+    """These tests activate cspdk's PDK; the modules after them find the optinc PDK active, as before."""
+    yield
+    from optinc_pdk.pdk import activate_pdk
+
+    activate_pdk()
+
+
 @pytest.fixture(scope="module")
 def si220():
     return pytest.importorskip("cspdk.si220", reason="cspdk (the [cornerstone] extra) is not installed: "

@@ -14,9 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.spec.geometry import DeviceGeometry
+
+if TYPE_CHECKING:  # the cells import gdsfactory; this module stays light (the CLI reads PDK_CHOICES)
+    from optinc_pdk.pdk.cells._cell import ProcessLayers
 
 DEFAULT_PDK = "optinc"
 PDK_CHOICES = (DEFAULT_PDK, "cornerstone-si220")
@@ -27,7 +31,7 @@ class PdkAdapter:
     name: str  # the --pdk value
     activate: Callable[[], object]
     geometry: Callable[[DeviceGeometry], DeviceGeometry]  # the scenario's device geometry as this PDK draws it
-    layers: object  # ProcessLayers: wg, heater, metal, nonlinear, text
+    layers: ProcessLayers  # wg, heater, metal, nonlinear, text
     write_layer_views: Callable[[Path], Path]  # writes the KLayout .lyp into a folder (atomically), returns it
     cells: Mapping[str, Callable] = field(default_factory=dict)  # cell name → factory (same names for every PDK)
     die_frame: Callable | None = None  # (size, fibre_pitch, n_fibres) → die outline with fibre couplers; None: no die

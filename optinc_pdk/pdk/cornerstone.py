@@ -28,7 +28,9 @@ import gdsfactory as gf
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.pdk.cells._cell import Process, ProcessLayers, register_process
+from optinc_pdk.pdk.cells.couplers import _checked_ratio
 from optinc_pdk.pdk.cells.waveguides import add_optical_port, sbend
+from optinc_pdk.pdk.dimensions import splitter_length, splitter_output_offset
 from optinc_pdk.spec.geometry import LENGTH_GRID_UM, DeviceGeometry
 
 CHOICE = "cornerstone-si220"  # the --pdk value
@@ -123,9 +125,6 @@ def dc_coupler(spacing: float | None = None, geometry: dict[str, Any] | None = N
 
 
 def _node(ratio: float, geometry: dict[str, Any] | None, mirrored: bool) -> gf.Component:
-    from optinc_pdk.pdk.cells.couplers import _checked_ratio
-    from optinc_pdk.pdk.dimensions import splitter_length, splitter_output_offset
-
     g = _g(geometry)
     mmi = cspdk().cells.mmi1x2(cross_section=CROSS_SECTION)
     c = gf.Component()
