@@ -161,11 +161,29 @@ def test_the_demonstrator_verifies_on_the_die(demo_build):
     layout = report["layout"]
     assert layout["mzis"] == layout["expected_mzis"] == 2
     die = layout["info"]["die"]
-    assert (die["fibres_used"], die["bias_inputs"], die["fibre_couplers"]) == (27, 1, 28)
+    assert (die["fibres_used"], die["bias_inputs"], die["fibre_couplers"], die["bond_pads"]) == (27, 1, 28, 62)
     total = layout["footprint"]["total"]
     assert (total["xmax"] - total["xmin"], total["ymax"] - total["ymin"]) == pytest.approx(
         (DIES["cornerstone-full"].width, DIES["cornerstone-full"].height))
     assert report["connectivity"]["connected"] and report["connectivity"]["open_ends"] == 5  # 4 attenuator, 1 fibre
+
+
+def test_the_demonstrator_fits_the_half_cell_too(si220, tmp_path):
+    """On the 5.5 mm half cell the die frame keeps the bond pads that fit (inside the outline) and all 27 routes."""
+    from cspdk.si220.submission import check_submission
+
+    from optinc_pdk.circuit.builder import build_description as describe
+    from optinc_pdk.core.weights import load_for_scenario
+    from optinc_pdk.layout import write_layout
+    from optinc_pdk.spec.dies import get_die
+    from optinc_pdk.spec.scenario import load_scenario
+
+    scenario = load_scenario("demo")
+    description = describe(scenario, load_for_scenario(scenario, None))
+    result = write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE,
+                          die=get_die("cornerstone-half"))
+    assert check_submission(result.paths["gds"]) == []
+    assert result.info["die"]["fibres_used"] == 27 and result.mzis == 2
 
 
 def test_the_die_presets_are_cornerstones_design_areas(si220):

@@ -103,6 +103,7 @@ class DieMount:
         self._check_clear(top, ref, routes, n_west + n_east)
         return {"die": self.die.name, "width_um": self.die.width, "height_um": self.die.height,
                 "fibre_couplers": len(fibres), "fibres_used": n_west + n_east, "fibre_pitch_um": self.die.fibre_pitch,
+                "bond_pads": sum(p.port_type == "electrical" for p in frame.ports),
                 "bias_inputs": len(starts), "design_offset_um": [dx, dy]}
 
     def _check_fits(self, width: float, height: float) -> None:
@@ -139,6 +140,9 @@ class DieMount:
         r = self.g.bend_radius
         length = _snap(max(4 * r, max(abs(t.y - p.dcenter[1]) for t, p in zip(terminals, chosen))))
         x_bend = x_design + sign * (r + length)  # the S-bends' far end (towards the fibres)
+        if sign * (chosen[0].dcenter[0] - x_bend) < 0:
+            raise OptincError(f"--die {self.die.name}: the fibre routes need S-bends {length:g} µm long beside the "
+                              f"design, and the couplers leave {abs(chosen[0].dcenter[0] - x_design) - r:g} µm")
         for t, p in zip(terminals, chosen):
             xf, yf = p.dcenter
             self._straight(c, xf, x_bend, yf)

@@ -236,8 +236,14 @@ def activate() -> gf.Pdk:
 
 def die_frame(size: tuple[float, float], fibre_pitch: float, n_fibres: int) -> gf.Component:
     """cspdk's ``die_with_pads`` of ``size`` µm: outline 99/0, ``n_fibres`` fibre ports (grating couplers at
-    ``fibre_pitch``, half per side, outermost pair of each side looped back), 62 bond pads."""
-    return cspdk().cells.die_with_pads(size=size, grating_pitch=fibre_pitch, ngratings=n_fibres // 2 + 2)
+    ``fibre_pitch``, half per side, outermost pair of each side looped back), bond pads along the top and
+    bottom edges: its 31 a side (62) where they fit (the full cell), fewer on a narrower die."""
+    si220 = cspdk()
+    d = _defaults(si220.cells.die_with_pads)
+    pad_width = d["pad_size"][0]
+    room = size[0] - 2 * abs(d["pad_offset_x"]) - 2 * d["edge_to_pad_distance"] - pad_width
+    pads = max(0, min(d["npads"], int(room // d["pad_pitch"]) + 1))
+    return si220.cells.die_with_pads(size=size, grating_pitch=fibre_pitch, ngratings=n_fibres // 2 + 2, npads=pads)
 
 
 def write_layer_views(folder: Path) -> Path:
