@@ -92,6 +92,7 @@ def _summary(console, result) -> None:
          f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
          f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
         _connectivity_row(r),
+        *_pdk_rows(layout.get("info", {})),
     ]
     for key in ("gds", "oas", "png"):
         if layout["paths"].get(key):
@@ -101,6 +102,18 @@ def _summary(console, result) -> None:
     rows += [["phase map", r["exports"]["phase_map"][0]], ["compact netlist", r["exports"]["compact_netlist"]],
              ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
+
+
+def _pdk_rows(info: dict) -> list[list[str]]:
+    """The PDK drawn with (and its versions) and, on a die, what the die frame offers and what is used."""
+    versions = ", ".join(f"{k} {v}" for k, v in (info.get("pdk_versions") or {}).items())
+    rows = [["PDK", f"{info.get('pdk', 'optinc')}" + (f" ({versions})" if versions else "")]]
+    die = info.get("die")
+    if die:
+        rows.append(["die", f"{die['die']} ({die['width_um'] / 1000:g} x {die['height_um'] / 1000:g} mm): "
+                            f"{die['fibres_used']} of {die['fibre_couplers']} fibre couplers at {die['fibre_pitch_um']:g} "
+                            f"µm ({die['bias_inputs']} bias input), {die['bond_pads']} bond pads (heaters not routed)"])
+    return rows
 
 
 def _connectivity_row(report: dict) -> list[str]:
