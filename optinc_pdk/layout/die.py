@@ -61,11 +61,11 @@ def check_die(adapter: PdkAdapter, die: DieSpec) -> None:
 class DieMount:
     """Mounts ``design`` (a drawn plan cell) in ``top`` on ``die``; see the module docstring."""
 
-    def __init__(self, adapter: PdkAdapter, die: DieSpec, g: DeviceGeometry):
+    def __init__(self, adapter: PdkAdapter, die: DieSpec, g: DeviceGeometry, created: list | None = None):
         check_die(adapter, die)
         self.adapter, self.die, self.g = adapter, die, g
         self.cells = adapter.cells
-        self.route_cells: list[gf.Component] = []
+        self.created = [] if created is None else created  # cells made for this layout only (the caller deletes them)
 
     def mount(self, top: gf.Component, design: gf.Component, plan: Plan, origin: tuple[float, float]) -> dict:
         box = plan.bbox
@@ -93,7 +93,7 @@ class DieMount:
                               f"inputs west and {n_east} outputs east; the die frame has {len(west_fibres)} + "
                               f"{len(east_fibres)} fibre couplers")
         routes = gf.Component(name=f"{top.name}_fibre_routes")
-        self.route_cells.append(routes)
+        self.created.append(routes)
         escape_y = ymin - 2 * self.g.mode_pitch
         escaped = [self._escape(routes, x, y, xmin, escape_y - k * self.g.mode_pitch, k)
                    for k, (x, y) in enumerate(starts)]

@@ -77,7 +77,7 @@ class BuiltLayout:
 
 def die_top_name(name: str, institution: str | None = None) -> str:
     """Top cell of a die: ``Cell0_<institution>`` as MPW runs ask (default ``Cell0_optinc_<name>``)."""
-    return "Cell0_" + re.sub(r"\W", "_", institution or f"optinc_{name}")
+    return "Cell0_" + re.sub(r"[^A-Za-z0-9_]", "_", institution or f"optinc_{name}")
 
 
 def build_layout(description: CircuitDescription | Block, name: str | None = None, labels: bool = False,
@@ -112,7 +112,6 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     timings["plan_s"] = time.perf_counter() - t0
 
     import gdsfactory as gf
-    import klayout.db as kdb
 
     from optinc_pdk.layout.draw import Drawer
 
@@ -127,29 +126,11 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
         if existing is not None:  # a previous build's top cell of this name (plan cells carry a hash)
             gf.kcl[existing.cell_index()].delete()
     top = gf.Component(name=top_name)
-    extra = []
-    die_info = {}
+    extra: list = []  # cells made for this build only, deleted with it
     try:
-        if die is None:
-            ref = top.add_ref(design, name="optinc")
-            top.add_ports(ref.ports)
-        else:
-            from optinc_pdk.layout.die import DieMount
-
-            mount = DieMount(adapter, die, g)
-            die_info = {"die": mount.mount(top, design, plan, origin)}
-            extra += mount.route_cells
-            origin = tuple(-d for d in die_info["die"]["design_offset_um"])  # plan point p lies at p + offset
+        origin, die_info = _place_design(top, design, plan, origin, adapter, g, die, extra)
         if labels:
-            from optinc_pdk.layout.labels import phase_labels
-
-            texts, xy = phase_labels(top_block, planner, origin)
-            label_cell = gf.Component(name=f"{name}_phase_labels")
-            extra.append(label_cell)
-            shapes = label_cell.shapes(label_cell.kcl.layer(*adapter.layers.text))
-            for text, (x, y) in zip(texts, xy.tolist()):
-                shapes.insert(kdb.DText(text, kdb.DTrans(x, y)))
-            top.add_ref(label_cell, name="phase_labels")
+            _add_phase_labels(top, top_block, planner, origin, f"{name}_phase_labels", adapter, extra)
         full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
                      "width_um": plan.bbox.width, "height_um": plan.bbox.height, "crossings": total_crossings(plan),
                      **die_info}
@@ -159,8 +140,38 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
             cell.delete()
         raise
     timings["draw_s"] = time.perf_counter() - t0
-    return BuiltLayout(top_name, top, plan, planner, origin, expected, full_info, timings, list(dict.fromkeys(extra)),
+    return BuiltLayout(top_name, top, plan, planner, origin, expected, full_info, timings, extra,
                        drawer.drawn_names(plan), adapter)
+
+
+def _place_design(top, design, plan: Plan, origin: tuple[float, float], adapter, g: DeviceGeometry,
+                  die: DieSpec | None, extra: list) -> tuple[tuple[float, float], dict]:
+    """The design cell in ``top``: its one instance, or mounted on ``die``. Returns where the plan's (0, 0)
+    lies (``BuiltLayout.origin``) and the die's info (empty without a die)."""
+    if die is None:
+        ref = top.add_ref(design, name="optinc")
+        top.add_ports(ref.ports)
+        return origin, {}
+    from optinc_pdk.layout.die import DieMount
+
+    mounted = DieMount(adapter, die, g, created=extra).mount(top, design, plan, origin)
+    return tuple(-d for d in mounted["design_offset_um"]), {"die": mounted}  # plan point p lies at p + offset
+
+
+def _add_phase_labels(top, top_block: Block, planner: Planner, origin: tuple[float, float], cell_name: str,
+                      adapter, extra: list) -> None:
+    import gdsfactory as gf
+    import klayout.db as kdb
+
+    from optinc_pdk.layout.labels import phase_labels
+
+    texts, xy = phase_labels(top_block, planner, origin)
+    label_cell = gf.Component(name=cell_name)
+    extra.append(label_cell)
+    shapes = label_cell.shapes(label_cell.kcl.layer(*adapter.layers.text))
+    for text, (x, y) in zip(texts, xy.tolist()):
+        shapes.insert(kdb.DText(text, kdb.DTrans(x, y)))
+    top.add_ref(label_cell, name="phase_labels")
 
 
 @dataclass(frozen=True)
