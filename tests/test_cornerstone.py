@@ -234,3 +234,22 @@ def test_a_design_larger_than_the_die_is_refused(si220, tmp_path):
     with pytest.raises(OptincError, match="does not fit the die"):
         write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE, die=get_die("cornerstone-half"))
     assert not list(tmp_path.glob("*.gds"))
+
+
+def test_the_cheap_check_knows_which_adapters_draw_a_die(si220):
+    from optinc_pdk.pdk.adapters import DIE_FRAMES, PDK_CHOICES
+
+    assert set(DIE_FRAMES) == {name for name in PDK_CHOICES if get_adapter(name).die_frame is not None}
+
+
+def test_a_missing_extra_is_found_without_importing_any_pdk(monkeypatch):
+    """The build refuses before any work (and before seconds of imports) when cspdk is not installed."""
+    import importlib.util
+
+    from optinc_pdk.pdk.adapters import check_choice
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cspdk" else real(name, *a))
+    with pytest.raises(OptincError, match=r"--pdk cornerstone-si220 needs the cspdk package: pip install"):
+        check_choice(CHOICE)
+    check_choice("optinc")  # the default needs nothing

@@ -263,12 +263,12 @@ def build(request: BuildRequest) -> BuildResult:
     """Build one OptINC or cascade into ``request.target_dir``; the report says whether it verified."""
     s, stages = request.scenario, _Stages(request.progress)
     target = check_target(request.target_dir, "-o")  # a file, the working folder, foreign files: one line, no work
-    adapter = _adapter(request)  # an unknown PDK or die, or a missing extra: one line, no work
+    _check_pdk_and_die(request)  # an unknown PDK or die, or a missing extra: one line, no work (and no import)
     # refuse missing or mismatched weights before touching the output folder
     weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
     # the whole build goes into a staging folder beside the target, swapped in when complete (flows.staging)
     with staged_folder(target, "-o") as out_dir:
-        result = _build_into(request, weights, stages, out_dir, adapter)
+        result = _build_into(request, weights, stages, out_dir)
         # the stages wrote into the staging folder, so the paths they report name it: name the final folder
         for path in _named_paths(result):
             _retarget_file(Path(path), out_dir, target.name)
@@ -295,19 +295,17 @@ def _retarget_file(path: Path, staging: Path, target: str) -> None:
         write_text_atomic(path, fixed)
 
 
-def _adapter(request: BuildRequest):
-    from optinc_pdk.layout.die import check_die
-    from optinc_pdk.pdk.adapters import get_adapter
+def _check_pdk_and_die(request: BuildRequest) -> None:
+    from optinc_pdk.pdk.adapters import check_choice
     from optinc_pdk.spec.dies import get_die
 
-    adapter = get_adapter(request.pdk)
-    if request.die:
-        check_die(adapter, get_die(request.die))
-    return adapter
+    check_choice(request.pdk, get_die(request.die) if request.die else None)
 
 
-def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path, adapter) -> BuildResult:
-    s = request.scenario
+def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    s, adapter = request.scenario, get_adapter(request.pdk)
     design = (CascadeDesign if s.cascade is not None else SingleDesign)(request, weights)
     description = stages.run("describe", design.describe)
     verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None

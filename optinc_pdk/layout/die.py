@@ -20,7 +20,7 @@ import klayout.db as kdb
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.plan import Plan
-from optinc_pdk.pdk.adapters import PdkAdapter
+from optinc_pdk.pdk.adapters import PdkAdapter, check_choice
 from optinc_pdk.spec.dies import DieSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
@@ -51,11 +51,9 @@ def _snap(value: float) -> float:
 
 def check_die(adapter: PdkAdapter, die: DieSpec) -> None:
     """One line when ``adapter`` cannot draw ``die`` (before any work)."""
-    if adapter.die_frame is None:
-        raise OptincError(f"--die {die.name}: the {adapter.name} PDK has no die frame with fibre couplers; "
-                          "use --pdk cornerstone-si220")
-    if die.pdk not in (None, adapter.name):
-        raise OptincError(f"--die {die.name}: a {die.pdk} die; use --pdk {die.pdk}")
+    check_choice(adapter.name, die)
+    if adapter.die_frame is None:  # DIE_FRAMES lists this PDK, its adapter must draw the frame
+        raise OptincError(f"--die {die.name}: the {adapter.name} adapter has no die_frame")
 
 
 class DieMount:
@@ -69,7 +67,12 @@ class DieMount:
 
     def mount(self, top: gf.Component, design: gf.Component, plan: Plan, origin: tuple[float, float]) -> dict:
         box = plan.bbox
-        self._check_fits(box.width, box.height)
+        frame = self.adapter.die_frame((self.die.width, self.die.height), self.die.fibre_pitch, self.die.fibres)
+        fibres = [p for p in frame.ports if p.port_type == "optical"]
+        west_fibres = sorted((p for p in fibres if p.dcenter[0] < 0), key=lambda p: -p.dcenter[1])
+        east_fibres = sorted((p for p in fibres if p.dcenter[0] > 0), key=lambda p: -p.dcenter[1])
+        self._check_fits(box.width, box.height, min(p.dcenter[0] for p in east_fibres) -
+                         max(p.dcenter[0] for p in west_fibres))
         dx = _snap(-(box.xmin + box.xmax) / 2)
         dy = _snap(-(box.ymin + box.ymax) / 2)
         ref = top.add_ref(design, name="optinc")
@@ -81,11 +84,7 @@ class DieMount:
                       key=lambda t: -t.y)
         xmin = min([t.x for t in west] + [box.xmin + dx])
         xmax = max([t.x for t in east] + [box.xmax + dx])
-        frame = self.adapter.die_frame((self.die.width, self.die.height), self.die.fibre_pitch, self.die.fibres)
         top.add_ref(frame, name="die_frame")
-        fibres = [p for p in frame.ports if p.port_type == "optical"]
-        west_fibres = sorted((p for p in fibres if p.dcenter[0] < 0), key=lambda p: -p.dcenter[1])
-        east_fibres = sorted((p for p in fibres if p.dcenter[0] > 0), key=lambda p: -p.dcenter[1])
         starts = [(x + dx, y + dy) for x, y in source_starts(plan)]
         n_west, n_east = len(west) + len(starts), len(east)
         if n_west > len(west_fibres) or n_east > len(east_fibres):
@@ -106,13 +105,14 @@ class DieMount:
                 "bond_pads": sum(p.port_type == "electrical" for p in frame.ports),
                 "bias_inputs": len(starts), "design_offset_um": [dx, dy]}
 
-    def _check_fits(self, width: float, height: float) -> None:
-        """The design, with room for the fibre routes' bends on each side, inside the die (one line otherwise)."""
-        room = 8 * self.g.bend_radius  # S-bends of at least 4 radii, a radius of straight on each side
-        if width + 2 * room > self.die.width or height > self.die.height:
+    def _check_fits(self, width: float, height: float, between_couplers: float) -> None:
+        """The design, with room for the fibre routes' bends on each side, between the west and east fibre
+        couplers and inside the die's height (one line otherwise)."""
+        room = 5 * self.g.bend_radius  # an S-bend of at least 4 radii and a radius of straight on each side
+        if width + 2 * room > between_couplers or height > self.die.height:
             raise OptincError(f"--die {self.die.name}: the design ({width / 1000:.2f} x {height / 1000:.2f} mm) "
-                              f"does not fit the die ({self.die.width / 1000:g} x {self.die.height / 1000:g} mm) "
-                              "with its fibre routes")
+                              f"does not fit the die ({self.die.width / 1000:g} x {self.die.height / 1000:g} mm; "
+                              f"{between_couplers / 1000:.2f} mm between its fibre couplers) with its fibre routes")
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -142,7 +142,7 @@ class DieMount:
         x_bend = x_design + sign * (r + length)  # the S-bends' far end (towards the fibres)
         if sign * (chosen[0].dcenter[0] - x_bend) < 0:
             raise OptincError(f"--die {self.die.name}: the fibre routes need S-bends {length:g} µm long beside the "
-                              f"design, and the couplers leave {abs(chosen[0].dcenter[0] - x_design) - r:g} µm")
+                              f"design, and the couplers leave {sign * (chosen[0].dcenter[0] - x_design) - r:g} µm")
         for t, p in zip(terminals, chosen):
             xf, yf = p.dcenter
             self._straight(c, xf, x_bend, yf)

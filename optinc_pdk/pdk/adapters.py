@@ -11,12 +11,14 @@ layers, the KLayout layer views and, where the PDK has one, a die frame with fib
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optinc_pdk.errors import OptincError
+from optinc_pdk.spec.dies import DieSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 if TYPE_CHECKING:  # the cells import gdsfactory; this module stays light (the CLI reads PDK_CHOICES)
@@ -24,6 +26,9 @@ if TYPE_CHECKING:  # the cells import gdsfactory; this module stays light (the C
 
 DEFAULT_PDK = "optinc"
 PDK_CHOICES = (DEFAULT_PDK, "cornerstone-si220")
+#: the PDKs whose adapter draws a die frame with fibre couplers (a test keeps this equal to the adapters)
+DIE_FRAMES = ("cornerstone-si220",)
+_NEEDS = {"cornerstone-si220": ("cspdk", "pip install '.[cornerstone]' (cspdk 2.1, Python >= 3.12)")}
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,23 @@ def _cornerstone() -> PdkAdapter:
 
 
 _FACTORIES = {DEFAULT_PDK: _optinc, "cornerstone-si220": _cornerstone}
+
+
+def check_choice(name: str | None, die: DieSpec | None = None) -> None:
+    """One line, without importing any PDK, when ``name`` is unknown, its extra is not installed, or it cannot
+    draw ``die`` (the build checks this before any work: cspdk alone takes seconds to import)."""
+    name = name or DEFAULT_PDK
+    if name not in PDK_CHOICES:
+        raise OptincError(f"--pdk: {name!r}: choose from {', '.join(PDK_CHOICES)}")
+    if name in _NEEDS and importlib.util.find_spec(_NEEDS[name][0]) is None:
+        raise OptincError(f"--pdk {name} needs the {_NEEDS[name][0]} package: {_NEEDS[name][1]}")
+    if die is None:
+        return
+    if name not in DIE_FRAMES:
+        raise OptincError(f"--die {die.name}: the {name} PDK has no die frame with fibre couplers; use --pdk "
+                          f"{' or '.join(DIE_FRAMES)}")
+    if die.pdk not in (None, name):
+        raise OptincError(f"--die {die.name}: a {die.pdk} die; use --pdk {die.pdk}")
 
 
 def get_adapter(name: str | None = None) -> PdkAdapter:
