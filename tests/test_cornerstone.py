@@ -253,3 +253,24 @@ def test_a_missing_extra_is_found_without_importing_any_pdk(monkeypatch):
     with pytest.raises(OptincError, match=r"--pdk cornerstone-si220 needs the cspdk package: pip install"):
         check_choice(CHOICE)
     check_choice("optinc")  # the default needs nothing
+
+
+def test_one_process_draws_designs_on_both_pdks(si220, tmp_path):
+    """Equal plans drawn for two PDKs are two cells with two names. The full suite once collided: the
+    optinc PDK had named a mesh column with its key (two designs shared its readable name), and the
+    same plan on cspdk asked for that very name."""
+    from optinc_pdk.layout import write_layout
+
+    shapes = [(dict(servers=2, widths=(4, 6, 12, 4), approx=(1, 2, 3)), "optinc"),
+              (dict(servers=3, widths=(4, 6, 3, 4), approx=()), "optinc"),
+              (dict(servers=3, widths=(4, 6, 12, 4), approx=(1, 2, 3)), CHOICE)]
+    names = {}
+    for k, (shape, pdk) in enumerate(shapes):
+        scenario = tiny_scenario(name=f"both{k}", **shape)
+        description = build_description(scenario, random_weights(scenario, 3))
+        result = write_layout(description, tmp_path / str(k), formats=("gds",), png=False, pdk=pdk)
+        assert result.mzis == result.expected_mzis
+        layout = kdb.Layout()
+        layout.read(str(result.paths["gds"]))
+        names.setdefault(pdk, set()).update(cell.name for cell in layout.each_cell() if cell.name.startswith("mesh"))
+    assert names["optinc"] and names[CHOICE] and not names["optinc"] & names[CHOICE]

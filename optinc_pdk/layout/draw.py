@@ -78,7 +78,11 @@ class Drawer:
     def name_cells(self, root: Plan) -> None:
         """Fix the cell names of ``root``'s plans before drawing (``plan.cell_names``): readable where unique."""
         taken = {name: key if gkey == self.gkey else f"{gkey}:{key}" for name, (gkey, key) in _NAMES.items()}
-        self.names = cell_names(root, taken)
+        names = cell_names(root, taken)
+        for key, name in names.items():  # a name another geometry or PDK already drew: add this geometry's key
+            if _NAMES.get(name, (self.gkey, key)) != (self.gkey, key):
+                names[key] = f"{name}_{self.gkey[:8]}"
+        self.names = names
 
     # --- cells -----------------------------------------------------------------------------
 
