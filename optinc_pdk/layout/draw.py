@@ -27,9 +27,10 @@ from optinc_pdk.pdk.ports import east_port, west_port
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 _DRAWN: dict[tuple[str, str], gf.Component] = {}
-#: cell name → (geometry key, plan key) of every plan cell drawn in this process (the geometry key
-#: names the PDK too: equal plans drawn for two PDKs are two cells and need two names)
-_NAMES: dict[str, tuple[str, str]] = {}
+#: cell name → (PDK, geometry key, plan key) of every plan cell drawn in this process. Each PDK names its cells
+#: in its own namespace (another PDK's names end in its suffix, "_cs"), so drawing on one PDK never renames the
+#: cells of another.
+_NAMES: dict[str, tuple[str, str, str]] = {}
 
 #: Cells whose plan extends further than this from the plan origin are drawn centred (µm; GDS: ±2147 mm).
 COORDINATE_LIMIT_UM = 1.0e6
@@ -77,10 +78,12 @@ class Drawer:
 
     def name_cells(self, root: Plan) -> None:
         """Fix the cell names of ``root``'s plans before drawing (``plan.cell_names``): readable where unique."""
-        taken = {name: key if gkey == self.gkey else f"{gkey}:{key}" for name, (gkey, key) in _NAMES.items()}
-        names = cell_names(root, taken)
-        for key, name in names.items():  # a name another geometry or PDK already drew: add this geometry's key
-            if _NAMES.get(name, (self.gkey, key)) != (self.gkey, key):
+        pdk, suffix = self.adapter.name, self.adapter.cell_suffix
+        taken = {name[:len(name) - len(suffix)]: key for name, (owner, _, key) in _NAMES.items()
+                 if owner == pdk and name.endswith(suffix)}
+        names = {key: name + suffix for key, name in cell_names(root, taken).items()}
+        for key, name in names.items():  # the same plan already drawn with another geometry: add this one's key
+            if _NAMES.get(name, (pdk, self.gkey, key)) != (pdk, self.gkey, key):
                 names[key] = f"{name}_{self.gkey[:8]}"
         self.names = names
 
@@ -111,8 +114,8 @@ class Drawer:
             return _DRAWN[key]
         children = [self.cell(place.plan) for place in plan.children]  # draw bottom-up
         ox, oy = self.origin(plan)
-        name = self.names.get(plan.key) or f"{plan.name}_{plan.key[:8]}"
-        _NAMES.setdefault(name, (self.gkey, plan.key))
+        name = self.names.get(plan.key) or f"{plan.name}_{plan.key[:8]}{self.adapter.cell_suffix}"
+        _NAMES.setdefault(name, (self.adapter.name, self.gkey, plan.key))
         c = gf.Component(name=name)
         try:
             for prim in plan.prims:

@@ -42,6 +42,7 @@ class PdkAdapter:
     die_frame: Callable | None = None  # (size, fibre_pitch, n_fibres) → die outline with fibre couplers; None: no die
     versions: Callable[[], dict[str, str]] = dict
     cross_section: str = "strip"  # the PDK's waveguide cross-section name (routes between cells)
+    cell_suffix: str = ""  # ends the names of the layout cells drawn with it ("" for the default PDK)
 
 
 def _copy_lyp(folder: Path) -> Path:
@@ -66,7 +67,7 @@ def _cornerstone() -> PdkAdapter:
     cs.cspdk()  # one line now, before any work, when the extra is not installed
     return PdkAdapter(name=cs.CHOICE, activate=cs.activate, geometry=cs.cornerstone_geometry, layers=cs.LAYERS,
                       write_layer_views=cs.write_layer_views, cells=CELLS, die_frame=cs.die_frame, versions=cs.versions,
-                      cross_section=cs.CROSS_SECTION)
+                      cross_section=cs.CROSS_SECTION, cell_suffix=cs.PROCESS.suffix)
 
 
 _FACTORIES = {DEFAULT_PDK: _optinc, "cornerstone-si220": _cornerstone}
