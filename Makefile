@@ -7,8 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Extra arguments for the main job, e.g. `make run ARGS="b8n8 -o /tmp/out"`.
 ARGS ?=
-# What the tests need beyond the main job: torch (training), sax (netlist cross-check), test tools.
-TEST_EXTRAS ?= dev,torch,sax
+# What the tests need beyond the main job: torch (training), sax (netlist cross-check), cspdk (the CORNERSTONE
+# PDK option and its submission check, tests/test_cornerstone.py), test tools.
+TEST_EXTRAS ?= dev,torch,sax,cornerstone
 
 .PHONY: install install-dev run test clean
 

@@ -70,10 +70,11 @@ def test_installed_package_lists_scenarios_from_another_folder(installed, tmp_pa
 
 
 def test_installed_package_builds_b8n4_without_torch_or_jax(installed, tmp_path):
-    # block torch and jax: the main job must not import them
+    # block torch, jax and the CORNERSTONE PDK (an extra): the main job must not import them
     blocker = tmp_path / "blocker"
     blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text("import sys\nfor m in ('torch', 'jax', 'sax'):\n    sys.modules[m] = None\n")
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\nfor m in ('torch', 'jax', 'sax', 'cspdk'):\n    sys.modules[m] = None\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYTHONPATH"] = str(blocker)
     work = tmp_path / "elsewhere"

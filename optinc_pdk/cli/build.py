@@ -24,9 +24,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON instead of the summary table"),
         samples: int | None = typer.Option(None, "--samples", min=1,
                                               help="cascade: 16-server vectors in the end-to-end check (default 114244)"),
-        die: str | None = typer.Option(None, "--die", metavar="WxH|PRESET",
-                                       help="floorplan onto dies: W×H in mm or reticle, cornerstone-full, "
-                                            "cornerstone-half; one top cell per die (see docs/floorplan.md)"),
+        pdk: str = typer.Option("optinc", "--pdk", help="PDK: optinc (embedded) or cornerstone-si220 (cspdk, "
+                                "pip install .[cornerstone]); docs/cornerstone.md"),
+        die: str | None = typer.Option(None, "--die", metavar="WxH|PRESET", help=(
+            "optinc PDK: floorplan onto dies of W×H mm or reticle, cornerstone-full, cornerstone-half, one top cell "
+            "per die (docs/floorplan.md); --pdk cornerstone-si220: mount on its cornerstone-full or cornerstone-half "
+            "die frame with fibre I/O (docs/cornerstone.md)")),
+        institution: str | None = typer.Option(None, "--institution", help="with a foundry die: top cell "
+                                               "Cell0_INSTITUTION (MPW naming; default Cell0_optinc_SCENARIO)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -34,14 +39,12 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.cli.output import console, print_json
         from optinc_pdk.errors import OptincError
         from optinc_pdk.flows.build import STAGES, VERIFY_STAGES, BuildRequest, build
-        from optinc_pdk.layout.floorplan import parse_die
         from optinc_pdk.spec.scenario import load_scenario
 
         chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
         bad = [f for f in chosen if f not in ("gds", "oas")]
         if not chosen or bad:
             raise OptincError(f"--format: expected gds, oas or gds,oas (got {formats!r})")
-        chosen_die = parse_die(die) if die is not None else None
         s = load_scenario(scenario)
         stages = [st for st in STAGES if verify or st not in VERIFY_STAGES]
         with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -54,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
             result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
                                         formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
-                                        samples=samples, die=chosen_die))
+                                        samples=samples, pdk=pdk, die=die, institution=institution))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)
@@ -90,6 +93,7 @@ def _summary(console, result) -> None:
          f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
          f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
         _connectivity_row(r),
+        *_pdk_rows(layout.get("info", {})),
     ]
     for key in ("gds", "oas", "png"):
         if layout["paths"].get(key):
@@ -109,6 +113,18 @@ def _footprint_row(layout: dict) -> list[str]:
     w, h = plan["die_mm"]
     return ["dies", f"{plan['dies']} of {w:g} x {h:g} mm ({plan['die']}), utilisation {100 * plan['utilisation']:.1f}%, "
             f"{len(plan['inter_die_links'])} inter-die links, {plan['edge_couplers']} edge couplers (report.md lists them)"]
+
+
+def _pdk_rows(info: dict) -> list[list[str]]:
+    """The PDK drawn with (and its versions) and, on a die, what the die frame offers and what is used."""
+    versions = ", ".join(f"{k} {v}" for k, v in (info.get("pdk_versions") or {}).items())
+    rows = [["PDK", f"{info.get('pdk', 'optinc')}" + (f" ({versions})" if versions else "")]]
+    die = info.get("die")
+    if isinstance(die, dict):  # mounted on a foundry die frame (a floorplanned build names its dies instead)
+        rows.append(["die", f"{die['die']} ({die['width_um'] / 1000:g} x {die['height_um'] / 1000:g} mm): "
+                            f"{die['fibres_used']} of {die['fibre_couplers']} fibre couplers at {die['fibre_pitch_um']:g} "
+                            f"µm ({die['bias_inputs']} bias input), {die['bond_pads']} bond pads (heaters not routed)"])
+    return rows
 
 
 def _connectivity_row(report: dict) -> list[str]:

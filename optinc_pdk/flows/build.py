@@ -24,7 +24,7 @@ from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.core.weights import portable_source
 from optinc_pdk.errors import OptincError
 from optinc_pdk.flows.staging import check_target, staged_folder
-from optinc_pdk.paths import LAYER_VIEWS_PATH, layouts_dir
+from optinc_pdk.paths import layouts_dir
 from optinc_pdk.spec.scenario import Scenario
 
 STAGES = ("weights", "describe", "verify", "exports", "layout", "connectivity", "drc", "report")
@@ -44,7 +44,12 @@ class BuildRequest:
     labels: bool = False
     progress: Callable[[str], object] | None = None  # called with each stage's name as it starts
     samples: int | None = None  # cascade only: 16-server vectors in the end-to-end check
-    die: tuple[str, float, float] | None = None  # floorplan onto dies (layout.floorplan.parse_die)
+    pdk: str | None = None  # PDK adapter (pdk/adapters.py); None: the embedded optinc PDK
+    # --die: a preset (spec/dies.py) or W×H in mm. With the optinc PDK the design is floorplanned onto such dies
+    # (layout/floorplan.py, one top cell per die); with a foundry PDK it is mounted on that PDK's die frame
+    # (layout/die.py). ``die_choice`` tells which.
+    die: str | None = None
+    institution: str | None = None  # with a foundry die: top cell Cell0_<institution>
 
     @property
     def target_dir(self) -> Path:
@@ -230,19 +235,20 @@ class _Stages:
         return value
 
 
-def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest) -> dict:
+def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest, adapter) -> dict:
     from optinc_pdk.layout import write_layout
 
+    floorplanned, mount = die_choice(request)
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
-                          labels=request.labels, netlists=request.die is None, die=request.die,
-                          **design.layout_args(description))
+                          labels=request.labels, netlists=floorplanned is None, die=floorplanned, pdk=adapter.name,
+                          mount=mount, institution=request.institution, **design.layout_args(description))
     written = layout.to_dict()
     # the layer views beside the layout, so the printed KLayout command works from any folder
-    written["layer_views"] = str(write_text_atomic(out_dir / LAYER_VIEWS_PATH.name, LAYER_VIEWS_PATH.read_text()))
+    written["layer_views"] = str(adapter.write_layer_views(out_dir))
     return written
 
 
-def _check_connectivity(design: SingleDesign, description, layout: dict) -> dict:
+def _check_connectivity(design: SingleDesign, description, layout: dict, adapter) -> dict:
     """Open waveguide ends of the written layout's drawn polygons against the description's (0.6 s on b8n4)."""
     from optinc_pdk.layout.connectivity import check_connectivity
 
@@ -251,7 +257,9 @@ def _check_connectivity(design: SingleDesign, description, layout: dict) -> dict
     paths = layout["paths"]
     floorplan = layout.get("floorplan")
     dies = None if floorplan is None else ("children" if any("part" in d for d in floorplan["per_die"]) else "design")
-    return check_connectivity(paths.get("gds") or paths["oas"], top, design.scenario.device.wg_width, dies).to_dict()
+    width = adapter.geometry(design.scenario.device).wg_width
+    mount = layout["info"].get("die") if floorplan is None else None
+    return check_connectivity(paths.get("gds") or paths["oas"], top, width, adapter.layers.wg, dies, mount).to_dict()
 
 
 def _check_drc(layout: dict, out_dir: Path, name: str) -> dict:
@@ -271,6 +279,7 @@ def build(request: BuildRequest) -> BuildResult:
     """Build one OptINC or cascade into ``request.target_dir``; the report says whether it verified."""
     s, stages = request.scenario, _Stages(request.progress)
     target = check_target(request.target_dir, "-o")  # a file, the working folder, foreign files: one line, no work
+    _check_pdk_and_die(request)  # an unknown PDK or die, or a missing extra: one line, no work (and no import)
     # refuse missing or mismatched weights before touching the output folder
     weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
     # the whole build goes into a staging folder beside the target, swapped in when complete (flows.staging)
@@ -302,14 +311,43 @@ def _retarget_file(path: Path, staging: Path, target: str) -> None:
         write_text_atomic(path, fixed)
 
 
+def _check_pdk_and_die(request: BuildRequest) -> None:
+    die_choice(request)
+
+
+def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, Any]:
+    """(the dies to floorplan onto, the foundry die frame to mount on) for ``--die``; at most one is not None.
+
+    Checked by name before any work (no gdsfactory, no cspdk import): one line for an unknown PDK, a missing
+    extra, an unknown die, or a die the PDK cannot draw.
+    """
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK, check_choice
+
+    if not request.die:
+        check_choice(request.pdk)
+        return None, None
+    if (request.pdk or DEFAULT_PDK) == DEFAULT_PDK:
+        from optinc_pdk.layout.floorplan import parse_die
+
+        check_choice(request.pdk)
+        return parse_die(request.die), None
+    from optinc_pdk.spec.dies import get_die
+
+    mount = get_die(request.die)
+    check_choice(request.pdk, mount)
+    return None, mount
+
+
 def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:
-    s = request.scenario
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    s, adapter = request.scenario, get_adapter(request.pdk)
     design = (CascadeDesign if s.cascade is not None else SingleDesign)(request, weights)
     description = stages.run("describe", design.describe)
     verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None
     exports = stages.run("exports", lambda: design.export(description, out_dir))
-    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
-    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout))
+    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request, adapter))
+    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout, adapter))
                     if request.verify else None)
     drc = stages.run("drc", lambda: _check_drc(layout, out_dir, s.name))
     verified = None if verification is None else design.verified(verification) and connectivity["connected"]

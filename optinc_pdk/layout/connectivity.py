@@ -140,18 +140,28 @@ def expected_open_ends_on_dies(top: Block, by_child: bool = False) -> int:
     return expected_open_ends(top, ports_coupled=True)
 
 
-def check_connectivity(path: str | Path, top: Block | None, width_um: float, dies: str | None = None) -> OpenEnds:
-    """Open ends of the written layout at ``path`` against those the description ``top`` means to have.
+def die_open_ends(die: dict | None) -> int:
+    """Open ends a die adds (``layout.die`` info): its unused fibre couplers, less the design ends routed to fibres."""
+    if not die:
+        return 0
+    return die["fibre_couplers"] - 2 * die["fibres_used"]  # each route closes one design end and one coupler
 
-    ``dies``: a die build, ``"design"`` (one chain) or ``"children"`` (floorplanned child by child).
+
+def check_connectivity(path: str | Path, top: Block | None, width_um: float, layer: tuple[int, int] = WAVEGUIDE_LAYER,
+                       dies: str | None = None, mount: dict | None = None) -> OpenEnds:
+    """Open ends of the written layout at ``path`` against those the description ``top`` means to have;
+    ``layer`` is the PDK's waveguide layer.
+
+    ``dies``: a floorplanned build, ``"design"`` (one chain) or ``"children"`` (floorplanned child by
+    child); ``mount``: the PDK die frame the design is mounted on (its open ends are added, ``die_open_ends``).
     """
     start = time.perf_counter()
     layout = read_layout(path)
-    ends = exposed_ends(layout, width_um) * layout.dbu
+    ends = exposed_ends(layout, width_um, layer) * layout.dbu
     if top is None:
         expected = None
     elif dies is None:
-        expected = expected_open_ends(top)
+        expected = expected_open_ends(top) + die_open_ends(mount)
     else:
         expected = expected_open_ends_on_dies(top, by_child=dies == "children")
     return OpenEnds(ends, expected, time.perf_counter() - start)

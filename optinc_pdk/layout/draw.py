@@ -24,15 +24,16 @@ import numpy as np
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.plan import Plan, cell_names, digest, progressions
-from optinc_pdk.pdk import activate_pdk
-from optinc_pdk.pdk.cells import CELLS
+from optinc_pdk.pdk.adapters import DEFAULT_PDK, PdkAdapter, get_adapter
 from optinc_pdk.pdk.cells.waveguides import ARC_TOLERANCE_UM, sbend_outline
 from optinc_pdk.pdk.ports import east_port, west_port
-from optinc_pdk.pdk.tech import LAYER
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 _DRAWN: dict[tuple[str, str], gf.Component] = {}
-_NAMES: dict[str, str] = {}  # cell name → plan key of every plan cell drawn in this process
+#: cell name → (PDK, geometry key, plan key) of every plan cell drawn in this process. Each PDK names its cells
+#: in its own namespace (another PDK's names end in its suffix, "_cs"), so drawing on one PDK never renames the
+#: cells of another.
+_NAMES: dict[str, tuple[str, str, str]] = {}
 
 #: Cells whose plan extends further than this from the plan origin are drawn centred (µm; GDS: ±2147 mm).
 COORDINATE_LIMIT_UM = 1.0e6
@@ -97,15 +98,19 @@ def _cut(lo: float, hi: float, centres: np.ndarray, half: float, where: tuple[fl
 
 
 class Drawer:
-    def __init__(self, geometry: DeviceGeometry) -> None:
-        activate_pdk()
+    def __init__(self, geometry: DeviceGeometry, adapter: PdkAdapter | None = None) -> None:
+        self.adapter = adapter or get_adapter()
+        self.adapter.activate()
+        self.cells = self.adapter.cells
         self.geometry = geometry
-        self.gkey = digest(geometry.model_dump_json())
+        # the default PDK keeps its historical key (cell names); another PDK's name enters the key
+        json = geometry.model_dump_json()
+        self.gkey = digest(json) if self.adapter.name == DEFAULT_PDK else digest(self.adapter.name, json)
         self._pdk: dict[tuple[str, tuple], gf.Component] = {}
-        probe = CELLS["straight"](length=geometry.mode_pitch, geometry=geometry)
+        probe = self.cells["straight"](length=geometry.mode_pitch, geometry=geometry)
         self.cross_section = probe.ports["o1"].base.cross_section
         self.kcl = probe.kcl
-        self.wg_layer = self.kcl.layer(*LAYER.WG)
+        self.wg_layer = self.kcl.layer(*self.adapter.layers.wg)
         self._port_info = kf.Info()
         self.names: dict[str, str] = {}
 
@@ -133,14 +138,21 @@ class Drawer:
 
     def name_cells(self, root: Plan) -> None:
         """Fix the cell names of ``root``'s plans before drawing (``plan.cell_names``): readable where unique."""
-        self.names = cell_names(root, _NAMES)
+        pdk, suffix = self.adapter.name, self.adapter.cell_suffix
+        taken = {name[:len(name) - len(suffix)]: key for name, (owner, _, key) in _NAMES.items()
+                 if owner == pdk and name.endswith(suffix)}
+        names = {key: name + suffix for key, name in cell_names(root, taken).items()}
+        for key, name in names.items():  # the same plan already drawn with another geometry: add this one's key
+            if _NAMES.get(name, (pdk, self.gkey, key)) != (pdk, self.gkey, key):
+                names[key] = f"{name}_{self.gkey[:8]}"
+        self.names = names
 
     # --- cells -----------------------------------------------------------------------------
 
     def pdk_cell(self, name: str, params: tuple[tuple[str, Any], ...]) -> gf.Component:
         key = (name, params)
         if key not in self._pdk:
-            self._pdk[key] = CELLS[name](**dict(params), geometry=self.geometry)
+            self._pdk[key] = self.cells[name](**dict(params), geometry=self.geometry)
         return self._pdk[key]
 
     def origin(self, plan: Plan) -> tuple[float, float]:
@@ -162,8 +174,8 @@ class Drawer:
             return _DRAWN[key]
         children = [self.cell(place.plan) for place in plan.children]  # draw bottom-up
         ox, oy = self.origin(plan)
-        name = self.names.get(plan.key) or f"{plan.name}_{plan.key[:8]}"
-        _NAMES.setdefault(name, plan.key)
+        name = self.names.get(plan.key) or f"{plan.name}_{plan.key[:8]}{self.adapter.cell_suffix}"
+        _NAMES.setdefault(name, (self.adapter.name, self.gkey, plan.key))
         c = gf.Component(name=name)
         try:
             for prim in plan.prims:

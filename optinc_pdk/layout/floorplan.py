@@ -32,10 +32,11 @@ from optinc_pdk.layout.plan import Placement, Plan, Prim, Wires, digest, placeme
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.router import RouterRules, route_channel
 from optinc_pdk.pdk import dimensions as dim
+from optinc_pdk.spec.dies import DIES
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 #: Die presets (mm): an optical-lithography reticle field, and CORNERSTONE's MPW cells (cspdk 2.1 ``cspdk.si220``).
-DIE_PRESETS = {"reticle": (26.0, 33.0), "cornerstone-full": (11.47, 4.9), "cornerstone-half": (5.5, 4.9)}
+DIE_PRESETS = {name: (spec.width / 1000, spec.height / 1000) for name, spec in DIES.items()}  # mm, one table: spec/dies.py
 FIBRE_PITCH_UM = dim.FIBRE_PITCH_UM
 DIE_MARGIN_UM = 100.0  # kept free along the top and bottom edges (dicing lane, frame label)
 _TOL = 1e-3  # µm: coordinates are on a 1 nm grid

@@ -9,6 +9,7 @@ any file is opened (``validate.py``).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from optinc_pdk.layout.plan import Plan
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import Footprint, count_instances, footprint, read_layout
 from optinc_pdk.layout.validate import validate_description
+from optinc_pdk.spec.dies import DieSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 FORMATS = ("gds", "oas")
@@ -71,6 +73,7 @@ class BuiltLayout:
     @property
     def top_cells(self) -> list[Any]:
         return self.dies or [self.component]
+    adapter: Any = None  # the PdkAdapter it was drawn with
 
     def close(self) -> None:
         for cell in [self.component, *self._extra_cells]:
@@ -78,19 +81,40 @@ class BuiltLayout:
                 cell.delete()
 
 
+def die_top_name(name: str, institution: str | None = None) -> str:
+    """Top cell of a die: ``Cell0_<institution>`` as MPW runs ask (default ``Cell0_optinc_<name>``)."""
+    return "Cell0_" + re.sub(r"[^A-Za-z0-9_]", "_", institution or f"optinc_{name}")
+
+
 def build_layout(description: CircuitDescription | Block, name: str | None = None, labels: bool = False,
                  info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None,
-                 die: tuple[str, float, float] | None = None) -> BuiltLayout:
+                 die: tuple[str, float, float] | None = None, pdk: str | None = None, mount: DieSpec | None = None,
+                 institution: str | None = None) -> BuiltLayout:
     """Plan and draw the layout of ``description`` (its only input, with the device geometry).
 
     The top cell is named after the scenario and carries ``info``: scenario, weights digest and
     source, mesh kind, MZI count, and whatever ``info`` adds (the phase-map file name, say).
     With ``die`` (name, width mm, height mm; ``floorplan.parse_die``) the design is cut onto dies
     (``floorplan.plan_dies``) and every die is a top cell of its own, ``<name>_die<k>``.
+    ``pdk`` chooses the PDK adapter (default: the embedded optinc PDK): its cells, layers, and the
+    geometry its cells really have. With ``mount``, the design is mounted on the PDK's die frame with
+    fibre I/O (``layout/die.py``) in a top cell named for the MPW run (``die_top_name``).
     """
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK, get_adapter
+
     if die is not None:
+        if (pdk or DEFAULT_PDK) != DEFAULT_PDK:
+            raise OptincError(f"--die {die[0]}: floorplanning onto dies draws with the optinc PDK; with --pdk {pdk} "
+                              "the design mounts on the PDK's own die frame (--die cornerstone-full or cornerstone-half)")
         return _build_dies(description, name, info, geometry, die)
+    adapter = get_adapter(pdk)
     top_block, name, g, base_info = _unpack(description, name, geometry)
+    g = adapter.geometry(g)
+    base_info.update({"pdk": adapter.name, "pdk_versions": adapter.versions()})
+    if mount is not None:
+        from optinc_pdk.layout.die import check_die
+
+        check_die(adapter, mount)
     validate_description(top_block, name)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -102,43 +126,66 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     timings["plan_s"] = time.perf_counter() - t0
 
     import gdsfactory as gf
-    import klayout.db as kdb
 
     from optinc_pdk.layout.draw import Drawer
-    from optinc_pdk.pdk.tech import LAYER
 
     t0 = time.perf_counter()
-    drawer = Drawer(g)
+    drawer = Drawer(g, adapter)
     drawer.name_cells(plan)
     design = drawer.cell(plan)
     origin = drawer.origin(plan)
-    existing = gf.kcl.layout.cell(name)
-    if existing is not None:  # a previous build's top cell of this name (plan cells carry a hash)
-        gf.kcl[existing.cell_index()].delete()
-    top = gf.Component(name=name)
-    extra = []
+    top_name = name if mount is None else die_top_name(name, institution)
+    for stale in (top_name, f"{top_name}_fibre_routes"):
+        existing = gf.kcl.layout.cell(stale)
+        if existing is not None:  # a previous build's top cell of this name (plan cells carry a hash)
+            gf.kcl[existing.cell_index()].delete()
+    top = gf.Component(name=top_name)
+    extra: list = []  # cells made for this build only, deleted with it
     try:
-        ref = top.add_ref(design, name="optinc")
-        top.add_ports(ref.ports)
+        origin, die_info = _place_design(top, design, plan, origin, adapter, g, mount, extra)
         if labels:
-            from optinc_pdk.layout.labels import phase_labels
-
-            texts, xy = phase_labels(top_block, planner, origin)
-            label_cell = gf.Component(name=f"{name}_phase_labels")
-            extra.append(label_cell)
-            shapes = label_cell.shapes(label_cell.kcl.layer(*LAYER.TEXT))
-            for text, (x, y) in zip(texts, xy.tolist()):
-                shapes.insert(kdb.DText(text, kdb.DTrans(x, y)))
-            top.add_ref(label_cell, name="phase_labels")
+            _add_phase_labels(top, top_block, planner, origin, f"{name}_phase_labels", adapter, extra)
         full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
-                     "width_um": plan.bbox.width, "height_um": plan.bbox.height, "crossings": total_crossings(plan)}
+                     "width_um": plan.bbox.width, "height_um": plan.bbox.height, "crossings": total_crossings(plan),
+                     **die_info}
         top.info.update(full_info)
     except BaseException:
         for cell in [top, *extra]:
             cell.delete()
         raise
     timings["draw_s"] = time.perf_counter() - t0
-    return BuiltLayout(name, top, plan, planner, origin, expected, full_info, timings, extra, drawer.drawn_names(plan))
+    return BuiltLayout(top_name, top, plan, planner, origin, expected, full_info, timings, extra,
+                       drawer.drawn_names(plan), adapter)
+
+
+def _place_design(top, design, plan: Plan, origin: tuple[float, float], adapter, g: DeviceGeometry,
+                  mount: DieSpec | None, extra: list) -> tuple[tuple[float, float], dict]:
+    """The design cell in ``top``: its one instance, or mounted on the die ``mount``. Returns where the plan's
+    (0, 0) lies (``BuiltLayout.origin``) and the die's info (empty without a die)."""
+    if mount is None:
+        ref = top.add_ref(design, name="optinc")
+        top.add_ports(ref.ports)
+        return origin, {}
+    from optinc_pdk.layout.die import DieMount
+
+    mounted = DieMount(adapter, mount, g, created=extra).mount(top, design, plan, origin)
+    return tuple(-d for d in mounted["design_offset_um"]), {"die": mounted}  # plan point p lies at p + offset
+
+
+def _add_phase_labels(top, top_block: Block, planner: Planner, origin: tuple[float, float], cell_name: str,
+                      adapter, extra: list) -> None:
+    import gdsfactory as gf
+    import klayout.db as kdb
+
+    from optinc_pdk.layout.labels import phase_labels
+
+    texts, xy = phase_labels(top_block, planner, origin)
+    label_cell = gf.Component(name=cell_name)
+    extra.append(label_cell)
+    shapes = label_cell.shapes(label_cell.kcl.layer(*adapter.layers.text))
+    for text, (x, y) in zip(texts, xy.tolist()):
+        shapes.insert(kdb.DText(text, kdb.DTrans(x, y)))
+    top.add_ref(label_cell, name="phase_labels")
 
 
 def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: bool = False) -> tuple[Plan, Planner, int]:
@@ -218,7 +265,8 @@ def _check_formats(formats) -> tuple[str, ...]:
 def write_layout(description: CircuitDescription | Block, out_dir: str | Path, name: str | None = None,
                  formats=FORMATS, png: bool = True, labels: bool = False, info: dict[str, Any] | None = None,
                  geometry: DeviceGeometry | None = None, netlists: bool = False,
-                 die: tuple[str, float, float] | None = None) -> LayoutResult:
+                 die: tuple[str, float, float] | None = None, pdk: str | None = None, mount: DieSpec | None = None,
+                 institution: str | None = None) -> LayoutResult:
     """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring.
 
     With ``netlists``, also ``<out_dir>/netlists/<block>.pic.yml``: the whole design's hierarchical
@@ -227,7 +275,7 @@ def write_layout(description: CircuitDescription | Block, out_dir: str | Path, n
     formats = _check_formats(formats)
     if die is not None and (labels or netlists):
         raise OptincError("--die: phase labels and netlists describe the unfolded layout; build them without --die")
-    built = build_layout(description, name, labels, info, geometry, die)
+    built = build_layout(description, name, labels, info, geometry, die=die, pdk=pdk, mount=mount, institution=institution)
     out = Path(out_dir)
     try:
         return _write(built, out, formats, png, description if netlists else None)
@@ -249,6 +297,8 @@ def _write_netlists(built: BuiltLayout, description, folder: Path, timings: dict
 
 def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, netlists_of=None) -> LayoutResult:
     import kfactory as kf
+
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK
 
     out.mkdir(parents=True, exist_ok=True)
     timings = dict(built.timings)
@@ -290,7 +340,10 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
 
         t0 = time.perf_counter()
         shown = built.dies[0].name if built.dies else None  # a die build: the first die
-        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png", cell=shown)
+        # another PDK's layers need its own layer views (written beside the layout, as the build does)
+        adapter = built.adapter
+        views = {} if adapter is None or adapter.name == DEFAULT_PDK else {"lyp": adapter.write_layer_views(out)}
+        paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png", cell=shown, **views)
         timings["png_s"] = time.perf_counter() - t0
     if netlists_of is not None:
         paths["netlists"] = _write_netlists(built, netlists_of, out / "netlists", timings)

@@ -7,9 +7,12 @@ from functools import lru_cache
 import gdsfactory as gf
 
 from optinc_pdk.pdk.cells import CELLS
-from optinc_pdk.pdk.cells._cell import PDK_NAME
+from optinc_pdk.pdk.cells._cell import PDK_NAME, Process, ProcessLayers, register_process
 from optinc_pdk.pdk.models import MODELS
 from optinc_pdk.pdk.tech import CROSS_SECTIONS, LAYER, LAYER_VIEWS
+
+PROCESS = register_process(Process(PDK_NAME, ProcessLayers(LAYER.WG, LAYER.HEATER, LAYER.METAL, LAYER.NONLINEAR,
+                                                           LAYER.TEXT)))
 
 
 @lru_cache

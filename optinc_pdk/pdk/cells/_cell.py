@@ -4,13 +4,20 @@ Cells take ``geometry`` as a ``DeviceGeometry``, a mapping of overrides, or None
 It reaches ``gf.cell`` as a complete plain dict, so the cell's settings (and netlists) record
 every dimension as data — a pydantic object would be stored as an opaque string — and equal
 geometries hit the same cache entry however the caller spelled them.
+
+A cell draws for the *process* of the active gdsfactory PDK (``Process``): the layers it draws
+on, and the cells that process draws itself (a foundry PDK's MMI in place of the optinc
+coupler, say). Every other cell — the MZIs, trees and blocks composed of those — is the same
+code for every process, so one composition serves both PDKs. Each process has its own cell
+cache and name suffix, so equal geometries on two processes never share a cell.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import gdsfactory as gf
 
@@ -20,6 +27,51 @@ from optinc_pdk.spec.geometry import DeviceGeometry
 type GeometrySpec = DeviceGeometry | Mapping[str, Any] | None
 
 PDK_NAME = "optinc"
+
+
+class ProcessLayers(NamedTuple):
+    """The GDS layers the optinc cells draw on (layer, datatype)."""
+
+    wg: tuple[int, int]  # waveguide core
+    heater: tuple[int, int]  # heater filament
+    metal: tuple[int, int]  # heater contact pads
+    nonlinear: tuple[int, int]  # nonlinear-unit placeholder box
+    text: tuple[int, int]  # human-readable labels
+
+
+@dataclass(frozen=True)
+class Process:
+    """How the optinc cells draw under one gdsfactory PDK (``pdk_name``, the ``gf.Pdk``'s name)."""
+
+    pdk_name: str
+    layers: ProcessLayers
+    drawings: Mapping[str, Callable[..., gf.Component]] = field(default_factory=dict)  # cell name → drawing
+    suffix: str = ""  # appended to cell names (cell-name prefixes such as "mzi" stay)
+
+
+_PROCESSES: dict[str, Process] = {}
+
+
+def register_process(process: Process) -> Process:
+    """Make the optinc cells draw for ``process`` whenever its PDK is the active one."""
+    _PROCESSES[process.pdk_name] = process
+    return process
+
+
+def active_process(cell_name: str = "") -> Process:
+    """The process of the active PDK; one line naming the cell when no optinc process is active."""
+    name = _active_pdk_name()
+    if name not in _PROCESSES:
+        raise OptincError(
+            f"cell {cell_name!r} needs an optinc PDK active (active: {name!r}); "
+            "call optinc_pdk.pdk.activate_pdk() or an adapter's activate() first"
+        )
+    return _PROCESSES[name]
+
+
+def process_layers() -> ProcessLayers:
+    """The layers of the active process (for cells and ports shared by every process)."""
+    return active_process().layers
 
 
 def geometry_dict(geometry: GeometrySpec) -> dict[str, Any]:
@@ -36,15 +88,21 @@ def as_geometry(geometry: GeometrySpec) -> DeviceGeometry:
 
 
 def geometry_cell(func: Callable[..., gf.Component]) -> Callable[..., gf.Component]:
-    """Register ``func`` as a gdsfactory cell whose ``geometry`` keyword is normalised first."""
-    cell = gf.cell(func)
+    """Register ``func`` as a gdsfactory cell whose ``geometry`` keyword is normalised first.
+
+    The active process may draw the cell its own way (``Process.drawings``, same signature).
+    """
+    cells: dict[str, Callable[..., gf.Component]] = {}
 
     @functools.wraps(func)
     def factory(*args: Any, geometry: GeometrySpec = None, **kwargs: Any) -> gf.Component:
-        if _active_pdk_name() != PDK_NAME:
-            raise OptincError(
-                f"cell {func.__name__!r} needs the optinc PDK active (active: {_active_pdk_name()!r}); "
-                "call optinc_pdk.pdk.activate_pdk() first"
+        process = active_process(func.__name__)
+        cell = cells.get(process.pdk_name)
+        if cell is None:
+            drawing = process.drawings.get(func.__name__, func)
+            cell = cells[process.pdk_name] = (
+                gf.cell(drawing) if not process.suffix
+                else gf.cell(drawing, basename=func.__name__ + process.suffix, register_factory=False)
             )
         return cell(*args, geometry=geometry_dict(geometry), **kwargs)
 

@@ -8,9 +8,8 @@ from typing import Any
 import gdsfactory as gf
 import numpy as np
 
-from optinc_pdk.pdk.cells._cell import geometry_cell, rect
+from optinc_pdk.pdk.cells._cell import geometry_cell, process_layers, rect
 from optinc_pdk.pdk.dimensions import connector_length
-from optinc_pdk.pdk.tech import LAYER
 from optinc_pdk.spec.geometry import DeviceGeometry, arc_sbend
 
 #: Largest distance between a drawn bend edge and the true arc (µm): half the 1 nm grid.
@@ -18,7 +17,7 @@ ARC_TOLERANCE_UM = 0.0005
 
 
 def add_optical_port(c: gf.Component, name: str, x: float, y: float, orientation: float, width: float) -> None:
-    c.add_port(name, center=(x, y), width=width, orientation=orientation, layer=LAYER.WG, port_type="optical")
+    c.add_port(name, center=(x, y), width=width, orientation=orientation, layer=process_layers().wg, port_type="optical")
 
 
 @geometry_cell
@@ -29,7 +28,7 @@ def straight(length: float = 10.0, geometry: dict[str, Any] | None = None) -> gf
         raise ValueError(f"straight length={length} must be > 0")
     w = g.wg_width
     c = gf.Component()
-    c.add_polygon(rect(0, -w / 2, length, w / 2), layer=LAYER.WG)
+    c.add_polygon(rect(0, -w / 2, length, w / 2), layer=process_layers().wg)
     add_optical_port(c, "o1", 0, 0, 180, w)
     add_optical_port(c, "o2", length, 0, 0, w)
     return c
@@ -73,7 +72,7 @@ def sbend(dx: float | None = None, dy: float = 25.0, geometry: dict[str, Any] | 
     if bend.radius < g.bend_radius:
         raise ValueError(f"sbend dx={dx}, dy={dy} needs radius {bend.radius:.3f} < bend_radius={g.bend_radius}")
     c = gf.Component()
-    c.add_polygon(sbend_outline(dx, dy, g.wg_width), layer=LAYER.WG)
+    c.add_polygon(sbend_outline(dx, dy, g.wg_width), layer=process_layers().wg)
     add_optical_port(c, "o1", 0, 0, 180, g.wg_width)
     add_optical_port(c, "o2", dx, dy, 0, g.wg_width)
     return c
