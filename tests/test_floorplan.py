@@ -123,7 +123,7 @@ def test_a_folded_multi_die_build_reads_back_one_cell_per_die_each_inside_its_di
                 b = placed[name].dbbox()
                 assert (b.left, b.bottom, b.right, b.top) == pytest.approx(row["box_um"], abs=1e-3)
             assert ("uturns" in placed) == (len(p["rows"]) > 1)
-    connectivity = check_connectivity(result.paths["gds"], d.top, s.device.wg_width, "design")
+    connectivity = check_connectivity(result.paths["gds"], d.top, s.device.wg_width, dies="design")
     assert connectivity.ok, connectivity.to_dict()
 
 
@@ -139,7 +139,7 @@ def test_a_cut_design_that_lost_a_waveguide_fails_the_open_end_check(die_build, 
     shapes.erase(next(iter(shapes.each())))
     broken = tmp_path / "broken.gds"
     layout.write(str(broken))
-    assert not check_connectivity(broken, d.top, s.device.wg_width, "design").ok
+    assert not check_connectivity(broken, d.top, s.device.wg_width, dies="design").ok
 
 
 @pytest.mark.slow
