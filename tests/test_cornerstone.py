@@ -181,7 +181,7 @@ def test_the_demonstrator_fits_the_half_cell_too(si220, tmp_path):
     scenario = load_scenario("demo")
     description = describe(scenario, load_for_scenario(scenario, None))
     result = write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE,
-                          die=get_die("cornerstone-half"))
+                          mount=get_die("cornerstone-half"))
     assert check_submission(result.paths["gds"]) == []
     assert result.info["die"]["fibres_used"] == 27 and result.mzis == 2
 
@@ -211,7 +211,7 @@ def test_a_design_with_more_ports_than_fibres_is_refused(si220, tmp_path):
     scenario = tiny_scenario(name="wide_cs", servers=4, widths=(4, 4), approx=())  # 16 inputs, 14 fibres a side
     description = build_description(scenario, random_weights(scenario, 1))
     with pytest.raises(OptincError, match="fibre couplers"):
-        write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE, die=get_die("cornerstone-full"))
+        write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE, mount=get_die("cornerstone-full"))
     assert not list(tmp_path.glob("*.gds"))
 
 
@@ -232,7 +232,7 @@ def test_a_design_larger_than_the_die_is_refused(si220, tmp_path):
 
     description = random_phase_description(load_scenario("b8n4"))
     with pytest.raises(OptincError, match="does not fit the die"):
-        write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE, die=get_die("cornerstone-half"))
+        write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE, mount=get_die("cornerstone-half"))
     assert not list(tmp_path.glob("*.gds"))
 
 

@@ -155,7 +155,7 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
         raise
     timings["draw_s"] = time.perf_counter() - t0
     return BuiltLayout(top_name, top, plan, planner, origin, expected, full_info, timings, extra,
-                       drawer.drawn_names(plan), adapter)
+                       drawer.drawn_names(plan), adapter=adapter)
 
 
 def _place_design(top, design, plan: Plan, origin: tuple[float, float], adapter, g: DeviceGeometry,
