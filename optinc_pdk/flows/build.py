@@ -228,10 +228,13 @@ class _Stages:
         return value
 
 
-def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest, adapter) -> dict:
+def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest) -> dict:
     from optinc_pdk.layout import write_layout
+    from optinc_pdk.pdk.adapters import get_adapter
     from optinc_pdk.spec.dies import get_die
 
+    # the PDK's modules (gdsfactory, cspdk) load here, where the layout needs them, not earlier in the build
+    adapter = get_adapter(request.pdk)
     die = get_die(request.die) if request.die else None
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
                           labels=request.labels, netlists=True, pdk=adapter.name, die=die,
@@ -242,9 +245,12 @@ def _write_layout(design: SingleDesign, description, out_dir: Path, request: Bui
     return written
 
 
-def _check_connectivity(design: SingleDesign, description, layout: dict, adapter) -> dict:
+def _check_connectivity(design: SingleDesign, description, layout: dict, pdk: str | None) -> dict:
     """Open waveguide ends of the written layout's drawn polygons against the description's (0.6 s on b8n4)."""
     from optinc_pdk.layout.connectivity import check_connectivity
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    adapter = get_adapter(pdk)
 
     drawn = design.layout_args(description)["description"]
     top = getattr(drawn, "top", drawn)  # a CircuitDescription, or a cascade's top block
@@ -303,15 +309,13 @@ def _check_pdk_and_die(request: BuildRequest) -> None:
 
 
 def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:
-    from optinc_pdk.pdk.adapters import get_adapter
-
-    s, adapter = request.scenario, get_adapter(request.pdk)
+    s = request.scenario
     design = (CascadeDesign if s.cascade is not None else SingleDesign)(request, weights)
     description = stages.run("describe", design.describe)
     verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None
     exports = stages.run("exports", lambda: design.export(description, out_dir))
-    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request, adapter))
-    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout, adapter))
+    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
+    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout, request.pdk))
                     if request.verify else None)
     verified = None if verification is None else design.verified(verification) and connectivity["connected"]
     body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,
