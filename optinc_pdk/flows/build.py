@@ -235,9 +235,12 @@ class _Stages:
         return value
 
 
-def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest, adapter) -> dict:
+def _write_layout(design: SingleDesign, description, out_dir: Path, request: BuildRequest) -> dict:
     from optinc_pdk.layout import write_layout
+    from optinc_pdk.pdk.adapters import get_adapter
 
+    # the PDK's modules (gdsfactory, cspdk) load here, where the layout needs them, not earlier in the build
+    adapter = get_adapter(request.pdk)
     floorplanned, mount = die_choice(request)
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
                           labels=request.labels, netlists=floorplanned is None, die=floorplanned, pdk=adapter.name,
@@ -248,9 +251,12 @@ def _write_layout(design: SingleDesign, description, out_dir: Path, request: Bui
     return written
 
 
-def _check_connectivity(design: SingleDesign, description, layout: dict, adapter) -> dict:
+def _check_connectivity(design: SingleDesign, description, layout: dict, pdk: str | None) -> dict:
     """Open waveguide ends of the written layout's drawn polygons against the description's (0.6 s on b8n4)."""
     from optinc_pdk.layout.connectivity import check_connectivity
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    adapter = get_adapter(pdk)
 
     drawn = design.layout_args(description)["description"]
     top = getattr(drawn, "top", drawn)  # a CircuitDescription, or a cascade's top block
@@ -262,12 +268,18 @@ def _check_connectivity(design: SingleDesign, description, layout: dict, adapter
     return check_connectivity(paths.get("gds") or paths["oas"], top, width, adapter.layers.wg, dies, mount).to_dict()
 
 
-def _check_drc(layout: dict, out_dir: Path, name: str) -> dict:
+def _check_drc(layout: dict, out_dir: Path, name: str, pdk: str | None) -> dict:
     """The PDK's design rules on the written layout (:mod:`optinc_pdk.layout.drc`): the .lyrdb and the deck beside it."""
     from optinc_pdk.layout.drc import run_drc
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK
+    from optinc_pdk.pdk.rules import RULES_BY_PDK
 
+    pdk = pdk or DEFAULT_PDK
+    if pdk not in RULES_BY_PDK:  # another PDK's layers: the optinc rules would check nothing and call it clean
+        return {"skipped": f"no design-rule table for the {pdk} PDK yet (optinc_pdk/pdk/rules.py)"}
     paths = layout["paths"]
-    return run_drc(paths.get("gds") or paths["oas"], lyrdb=out_dir / f"{name}.lyrdb", deck=out_dir / "optinc.lydrc").to_dict()
+    return run_drc(paths.get("gds") or paths["oas"], pdk, lyrdb=out_dir / f"{name}.lyrdb",
+                   deck=out_dir / f"{pdk}.lydrc").to_dict()
 
 
 def _view_command(layout: dict) -> str:
@@ -339,17 +351,15 @@ def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, 
 
 
 def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:
-    from optinc_pdk.pdk.adapters import get_adapter
-
-    s, adapter = request.scenario, get_adapter(request.pdk)
+    s = request.scenario
     design = (CascadeDesign if s.cascade is not None else SingleDesign)(request, weights)
     description = stages.run("describe", design.describe)
     verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None
     exports = stages.run("exports", lambda: design.export(description, out_dir))
-    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request, adapter))
-    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout, adapter))
+    layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
+    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout, request.pdk))
                     if request.verify else None)
-    drc = stages.run("drc", lambda: _check_drc(layout, out_dir, s.name))
+    drc = stages.run("drc", lambda: _check_drc(layout, out_dir, s.name, request.pdk))
     verified = None if verification is None else design.verified(verification) and connectivity["connected"]
     body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,
             "connectivity": connectivity, "drc": drc, "verified": verified, "layout": layout, "exports": exports,

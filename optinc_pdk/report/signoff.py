@@ -6,6 +6,8 @@ from __future__ import annotations
 def drc_lines(drc: dict | None) -> list[str]:
     if not drc:
         return []
+    if "skipped" in drc:
+        return [f"Design rules: not checked: {drc['skipped']}.", ""]
     verdict = "clean" if drc["violations"] == 0 else f"**{drc['violations']} violations**"
     lines = [f"Design rules (the PDK's rules table, `optinc_pdk.pdk.rules`, on the written layout): {verdict} "
              f"({drc['seconds']:.1f} s). Markers: `{drc['lyrdb']}` (KLayout: Tools → Marker Browser → File → Open); "
