@@ -195,7 +195,7 @@ def test_the_die_presets_are_cornerstones_design_areas(si220):
 
 @pytest.mark.parametrize("args, needle", [
     (["--pdk", "tsmc"], "--pdk: 'tsmc'"),
-    (["--die", "cornerstone-full"], "--pdk cornerstone-si220"),
+    (["--pdk", CHOICE, "--die", "26x33"], "--die: '26x33'"),
     (["--pdk", CHOICE, "--die", "wafer"], "--die: 'wafer'"),
 ])
 def test_misuse_is_one_line_and_exit_2(si220, run_cli, tmp_path, args, needle):

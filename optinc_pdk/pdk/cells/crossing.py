@@ -7,9 +7,8 @@ from typing import Any
 import gdsfactory as gf
 import numpy as np
 
-from optinc_pdk.pdk.cells._cell import geometry_cell
+from optinc_pdk.pdk.cells._cell import geometry_cell, process_layers
 from optinc_pdk.pdk.cells.waveguides import add_optical_port
-from optinc_pdk.pdk.tech import LAYER
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 
@@ -34,7 +33,7 @@ def crossing(geometry: dict[str, Any] | None = None) -> gf.Component:
     """Crossing centred on (0, 0): o1 west, o2 north, o3 east, o4 south, each crossing_length/2 from the centre."""
     g = DeviceGeometry(**geometry)
     c = gf.Component()
-    c.add_polygon([tuple(p) for p in crossing_outline(g).tolist()], layer=LAYER.WG)
+    c.add_polygon([tuple(p) for p in crossing_outline(g).tolist()], layer=process_layers().wg)
     tip, w = g.crossing_length / 2, g.wg_width
     for name, x, y, orientation in (("o1", -tip, 0, 180), ("o2", 0, tip, 90), ("o3", tip, 0, 0), ("o4", 0, -tip, 270)):
         add_optical_port(c, name, x, y, orientation, w)
