@@ -21,6 +21,7 @@ from common import machine
 from optinc_pdk.circuit.builder import build_description
 from optinc_pdk.core.datasets import exhaustive_dataset
 from optinc_pdk.core.weights import load_for_scenario
+from optinc_pdk.simulate import fused as fused_path
 from optinc_pdk.simulate import yield_
 from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites
 from optinc_pdk.simulate.stages import compile_block
@@ -44,13 +45,13 @@ def timed_chips(description, sites, model, inputs, seed, chips) -> tuple[dict, y
             t0 = time.perf_counter()
             stage = compile_block(description.top, leaf_matrices={name: m[j] for name, m in leaves.items()})
             t1 = time.perf_counter()
-            fused = yield_.fuse(stage)
+            fused = fused_path.fuse(stage)
             matrix, offset = fused[-1]
             fused[-1] = (matrix[receivers] * description.receiver_gain, offset[receivers] * description.receiver_gain)
-            segments = [yield_.Segment(np.ascontiguousarray(m.real, dtype=np.float32), o.real.astype(np.float32))
+            segments = [fused_path.Segment(np.ascontiguousarray(m.real, dtype=np.float32), o.real.astype(np.float32))
                         for m, o in fused]
             t2 = time.perf_counter()
-            levels = yield_.received_levels(segments, inputs.fields)
+            levels = fused_path.received_levels(segments, inputs.fields)
             t3 = time.perf_counter()
             yield_.record_chip(out, int(chip), levels, inputs)
             t4 = time.perf_counter()

@@ -12,7 +12,7 @@ import pytest
 
 from optinc_pdk.circuit import build_description
 from optinc_pdk.core.datasets import exhaustive_dataset
-from optinc_pdk.core.weights import OnnWeights, load_npz, save_npz
+from optinc_pdk.core.weights import load_npz, save_npz
 from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites
 from optinc_pdk.simulate.tolerance import tolerable_sigma
 from optinc_pdk.simulate.weight_errors import sample_weight_errors
@@ -42,23 +42,29 @@ def trained_tiny(tmp_path_factory):
     return scenario, result.weights
 
 
-def _with_errors(weights: OnnWeights, errors, chip: int) -> OnnWeights:
-    return OnnWeights(tuple(w + d[chip] for w, d in zip(weights.weights, errors.weights)),
-                      tuple(b + d[chip] for b, d in zip(weights.biases, errors.biases)), {})
-
-
-def test_chips_seen_as_weight_errors_decide_exactly_as_the_chip_simulation(trained_tiny):
+@pytest.fixture(scope="module")
+def tiny_chip(trained_tiny):
+    """(description, exhaustive dataset, every input as yield inputs) of the trained tiny network."""
     scenario, weights = trained_tiny
     description = build_description(scenario, weights)
     data = exhaustive_dataset(scenario)
-    chosen = yield_inputs(description, data, 0, seed=0)
+    return description, data, yield_inputs(description, data, 0, seed=0)
+
+
+def _chip(weights, errors, k: int):
+    return weights.plus([d[k] for d in errors.weights], [d[k] for d in errors.biases])
+
+
+def test_chips_seen_as_weight_errors_decide_exactly_as_the_chip_simulation(trained_tiny, tiny_chip):
+    weights = trained_tiny[1]
+    description, data, chosen = tiny_chip
     model = ErrorModel(sigma_phase=0.05, sigma_split=0.01)
     chips = 12
     out = ChipOutcomes.empty(chips, data.n_outputs)
     simulate_chips(description, ErrorSites(description), model, chosen, 3, range(chips), out, dtype=np.float64)
     errors = sample_weight_errors(description, weights, model, 3, chips)
     x = data.inputs(slice(0, data.size), dtype=np.float64)
-    through_weights = [int(data.correct(_with_errors(weights, errors, k).forward(x), slice(0, data.size)).sum())
+    through_weights = [int(data.correct(_chip(weights, errors, k).forward(x), slice(0, data.size)).sum())
                        for k in range(chips)]
     np.testing.assert_array_equal(out.correct, through_weights)
     assert min(through_weights) < data.size  # the errors are large enough to cost decisions
@@ -88,9 +94,8 @@ def test_noise_aware_fine_tuning_raises_the_held_out_chips_accuracy(trained_tiny
     assert decision_accuracy(result.weights, exhaustive_dataset(scenario)) == 1.0
 
 
-def test_calibrated_phase_offsets_leave_only_the_residual_and_uncalibrated_ones_act_as_phase_errors(trained_tiny):
-    scenario, weights = trained_tiny
-    description = build_description(scenario, weights)
+def test_calibrated_phase_offsets_leave_only_the_residual_and_uncalibrated_ones_act_as_phase_errors(tiny_chip):
+    description = tiny_chip[0]
     sites = ErrorSites(description)
     normals = sites.draw(5, [0, 1])
     k, o = sites.n_mzis, sites.n_outputs
@@ -109,21 +114,16 @@ def test_calibrated_phase_offsets_leave_only_the_residual_and_uncalibrated_ones_
         assert np.abs(as_offsets[name] - ideal[name]).max() > 0.01
 
 
-def test_calibration_of_offsets_with_a_dac_leaves_at_most_half_a_step(trained_tiny):
-    scenario, weights = trained_tiny
-    description = build_description(scenario, weights)
-    data = exhaustive_dataset(scenario)
-    chosen = yield_inputs(description, data, 0, seed=0)
+def test_calibration_of_offsets_with_a_dac_leaves_at_most_half_a_step(tiny_chip):
+    description, _, chosen = tiny_chip
     with_offsets = ErrorModel(sigma_offset=0.5, dac_bits=12)
     plain = run_yield(description, chosen, with_offsets, 8, 2)
     calibrated = run_yield(description, chosen, replace(with_offsets, calibrate="phases"), 8, 2)
     assert plain["yield"] < calibrated["yield"] == 1.0
 
 
-def test_tolerable_sigma_brackets_the_yield_target(trained_tiny):
-    scenario, weights = trained_tiny
-    description = build_description(scenario, weights)
-    chosen = yield_inputs(description, exhaustive_dataset(scenario), 0, seed=0)
+def test_tolerable_sigma_brackets_the_yield_target(tiny_chip):
+    description, _, chosen = tiny_chip
     found = tolerable_sigma(description, chosen, ErrorModel(), chips=20, seed=4, low=1e-3, high=1.0, ratio=1.5,
                             dtype=np.float64)
     assert found.sigma is not None and found.rejected is not None and found.rejected / found.sigma <= 1.5
@@ -168,12 +168,11 @@ def test_saved_robust_weights_carry_their_method(trained_tiny, tmp_path):
     assert loaded.provenance["initialised_from"]["sha256"] == weights.digest()
 
 
-def test_fixed_phases_keep_their_offsets_and_refuse_calibration(trained_tiny, run_cli):
-    scenario, weights = trained_tiny
+def test_fixed_phases_keep_their_offsets_and_refuse_calibration(tiny_chip, run_cli):
     from optinc_pdk.errors import OptincError
     from optinc_pdk.simulate.nonideal import fixed_phase_sigma
 
-    description = build_description(scenario, weights)
+    description = tiny_chip[0]
     sites = ErrorSites(description)
     normals = sites.draw(8, [0])
     fixed = sites.leaf_matrices(ErrorModel(sigma_offset=0.02, dac_bits=10, phases="fixed"), normals)

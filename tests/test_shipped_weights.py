@@ -56,17 +56,22 @@ def test_large_scenarios_decide_a_seeded_sample_as_their_record_says(name):
         assert abs(correct.mean() - weights.provenance["accuracy"]) < 0.02
 
 
-@pytest.mark.parametrize("name", sorted(EXHAUSTIVE) + SAMPLED)
-def test_every_shipped_design_records_its_tolerable_phase_error(name):
-    """Issue 29: the record states the tolerable σ_phase measured on these very weights, and the verdict."""
+@pytest.mark.parametrize(("name", "level"), [(name, None) for name in sorted(EXHAUSTIVE) + SAMPLED]
+                         + [("cascade16", 1), ("cascade16", 2)])
+def test_every_shipped_design_records_its_tolerable_phase_error(name, level):
+    """Issue 29: the record states the tolerable σ_phase measured on these very weights, and the verdict.
+
+    A cascade's tolerance is its whole system's (five OptINCs sampled together): both levels record it.
+    """
     from optinc_pdk.simulate.tolerance import MANUFACTURABLE_SIGMA
 
-    weights = load_for_scenario(_require(name))
+    weights = load_for_scenario(load_scenario(name), level=level)
     tolerance = weights.provenance.get("tolerance")
-    assert tolerance, f"weights/{name}.json: no tolerance; run `optinc yield {name} --tolerable --samples 100 --record`"
+    assert tolerance, f"{weights.source}: no tolerance; run `optinc yield {name} --tolerable --samples 100 --record`"
     assert tolerance["sha256"] == weights.digest()
     sigma = tolerance["tolerable_sigma_phase"]
     assert tolerance["manufacturable"] == (sigma is not None and sigma >= MANUFACTURABLE_SIGMA)
     assert tolerance["chips"] >= 100 and tolerance["yield_target"] == 0.99
+    assert tolerance.get("unit", "chip") == ("system" if level else "chip")
     passed = [t["sigma_phase"] for t in tolerance["tried"] if t["passed"]]
     assert (sigma is None and not passed) or sigma == max(passed)

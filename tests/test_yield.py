@@ -24,9 +24,10 @@ from optinc_pdk.decompose.mesh import MeshPhases
 from optinc_pdk.decompose.transfer import mesh_transfer
 from optinc_pdk.errors import OptincError
 from optinc_pdk.simulate.chain import compile_chain
+from optinc_pdk.simulate.fused import chip_segments, received_levels
 from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites, calibrated_phases, detector_generator, mesh_sites
 from optinc_pdk.simulate.stages import tree_matrix
-from optinc_pdk.simulate.yield_ import ChipOutcomes, chip_segments, received_levels, simulate_chips, yield_inputs
+from optinc_pdk.simulate.yield_ import ChipOutcomes, simulate_chips, yield_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -62,23 +62,38 @@ def _shown(source: str) -> str:
 
 
 def _design(scenario: str, weights: Path | None):
+    """(scenario, the weights of each trained network, description): a cascade has two networks and is one system."""
     from optinc_pdk.circuit.builder import build_description
-    from optinc_pdk.core.weights import load_for_scenario
-    from optinc_pdk.errors import OptincError
+    from optinc_pdk.circuit.cascade import build_cascade_description
+    from optinc_pdk.flows.build import load_design_weights
     from optinc_pdk.spec.scenario import load_scenario
 
     s = load_scenario(scenario)
+    networks = load_design_weights(s, weights, None)
     if s.cascade is not None:
-        raise OptincError(f"{s.name}: yield of a cascade is not supported yet (give a plain OptINC scenario)")
-    w = load_for_scenario(s, weights)
-    return s, w, build_description(s, w)
+        return s, networks, build_cascade_description(s, *networks)
+    return s, networks, build_description(s, networks[0])
+
+
+def _chosen_inputs(s, description, limit: int | None, seed: int):
+    """(the inputs every chip is checked on, the size of the dataset they come from; None: too many to count)."""
+    from optinc_pdk.core.datasets import exhaustive_dataset
+    from optinc_pdk.simulate.yield_ import cascade_yield_inputs, yield_inputs
+
+    if s.cascade is not None:  # too many server vectors to count: a stratified sample of them
+        return cascade_yield_inputs(description, limit or 0, seed), None
+    data = exhaustive_dataset(s)
+    if limit is None:
+        limit = 0 if data.size <= INPUT_LIMIT else STRATIFIED_DEFAULT
+    return yield_inputs(description, data, limit, seed), data.size
 
 
 def register(app: typer.Typer) -> None:
     @app.command("yield")
     def yield_cmd(
-        scenario: str = typer.Argument(..., help="scenario name or .yml file (a plain OptINC)"),
-        weights: Path | None = typer.Option(None, "--weights", help="weights .npz (default: the shipped weights)"),
+        scenario: str = typer.Argument(..., help="scenario name or .yml file (a cascade's sample is a whole system)"),
+        weights: Path | None = typer.Option(None, "--weights", help=(
+            "weights .npz (a cascade: folder with level1.npz, level2.npz; default: the shipped weights)")),
         sigma_phase: float | None = typer.Option(None, "--sigma-phase", help=(
             "σ of every phase's error left after calibration (drift, measurement), rad; default 0.01, or 0 with "
             "--phases fixed (whose error is its offset)")),
@@ -100,7 +115,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="seed of the chip samples"),
         inputs: int | None = typer.Option(None, "--inputs", min=0, help=(
             f"0: every input of the dataset; N: a stratified sample of N (default: all up to {INPUT_LIMIT}, "
-            f"else {STRATIFIED_DEFAULT})")),
+            f"else {STRATIFIED_DEFAULT}); a cascade: N server vectors (0, default: each level-1 input once per group)")),
         sweep_sigma: str | None = typer.Option(None, "--sweep-sigma", help="comma-separated σ_phase values: a yield curve"),
         tolerable: bool = typer.Option(False, "--tolerable", help=(
             "search the largest σ_phase at which ≥ 99% of --samples chips yield (the other errors as given)")),
@@ -152,18 +167,14 @@ def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: 
          tolerable: bool = False) -> dict | None:
     import time
 
-    from optinc_pdk.core.datasets import exhaustive_dataset
     from optinc_pdk.simulate.nonideal import ErrorSites
     from optinc_pdk.simulate.shard import finish, rank_and_world
-    from optinc_pdk.simulate.yield_ import ideal_check, run_yield, yield_inputs
+    from optinc_pdk.simulate.yield_ import ideal_check, run_yield
 
     start = time.perf_counter()
     rank, world = rank_and_world()
-    s, w, description = _design(scenario, weights)
-    data = exhaustive_dataset(s)
-    if limit is None:
-        limit = 0 if data.size <= INPUT_LIMIT else STRATIFIED_DEFAULT
-    chosen = yield_inputs(description, data, limit, seed)
+    s, networks, description = _design(scenario, weights)
+    chosen, dataset_size = _chosen_inputs(s, description, limit, seed)
     seconds = {"build": time.perf_counter() - start}
     design = ideal_check(description, chosen)  # every rank: it picks the precision all of them use
     seconds["design_check"] = time.perf_counter() - start - sum(seconds.values())
@@ -172,6 +183,7 @@ def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: 
     tolerance = None
     if tolerable:
         tolerance = _tolerance(description, chosen, models[0], samples, seed, precision)
+        tolerance["unit"] = "system" if s.cascade is not None else "chip"
         results = []
     else:
         results = [run_yield(description, chosen, m, samples, seed, sites, precision=precision)
@@ -180,8 +192,9 @@ def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: 
     finish(world)
     if rank != 0:
         return None
-    return {"scenario": s.name, "weights": _shown(w.source), "servers": description.servers, "chips": samples, "seed": seed,
-            "ranks": world, "inputs": {"sample": chosen.sample, "count": chosen.size, "of": data.size},
+    return {"scenario": s.name, "weights": ", ".join(_shown(w.source) for w in networks), "servers": description.servers,
+            "chips": samples, "unit": "system" if s.cascade is not None else "chip", "seed": seed, "ranks": world,
+            "inputs": {"sample": chosen.sample, "count": chosen.size, "of": dataset_size},
             "design": design, "results": results, "seconds": seconds} | ({"tolerance": tolerance} if tolerance else {})
 
 
@@ -193,7 +206,7 @@ def _progress_printer():
     def progress(entry: dict) -> None:
         verdict = "passes" if entry["passed"] else "fails"
         console.print(f"  σ_phase {entry['sigma_phase']:.3g} rad: {verdict} ({entry['failures']} of "
-                      f"{entry['chips_simulated']} chips simulated fail)", highlight=False)
+                      f"{entry['chips_simulated']} simulated fail)", highlight=False)
 
     return progress
 
@@ -209,12 +222,19 @@ def _tolerance(description, chosen, model, samples: int, seed: int, precision: s
 
 
 def _record(scenario: str, weights: Path | None, report: dict) -> str:
-    """The tolerance goes into the weights' provenance record (sha256 and every other field unchanged)."""
-    from optinc_pdk.core.weights import load_for_scenario
+    """The tolerance goes into the weights' provenance record (sha256 and every other field unchanged).
+
+    A cascade's tolerance is one system's (its N + 1 OptINCs sampled together): it goes into both levels' records.
+    """
+    from optinc_pdk.flows.build import load_design_weights
     from optinc_pdk.spec.scenario import load_scenario
 
     s = load_scenario(scenario)
-    return _write_record(s, None, load_for_scenario(s, weights), report, weights)
+    networks = load_design_weights(s, weights, None)
+    if s.cascade is None:
+        return _write_record(s, None, networks[0], report, weights)
+    return ", ".join(_write_record(s, level, w, report, None if weights is None else Path(weights) / f"level{level}.npz")
+                     for level, w in zip((1, 2), networks))
 
 
 def _write_record(s, level: int | None, w, report: dict, weights: Path | None = None) -> str:
@@ -225,8 +245,10 @@ def _write_record(s, level: int | None, w, report: dict, weights: Path | None = 
     from optinc_pdk.core.weights import shipped_weights_path
 
     path = (Path(weights) if weights is not None else shipped_weights_path(s, level)).with_suffix(".json")
-    options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in report["tolerance"]["error_model"].items()
-                       if value and key != "sigma_phase")
+    from optinc_pdk.report.yield_report import switched_on
+
+    model = switched_on(report["tolerance"]["error_model"])
+    options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in model.items() if key != "sigma_phase")
     command = f"optinc yield {s.name} --tolerable --samples {report['chips']} --seed {report['seed']} {options}".strip()
     entry = report["tolerance"] | {"inputs": report["inputs"], "sha256": w.digest(),
                                    "measured_on": datetime.date.today().isoformat(), "command": command}
@@ -242,7 +264,7 @@ def _write(report: dict, out: Path) -> list[str]:
 
 def _print(report: dict) -> None:
     from optinc_pdk.cli.output import console, table
-    from optinc_pdk.report.yield_report import accuracy_row, error_rows, tolerance_line
+    from optinc_pdk.report.yield_report import accuracy_row, error_rows, switched_on, tolerance_line
 
     d = report["design"]
     console.print(f"{report['scenario']}: {report['inputs']['sample']}; weights {report['weights']}")
@@ -250,8 +272,8 @@ def _print(report: dict) -> None:
                   f"levels, 1st percentile {d['margin_p1']:.4f}; fused {d['precision']} path vs complex128 simulator: "
                   f"{d['decisions_differing_from_complex128']} decisions differ")
     for r in report["results"]:
-        model = ", ".join(f"{k}={v}" for k, v in r["error_model"].items() if v) or "ideal"
-        console.print(f"[bold]yield {r['yield']:.4f}[/bold] ({r['chips_all_correct']} / {r['chips']} chips, seed "
+        model = ", ".join(f"{k}={v}" for k, v in switched_on(r["error_model"]).items()) or "ideal"
+        console.print(f"[bold]yield {r['yield']:.4f}[/bold] ({r['chips_all_correct']} / {r['chips']} {report['unit']}s, seed "
                       f"{r['seed']}, {report['ranks']} rank(s)); errors: {model}")
         console.print(table("per-chip accuracy", ["min", "1st pct", "5th pct", "median", "mean", "max"], [accuracy_row(r)]))
         if r["error_values"]:

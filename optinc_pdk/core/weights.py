@@ -49,6 +49,11 @@ class OnnWeights:
             h.update(np.ascontiguousarray(value, dtype=np.float64).tobytes())
         return h.hexdigest()
 
+    def plus(self, weight_errors, bias_errors) -> OnnWeights:
+        """These weights with per-layer errors added (e.g. one sampled chip's, in the ONN's own units); no provenance."""
+        return OnnWeights(tuple(w + d for w, d in zip(self.weights, weight_errors)),
+                          tuple(b + d for b, d in zip(self.biases, bias_errors)), {})
+
     def forward(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
         """The ideal MLP in float64: ReLU after every layer but the last."""
         return self.hidden(x, batch, layers=self.n_layers)

@@ -10,6 +10,7 @@ from optinc_pdk.core.area import OnnArea, onn_area
 from optinc_pdk.core.atomic import write_text_atomic
 from optinc_pdk.report import plots
 from optinc_pdk.report.signoff import plot_worst_route, signoff_lines
+from optinc_pdk.report.yield_report import switched_on
 
 RANDOM_BANNER = (
     "> **RANDOM WEIGHTS — NOT A TRAINED OptINC.** This build used untrained, seeded random weights of the right "
@@ -128,9 +129,11 @@ def manufacturability_lines(entry: dict | None) -> list[str]:
     sigma, rejected = entry["tolerable_sigma_phase"], entry["smallest_rejected_sigma_phase"]
     found = ("below the smallest σ tried" if sigma is None else f"**{sigma:.3g} rad**"
              + (f" ({rejected:.3g} rad fails)" if rejected is not None else " (the largest σ tried)"))
-    model = ", ".join(f"{k}={v}" for k, v in entry["error_model"].items() if v and k != "sigma_phase") or "phase errors only"
+    others = {k: v for k, v in switched_on(entry["error_model"]).items() if k != "sigma_phase"}
+    model = ", ".join(f"{k}={v}" for k, v in others.items()) or "phase errors only"
     verdict = "manufacturable" if entry["manufacturable"] else "**NOT manufacturable**"
-    return lines + [f"Largest σ_phase at which ≥ {100 * entry['yield_target']:g}% of {entry['chips']} sampled chips decide "
+    sampled = f"{entry['chips']} sampled {entry.get('unit', 'chip')}s"
+    return lines + [f"Largest σ_phase at which ≥ {100 * entry['yield_target']:g}% of {sampled} decide "
                     f"every input right: {found}; other errors: {model}. Verdict: {verdict} "
                     f"({entry['manufacturable_means']}). Measured on {entry['measured_on']} with `{entry['command']}` "
                     "(docs/yield.md).", ""]

@@ -22,6 +22,11 @@ MODEL_UNITS = {
 }
 
 
+def switched_on(error_model: dict) -> dict:
+    """The error models a run switched on (tunable phases are the default, not an error)."""
+    return {key: value for key, value in error_model.items() if value and not (key == "phases" and value == "tunable")}
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.3f}%"
 
@@ -41,11 +46,11 @@ def _table(columns: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def _result_lines(result: dict, chips_of: int) -> list[str]:
-    model = ", ".join(f"{key} = {value} {MODEL_UNITS[key]}" for key, value in result["error_model"].items() if value)
+def _result_lines(result: dict, chips_of: int, unit: str) -> list[str]:
+    model = ", ".join(f"{key} = {value} {MODEL_UNITS[key]}" for key, value in switched_on(result["error_model"]).items())
     lines = [f"### σ_phase = {result['error_model']['sigma_phase']} rad", "",
              f"- error model: {model or 'ideal chip (every model off)'}",
-             f"- **yield {result['yield']:.4f}** ({result['chips_all_correct']} of {result['chips']} chips decide all "
+             f"- **yield {result['yield']:.4f}** ({result['chips_all_correct']} of {result['chips']} {unit}s decide all "
              f"{chips_of} inputs right at every receiver), seed {result['seed']}",
              f"- decision margin of the chips (levels): worst chip's smallest {result['margin']['worst_chip_min']:.4f}, "
              f"median chip's smallest {result['margin']['median_chip_min']:.4f}, median chip's 1st percentile "
@@ -60,7 +65,7 @@ def _result_lines(result: dict, chips_of: int) -> list[str]:
 
 def tolerance_line(tolerance: dict) -> str:
     """One sentence: the tolerable σ_phase (yield ≥ target), the σ that failed, and the manufacturability verdict."""
-    target = f"yield ≥ {100 * tolerance['yield_target']:g}% of {tolerance['chips']} chips"
+    target = f"yield ≥ {100 * tolerance['yield_target']:g}% of {tolerance['chips']} {tolerance.get('unit', 'chip')}s"
     if tolerance["tolerable_sigma_phase"] is None:
         found = f"below {tolerance['smallest_rejected_sigma_phase']:.3g} rad (fails there)"
     elif tolerance["smallest_rejected_sigma_phase"] is None:
@@ -75,8 +80,8 @@ def tolerance_line(tolerance: dict) -> str:
 def yield_markdown(report: dict) -> str:
     design = report["design"]
     lines = [f"# Yield of {report['scenario']}", "",
-             f"- weights: `{report['weights']}`; inputs: {report['inputs']['sample']}; chip samples per point: "
-             f"{report['chips']}; ranks: {report['ranks']}",
+             f"- weights: `{report['weights']}`; inputs: {report['inputs']['sample']}; {report.get('unit', 'chip')} samples per "
+             f"point: {report['chips']}; ranks: {report['ranks']}",
              f"- design (ideal chip, complex128 simulator): accuracy {_percent(design['accuracy'])}, decision margin "
              f"smallest {design['margin_min']:.4f} levels, 1st percentile {design['margin_p1']:.4f} levels",
              f"- fused {design['precision']} path vs complex128 simulator on the ideal chip: "
@@ -97,7 +102,7 @@ def yield_markdown(report: dict) -> str:
         lines.append("")
     lines += ["## Results", ""]
     for result in report["results"]:
-        lines += _result_lines(result, report["inputs"]["count"])
+        lines += _result_lines(result, report["inputs"]["count"], report.get("unit", "chip"))
     return "\n".join(lines)
 
 

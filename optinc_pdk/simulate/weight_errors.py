@@ -1,6 +1,6 @@
 """Sampled chips' errors seen as errors of the ONN's weights and biases (noise-aware training, docs/yield.md).
 
-A chip's fused real segments (:func:`optinc_pdk.simulate.yield_.chip_segments`) are the ONN's layers
+A chip's fused real segments (:func:`optinc_pdk.simulate.fused.chip_segments`) are the ONN's layers
 up to positive scales of the activations (ReLU is positively homogeneous): segment l realises
 S_l = c_l·W_l between hidden layers, S_0 = W_0·C with C the averager (server digits → the ONN's
 inputs, including the activation scale), and S_L = R·W_L with R the broadcast to every server's
@@ -19,8 +19,9 @@ import numpy as np
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.errors import OptincError
+from optinc_pdk.simulate.fused import Segment, chip_segments
 from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites
-from optinc_pdk.simulate.yield_ import CHIP_BATCH, Segment, chip_segments
+from optinc_pdk.simulate.yield_ import CHIP_BATCH
 
 MAP_TOLERANCE = 1e-6  # relative: the ideal chip's segments must give back the weights this closely
 

@@ -2,11 +2,9 @@
 
 Per chip, the description compiles through the simulator's own path
 (:func:`optinc_pdk.simulate.stages.compile_block`, with the chip's imperfect mesh and attenuator
-matrices from :mod:`optinc_pdk.simulate.nonideal` in place of the ideal ones). The compiled OptINC
-is a series of affine stages and ReLU arrays; consecutive affine stages fuse into one matrix, and
-because every segment's input is real (server digits, ReLU outputs) and its consumer reads only the
-real part (the ReLU, the coherent receiver), Re(A·x + c) = Re(A)·x + Re(c) exactly: each segment is
-one real matmul. Those run in float32 when the ideal chip's float32 decisions equal the complex128
+matrices from :mod:`optinc_pdk.simulate.nonideal` in place of the ideal ones) and runs as real
+matmuls between ReLU arrays (:mod:`optinc_pdk.simulate.fused`; a cascade's sample is a whole system,
+its N + 1 OptINCs each with their own errors). Those run in float32 when the ideal chip's float32 decisions equal the complex128
 simulator's on every input checked, else in float64 (:func:`ideal_check`, on every run). The
 receivers decide as :meth:`OpticalChain.decide` does (nearest level on each output's grid,
 clipped), at every server's receiver.
@@ -19,106 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optinc_pdk.circuit.cascade import CascadeDescription
 from optinc_pdk.circuit.description import CircuitDescription
-from optinc_pdk.core.datasets import Dataset
+from optinc_pdk.core.datasets import Dataset, plain_dataset
 from optinc_pdk.core.signals import PAM4_LEVELS
-from optinc_pdk.errors import OptincError
+from optinc_pdk.simulate.cascade import cascade_server_digits, stratified_group_inputs
 from optinc_pdk.simulate.chain import compile_chain, group_sums_to_digits
+from optinc_pdk.simulate.fused import chip_path
 from optinc_pdk.simulate.nonideal import ErrorModel, ErrorSites, detector_generator
 from optinc_pdk.simulate.shard import my_chips, rank_and_world, sum_over_ranks
-from optinc_pdk.simulate.stages import AffineStage, GraphStage, NonlinearStage, Stage, compile_block
 
 CHIP_BATCH = 16  # chips whose leaf matrices are computed together (batched mesh products)
-ROW_BATCH = 8192  # inputs per matmul pass (keeps the intermediate fields in cache)
-RELU = "relu"
-
-
-@dataclass(frozen=True)
-class Segment:
-    """out = x @ weight.T + offset (real, float32 or float64), followed by a ReLU unless it is the last segment."""
-
-    weight: np.ndarray  # (out, in)
-    offset: np.ndarray  # (out,)
-
-
-def _wiring(rows: np.ndarray, cols: np.ndarray, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The 0/1 matrix of a composite's wiring; None for a straight connection (nothing to multiply)."""
-    if n_out == n_in == rows.size and np.array_equal(rows, np.arange(n_out)) and np.array_equal(cols, rows):
-        return None
-    matrix = np.zeros((n_out, n_in), dtype=np.complex128)
-    matrix[rows, cols] = 1.0
-    return matrix, np.zeros(n_out, dtype=np.complex128)
-
-
-def _serial_ops(stage: Stage) -> list:
-    """The stage as a flat list of affine (matrix, offset) pairs and RELU markers, in optical order."""
-    if isinstance(stage, AffineStage):
-        diagonal = stage.diagonal  # a diagonal stage (bias merge, attenuators) composes as a row scaling
-        return [(diagonal if diagonal is not None else stage.matrix, stage.offset)]
-    if isinstance(stage, NonlinearStage):
-        return [RELU]
-    if not isinstance(stage, GraphStage):
-        raise OptincError(f"yield: no fused model for stage {type(stage).__name__}")
-    block, kids = stage.block, stage.block.children
-    last = len(kids) - 1
-    serial = (np.all(block.inputs[:, 0] == 0) and np.all(block.outputs[:, 0] == last)
-              and np.all(block.links[:, 2] == block.links[:, 0] + 1))
-    if not serial:
-        raise OptincError(f"yield: {block.name} is not a chain of stages (a cascade is not supported yet)")
-    ops = [_wiring(block.inputs[:, 1], np.arange(block.n_in), kids[0].n_in, block.n_in)]
-    for index, child in enumerate(stage.stages):
-        ops += _serial_ops(child)
-        if index < last:
-            links = block.links[block.links[:, 0] == index]
-            ops.append(_wiring(links[:, 3], links[:, 1], kids[index + 1].n_in, kids[index].n_out))
-    ops.append(_wiring(np.arange(block.n_out), block.outputs[:, 1], block.n_out, kids[-1].n_out))
-    return ops
-
-
-def fuse(stage: Stage) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Complex (matrix, offset) of each affine run between ReLU arrays."""
-    segments, current = [], None
-    for op in _serial_ops(stage):
-        if op is None:  # a straight connection
-            continue
-        if op is RELU:
-            segments.append(current)
-            current = None
-            continue
-        matrix, offset = op
-        if current is None:
-            current = (np.diag(matrix) if matrix.ndim == 1 else matrix, offset)
-        elif matrix.ndim == 1:
-            current = (matrix[:, None] * current[0], matrix * current[1] + offset)
-        else:
-            current = (matrix @ current[0], matrix @ current[1] + offset)
-    segments.append(current)
-    return segments
-
-
-def chip_segments(description: CircuitDescription, leaf_matrices: dict | None = None, dtype=np.float32) -> list[Segment]:
-    """The real segments of one chip, the last one ending at every server's receivers (gain applied)."""
-    stage = compile_block(description.top, leaf_matrices=leaf_matrices)
-    fused = fuse(stage)
-    receivers = description.server_output_channels().ravel()
-    matrix, offset = fused[-1]
-    fused[-1] = (matrix[receivers] * description.receiver_gain, offset[receivers] * description.receiver_gain)
-    return [Segment(np.ascontiguousarray(m.real, dtype=dtype), o.real.astype(dtype)) for m, o in fused]
-
-
-def received_levels(segments: list[Segment], fields: np.ndarray) -> np.ndarray:
-    """(B, servers·digits) levels at the receivers for real input fields (B, channels)."""
-    dtype = segments[-1].weight.dtype
-    fields = fields.astype(dtype, copy=False)
-    out = np.empty((fields.shape[0], segments[-1].weight.shape[0]), dtype=dtype)
-    for start in range(0, fields.shape[0], ROW_BATCH):
-        h = fields[start : start + ROW_BATCH]
-        for segment in segments[:-1]:
-            h = h @ segment.weight.T
-            h += segment.offset
-            np.maximum(h, 0.0, out=h)
-        out[start : start + ROW_BATCH] = h @ segments[-1].weight.T + segments[-1].offset
-    return out
 
 
 @dataclass(frozen=True)
@@ -165,9 +74,35 @@ def select_rows(data: Dataset, limit: int, seed: int) -> tuple[np.ndarray, str]:
 def yield_inputs(description: CircuitDescription, data: Dataset, limit: int, seed: int) -> YieldInputs:
     rows, sample = select_rows(data, limit, seed)
     digits = group_sums_to_digits(data.numerators[rows], description.servers, description.group)
-    fields = np.zeros((rows.size, description.servers * description.digits), dtype=np.float32)
-    fields[:, description.server_input_channels().ravel()] = digits.transpose(1, 0, 2).reshape(rows.size, -1)
-    return YieldInputs(data, rows, fields, digits, sample)
+    return YieldInputs(data, rows, _server_fields(description, digits), digits, sample)
+
+
+def _server_fields(description, digits: np.ndarray) -> np.ndarray:
+    """Server digits (servers, B, D) → float32 west fields (B, channels), digit d sent as field d."""
+    fields = np.zeros((digits.shape[1], description.servers * description.digits), dtype=np.float32)
+    fields[:, description.server_input_channels().ravel()] = digits.transpose(1, 0, 2).reshape(digits.shape[1], -1)
+    return fields
+
+
+def cascade_yield_inputs(description: CascadeDescription, samples: int, seed: int) -> YieldInputs:
+    """A stratified sample of the cascade's server vectors: every level-1 input at every group position.
+
+    The cascade's own dataset (every N²-server vector) cannot be enumerated; the sample is the one
+    ``optinc simulate`` checks end to end (:func:`~optinc_pdk.simulate.cascade.stratified_group_inputs`),
+    with the exact ⌊mean⌋ of each vector's servers as the target. ``samples`` 0: each level-1 input once per position.
+    """
+    per, level1 = description.per_optinc, description.level1.scenario
+    n_inputs = plain_dataset(level1.bits, per, level1.onn_inputs).size
+    samples = samples or n_inputs
+    digits = cascade_server_digits(description, stratified_group_inputs(n_inputs, per, samples, seed))
+    sums = digits.sum(axis=0, dtype=np.int64)  # (B, D) per-digit sums over every server
+    exact = (sums @ (PAM4_LEVELS ** np.arange(description.digits))) // description.servers
+    codes = (exact[:, None] >> (2 * np.arange(description.digits))) & (PAM4_LEVELS - 1)
+    data = Dataset(f"{description.name} (sample)", sums.astype(np.int32), description.servers, codes.astype(np.uint8),
+                   np.ones(description.digits), 1)
+    sample = (f"stratified: {samples} vectors of {description.servers} servers, each of the {n_inputs} level-1 inputs "
+              f"at every group position {samples // n_inputs}x or more (seed {seed})")
+    return YieldInputs(data, np.arange(samples), _server_fields(description, digits), digits, sample)
 
 
 def decision_margin(levels: np.ndarray, codes: np.ndarray, data: Dataset) -> np.ndarray:
@@ -230,8 +165,8 @@ def simulate_chips(description: CircuitDescription, sites: ErrorSites, model: Er
         batch = chips[start : start + CHIP_BATCH]
         leaves = sites.leaf_matrices(model, sites.draw(seed, batch))
         for j, chip in enumerate(batch):
-            segments = chip_segments(description, {name: matrices[j] for name, matrices in leaves.items()}, dtype)
-            levels = received_levels(segments, inputs.fields)
+            path = chip_path(description, {name: matrices[j] for name, matrices in leaves.items()}, dtype)
+            levels = path.levels(inputs.fields)
             if model.sigma_detector:
                 noise = detector_generator(seed, int(chip)).standard_normal(levels.shape, dtype=np.float32)
                 levels += (np.float32(model.sigma_detector) * noise).astype(levels.dtype)
@@ -254,7 +189,7 @@ def ideal_check(description: CircuitDescription, inputs: YieldInputs) -> dict:
     report = {"accuracy": float(np.mean(np.all(reference_codes == inputs.codes[:, None, :], axis=(1, 2))))}
     for dtype in (np.float32, np.float64):
         name = np.dtype(dtype).name
-        fused = received_levels(chip_segments(description, dtype=dtype), inputs.fields).reshape(levels.shape)
+        fused = chip_path(description, dtype=dtype).levels(inputs.fields).reshape(levels.shape)
         report[f"{name}_decisions_differing_from_complex128"] = int(np.count_nonzero(
             inputs.data.decide(fused.astype(np.float64)) != reference_codes))
         report[f"max_level_difference_{name}"] = float(np.abs(fused - levels).max())

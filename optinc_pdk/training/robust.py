@@ -61,8 +61,7 @@ def chip_scores(weights: OnnWeights, data: Dataset, bank: ErrorBank, inputs: np.
     dw, db = bank
     scores = []
     for chip in range(dw[0].shape[0]):
-        noisy = OnnWeights(tuple(w + d[chip] for w, d in zip(weights.weights, dw)),
-                           tuple(b + d[chip] for b, d in zip(weights.biases, db)), {})
+        noisy = weights.plus([d[chip] for d in dw], [d[chip] for d in db])
         scores.append(data.correct(noisy.forward(inputs), slice(0, data.size)).mean())
     return np.asarray(scores)
 
