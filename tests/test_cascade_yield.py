@@ -90,3 +90,19 @@ def test_optinc_yield_takes_a_cascade_and_counts_systems(run_cli):
     assert report["design"]["accuracy"] == 1.0 and report["design"]["decisions_differing_from_complex128"] == 0
     assert report["results"][0]["yield"] == 1.0  # the ideal systems are exact
     assert report["weights"] == "weights/cascade16/level1.npz, weights/cascade16/level2.npz"
+
+
+def test_a_cascade_build_reports_the_system_tolerance_only_when_both_levels_hold_it():
+    from optinc_pdk.core.weights import load_for_scenario
+    from optinc_pdk.report.build_report import cascade_manufacturability, manufacturability_lines
+
+    s = load_scenario("cascade16")
+    levels = {f"level{level}": load_for_scenario(s, level=level) for level in (1, 2)}
+    weights = {name: {"sha256": w.digest(), "provenance": w.provenance} for name, w in levels.items()} | {"random": False}
+    entry = cascade_manufacturability(weights, "cascade16")
+    recorded = levels["level1"].provenance["tolerance"]
+    assert entry["measured"] and entry["tolerable_sigma_phase"] == recorded["tolerable_sigma_phase"]
+    assert "sampled systems decide every input right" in "\n".join(manufacturability_lines(entry))
+    other = {**weights, "level2": {**weights["level2"], "sha256": "0" * 64}}  # level 2 rebuilt from other weights
+    assert not cascade_manufacturability(other, "cascade16")["measured"]
+    assert not cascade_manufacturability(weights | {"random": True}, "cascade16")["measured"]

@@ -197,11 +197,13 @@ class CascadeDesign(SingleDesign):
         return {"description": description.top, "info": info, "geometry": self.scenario.device}
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
+        from optinc_pdk.report.build_report import cascade_manufacturability
         from optinc_pdk.report.cascade_report import write_cascade_report
 
         body["weights"] = {f"level{level}": {"source": portable_source(w.source), "sha256": w.digest(),
                                              "provenance": w.provenance} for level, w in enumerate(self.weights, 1)}
         body["weights"]["random"] = self.request.random_seed is not None
+        body["manufacturability"] = cascade_manufacturability(body["weights"], self.scenario.name)
         body["description"] = self.counts
         body["report_files"] = write_cascade_report(body, out_dir, self.scenario)
         return body
@@ -291,7 +293,7 @@ def build(request: BuildRequest) -> BuildResult:
     """Build one OptINC or cascade into ``request.target_dir``; the report says whether it verified."""
     s, stages = request.scenario, _Stages(request.progress)
     target = check_target(request.target_dir, "-o")  # a file, the working folder, foreign files: one line, no work
-    _check_pdk_and_die(request)  # an unknown PDK or die, or a missing extra: one line, no work (and no import)
+    die_choice(request)  # an unknown PDK or die, or a missing extra: one line, no work (and no import)
     # refuse missing or mismatched weights before touching the output folder
     weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
     # the whole build goes into a staging folder beside the target, swapped in when complete (flows.staging)
@@ -321,10 +323,6 @@ def _retarget_file(path: Path, staging: Path, target: str) -> None:
     fixed = text.replace(folder + "/", "").replace(folder, ".").replace(staging.name, target)
     if fixed != text:
         write_text_atomic(path, fixed)
-
-
-def _check_pdk_and_die(request: BuildRequest) -> None:
-    die_choice(request)
 
 
 def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, Any]:

@@ -120,6 +120,18 @@ def manufacturability(weights: dict, scenario: str) -> dict:
     return {"measured": True} | {k: v for k, v in tolerance.items() if k not in ("tried", "sha256")}
 
 
+def cascade_manufacturability(weights: dict, scenario: str) -> dict:
+    """A cascade's tolerance is its whole system's: recorded in both levels' records, on these very weights."""
+    levels = [weights[f"level{level}"] | {"random": weights["random"]} for level in (1, 2)]
+    found = [manufacturability(level, scenario) for level in levels]
+    if not all(entry["measured"] for entry in found):
+        return next(entry for entry in found if not entry["measured"])
+    if found[0] != found[1]:
+        return {"measured": False, "why": "the two levels' records hold different tolerances (measured on other weights); "
+                f"measure it again with `optinc yield {scenario} --tolerable --samples 100 --record`"}
+    return found[0]
+
+
 def manufacturability_lines(entry: dict | None) -> list[str]:
     if not entry:
         return []

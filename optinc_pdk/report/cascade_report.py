@@ -13,7 +13,7 @@ from pathlib import Path
 from optinc_pdk.analysis.cascade_area import BASE, FLAT, cascade_area
 from optinc_pdk.analysis.compare import footprint_um
 from optinc_pdk.core.atomic import write_text_atomic
-from optinc_pdk.report.build_report import connectivity_line, floorplan_lines
+from optinc_pdk.report.build_report import connectivity_line, floorplan_lines, manufacturability_lines
 from optinc_pdk.report.signoff import signoff_lines
 from optinc_pdk.spec.scenario import Scenario, load_scenario
 
@@ -96,6 +96,7 @@ def markdown(report: dict) -> str:
             "(two ONNs in series); a chip would amplify between the levels (no receiver needed)", "",
             connectivity_line(report), "",
             f"Result: **{'PASS' if report['verified'] else 'FAIL'}**", ""]
+    lines += manufacturability_lines(report.get("manufacturability"))
     lines += signoff_lines(report)
     lines += ["## Viewing", "", f"`{report['view']}`", ""]
     return "\n".join(lines)

@@ -56,7 +56,7 @@ def _serial_ops(stage: Stage) -> list:
     serial = (np.all(block.inputs[:, 0] == 0) and np.all(block.outputs[:, 0] == last)
               and np.all(block.links[:, 2] == block.links[:, 0] + 1))
     if not serial:
-        raise OptincError(f"yield: {block.name} is not a chain of stages (a cascade is not supported yet)")
+        raise OptincError(f"yield: {block.name} is not a chain of stages (a cascade goes through system_path)")
     ops = [_wiring(block.inputs[:, 1], np.arange(block.n_in), kids[0].n_in, block.n_in)]
     for index, child in enumerate(stage.stages):
         ops += _serial_ops(child)
