@@ -103,6 +103,13 @@ def test_calibrated_phase_offsets_leave_only_the_residual_and_uncalibrated_ones_
     calibrated = sites.leaf_matrices(ErrorModel(sigma_offset=0.3, calibrate="phases"), normals)
     for name in ideal:
         np.testing.assert_allclose(calibrated[name], ideal[name], atol=1e-12)
+    # the heaters' crosstalk too is measured and programmed out; uncalibrated, it stays
+    hot = ErrorModel(sigma_offset=0.3, crosstalk=0.05, crosstalk_output=0.1)
+    compensated = sites.leaf_matrices(replace(hot, calibrate="phases"), normals)
+    uncompensated = sites.leaf_matrices(replace(hot, sigma_offset=0.0), normals)
+    for name in ideal:
+        np.testing.assert_allclose(compensated[name], ideal[name], atol=1e-9)
+    assert max(np.abs(uncompensated[name] - ideal[name]).max() for name in ideal) > 0.01
     # uncalibrated, the offsets are phase errors drawn from the tail of the chip's normals
     swapped = normals.copy()
     swapped[:, : 2 * k] = normals[:, 5 * k + o : 7 * k + o]

@@ -57,10 +57,11 @@ def test_error_model_refuses_bad_parameters_naming_the_option():
 
 # -- brute force: one chip, one input at a time, explicit 2×2 matrices -------------------------------
 
-def _phase(design, neighbours_sum, normal, model):
+def _phase(design, neighbours_sum, normal, model, crosstalk=None):
     step = 2 * np.pi / 2**model.dac_bits if model.dac_bits else 0.0
     programmed = np.mod(np.rint(design / step) * step, 2 * np.pi) if step else design
-    return programmed + model.crosstalk * neighbours_sum(programmed) + model.sigma_phase * normal
+    coupling = model.crosstalk if crosstalk is None else crosstalk
+    return programmed + coupling * neighbours_sum(programmed) + model.sigma_phase * normal
 
 
 def _mzi(theta, phi, z_in, z_out, z_imbalance, model):
@@ -99,7 +100,8 @@ class BruteChip:
                 self.mzis[block.name] = [(int(top[i]), _mzi(theta[i], phi[i], *rows[2:, first + i], model))
                                          for i in range(count)]
                 self.screens[block.name] = _phase(block.output_phase, screen_neighbours,
-                                                  screens[first_screen : first_screen + block.n_modes], model)
+                                                  screens[first_screen : first_screen + block.n_modes], model,
+                                                  model.crosstalk_output)
                 first_screen += block.n_modes
             elif isinstance(block, AttenuatorColumn):
                 count = block.n_mzis
@@ -177,7 +179,7 @@ def _brute_levels(description, chosen, model, normals, noise):
 def test_tiny_yield_equals_a_brute_force_per_chip_simulation(tiny_design):
     description, chosen = tiny_design
     model = ErrorModel(sigma_phase=0.03, dac_bits=10, sigma_split=0.01, loss_db=0.02, sigma_imbalance_db=0.05,
-                       crosstalk=0.002, sigma_detector=0.01)
+                       crosstalk=0.002, sigma_detector=0.01, crosstalk_output=0.004)
     seed, chips = 7, 6
     sites = ErrorSites(description)
     fast = ChipOutcomes.empty(chips, chosen.data.n_outputs)

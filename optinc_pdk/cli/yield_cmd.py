@@ -39,6 +39,21 @@ def _offset(scenario: str, sigma_offset: float | None, phases: str) -> float:
     return fixed_phase_sigma(load_scenario(scenario).device.heater_length)
 
 
+def _crosstalk(scenario: str, text: str) -> tuple[float, float | None]:
+    """--crosstalk: (between mesh MZIs, between output phase shifters; None: the same), given or from the layout."""
+    from optinc_pdk.errors import OptincError
+
+    if text.strip().lower() == "layout":
+        from optinc_pdk.simulate.thermal import layout_crosstalk
+        from optinc_pdk.spec.scenario import load_scenario
+
+        return layout_crosstalk(load_scenario(scenario).device)
+    try:
+        return float(text), None
+    except ValueError:
+        raise OptincError(f"--crosstalk: {text!r} is neither a number (rad per rad) nor 'layout'") from None
+
+
 def _sigmas(text: str | None) -> list[float] | None:
     from optinc_pdk.errors import OptincError
 
@@ -101,7 +116,9 @@ def register(app: typer.Typer) -> None:
         sigma_split: float = typer.Option(0.0, "--sigma-split", help="σ of each coupler's power ratio (0.01 = 1%)"),
         loss_db: float = typer.Option(0.0, "--loss-db", help="excess loss of every MZI, dB"),
         sigma_imbalance_db: float = typer.Option(0.0, "--sigma-imbalance-db", help="σ of an MZI's arm loss difference, dB"),
-        crosstalk: float = typer.Option(0.0, "--crosstalk", help="thermal crosstalk: rad per rad of a neighbouring heater"),
+        crosstalk: str = typer.Option("0", "--crosstalk", metavar="K|layout", help=(
+            "thermal crosstalk, rad per rad of a neighbouring heater; layout: computed from the heater distances the "
+            "layout draws (docs/yield.md)")),
         sigma_detector: float = typer.Option(0.0, "--sigma-detector", help="receiver noise σ, PAM4 levels"),
         sigma_offset: float | None = typer.Option(None, "--sigma-offset", help=(
             "σ of every phase shifter's static fabrication offset, rad (removed by --calibrate); default 0, or with "
@@ -133,8 +150,9 @@ def register(app: typer.Typer) -> None:
 
         if sigma_phase is None:
             sigma_phase = 0.0 if phases == "fixed" else 0.01
-        model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, crosstalk, sigma_detector,
-                            calibrate, _offset(scenario, sigma_offset, phases), phases)
+        mzi_crosstalk, output_crosstalk = _crosstalk(scenario, crosstalk)
+        model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, mzi_crosstalk, sigma_detector,
+                           calibrate, _offset(scenario, sigma_offset, phases), phases, output_crosstalk)
         sigmas = _sigmas(sweep_sigma)
         try:  # a swept σ outside its range is refused before any work, naming the option it came from
             models = [model.with_sigma_phase(s) for s in sigmas] if sigmas else [model]
@@ -248,6 +266,8 @@ def _write_record(s, level: int | None, w, report: dict, weights: Path | None = 
     from optinc_pdk.report.yield_report import switched_on
 
     model = switched_on(report["tolerance"]["error_model"])
+    if model.pop("crosstalk_output", None) is not None:  # only --crosstalk layout sets the two apart
+        model["crosstalk"] = "layout"
     options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in model.items() if key != "sigma_phase")
     command = f"optinc yield {s.name} --tolerable --samples {report['chips']} --seed {report['seed']} {options}".strip()
     entry = report["tolerance"] | {"inputs": report["inputs"], "sha256": w.digest(),

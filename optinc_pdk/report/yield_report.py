@@ -16,7 +16,8 @@ from optinc_pdk.report.plots import _pyplot, _save
 TABLE_ROWS = 10  # error values shown in the markdown (yield.json holds them all)
 MODEL_UNITS = {
     "sigma_phase": "rad", "dac_bits": "bits over 2π (0: continuous)", "sigma_split": "power ratio",
-    "loss_db": "dB per MZI", "sigma_imbalance_db": "dB", "crosstalk": "rad per rad of a neighbour",
+    "loss_db": "dB per MZI", "sigma_imbalance_db": "dB", "crosstalk": "rad per rad of a neighbouring MZI's heater",
+    "crosstalk_output": "rad per rad of an adjacent output phase shifter",
     "sigma_detector": "levels", "calibrate": "(measured after fabrication and programmed out)",
     "sigma_offset": "rad, static fabrication offset", "phases": "(tunable heaters or fixed delays)",
 }

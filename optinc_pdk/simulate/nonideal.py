@@ -8,7 +8,8 @@ A chip sample is one draw of every error of every mesh and attenuator MZI of a d
   after calibration (drift, measurement error), on top of
 * phase quantisation: the programmed phase is the design phase rounded to a DAC grid of 2π/2^bits,
 * thermal crosstalk: a heater also shifts its neighbours (adjacent MZIs, or adjacent output phase
-  shifters, of the same mesh column) by ``crosstalk`` × its own programmed phase,
+  shifters, of the same mesh column) by ``crosstalk`` (``crosstalk_output``) × its own programmed
+  phase; :mod:`optinc_pdk.simulate.thermal` computes both from the layout's heater distances,
 * coupler splitting-ratio error: each of an MZI's two couplers sends κ = 0.5 + σ_split·z of the
   power across (clipped to [0, 1]),
 * excess loss ``loss_db`` per MZI (both arms) and arm imbalance: |σ_imbalance·z| dB more loss on one
@@ -70,11 +71,12 @@ class ErrorModel:
     sigma_split: float = 0.0  # σ of each coupler's power coupling ratio (0.01 = 1 % of the power)
     loss_db: float = 0.0  # excess loss of every MZI, dB
     sigma_imbalance_db: float = 0.0  # σ of the loss difference between an MZI's two internal arms, dB
-    crosstalk: float = 0.0  # phase a heater adds to each neighbour, per rad of its own phase
+    crosstalk: float = 0.0  # phase a mesh MZI's heater adds to each neighbouring MZI's, per rad of its own phase
     sigma_detector: float = 0.0  # σ of the receiver noise, in PAM4 levels
     calibrate: str = ""  # "phases", "attenuators" or "all": what was measured after fabrication and programmed out
     sigma_offset: float = 0.0  # rad, static fabrication offset of every phase shifter, before calibration
     phases: str = "tunable"  # "fixed": waveguide delays, nothing to calibrate; dac_bits is then the delay's step
+    crosstalk_output: float | None = None  # the same between adjacent mesh output phase shifters (None: = crosstalk)
 
     def __post_init__(self) -> None:
         checks = {
@@ -83,7 +85,9 @@ class ErrorModel:
             "--sigma-split": (self.sigma_split, 0.0, 0.5),
             "--loss-db": (self.loss_db, 0.0, 30.0),
             "--sigma-imbalance-db": (self.sigma_imbalance_db, 0.0, 30.0),
-            "--crosstalk": (self.crosstalk, -1.0, 1.0),
+            # below 1/2: two neighbours' heat never outweighs a heater's own (calibration's iteration converges)
+            "--crosstalk": (self.crosstalk, -0.49, 0.49),
+            "--crosstalk (output phase shifters)": (self.output_crosstalk, -0.49, 0.49),
             "--sigma-detector": (self.sigma_detector, 0.0, 10.0),
             "--sigma-offset": (self.sigma_offset, 0.0, 100.0),
         }
@@ -98,6 +102,10 @@ class ErrorModel:
             raise OptincError(f"--calibrate: {self.calibrate!r} is not one of {', '.join(c for c in CALIBRATIONS if c)}")
         if int(self.dac_bits) != self.dac_bits:
             raise OptincError(f"--dac-bits: {self.dac_bits!r} is not a whole number")
+
+    @property
+    def output_crosstalk(self) -> float:
+        return self.crosstalk if self.crosstalk_output is None else self.crosstalk_output
 
     def with_sigma_phase(self, sigma: float) -> ErrorModel:
         return replace(self, sigma_phase=float(sigma))
@@ -224,16 +232,40 @@ def programmed_phase(design: np.ndarray, model: ErrorModel) -> np.ndarray:
     return wrap_phase(np.rint(design / model.dac_step) * model.dac_step)
 
 
+def _crosstalk_compensated(target: np.ndarray, neighbours: np.ndarray, crosstalk: float,
+                           iterations: int = 100) -> np.ndarray:
+    """Heater phases p ≥ 0 with p + crosstalk·Σ_neighbours p ≡ target (mod 2π), by fixed-point iteration.
+
+    A heater adds phase in one direction only (p ≥ 0). Each step keeps every heater on the 2π branch it
+    is on, so a heater near 0 ≡ 2π settles a little above 2π rather than flipping between the two (a
+    flip moves its neighbours by 2π·crosstalk, which could flip it back). Converges because each heater
+    feels at most two neighbours and 2·|crosstalk| < 1 (the models' range).
+    """
+    heater = wanted = wrap_phase(target)
+    for _ in range(iterations):
+        free = wanted - crosstalk * _neighbour_sum(heater, neighbours)
+        updated = free + TWO_PI * np.rint((heater - free) / TWO_PI)
+        updated = np.where(updated < 0.0, updated + TWO_PI, updated)
+        if np.allclose(updated, heater, rtol=0.0, atol=1e-13):
+            break
+        heater = updated
+    return updated
+
+
 def _actual_phase(design: np.ndarray, neighbours: np.ndarray, model: ErrorModel, normals: np.ndarray,
-                  offset_normals: np.ndarray) -> np.ndarray:
+                  offset_normals: np.ndarray, crosstalk: float) -> np.ndarray:
     """(C, K) phases a sampled chip realises: programmed + crosstalk from the neighbours + offset + random error.
 
-    A calibrated chip knows its offsets and programs design − offset (rounded by its DAC), so only the
-    rounding, the crosstalk and σ_phase remain; an uncalibrated one programs the design and keeps the offset.
+    A calibrated chip knows its offsets and its heaters' crosstalk: it programs the phases that, with their
+    neighbours' heat, give design − offset (rounded by its DAC), so only the rounding and σ_phase remain; an
+    uncalibrated one programs the design and keeps the offset and the crosstalk.
     """
     offset = model.sigma_offset * offset_normals
-    programmed = programmed_phase(design - offset if model.calibrate else design, model)
-    shifted = programmed + model.crosstalk * _neighbour_sum(programmed, neighbours) if model.crosstalk else programmed
+    target = design - offset if model.calibrate else design
+    if model.calibrate and crosstalk:
+        target = _crosstalk_compensated(target, neighbours, crosstalk)
+    programmed = programmed_phase(target, model)
+    shifted = programmed + crosstalk * _neighbour_sum(programmed, neighbours) if crosstalk else programmed
     return shifted + offset + model.sigma_phase * normals
 
 
@@ -250,14 +282,15 @@ def _leaf_matrix(leaf: LeafSites, model: ErrorModel, rows: np.ndarray, outputs: 
     if model.calibrate == "all" or (model.calibrate == "attenuators" and isinstance(leaf.block, AttenuatorColumn)):
         # the chip's couplers and arms are measured after fabrication: its phases are solved for them
         design = calibrated_phases(leaf, split_in, split_out, arm_upper, arm_lower)
-    theta = _actual_phase(design[0], leaf.neighbours, model, part[:, 0], offset[:, 0])
-    phi = _actual_phase(design[1], leaf.neighbours, model, part[:, 1], offset[:, 1])
+    theta = _actual_phase(design[0], leaf.neighbours, model, part[:, 0], offset[:, 0], model.crosstalk)
+    phi = _actual_phase(design[1], leaf.neighbours, model, part[:, 1], offset[:, 1], model.crosstalk)
     transfers = mzi_transfer_general(theta, phi, split_in, split_out, arm_upper, arm_lower)
     block = leaf.block
     if isinstance(block, MeshBlock):
         n = block.n_modes
         screen = slice(leaf.output_offset, leaf.output_offset + n)
-        output = _actual_phase(design[2], leaf.output_neighbours, model, outputs[:, screen], output_offsets[:, screen])
+        output = _actual_phase(design[2], leaf.output_neighbours, model, outputs[:, screen], output_offsets[:, screen],
+                               model.output_crosstalk)
         return mesh_transfer(n, theta, phi, leaf.top_mode, leaf.column, output, mzi_matrices=transfers)
     chips = rows.shape[0]
     matrix = np.zeros((chips, block.n_out, block.n_in), dtype=np.complex128)
