@@ -12,7 +12,7 @@ from scipy.special import erfc
 from test_circuit_helpers import tiny_scenario
 from test_fault_injection import SEED
 
-from optinc_pdk.analysis.link_budget import link_budget, q_factor, regeneration, sensitivity_dbm
+from optinc_pdk.analysis.link_budget import link_budget, q_factor, receiver_noise_levels, regeneration, sensitivity_dbm
 from optinc_pdk.analysis.loss import COUNTS, LossModel, Routes
 from optinc_pdk.circuit.builder import build_description
 from optinc_pdk.circuit.random_weights import random_weights
@@ -76,6 +76,33 @@ def test_regeneration_by_hand():
     points = regeneration(along, {"L1", "L2"}, launch_dbm=20.0, needed_dbm=-10.0)
     assert [(p["after"], p["gain_db"]) for p in points] == [("L1", 20.0), ("L2", 25.0), ("L2", 5.0)]
     assert points[-1]["where"].startswith("optical gain inside")
+
+
+def test_receiver_noise_in_levels_by_hand():
+    """σ against one PAM4 step: 1/(2Q) with the top level exactly at the sensitivity; 10 dB more light, a tenth."""
+    rx = LinkReceiver()
+    sens, q, sigma = sensitivity_dbm(rx)
+    receiver = rx.model_dump() | {"noise_a": sigma}
+    at_sensitivity = {"receiver": receiver, "max_launch_dbm": 20.0, "regeneration": [],
+                      "along_worst_route": [{"stage": "L1", "total_db": 20.0 - sens}]}
+    assert receiver_noise_levels(at_sensitivity)["sigma_levels"] == pytest.approx(1 / (2 * q))
+    brighter = at_sensitivity | {"along_worst_route": [{"stage": "L1", "total_db": 10.0 - sens}]}
+    assert receiver_noise_levels(brighter)["sigma_levels"] == pytest.approx(0.1 / (2 * q))
+    regenerated = at_sensitivity | {"regeneration": [{"gain_db": 4.0}, {"gain_db": 6.0}]}  # 10 dB of gain on the way
+    assert receiver_noise_levels(regenerated)["received_dbm"] == pytest.approx(sens + 10.0)
+
+
+def test_yield_takes_its_detector_noise_from_the_budget(run_cli):
+    import json
+
+    from optinc_pdk.core.weights import load_for_scenario
+    from optinc_pdk.spec.scenario import load_scenario
+
+    scenario = load_scenario("demo")
+    expected = receiver_noise_levels(link_budget(build_description(scenario, load_for_scenario(scenario)), scenario.budget))
+    code, out, err = run_cli(["yield", "demo", "--sigma-detector", "budget", "--sigma-phase", "0", "--samples", "2", "--json"])
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["error_model"]["sigma_detector"] == pytest.approx(expected["sigma_levels"])
 
 
 def test_budget_of_a_small_optinc_adds_up():

@@ -171,3 +171,19 @@ def link_budget(description: CircuitDescription, spec: BudgetSpec) -> dict:
                                      spec.receiver.max_launch_dbm, sens),
         "seconds": time.perf_counter() - start_time,
     }
+
+
+def receiver_noise_levels(budget: dict) -> dict:
+    """The receiver noise of the budget's worst route in PAM4 level steps (the yield's ``sigma_detector``).
+
+    Every server launches its most (``max_launch_dbm``), regenerated where the budget says; the top level
+    then reaches the receiver at ``received_dbm``, and the thermal noise σ against one level step R·P/3 is
+    3σ/(R·P): 1/(2Q) when the top level arrives exactly at the sensitivity.
+    """
+    receiver = budget["receiver"]
+    regenerated_db = sum(point["gain_db"] for point in budget["regeneration"])
+    received_dbm = budget["max_launch_dbm"] - budget["along_worst_route"][-1]["total_db"] + regenerated_db
+    watts = 10 ** (received_dbm / 10) * 1e-3
+    return {"received_dbm": received_dbm, "regenerated_db": regenerated_db,
+            "sigma_levels": 3 * receiver["noise_a"] / (receiver["responsivity_a_per_w"] * watts)}
+

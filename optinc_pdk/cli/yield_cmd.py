@@ -54,6 +54,23 @@ def _crosstalk(scenario: str, text: str) -> tuple[float, float | None]:
         raise OptincError(f"--crosstalk: {text!r} is neither a number (rad per rad) nor 'layout'") from None
 
 
+def _detector(scenario: str, weights: Path | None, text: str) -> float:
+    """--sigma-detector: the given σ (levels), or the one the scenario's link budget implies (docs/yield.md)."""
+    from optinc_pdk.errors import OptincError
+
+    if text.strip().lower() != "budget":
+        try:
+            return float(text)
+        except ValueError:
+            raise OptincError(f"--sigma-detector: {text!r} is neither a number (PAM4 levels) nor 'budget'") from None
+    from optinc_pdk.analysis.link_budget import link_budget, receiver_noise_levels
+
+    s, _, description = _design(scenario, weights)
+    if s.cascade is not None:
+        raise OptincError(f"--sigma-detector budget: {s.name}: the link budget covers one OptINC, not a cascade yet")
+    return receiver_noise_levels(link_budget(description, s.budget))["sigma_levels"]
+
+
 def _sigmas(text: str | None) -> list[float] | None:
     from optinc_pdk.errors import OptincError
 
@@ -119,7 +136,8 @@ def register(app: typer.Typer) -> None:
         crosstalk: str = typer.Option("0", "--crosstalk", metavar="K|layout", help=(
             "thermal crosstalk, rad per rad of a neighbouring heater; layout: computed from the heater distances the "
             "layout draws (docs/yield.md)")),
-        sigma_detector: float = typer.Option(0.0, "--sigma-detector", help="receiver noise σ, PAM4 levels"),
+        sigma_detector: str = typer.Option("0", "--sigma-detector", metavar="S|budget", help=(
+            "receiver noise σ, PAM4 levels; budget: from the scenario's link budget (worst route, most launch power)")),
         sigma_offset: float | None = typer.Option(None, "--sigma-offset", help=(
             "σ of every phase shifter's static fabrication offset, rad (removed by --calibrate); default 0, or with "
             "--phases fixed the delay sections' spread computed from the scenario's section length (docs/yield.md)")),
@@ -151,7 +169,8 @@ def register(app: typer.Typer) -> None:
         if sigma_phase is None:
             sigma_phase = 0.0 if phases == "fixed" else 0.01
         mzi_crosstalk, output_crosstalk = _crosstalk(scenario, crosstalk)
-        model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, mzi_crosstalk, sigma_detector,
+        detector = _detector(scenario, weights, sigma_detector)
+        model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, mzi_crosstalk, detector,
                            calibrate, _offset(scenario, sigma_offset, phases), phases, output_crosstalk)
         sigmas = _sigmas(sweep_sigma)
         try:  # a swept σ outside its range is refused before any work, naming the option it came from
