@@ -113,7 +113,7 @@ def test_calibrated_phase_offsets_leave_only_the_residual_and_uncalibrated_ones_
     # uncalibrated, the offsets are phase errors drawn from the tail of the chip's normals
     swapped = normals.copy()
     swapped[:, : 2 * k] = normals[:, 5 * k + o : 7 * k + o]
-    swapped[:, 5 * k : 5 * k + o] = normals[:, 7 * k + o :]
+    swapped[:, 5 * k : 5 * k + o] = normals[:, 7 * k + o : 7 * k + 2 * o]
     as_offsets = sites.leaf_matrices(ErrorModel(sigma_offset=0.3), normals)
     as_errors = sites.leaf_matrices(ErrorModel(sigma_phase=0.3), swapped)
     for name in ideal:

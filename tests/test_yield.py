@@ -73,15 +73,44 @@ def _mzi(theta, phi, z_in, z_out, z_imbalance, model):
     return coupler(k_out) @ np.diag([upper * np.exp(1j * theta), lower]) @ coupler(k_in) @ np.diag([np.exp(1j * phi), 1.0])
 
 
+def _brute_tree(block, normals, sigma: float) -> np.ndarray:
+    """A tree array's matrix with every 2-port element's ratio off by σ·z: each tree split breadth first,
+    halves of ⌈n/2⌉ (upper) and ⌊n/2⌋ leaves, one normal per element in that order."""
+    matrix = np.zeros((block.n_out, block.n_in), dtype=complex)
+    for tree, channels in enumerate(block.leaf_channels):
+        amplitude = np.ones(block.n_leaves)
+        pending = [(0, block.n_leaves)]
+        while pending:
+            start, count = pending.pop(0)
+            if count < 2:
+                continue
+            upper = (count + 1) // 2
+            ratio = min(max(upper / count + sigma * next(normals), 0.0), 1.0)
+            amplitude[start : start + upper] *= np.sqrt(ratio)
+            amplitude[start + upper : start + count] *= np.sqrt(1 - ratio)
+            pending += [(start, upper), (start + upper, count - upper)]
+        for leaf, channel in enumerate(channels):
+            if block.splitting:
+                matrix[channel, tree] = amplitude[leaf]
+            else:
+                matrix[tree, channel] = amplitude[leaf]
+    return matrix
+
+
 class BruteChip:
     """One sampled chip: every MZI as an explicit 2×2 matrix, from the documented layout of the chip's normals."""
 
     def __init__(self, description, normals: np.ndarray, model: ErrorModel, n_mzis: int):
         rows = normals[: 5 * n_mzis].reshape(5, n_mzis)
         screens = normals[5 * n_mzis :]
-        self.mzis, self.screens = {}, {}
+        n_screens = sum(block.n_modes for block in description.walk() if isinstance(block, MeshBlock))
+        tree_normals = iter(normals[7 * n_mzis + 2 * n_screens :])  # after the offsets, in walk order
+        self.mzis, self.screens, self.trees = {}, {}, {}
         first = first_screen = 0
         for block in description.walk():
+            if isinstance(block, TreeArray):
+                self.trees[block.name] = _brute_tree(block, tree_normals, model.sigma_split_tree)
+                continue
             if isinstance(block, MeshBlock):
                 order = np.argsort(block.column, kind="stable")
                 top, column = block.top_mode[order], block.column[order]
@@ -130,8 +159,8 @@ class BruteChip:
             for mode, value in self.mzis[block.name]:
                 out[mode] = value * field[mode]
             return out
-        if isinstance(block, TreeArray):  # trees carry no errors: their ideal matrix
-            return tree_matrix(block) @ field
+        if isinstance(block, TreeArray):
+            return self.trees[block.name] @ field
         if isinstance(block, Source):
             return np.array([block.amplitude], dtype=complex)
         if isinstance(block, NonlinearArray):
@@ -179,7 +208,7 @@ def _brute_levels(description, chosen, model, normals, noise):
 def test_tiny_yield_equals_a_brute_force_per_chip_simulation(tiny_design):
     description, chosen = tiny_design
     model = ErrorModel(sigma_phase=0.03, dac_bits=10, sigma_split=0.01, loss_db=0.02, sigma_imbalance_db=0.05,
-                       crosstalk=0.002, sigma_detector=0.01, crosstalk_output=0.004)
+                       crosstalk=0.002, sigma_detector=0.01, crosstalk_output=0.004, sigma_split_tree=0.01)
     seed, chips = 7, 6
     sites = ErrorSites(description)
     fast = ChipOutcomes.empty(chips, chosen.data.n_outputs)
@@ -292,3 +321,18 @@ def test_calibrated_attenuators_meet_the_real_part_of_every_reachable_value(tiny
         assert (worst < 1e-12) == should_match, (calibrate, worst)
     with pytest.raises(OptincError, match="--calibrate"):
         ErrorModel(calibrate="meshes")
+
+
+def test_tree_errors_are_off_at_zero_and_on_at_sigma(tiny_design):
+    """σ_split_tree = 0 leaves every tree as designed (tree_matrix); a σ moves every tree of the chip."""
+    description, _ = tiny_design
+    sites = ErrorSites(description)
+    normals = sites.draw(3, [0])
+    trees = [block for block in description.walk() if isinstance(block, TreeArray)]
+    assert trees and sites.n_tree_elements == sum(block.n_elements for block in trees)
+    sampled = sites.leaf_matrices(ErrorModel(sigma_split_tree=0.02), normals)
+    for block in trees:
+        np.testing.assert_allclose(_brute_tree(block, iter(np.zeros(block.n_elements)), 0.0), tree_matrix(block), atol=1e-15)
+        if block.n_elements:
+            assert np.abs(sampled[block.name][0] - tree_matrix(block)).max() > 1e-4
+    assert not any(block.name in sites.leaf_matrices(ErrorModel(), normals) for block in trees)

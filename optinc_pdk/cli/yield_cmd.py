@@ -131,6 +131,8 @@ def register(app: typer.Typer) -> None:
             "--phases fixed (whose error is its offset)")),
         dac_bits: int = typer.Option(0, "--dac-bits", help="phase DAC bits over 2π (0: continuous phases)"),
         sigma_split: float = typer.Option(0.0, "--sigma-split", help="σ of each coupler's power ratio (0.01 = 1%)"),
+        sigma_split_tree: float = typer.Option(0.0, "--sigma-split-tree", help=(
+            "σ of the power ratio of each 1x2 MMI in the averager, bias and broadcast trees")),
         loss_db: float = typer.Option(0.0, "--loss-db", help="excess loss of every MZI, dB"),
         sigma_imbalance_db: float = typer.Option(0.0, "--sigma-imbalance-db", help="σ of an MZI's arm loss difference, dB"),
         crosstalk: str = typer.Option("0", "--crosstalk", metavar="K|layout", help=(
@@ -171,7 +173,8 @@ def register(app: typer.Typer) -> None:
         mzi_crosstalk, output_crosstalk = _crosstalk(scenario, crosstalk)
         detector = _detector(scenario, weights, sigma_detector)
         model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, mzi_crosstalk, detector,
-                           calibrate, _offset(scenario, sigma_offset, phases), phases, output_crosstalk)
+                           calibrate, _offset(scenario, sigma_offset, phases), phases, output_crosstalk,
+                           sigma_split_tree=sigma_split_tree)
         sigmas = _sigmas(sweep_sigma)
         try:  # a swept σ outside its range is refused before any work, naming the option it came from
             models = [model.with_sigma_phase(s) for s in sigmas] if sigmas else [model]

@@ -16,6 +16,7 @@ from optinc_pdk.report.plots import _pyplot, _save
 TABLE_ROWS = 10  # error values shown in the markdown (yield.json holds them all)
 MODEL_UNITS = {
     "sigma_phase": "rad", "dac_bits": "bits over 2π (0: continuous)", "sigma_split": "power ratio",
+    "sigma_split_tree": "power ratio of each tree MMI",
     "loss_db": "dB per MZI", "sigma_imbalance_db": "dB", "crosstalk": "rad per rad of a neighbouring MZI's heater",
     "crosstalk_output": "rad per rad of an adjacent output phase shifter",
     "sigma_detector": "levels", "calibrate": "(measured after fabrication and programmed out)",

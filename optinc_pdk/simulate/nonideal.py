@@ -11,7 +11,8 @@ A chip sample is one draw of every error of every mesh and attenuator MZI of a d
   shifters, of the same mesh column) by ``crosstalk`` (``crosstalk_output``) × its own programmed
   phase; :mod:`optinc_pdk.simulate.thermal` computes both from the layout's heater distances,
 * coupler splitting-ratio error: each of an MZI's two couplers sends κ = 0.5 + σ_split·z of the
-  power across (clipped to [0, 1]),
+  power across (clipped to [0, 1]); each 1x2 MMI of the splitter and combiner trees (averager, bias
+  light, broadcast) splits r + σ_split_tree·z instead of its design ratio r,
 * excess loss ``loss_db`` per MZI (both arms) and arm imbalance: |σ_imbalance·z| dB more loss on one
   internal arm (the sign of z picks which),
 * detector noise at the receiver: + σ_detector·z on every received level (level units, after the
@@ -34,7 +35,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from optinc_pdk.circuit.description import CircuitDescription
-from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock
+from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock, TreeArray
 from optinc_pdk.core.mzi import TWO_PI, attenuator_value, mzi_transfer, mzi_transfer_general, wrap_phase
 from optinc_pdk.decompose.transfer import column_groups, mesh_transfer
 from optinc_pdk.errors import OptincError
@@ -77,12 +78,14 @@ class ErrorModel:
     sigma_offset: float = 0.0  # rad, static fabrication offset of every phase shifter, before calibration
     phases: str = "tunable"  # "fixed": waveguide delays, nothing to calibrate; dac_bits is then the delay's step
     crosstalk_output: float | None = None  # the same between adjacent mesh output phase shifters (None: = crosstalk)
+    sigma_split_tree: float = 0.0  # σ of the power ratio of every 1x2 MMI in the splitter and combiner trees
 
     def __post_init__(self) -> None:
         checks = {
             "--sigma-phase": (self.sigma_phase, 0.0, math.pi),
             "--dac-bits": (self.dac_bits, 0, MAX_DAC_BITS),
             "--sigma-split": (self.sigma_split, 0.0, 0.5),
+            "--sigma-split-tree": (self.sigma_split_tree, 0.0, 0.5),
             "--loss-db": (self.loss_db, 0.0, 30.0),
             "--sigma-imbalance-db": (self.sigma_imbalance_db, 0.0, 30.0),
             # below 1/2: two neighbours' heat never outweighs a heater's own (calibration's iteration converges)
@@ -186,17 +189,23 @@ class ErrorSites:
     """Every phase shifter and coupler of a description, numbered once: where each chip's draws go.
 
     A chip's standard normals are one vector [θ (K) | φ (K) | κ_in (K) | κ_out (K) | arm imbalance (K)
-    | output phases (O) | θ offsets (K) | φ offsets (K) | output offsets (O)] over the K MZIs and O
-    output phase shifters of all meshes and attenuator columns, in the description's walk order
-    (the offsets come last, so adding them left every earlier chip's other draws as they were).
+    | output phases (O) | θ offsets (K) | φ offsets (K) | output offsets (O) | tree ratios (E)] over the
+    K MZIs and O output phase shifters of all meshes and attenuator columns and the E 2-port elements of
+    all splitter and combiner trees, in the description's walk order (what was added later comes last, so
+    adding it left every earlier chip's other draws as they were).
     """
 
     ROWS = 5  # per-MZI draws: θ, φ, two couplers, arm imbalance
 
     def __init__(self, description: CircuitDescription) -> None:
         self.leaves: list[LeafSites] = []
-        mzis = outputs = 0
+        self.trees: list[tuple[TreeArray, int]] = []  # each tree array and its first element in the tree draws
+        mzis = outputs = elements = 0
         for block in description.walk():
+            if isinstance(block, TreeArray):
+                self.trees.append((block, elements))
+                elements += block.n_elements
+                continue
             if isinstance(block, MeshBlock):
                 self.leaves.append(mesh_sites(block, mzis, outputs))
                 outputs += block.n_modes
@@ -205,11 +214,11 @@ class ErrorSites:
             else:
                 continue
             mzis += self.leaves[-1].n_mzis
-        self.n_mzis, self.n_outputs = mzis, outputs
+        self.n_mzis, self.n_outputs, self.n_tree_elements = mzis, outputs, elements
 
     @property
     def draws_per_chip(self) -> int:
-        return (self.ROWS + 2) * self.n_mzis + 2 * self.n_outputs
+        return (self.ROWS + 2) * self.n_mzis + 2 * self.n_outputs + self.n_tree_elements
 
     def draw(self, seed: int, chips: np.ndarray) -> np.ndarray:
         """(C, draws_per_chip) standard normals of the given chip indices (each from its own seed)."""
@@ -221,8 +230,33 @@ class ErrorSites:
         rows = normals[:, : self.ROWS * k].reshape(chips, self.ROWS, k)
         outputs = normals[:, self.ROWS * k : self.ROWS * k + o]
         offsets = normals[:, self.ROWS * k + o : (self.ROWS + 2) * k + o].reshape(chips, 2, k)
-        output_offsets = normals[:, (self.ROWS + 2) * k + o :]
-        return {leaf.block.name: _leaf_matrix(leaf, model, rows, outputs, offsets, output_offsets) for leaf in self.leaves}
+        output_offsets = normals[:, (self.ROWS + 2) * k + o : (self.ROWS + 2) * k + 2 * o]
+        matrices = {leaf.block.name: _leaf_matrix(leaf, model, rows, outputs, offsets, output_offsets) for leaf in self.leaves}
+        if model.sigma_split_tree:  # else the trees stay ideal (compile_block's own matrices)
+            ratios = normals[:, (self.ROWS + 2) * k + 2 * o :]
+            matrices |= {block.name: _tree_matrices(block, model, ratios[:, first : first + block.n_elements])
+                         for block, first in self.trees}
+        return matrices
+
+
+def _tree_matrices(block: TreeArray, model: ErrorModel, normals: np.ndarray) -> np.ndarray:
+    """(C, n_out, n_in) matrices of a tree array whose every 2-port element splits (combines) off its design ratio.
+
+    Each element passes √r to its upper branch and √(1 − r) to its lower one, r = design ratio + σ·z clipped
+    to [0, 1] (the rule of :func:`optinc_pdk.core.topology.tree_leaf_amplitudes`, which r = design gives).
+    """
+    plan, chips = block.plan, normals.shape[0]
+    z = normals.reshape(chips, block.n_trees, plan.n_elements)
+    amplitudes = np.ones((chips, block.n_trees, block.n_leaves))
+    for element, (first, count, upper) in enumerate(zip(plan.first.tolist(), plan.count.tolist(), plan.upper_count.tolist())):
+        ratio = np.clip(upper / count + model.sigma_split_tree * z[:, :, element], 0.0, 1.0)[..., None]
+        amplitudes[:, :, first : first + upper] *= np.sqrt(ratio)
+        amplitudes[:, :, first + upper : first + count] *= np.sqrt(1.0 - ratio)
+    matrices = np.zeros((chips, block.n_out, block.n_in), dtype=np.complex128)
+    trees, leaves = np.repeat(np.arange(block.n_trees), block.n_leaves), block.leaf_channels.ravel()
+    rows, cols = (leaves, trees) if block.splitting else (trees, leaves)  # a combiner is the splitter reversed
+    matrices[:, rows, cols] = amplitudes.reshape(chips, -1)
+    return matrices
 
 
 def programmed_phase(design: np.ndarray, model: ErrorModel) -> np.ndarray:

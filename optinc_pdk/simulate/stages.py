@@ -148,7 +148,7 @@ KEEP_OPEN = ("optinc", "layer")
 def compile_block(block: Block, keep_open: tuple[str, ...] = KEEP_OPEN,
                   leaf_matrices: Mapping[str, np.ndarray] | None = None) -> Stage:
     """The block's stage. ``leaf_matrices`` (block name → matrix) replaces the ideal model of those
-    mesh and attenuator leaves, e.g. by one sampled chip's imperfect ones (:mod:`optinc_pdk.simulate.nonideal`)."""
+    mesh, attenuator and tree leaves, e.g. by one sampled chip's imperfect ones (:mod:`optinc_pdk.simulate.nonideal`)."""
     if isinstance(block, (MeshBlock, AttenuatorColumn)):
         if leaf_matrices is not None and block.name in leaf_matrices:
             matrix = leaf_matrices[block.name]
@@ -156,7 +156,9 @@ def compile_block(block: Block, keep_open: tuple[str, ...] = KEEP_OPEN,
             matrix = mesh_matrix(block) if isinstance(block, MeshBlock) else attenuator_matrix(block)
         return AffineStage(matrix, np.zeros(block.n_out, dtype=np.complex128))
     if isinstance(block, TreeArray):
-        return AffineStage(tree_matrix(block), np.zeros(block.n_out, dtype=np.complex128))
+        sampled = leaf_matrices is not None and block.name in leaf_matrices
+        matrix = leaf_matrices[block.name] if sampled else tree_matrix(block)
+        return AffineStage(matrix, np.zeros(block.n_out, dtype=np.complex128))
     if isinstance(block, Source):
         return AffineStage(np.zeros((1, 0), dtype=np.complex128), np.array([block.amplitude], dtype=np.complex128))
     if isinstance(block, NonlinearArray):
