@@ -147,6 +147,11 @@ def test_the_report_states_the_heater_power_of_every_phase_in_the_phase_map(b8n4
     assert power["total_w"] == pytest.approx(expected_w, rel=1e-9)
     assert sum(r["power_w"] for r in power["stages"]) == pytest.approx(power["total_w"])
     assert "## Heater power" in (out / "report.md").read_text() and (out / "plots" / "heater_power.png").is_file()
+    # issue 28: heaters on their cheaper arms, the same matrices, at least 30 % less
+    least = power["least"]
+    assert least["max_matrix_error"] <= 1e-9 and least["heaters"] == power["heaters"]
+    assert least["total_w"] <= 0.7 * power["total_w"]
+    assert sum(r["power_w"] for r in least["stages"]) == pytest.approx(least["total_w"])
 
 
 def test_the_report_states_the_recorded_tolerance_of_these_weights(b8n4_build):

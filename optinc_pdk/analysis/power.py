@@ -16,6 +16,8 @@ import numpy as np
 
 from optinc_pdk.circuit.model import AttenuatorColumn, Block, Composite, MeshBlock
 from optinc_pdk.core.mzi import wrap_phase
+from optinc_pdk.decompose.heater_arms import least_power_arms
+from optinc_pdk.simulate.stages import mesh_matrix
 
 #: Heater power per π of phase (mW), Harris et al. 2014 (the paper's ref. [11]).
 P_PI_MW = 25.0
@@ -57,3 +59,32 @@ def heater_power(top: Block, p_pi_mw: float = P_PI_MW) -> dict:
     total = sum(r.power_w for r in rows)
     return {"p_pi_mw": p_pi_mw, "source": "Harris et al. 2014 (paper ref. [11]): 25 mW per pi, silicon TiN heater",
             "heaters": sum(r.heaters for r in rows), "total_w": total, "stages": [asdict(r) for r in rows]}
+
+
+def least_heater_power(top: Block, p_pi_mw: float = P_PI_MW) -> dict:
+    """The same per-stage table with every mesh's heaters on their cheaper arms (decompose/heater_arms.py).
+
+    Attenuator columns keep their heaters. Each mesh's arm configuration is checked against its plain
+    matrix through the simulator's mesh → matrix path: ``max_matrix_error`` is the largest entry difference.
+    """
+    stages = top.children if isinstance(top, Composite) else (top,)
+    rows, worst = [], 0.0
+    for stage in stages:
+        parts = [np.zeros(0)]
+        for leaf in stage.walk():
+            if isinstance(leaf, MeshBlock):
+                arms = least_power_arms(leaf.n_modes, leaf.theta, leaf.phi, leaf.top_mode, leaf.column, leaf.output_phase)
+                worst = max(worst, float(np.abs(arms.matrix(leaf.n_modes, leaf.top_mode, leaf.column)
+                                                - mesh_matrix(leaf)).max()))
+                parts.append(arms.phases())
+            elif isinstance(leaf, AttenuatorColumn):
+                parts += [leaf.theta, leaf.phi]
+        phases = np.concatenate(parts)
+        if phases.size:
+            mean = float(np.mean(wrap_phase(phases)) / np.pi)
+            rows.append(StagePower(stage.name, int(phases.size), phase_power_w(phases, p_pi_mw), mean))
+    return {"total_w": sum(r.power_w for r in rows), "heaters": sum(r.heaters for r in rows),
+            "stages": [asdict(r) for r in rows], "max_matrix_error": worst,
+            "how": "each mesh MZI's two heaters on the arms that cost least, the phases this pushes ahead absorbed "
+                   "by the next column and the output screen (decompose/heater_arms.py); same matrices"}
+

@@ -19,12 +19,14 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(..., "-o", "--output", help="phase map prefix (writes PREFIX.npz and PREFIX.json)"),
         mesh: str = typer.Option("clements", "--mesh", help="clements (rectangular) or reck (triangular)"),
         unitary: bool = typer.Option(False, "--unitary", help="require a unitary and decompose it as one mesh"),
+        min_power: bool = typer.Option(False, "--min-power", help=(
+            "also choose each MZI's heater arms for the least heater power (writes PREFIX.heaters.npz)")),
         as_json: bool = typer.Option(False, "--json", help="machine-readable summary"),
     ) -> None:
         """Decompose MATRIX into MZI phases; print the MZI count and the reconstruction error."""
         from optinc_pdk.cli.output import console, print_json, table
 
-        summary = decompose_file(matrix, output, mesh=mesh, force_unitary=unitary)
+        summary = decompose_file(matrix, output, mesh=mesh, force_unitary=unitary, min_power=min_power)
         if as_json:
             print_json(summary)
             return
@@ -36,7 +38,11 @@ def register(app: typer.Typer) -> None:
         if summary["path"] == "svd":
             console.print(f"layer scale s = {summary['scale']:.6g} (matrix = s x realised)")
         console.print(f"max |reconstruction - matrix| = {summary['max_abs_error']:.3g}")
-        console.print(f"wrote {summary['files'][0]} and {summary['files'][1]}")
+        if "heater_power" in summary:
+            p = summary["heater_power"]
+            console.print(f"heater power: plain {p['plain_w']:.3f} W, heaters on their cheaper arms {p['least_w']:.3f} W "
+                          f"({100 * p['saving']:.1f} % less); same meshes to {p['max_matrix_error']:.1e}")
+        console.print(f"wrote {', '.join(summary['files'])}")
 
 
 def load_matrix(path: Path):
@@ -94,7 +100,8 @@ def _decompose_and_measure(matrix, mesh: str, name: str):
         return phases, deviation.result()
 
 
-def decompose_file(matrix_path: Path, output: Path, mesh: str = "clements", force_unitary: bool = False) -> dict:
+def decompose_file(matrix_path: Path, output: Path, mesh: str = "clements", force_unitary: bool = False,
+                   min_power: bool = False) -> dict:
     """Load, decompose, check the reconstruction and write the phase map; returns a summary dict.
 
     Every check happens before anything is written. The path is chosen exactly as documented (unitary
@@ -110,7 +117,8 @@ def decompose_file(matrix_path: Path, output: Path, mesh: str = "clements", forc
 
     if mesh not in MESH_KINDS:
         raise OptincError(f"--mesh: must be one of {', '.join(MESH_KINDS)}, got {mesh!r}")
-    for written in phase_map_paths(output):  # PREFIX.npz and PREFIX.json: refuse a bad place before any work
+    heaters_path = phase_map_paths(output)[0].with_suffix(".heaters.npz")
+    for written in (*phase_map_paths(output), *([heaters_path] if min_power else [])):  # refuse a bad place first
         check_output_file(written, "--output")
     matrix = load_matrix(matrix_path)
     square = matrix.shape[0] == matrix.shape[1]
@@ -137,7 +145,44 @@ def decompose_file(matrix_path: Path, output: Path, mesh: str = "clements", forc
         path, scale = "svd", mapping.scale
     files = save_phase_map(output, entries, {"layers": [layer], "source": str(matrix_path)})
     mzis = {name: entry.n_mzi for name, entry in entries.items()}
-    return {
+    summary = {
         "matrix": str(matrix_path), "shape": list(matrix.shape), "path": path, "mesh": mesh, "scale": scale,
         "mzis": mzis, "n_mzi": sum(mzis.values()), "max_abs_error": error, "files": [str(f) for f in files],
     }
+    if min_power:
+        summary["heater_power"] = write_heater_arms(entries, heaters_path)
+        summary["files"].append(str(heaters_path))
+    return summary
+
+
+def write_heater_arms(entries: dict, path: Path) -> dict:
+    """PREFIX.heaters.npz: per mesh entry its heaters' phases and arms (decompose/heater_arms.py); the power saved.
+
+    Keys ``NAME/theta``, ``NAME/phi``, ``NAME/theta_lower``, ``NAME/phi_lower``, ``NAME/output_phase``: the
+    phases of the heaters as placed (θ on the lower internal arm where ``theta_lower``, φ on the lower input
+    arm where ``phi_lower``); the phase map beside it stays the plain decomposition, the same matrices.
+    """
+    import numpy as np
+
+    from optinc_pdk.analysis.power import phase_power_w
+    from optinc_pdk.core.atomic import atomic_path
+    from optinc_pdk.decompose.heater_arms import least_power_arms
+    from optinc_pdk.decompose.mesh import MeshPhases
+
+    arrays, plain, least, worst = {}, [], [], 0.0
+    for name, entry in entries.items():
+        if not isinstance(entry, MeshPhases):  # a diagonal column keeps its heaters
+            plain.append(np.concatenate([entry.theta, entry.phi]))
+            least.append(plain[-1])
+            continue
+        arms = least_power_arms(entry.n_modes, entry.theta, entry.phi, entry.top_mode, entry.column, entry.output_phase)
+        worst = max(worst, float(np.abs(arms.matrix(entry.n_modes, entry.top_mode, entry.column) - entry.matrix()).max()))
+        arrays |= {f"{name}/theta": arms.theta, f"{name}/phi": arms.phi, f"{name}/theta_lower": arms.theta_lower,
+                   f"{name}/phi_lower": arms.phi_lower, f"{name}/output_phase": arms.output_phase}
+        plain.append(np.concatenate([entry.theta, entry.phi, entry.output_phase]))
+        least.append(arms.phases())
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    plain_w, least_w = phase_power_w(np.concatenate(plain)), phase_power_w(np.concatenate(least))
+    return {"plain_w": plain_w, "least_w": least_w, "saving": 1 - least_w / plain_w if plain_w else 0.0,
+            "max_matrix_error": worst}

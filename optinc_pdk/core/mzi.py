@@ -45,6 +45,20 @@ def mzi_transfer(theta, phi, xp=np):
     return xp.stack([upper, lower], axis=-2)
 
 
+def mzi_transfer_arms(theta, phi, theta_lower, phi_lower, xp=np):
+    """The same MZI with each heater on either arm: (..., 2, 2).
+
+    ``theta`` heats the upper internal arm, or the lower one where ``theta_lower``; ``phi`` the upper
+    input arm, or the lower one where ``phi_lower``. A heater on the lower arm adds its phase v there:
+    diag(1, e^{iv}) = e^{iv}·diag(e^{−iv}, 1), so the device is the pinned MZI at −v times a common
+    phase e^{iv}: T = e^{i(θ·θ_lower + φ·φ_lower)}·T(±θ, ±φ). With both flags False this is T(θ, φ).
+    """
+    theta, phi = xp.asarray(theta, dtype=xp.float64), xp.asarray(phi, dtype=xp.float64)
+    sign_theta, sign_phi = 1.0 - 2.0 * xp.asarray(theta_lower), 1.0 - 2.0 * xp.asarray(phi_lower)
+    common = xp.exp(1j * (theta * xp.asarray(theta_lower) + phi * xp.asarray(phi_lower)))
+    return common[..., None, None] * mzi_transfer(sign_theta * theta, sign_phi * phi, xp)
+
+
 def attenuator_value(theta, phi, xp=np):
     """T₀₀(θ, φ): the complex amplitude an attenuator MZI passes from upper input to upper output.
 

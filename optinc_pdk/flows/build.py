@@ -147,7 +147,7 @@ class SingleDesign:
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
         from optinc_pdk.analysis.link_budget import link_budget
-        from optinc_pdk.analysis.power import heater_power
+        from optinc_pdk.analysis.power import heater_power, least_heater_power
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.core.area import onn_area
         from optinc_pdk.report.build_report import manufacturability, write_report
@@ -157,7 +157,7 @@ class SingleDesign:
                            is not None, "random_seed": self.request.random_seed, "provenance": w.provenance}
         body["area"] = area.to_dict()
         body["description"] = summary(description)
-        body["heater_power"] = heater_power(description.top)
+        body["heater_power"] = heater_power(description.top) | {"least": least_heater_power(description.top)}
         body["manufacturability"] = manufacturability(body["weights"], self.scenario.name)
         body["link_budget"] = link_budget(description, self.scenario.budget)
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))

@@ -100,12 +100,19 @@ def _where(link: dict) -> str:
 def heater_power_lines(power: dict | None) -> list[str]:
     if not power:
         return []
+    least = power.get("least")
     lines = ["## Heater power (static, from the phases of this build)", "",
              f"Each heater costs P_π·wrap(phase)/π with P_π = {power['p_pi_mw']:g} mW ({power['source']}). "
-             f"Total: **{power['total_w']:.1f} W** in {power['heaters']} heaters.", "",
-             "| stage | heaters | power (W) | mean phase / π |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {r['stage']} | {r['heaters']} | {r['power_w']:.2f} | {r['mean_phase_over_pi']:.3f} |"
-              for r in power["stages"]]
+             f"Total: **{power['total_w']:.1f} W** in {power['heaters']} heaters.", ""]
+    if least:
+        saved = 1 - least["total_w"] / power["total_w"] if power["total_w"] else 0.0
+        lines += [f"Minimised: **{least['total_w']:.1f} W** ({100 * saved:.1f} % less) with {least['how']} "
+                  f"(largest matrix difference {least['max_matrix_error']:.1e}; docs/heater_power.md). This layout draws the "
+                  "plain heaters.", ""]
+    by_stage = {r["stage"]: r for r in least["stages"]} if least else {}
+    lines += ["| stage | heaters | power (W) | mean phase / π | minimised (W) |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {r['stage']} | {r['heaters']} | {r['power_w']:.2f} | {r['mean_phase_over_pi']:.3f} | "
+              + (f"{by_stage[r['stage']]['power_w']:.2f} |" if r["stage"] in by_stage else "— |") for r in power["stages"]]
     return lines + [""]
 
 

@@ -120,10 +120,17 @@ def plot_comm(report: dict, path: Path) -> Path:
 def plot_heater_power(power: dict, path: Path) -> Path:
     """Static heater power per stage (W), from the build's phases."""
     plt = _pyplot()
-    stages = power["stages"]
+    stages, least = power["stages"], power.get("least")
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.bar([r["stage"] for r in stages], [r["power_w"] for r in stages], color="#c0504d")
+    x = np.arange(len(stages))
+    width = 0.4 if least else 0.8
+    ax.bar(x, [r["power_w"] for r in stages], width, color="#c0504d", label=f"plain: {power['total_w']:.0f} W")
+    if least:
+        by_stage = {r["stage"]: r["power_w"] for r in least["stages"]}
+        ax.bar(x + width, [by_stage.get(r["stage"], 0.0) for r in stages], width, color="#4f81bd",
+               label=f"heaters on their cheaper arms: {least['total_w']:.0f} W")
+        ax.legend(fontsize=7)
+    ax.set_xticks(x + (width / 2 if least else 0.0), [r["stage"] for r in stages])
     ax.set_ylabel("static heater power (W)")
-    ax.set_title(f"Heater power: {power['total_w']:.0f} W in {power['heaters']} heaters "
-                 f"(P_pi = {power['p_pi_mw']:g} mW)", fontsize=9)
+    ax.set_title(f"Heater power: {power['heaters']} heaters (P_pi = {power['p_pi_mw']:g} mW)", fontsize=9)
     return _save(fig, path)
