@@ -193,3 +193,9 @@ def test_build_cascade_writes_layout_exports_and_report(tmp_path):
     text = (tmp_path / "out" / "report.md").read_text()
     assert "RANDOM WEIGHTS" in text and "Overhead of the expanded structure: **10.0%**" in text
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["weight_matrix_mzis"] == 5 * 45824
+    # issue 28: the cascade's link budget, its stages whole OptINCs; the design loss is the receiver gain's
+    budget = r["link_budget"]
+    assert [row["stage"] for row in budget["gain_chain"]] == [f"level1.{q}" for q in range(4)] + ["level2", "broadcast"]
+    assert budget["design_db"] == pytest.approx(20 * np.log10(r["verification"]["receiver_gain"]))
+    assert budget["gain_chain"][-1]["design_db"] == pytest.approx(budget["design_db"])
+    assert "Laser power per server" in text and "| level2 |" in text

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import erfcinv
 
 from optinc_pdk.analysis.loss import COUNTS, LossModel, Routes
+from optinc_pdk.circuit.cascade import LEVEL2, CascadeDescription
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import Composite
 from optinc_pdk.layout.plan import Plan
@@ -50,12 +51,30 @@ def _db(field_gain: float) -> float:
     return -20 * math.log10(field_gain)
 
 
-def gain_chain(description: CircuitDescription) -> list[dict]:
-    """Designed field per level unit at each stage exit, and its power loss in dB from a server's launch."""
-    points = [("averager", description.averager_gain)]
-    points += [(layer.name, layer.output_gain) for layer in description.layers]
-    points.append(("broadcast", description.layers[-1].output_gain * description.broadcast_gain))
+def gain_chain(description: CircuitDescription | CascadeDescription) -> list[dict]:
+    """Designed field per level unit at each stage exit, and its power loss in dB from a server's launch.
+
+    A cascade's stages are whole OptINCs: each level-1 OptINC ends at level 1's output gain, level 2 at its
+    own (built for the field level 1 delivers), and the broadcast splits that over every server.
+    """
+    if isinstance(description, CascadeDescription):
+        first, second = description.level1.layers[-1].output_gain, description.level2.layers[-1].output_gain
+        cores = description.top.children[: description.per_optinc]
+        points = [(core.name, first) for core in cores] + [(LEVEL2, second)]
+        points.append((description.top.children[-1].name, second / math.sqrt(description.servers)))
+    else:
+        points = [("averager", description.averager_gain)]
+        points += [(layer.name, layer.output_gain) for layer in description.layers]
+        points.append(("broadcast", description.layers[-1].output_gain * description.broadcast_gain))
     return [{"stage": name, "field_gain": gain, "design_db": _db(gain)} for name, gain in points]
+
+
+def _regenerating_stages(description: CircuitDescription | CascadeDescription) -> set[str]:
+    """Top-level stages that end in a nonlinear unit (where O-E-O regeneration can sit); none in a cascade,
+    whose top-level stages are whole OptINCs (their inner units are not resolved here)."""
+    if isinstance(description, CascadeDescription):
+        return set()
+    return {layer.name for layer in description.layers if layer.hidden}
 
 
 def worst_route_by_stage(model: LossModel, top: Composite, start: int, end: int) -> list[dict]:
@@ -135,7 +154,7 @@ def regeneration(along: list[dict], units: set[str], launch_dbm: float, needed_d
     return points
 
 
-def link_budget(description: CircuitDescription, spec: BudgetSpec) -> dict:
+def link_budget(description: CircuitDescription | CascadeDescription, spec: BudgetSpec) -> dict:
     """The whole budget of one OptINC as a JSON-ready dict (see the module docstring)."""
     start_time = time.perf_counter()
     model = LossModel(description.scenario.device, spec.losses)
@@ -167,8 +186,7 @@ def link_budget(description: CircuitDescription, spec: BudgetSpec) -> dict:
                      "sensitivity_dbm": sens},
         "laser_dbm_per_server": laser, "max_launch_dbm": spec.receiver.max_launch_dbm,
         "passive_ok": laser <= spec.receiver.max_launch_dbm,
-        "regeneration": regeneration(along, {layer.name for layer in description.layers if layer.hidden},
-                                     spec.receiver.max_launch_dbm, sens),
+        "regeneration": regeneration(along, _regenerating_stages(description), spec.receiver.max_launch_dbm, sens),
         "seconds": time.perf_counter() - start_time,
     }
 

@@ -66,8 +66,6 @@ def _detector(scenario: str, weights: Path | None, text: str) -> float:
     from optinc_pdk.analysis.link_budget import link_budget, receiver_noise_levels
 
     s, _, description = _design(scenario, weights)
-    if s.cascade is not None:
-        raise OptincError(f"--sigma-detector budget: {s.name}: the link budget covers one OptINC, not a cascade yet")
     return receiver_noise_levels(link_budget(description, s.budget))["sigma_levels"]
 
 

@@ -197,6 +197,7 @@ class CascadeDesign(SingleDesign):
         return {"description": description.top, "info": info, "geometry": self.scenario.device}
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
+        from optinc_pdk.analysis.link_budget import link_budget
         from optinc_pdk.report.build_report import cascade_manufacturability
         from optinc_pdk.report.cascade_report import write_cascade_report
 
@@ -204,6 +205,7 @@ class CascadeDesign(SingleDesign):
                                              "provenance": w.provenance} for level, w in enumerate(self.weights, 1)}
         body["weights"]["random"] = self.request.random_seed is not None
         body["manufacturability"] = cascade_manufacturability(body["weights"], self.scenario.name)
+        body["link_budget"] = link_budget(description, self.scenario.budget)
         body["description"] = self.counts
         body["report_files"] = write_cascade_report(body, out_dir, self.scenario)
         return body
