@@ -10,11 +10,11 @@ import pytest
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.connectivity import check_connectivity
-from optinc_pdk.layout.floorplan import DIE_PRESETS, FIBRE_PITCH_UM, Cutter, floorplan_of, parse_die
+from optinc_pdk.layout.floorplan import DIE_PRESETS, FIBRE_PITCH_UM, Cutter, floorplan_of, parse_die, plan_dies
 from optinc_pdk.layout.footprint import analytic_floorplan
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import count_instances, instance_name, read_layout, top_cells
-from optinc_pdk.layout.synthetic import random_phase_description
+from optinc_pdk.layout.synthetic import random_phase_description, random_phase_top
 from optinc_pdk.layout.write import description_mzis, write_layout
 from optinc_pdk.spec.scenario import load_scenario
 
@@ -75,6 +75,23 @@ def test_a_design_whose_cuts_all_need_more_couplers_than_a_die_edge_holds_is_ref
     with pytest.raises(OptincError, match=r"--die reticle: does not fit: L4 .* at least \d+ signals") as info:
         analytic_floorplan(load_scenario("b8n8"), RETICLE)
     assert "\n" not in str(info.value)
+
+
+def test_a_cascades_optincs_differ_in_layer_names_only_and_are_cut_onto_dies_alike():
+    """The five OptINCs of cascade16 are plans of their own (their layers carry their names) of one shape
+    (``Planner.shape``), so the floorplan searches their dies once and gives each the same cuts."""
+    s = load_scenario("cascade16")
+    top = random_phase_top(s)
+    planner = Planner(s.device, packed_west=True)
+    plans = [planner.plan(child) for child in top.children if child.name.startswith("level")]
+    assert len({p.key for p in plans}) == 5 and len({planner.shape(p) for p in plans}) == 1
+    fp = floorplan_of(top, s.name, RETICLE, s.device, planner)
+    cuts = {}
+    for d in fp.dies:
+        cuts.setdefault(d.part, []).append([row[:2] for row in d.rows])
+    assert len({repr(cuts[f"level1.{q}"]) for q in range(4)} | {repr(cuts["level2"])}) == 1
+    alone = plan_dies(plans[1], "alone", RETICLE, s.device)  # searched afresh: the same dies
+    assert [[row[:2] for row in d.rows] for d in alone.dies] == cuts["level1.1"]
 
 
 def test_a_cascade_is_floorplanned_optinc_by_optinc_with_its_inter_level_links():

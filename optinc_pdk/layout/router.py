@@ -161,15 +161,38 @@ def _bend_length(dx: float, dy: float) -> float:
     return dx if bend.angle == 0 else 2 * bend.radius * bend.angle + bend.straight
 
 
+#: Routed channels by their inputs (``route_channel`` is a pure function): a cascade's five OptINCs, whose layers
+#: carry their own names and hence plans of their own, route the very same channels; so do the scenarios that
+#: share layers in ``optinc area`` over every scenario. Bounded; the oldest entry goes first.
+_ROUTES: dict[tuple, ChannelRoute] = {}
+ROUTE_CACHE_SIZE = 4096
+
+
 def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: float, rules: RouterRules,
                   min_length: float) -> ChannelRoute:
     """Route nets from (x_src, ys) (x_src <= x_start) to a west-facing column whose ports are at ys → yd.
 
     The destination column starts at ``x_start + length``; ``length`` is 0 when every net is
     straight, else at least ``min_length`` (the geometry's stage gap) and long enough for the tracks.
-    Sources must be distinct, and so must destinations (both at least 2·zone apart).
+    Sources must be distinct, and so must destinations (both at least 2·zone apart). Equal inputs give
+    the one (read-only) route computed first.
     """
     x_src, ys, yd = (np.asarray(a, dtype=np.float64) for a in (x_src, ys, yd))
+    key = (x_src.tobytes(), ys.tobytes(), yd.tobytes(), float(x_start), rules, float(min_length))
+    route = _ROUTES.get(key)
+    if route is None:
+        route = _route(x_src, ys, yd, float(x_start), rules, float(min_length))
+        for value in vars(route).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        if len(_ROUTES) >= ROUTE_CACHE_SIZE:
+            del _ROUTES[next(iter(_ROUTES))]
+        _ROUTES[key] = route
+    return route
+
+
+def _route(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: float, rules: RouterRules,
+           min_length: float) -> ChannelRoute:
     r = rules.radius
     moving = np.flatnonzero(np.abs(yd - ys) > _EPS)
     if moving.size == 0:
