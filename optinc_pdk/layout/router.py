@@ -189,11 +189,33 @@ def _bend_lengths(dx: float, dy: np.ndarray) -> np.ndarray:
     return out
 
 
-#: Routed channels by their inputs (``route_channel`` is a pure function): a cascade's five OptINCs, whose layers
-#: carry their own names and hence plans of their own, route the very same channels; so do the scenarios that
-#: share layers in ``optinc area`` over every scenario. Bounded; the oldest entry goes first.
-_ROUTES: dict[tuple, ChannelRoute] = {}
-ROUTE_CACHE_SIZE = 4096
+class _RouteCache:
+    """Routed channels by their inputs (``route_channel`` is a pure function): a cascade's five OptINCs, whose
+    layers carry their own names and hence plans of their own, route the very same channels; so do the
+    scenarios that share layers in ``optinc area`` over every scenario. Bounded by the bytes of the routes'
+    arrays (the oldest entries go first): a long process or a million-MZI design keeps at most that alive."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.used = budget, 0
+        self.entries: dict[tuple, tuple[ChannelRoute, int]] = {}
+
+    def get(self, key: tuple) -> ChannelRoute | None:
+        entry = self.entries.get(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key: tuple, route: ChannelRoute) -> None:
+        arrays = [value for value in vars(route).values() if isinstance(value, np.ndarray)]
+        for array in arrays:
+            array.flags.writeable = False  # shared by every caller from now on
+        size = sum(a.nbytes for a in arrays) + sum(len(part) for part in key if isinstance(part, bytes))
+        while self.entries and self.used + size > self.budget:
+            self.used -= self.entries.pop(next(iter(self.entries)))[1]
+        if size <= self.budget:
+            self.entries[key] = route, size
+            self.used += size
+
+
+_ROUTES = _RouteCache(128 * 2**20)
 
 
 def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: float, rules: RouterRules,
@@ -210,12 +232,7 @@ def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: fl
     route = _ROUTES.get(key)
     if route is None:
         route = _route(x_src, ys, yd, float(x_start), rules, float(min_length))
-        for value in vars(route).values():
-            if isinstance(value, np.ndarray):
-                value.flags.writeable = False
-        if len(_ROUTES) >= ROUTE_CACHE_SIZE:
-            del _ROUTES[next(iter(_ROUTES))]
-        _ROUTES[key] = route
+        _ROUTES.put(key, route)
     return route
 
 
