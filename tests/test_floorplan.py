@@ -274,3 +274,20 @@ def test_a_folded_multi_die_build_that_lost_a_waveguide_fails_on_either_pdk(smal
     width = get_adapter(pdk).geometry(s.device).wg_width
     assert check_connectivity(out / "demo.gds", top, width, wg, dies="design").ok
     assert not check_connectivity(broken, top, width, wg, dies="design").ok
+
+
+def test_the_analytic_answer_imports_no_layout_tool_and_no_scipy():
+    """`optinc area --die` plans with numpy alone: gdsfactory, kfactory, KLayout and scipy cost seconds of
+    imports (issue 27: every shipped scenario in under 10 s), so a fresh process must not load them."""
+    import subprocess
+    import sys
+
+    heavy = ("gdsfactory", "kfactory", "klayout", "scipy", "cspdk", "torch")
+    code = ("import sys\nfrom optinc_pdk.cli.main import main\n"
+            "sys.argv = ['optinc', 'area', 'demo', 'b8n4', '--die', 'reticle', '--json']\n"
+            "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})), file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+    assert json.loads(proc.stdout)[1]["dies"] == 11
