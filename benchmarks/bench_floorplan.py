@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -32,22 +33,38 @@ from common import machine
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def analytic(die: str) -> dict:
+def run_area(names: list[str], die: str, source: Path) -> tuple[float, float, str]:
+    """One fresh ``optinc area <names> --die DIE --json`` process importing optinc_pdk from ``source`` (its
+    working folder too: ``python -m`` puts that first on the path): (wall s, CPU s of the process, stdout)."""
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    t0, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([sys.executable, "-m", "optinc_pdk.cli.main", "area", *names, "--die", die, "--json"],
+                          capture_output=True, text=True, cwd=source, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        sys.exit(f"optinc area ({source}) failed:\n{proc.stderr[-2000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.stdout
+
+
+def analytic(die: str, against: Path | None = None, repeats: int = 3) -> dict:
+    """The command ``repeats`` times (interleaved with the same command from the ``against`` checkout, whose
+    answers must be equal), then each scenario in process."""
     from optinc_pdk.errors import OptincError
     from optinc_pdk.layout.floorplan import parse_die
     from optinc_pdk.layout.footprint import analytic_floorplan
     from optinc_pdk.spec.scenario import load_scenario
 
     names = sorted(p.stem for p in (ROOT / "circuits").glob("*.yml"))
-    optinc = Path(sys.executable).with_name("optinc")
-    t0, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([str(optinc), "area", *names, "--die", die, "--json"], capture_output=True, text=True,
-                          cwd=ROOT)
-    command_s = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    command_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if proc.returncode:
-        sys.exit(f"optinc area failed:\n{proc.stderr[-2000:]}")
+    sources = {"this tree": ROOT, **({f"against {against}": against} if against else {})}
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in sources}
+    answers = {}
+    for _ in range(repeats):
+        for label, source in sources.items():
+            wall, cpu, answers[label] = run_area(names, die, source)
+            runs[label].append((wall, cpu))
+    if against and len(set(answers.values())) != 1:
+        sys.exit(f"optinc area answers differ between this tree and {against}")
     rows = []
     for name in names:
         t0 = time.perf_counter()
@@ -58,8 +75,8 @@ def analytic(die: str) -> dict:
         except OptincError as error:
             answer = "does not fit: " + str(error).split("does not fit: ", 1)[-1]
         rows.append({"scenario": name, "seconds": time.perf_counter() - t0, "answer": answer})
-    return {"die": die, "command_s": command_s, "command_cpu_s": command_cpu_s, "rows": rows,
-            "in_process_s": sum(r["seconds"] for r in rows)}
+    return {"die": die, "scenarios": len(names), "runs": runs, "rows": rows,
+            "in_process_s": sum(r["seconds"] for r in rows), "load": os.getloadavg()}
 
 
 def run_layout(scenario: str, die: str | None, out: Path) -> dict:
@@ -88,6 +105,9 @@ def main() -> None:
     parser.add_argument("--die", default="100x140", help="die of the layout part (the analytic part uses reticle)")
     parser.add_argument("--skip-layout", action="store_true")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another checkout (e.g. `git archive` of an older commit): the analytic command from it, "
+                             "interleaved with this tree's, side by side")
     parser.add_argument("--child", nargs=3, metavar=("SCENARIO", "DIE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -95,10 +115,13 @@ def main() -> None:
         print("RESULT " + json.dumps(run_layout(scenario, None if die == "-" else die, Path(out))))
         return
     print(f"# {machine()}")
-    report = {"machine": machine(), "analytic": analytic("reticle")}
+    report = {"machine": machine(), "analytic": analytic("reticle", args.against)}
     a = report["analytic"]
-    print(f"optinc area (every shipped scenario) --die reticle: {a['command_s']:.2f} s wall as one command "
-          f"({a['command_cpu_s']:.2f} s CPU), {a['in_process_s']:.2f} s in process")
+    print(f"optinc area ({a['scenarios']} shipped scenarios) --die reticle, one fresh process each run "
+          f"(load {', '.join(f'{v:.1f}' for v in a['load'])}):")
+    for label, runs in a["runs"].items():
+        print(f"  {label}: " + "; ".join(f"{wall:.2f} s wall, {cpu:.2f} s CPU" for wall, cpu in runs))
+    print(f"in process (this tree): {a['in_process_s']:.2f} s")
     print("| scenario | seconds | answer |\n| --- | ---: | --- |")
     for r in a["rows"]:
         print(f"| {r['scenario']} | {r['seconds']:.2f} | {r['answer']} |")

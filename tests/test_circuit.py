@@ -156,3 +156,8 @@ def test_composites_refuse_backward_links_and_double_drives():
     with pytest.raises(ValueError, match="driven twice"):
         Composite("c", 2, 2, children=(leaf, leaf), inputs=[[0, 0], [0, 1]], links=[[0, 0, 1, 0], [0, 1, 1, 0]],
                   outputs=[[1, 0], [1, 1]])
+    with pytest.raises(ValueError, match="feeds two places"):  # east port (0, 1) read by a link and an output
+        Composite("c", 2, 2, children=(leaf, leaf), inputs=[[0, 0], [0, 1]], links=[[0, 0, 1, 0], [0, 1, 1, 1]],
+                  outputs=[[0, 1], [1, 1]])
+    Composite("c", 2, 2, children=(leaf, leaf), inputs=[[0, 0], [0, 1]], links=[[0, 0, 1, 0], [0, 1, 1, 1]],
+              outputs=[[1, 0], [1, 1]])  # the same ports, each used once: accepted

@@ -195,7 +195,7 @@ def test_the_die_presets_are_cornerstones_design_areas(si220):
 
 @pytest.mark.parametrize("args, needle", [
     (["--pdk", "tsmc"], "--pdk: 'tsmc'"),
-    (["--pdk", CHOICE, "--die", "26x33"], "--die: '26x33'"),
+    (["--pdk", CHOICE, "--die", "0x3"], "--die: '0x3'"),
     (["--pdk", CHOICE, "--die", "wafer"], "--die: 'wafer'"),
 ])
 def test_misuse_is_one_line_and_exit_2(si220, run_cli, tmp_path, args, needle):
@@ -239,7 +239,7 @@ def test_a_design_larger_than_the_die_is_refused(si220, tmp_path):
 def test_the_cheap_check_knows_which_adapters_draw_a_die(si220):
     from optinc_pdk.pdk.adapters import DIE_FRAMES, PDK_CHOICES
 
-    assert set(DIE_FRAMES) == {name for name in PDK_CHOICES if get_adapter(name).die_frame is not None}
+    assert set(DIE_FRAMES) == {name for name in PDK_CHOICES if get_adapter(name).mpw_frame is not None}
 
 
 def test_a_missing_extra_is_found_without_importing_any_pdk(monkeypatch):
@@ -274,3 +274,26 @@ def test_one_process_draws_designs_on_both_pdks(si220, tmp_path):
         layout.read(str(result.paths["gds"]))
         names.setdefault(pdk, set()).update(cell.name for cell in layout.each_cell() if cell.name.startswith("mesh"))
     assert names["optinc"] and names[CHOICE] and not names["optinc"] & names[CHOICE]
+
+
+def test_a_design_larger_than_one_mpw_frame_is_floorplanned_onto_such_dies(adapter, geometry, tmp_path):
+    """`--pdk cornerstone-si220 --die cornerstone-half`: mounted on die_with_pads when the design fits one frame
+    (the demonstrator); a longer design goes onto dies of that size through the floorplan, drawn with cspdk,
+    and says why it was not mounted; its MZIs read back and its open ends are the description's."""
+    from optinc_pdk.layout import write_layout
+    from optinc_pdk.layout.connectivity import check_connectivity
+    from optinc_pdk.layout.floorplan import parse_die
+    from optinc_pdk.spec.dies import get_die
+
+    scenario = tiny_scenario(name="long_cs", servers=2, widths=(4, 4), approx=())
+    description = build_description(scenario, random_weights(scenario, 2))
+    result = write_layout(description, tmp_path, formats=("gds",), png=False, pdk=CHOICE,
+                          die=parse_die("cornerstone-half"), mount=get_die("cornerstone-half"))
+    assert result.floorplan is not None and "does not fit the die" in result.info["not_mounted"]
+    assert result.mzis == result.expected_mzis > 0
+    layout = kdb.Layout()
+    layout.read(str(result.paths["gds"]))
+    assert sorted(cell.name for cell in layout.top_cells()) == sorted(d["cell"] for d in result.floorplan["per_die"])
+    assert not any(cell.name.startswith("Cell0_") for cell in layout.top_cells())  # no MPW frame
+    ends = check_connectivity(result.paths["gds"], description.top, geometry.wg_width, adapter.layers.wg, "design")
+    assert ends.ok, ends.to_dict()

@@ -10,11 +10,11 @@ import pytest
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.connectivity import check_connectivity
-from optinc_pdk.layout.floorplan import DIE_PRESETS, FIBRE_PITCH_UM, Cutter, floorplan_of, parse_die
+from optinc_pdk.layout.floorplan import DIE_PRESETS, FIBRE_PITCH_UM, Cutter, floorplan_of, parse_die, plan_dies
 from optinc_pdk.layout.footprint import analytic_floorplan
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import count_instances, instance_name, read_layout, top_cells
-from optinc_pdk.layout.synthetic import random_phase_description
+from optinc_pdk.layout.synthetic import random_phase_description, random_phase_top
 from optinc_pdk.layout.write import description_mzis, write_layout
 from optinc_pdk.spec.scenario import load_scenario
 
@@ -75,6 +75,23 @@ def test_a_design_whose_cuts_all_need_more_couplers_than_a_die_edge_holds_is_ref
     with pytest.raises(OptincError, match=r"--die reticle: does not fit: L4 .* at least \d+ signals") as info:
         analytic_floorplan(load_scenario("b8n8"), RETICLE)
     assert "\n" not in str(info.value)
+
+
+def test_a_cascades_optincs_differ_in_layer_names_only_and_are_cut_onto_dies_alike():
+    """The five OptINCs of cascade16 are plans of their own (their layers carry their names) of one shape
+    (``Planner.shape``), so the floorplan searches their dies once and gives each the same cuts."""
+    s = load_scenario("cascade16")
+    top = random_phase_top(s)
+    planner = Planner(s.device, packed_west=True)
+    plans = [planner.plan(child) for child in top.children if child.name.startswith("level")]
+    assert len({p.key for p in plans}) == 5 and len({planner.shape(p) for p in plans}) == 1
+    fp = floorplan_of(top, s.name, RETICLE, s.device, planner)
+    cuts = {}
+    for d in fp.dies:
+        cuts.setdefault(d.part, []).append([row[:2] for row in d.rows])
+    assert len({repr(cuts[f"level1.{q}"]) for q in range(4)} | {repr(cuts["level2"])}) == 1
+    alone = plan_dies(plans[1], "alone", RETICLE, s.device)  # searched afresh: the same dies
+    assert [[row[:2] for row in d.rows] for d in alone.dies] == cuts["level1.1"]
 
 
 def test_a_cascade_is_floorplanned_optinc_by_optinc_with_its_inter_level_links():
@@ -184,3 +201,93 @@ def test_the_die_frame_is_the_die(die_build):
     for top in top_cells(layout):
         region = kdb.Region(top.begin_shapes_rec(floorplan))
         assert region.bbox() == kdb.Box(0, 0, 26_000_000, 66_000_000)
+
+
+def _pdk_or_skip(pdk: str) -> str:
+    if pdk != "optinc":
+        pytest.importorskip("cspdk.si220", reason="cspdk (the [cornerstone] extra) is not installed")
+    return pdk
+
+
+@pytest.fixture(scope="module", params=["optinc", "cornerstone-si220"])
+def small_die_build(request, tmp_path_factory):
+    """``optinc build demo --pdk PDK --die 1.5x3``: the demonstrator folded onto two small dies (one of them
+    with two or more rows), through the build's own verification."""
+    from optinc_pdk.flows.build import BuildRequest, build
+
+    pdk = _pdk_or_skip(request.param)
+    out = tmp_path_factory.mktemp("small") / "demo"
+    try:
+        result = build(BuildRequest(scenario=load_scenario("demo"), out_dir=out, pdk=pdk, die="1.5x3", png=False))
+    finally:
+        if pdk != "optinc":  # the modules after this one find the optinc PDK active, as before
+            from optinc_pdk.pdk import activate_pdk
+
+            activate_pdk()
+    return pdk, out, result.report
+
+
+def test_a_folded_multi_die_build_verifies_on_either_pdk(small_die_build, run_cli):
+    """issue 27: the layout-vs-description check (open waveguide ends on the PDK's waveguide layer) and the
+    MZI count read back from the GDS hold for a folded, multi-die build on both PDKs; the dies are those
+    ``optinc area --die --pdk`` plans, each a top cell inside its die."""
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    pdk, out, report = small_die_build
+    layout = report["layout"]
+    plan = layout["floorplan"]
+    assert plan["dies"] >= 2 and any(len(d["rows"]) >= 2 for d in plan["per_die"])
+    assert layout["mzis"] == layout["expected_mzis"] == description_mzis(random_phase_description(load_scenario("demo")).top)
+    connectivity = report["connectivity"]
+    assert connectivity["connected"] and connectivity["open_ends"] == connectivity["expected_open_ends"]
+    assert report["verified"] is True and layout["info"]["pdk"] == pdk
+    code, stdout, err = run_cli(["area", "demo", "--die", "1.5x3", "--pdk", pdk, "--json"])
+    assert code == 0, err
+    assert json.loads(stdout)[0] == plan
+    gds = read_layout(out / "demo.gds")
+    assert count_instances(gds, "mzi") == layout["expected_mzis"]
+    tops = {cell.name: cell for cell in top_cells(gds)}
+    assert sorted(tops) == sorted(d["cell"] for d in plan["per_die"])
+    for cell in tops.values():
+        box = cell.dbbox()
+        assert (box.left, box.bottom, box.right, box.top) == pytest.approx((0, 0, 1500, 3000))
+    wg = tuple(get_adapter(pdk).layers.wg)
+    drawn = {(info.layer, info.datatype) for info in (gds.get_info(i) for i in gds.layer_indexes())}
+    assert wg in drawn and (pdk == "optinc") == ((1, 0) in drawn)  # each PDK on its own waveguide layer
+
+
+def test_a_folded_multi_die_build_that_lost_a_waveguide_fails_on_either_pdk(small_die_build, tmp_path):
+    from optinc_pdk.circuit.builder import build_description
+    from optinc_pdk.core.weights import load_for_scenario
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    pdk, out, report = small_die_build
+    s = load_scenario("demo")
+    top = build_description(s, load_for_scenario(s, None)).top
+    layout = read_layout(out / "demo.gds")
+    wg = tuple(get_adapter(pdk).layers.wg)
+    uturns = next(cell for cell in layout.each_cell() if cell.name.startswith("wires_uturns"))
+    shapes = uturns.shapes(layout.find_layer(*wg))
+    shapes.erase(next(iter(shapes.each())))
+    broken = tmp_path / "broken.gds"
+    layout.write(str(broken))
+    width = get_adapter(pdk).geometry(s.device).wg_width
+    assert check_connectivity(out / "demo.gds", top, width, wg, dies="design").ok
+    assert not check_connectivity(broken, top, width, wg, dies="design").ok
+
+
+def test_the_analytic_answer_imports_no_layout_tool_and_no_scipy():
+    """`optinc area --die` plans with numpy alone: gdsfactory, kfactory, KLayout and scipy cost seconds of
+    imports (issue 27: every shipped scenario in under 10 s), so a fresh process must not load them."""
+    import subprocess
+    import sys
+
+    heavy = ("gdsfactory", "kfactory", "klayout", "scipy", "cspdk", "torch")
+    code = ("import sys\nfrom optinc_pdk.cli.main import main\n"
+            "sys.argv = ['optinc', 'area', 'demo', 'b8n4', '--die', 'reticle', '--json']\n"
+            "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})), file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+    assert json.loads(proc.stdout)[1]["dies"] == 11

@@ -99,3 +99,20 @@ def test_order_keeping_nets_never_cross():
 def test_a_pitch_too_small_for_the_router_is_refused():
     with pytest.raises(OptincError, match="mode_pitch=40.0 is too small for the waveguide router"):
         RouterRules.from_geometry(G.model_copy(update={"mode_pitch": 40.0, "attenuator_arm_spacing": 12.0}))
+
+
+def test_equal_channels_are_routed_once_and_the_cache_stays_within_its_bytes():
+    from optinc_pdk.layout import router
+    from optinc_pdk.spec.geometry import DeviceGeometry
+
+    rules = router.RouterRules.from_geometry(DeviceGeometry())
+    ys, yd = np.array([0.0, 50.0, 100.0]), np.array([100.0, 0.0, 50.0])
+    first = router.route_channel(np.zeros(3), ys, yd, 0.0, rules, 30.0)
+    again = router.route_channel(np.zeros(3), ys.copy(), yd.copy(), 0.0, rules, 30.0)
+    assert again is first and not first.segments.flags.writeable  # shared, so nobody may change it
+    assert router.route_channel(np.zeros(3), ys, yd, 5.0, rules, 30.0) is not first  # another start: routed anew
+    cache = router._RouteCache(budget=3000)
+    for k in range(20):
+        cache.put((np.full(3, float(k)).tobytes(), k), router._route(np.zeros(3), ys + k, yd + k, 0.0, rules, 30.0))
+        assert cache.used <= 3000
+    assert cache.get((np.full(3, 19.0).tobytes(), 19)) is not None and cache.get((np.zeros(3).tobytes(), 0)) is None

@@ -252,11 +252,9 @@ class Composite(Block):
         check(self.links[:, 2], self.links[:, 3], True, "links (destination)")
         if np.any(self.links[:, 0] >= self.links[:, 2]):
             raise ValueError(f"{self.name}: every link must run from an earlier child to a later one")
-        driven = np.concatenate([self.inputs, self.links[:, 2:]])
-        if np.unique(driven, axis=0).shape[0] != driven.shape[0]:
+        if _repeats(np.concatenate([self.inputs, self.links[:, 2:]])):
             raise ValueError(f"{self.name}: a child west port is driven twice")
-        read = np.concatenate([self.outputs, self.links[:, :2]])
-        if np.unique(read, axis=0).shape[0] != read.shape[0]:
+        if _repeats(np.concatenate([self.outputs, self.links[:, :2]])):
             raise ValueError(f"{self.name}: a child east port feeds two places (use a splitter)")
 
     def walk(self) -> Iterator[Block]:
@@ -269,3 +267,12 @@ class Composite(Block):
             if kid.name == name:
                 return kid
         raise KeyError(f"{self.name}: no child {name}")
+
+
+def _repeats(ports: np.ndarray) -> bool:
+    """Whether two (child, channel) rows of ``ports`` (both >= 0) are equal: one integer per row, sorted
+    (``np.unique(axis=0)`` sorts the rows as opaque records, several times slower)."""
+    if ports.shape[0] < 2:
+        return False
+    keys = np.sort(ports[:, 0] * (int(ports[:, 1].max()) + 1) + ports[:, 1])
+    return bool(np.any(keys[1:] == keys[:-1]))

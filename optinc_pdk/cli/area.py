@@ -14,6 +14,8 @@ def register(app: typer.Typer) -> None:
         die: str | None = typer.Option(None, "--die", metavar="WxH|PRESET",
                                        help="floorplan onto dies: W×H in mm or reticle, cornerstone-full, "
                                             "cornerstone-half (dies, utilisation, inter-die links; no GDS)"),
+        pdk: str = typer.Option("optinc", "--pdk", help="with --die: the PDK whose cells are floorplanned: optinc "
+                                                        "(embedded) or cornerstone-si220 (cspdk, the [cornerstone] extra)"),
     ) -> None:
         """MZI count per layer (full SVD vs block approximation), totals, ratio, and periphery."""
         from optinc_pdk.cli.output import console, print_json, table
@@ -21,7 +23,7 @@ def register(app: typer.Typer) -> None:
         from optinc_pdk.spec.scenario import all_scenarios, load_scenario
 
         if die is not None:
-            _floorplans([load_scenario(name) for name in (scenarios or ["b8n4"])], die, as_json)
+            _floorplans([load_scenario(name) for name in (scenarios or ["b8n4"])], die, pdk, as_json)
             return
         if paper:
             _paper_table(all_scenarios(), as_json)
@@ -86,18 +88,20 @@ def _paper_table(scenarios, as_json: bool) -> None:
     )
 
 
-def _floorplans(scenarios, die: str, as_json: bool) -> None:
+def _floorplans(scenarios, die: str, pdk: str, as_json: bool) -> None:
     """``--die``: each scenario's die plan (``layout.floorplan``), or the one line saying why it does not fit."""
     from optinc_pdk.cli.output import console, print_json, table
     from optinc_pdk.errors import OptincError
     from optinc_pdk.layout.floorplan import parse_die
     from optinc_pdk.layout.footprint import analytic_floorplan
+    from optinc_pdk.pdk.adapters import check_choice
 
+    check_choice(pdk)
     chosen = parse_die(die)
     results = []
     for s in scenarios:
         try:
-            results.append(analytic_floorplan(s, chosen).to_dict())
+            results.append(analytic_floorplan(s, chosen, pdk).to_dict())
         except OptincError as error:
             results.append({"design": s.name, "die": chosen[0], "fits": False, "reason": str(error)})
     if as_json:

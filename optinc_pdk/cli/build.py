@@ -27,9 +27,9 @@ def register(app: typer.Typer) -> None:
         pdk: str = typer.Option("optinc", "--pdk", help="PDK: optinc (embedded) or cornerstone-si220 (cspdk, "
                                 "pip install .[cornerstone]); docs/cornerstone.md"),
         die: str | None = typer.Option(None, "--die", metavar="WxH|PRESET", help=(
-            "optinc PDK: floorplan onto dies of W×H mm or reticle, cornerstone-full, cornerstone-half, one top cell "
-            "per die (docs/floorplan.md); --pdk cornerstone-si220: mount on its cornerstone-full or cornerstone-half "
-            "die frame with fibre I/O (docs/cornerstone.md)")),
+            "floorplan onto dies of W×H mm or reticle, cornerstone-full, cornerstone-half, one top cell per die, "
+            "drawn with --pdk's cells (docs/floorplan.md); with --pdk cornerstone-si220, cornerstone-full or "
+            "cornerstone-half mounts a design that fits one on its MPW die frame with fibre I/O (docs/cornerstone.md)")),
         institution: str | None = typer.Option(None, "--institution", help="with a foundry die: top cell "
                                                "Cell0_INSTITUTION (MPW naming; default Cell0_optinc_SCENARIO)"),
     ) -> None:
@@ -120,6 +120,8 @@ def _pdk_rows(info: dict) -> list[list[str]]:
     versions = ", ".join(f"{k} {v}" for k, v in (info.get("pdk_versions") or {}).items())
     rows = [["PDK", f"{info.get('pdk', 'optinc')}" + (f" ({versions})" if versions else "")]]
     die = info.get("die")
+    if info.get("not_mounted"):  # a foundry preset too small for the design: floorplanned onto such dies
+        rows.append(["MPW frame", f"not mounted: {info['not_mounted']}"])
     if isinstance(die, dict):  # mounted on a foundry die frame (a floorplanned build names its dies instead)
         rows.append(["die", f"{die['die']} ({die['width_um'] / 1000:g} x {die['height_um'] / 1000:g} mm): "
                             f"{die['fibres_used']} of {die['fibre_couplers']} fibre couplers at {die['fibre_pitch_um']:g} "

@@ -13,6 +13,7 @@ the one mesh → matrix implementation (the simulator uses it too).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,11 +57,22 @@ def _as_mode_count(value, name: str = "n_modes") -> int:
     return int(value)
 
 
+#: Topologies already checked, by content hash: a design has hundreds of meshes of a few topologies, and the
+#: check sorts twice as many entries as the mesh has MZIs (hashing them costs a fifth of that). Bounded.
+_CHECKED: set[tuple[int, bytes]] = set()
+_CHECKED_MAX = 1024
+
+
 def _check_topology(n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> None:
     """Modes in range, and along each mode the columns strictly increase in list order."""
     if top_mode.shape != column.shape:
         raise OptincError(f"column: length {column.size} differs from top_mode length {top_mode.size}")
     if top_mode.size == 0:
+        return
+    h = hashlib.blake2b(np.ascontiguousarray(top_mode), digest_size=16)
+    h.update(np.ascontiguousarray(column))
+    key = (n_modes, h.digest())
+    if key in _CHECKED:
         return
     if top_mode.min() < 0 or top_mode.max() > n_modes - 2:
         raise OptincError(f"top_mode: must lie in 0..{n_modes - 2} for {n_modes} modes")
@@ -74,6 +86,9 @@ def _check_topology(n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> N
     same_mode = modes[order][1:] == modes[order][:-1]
     if np.any(same_mode & (np.diff(columns[order]) <= 0)):
         raise OptincError("column: along a mode, columns must strictly increase in propagation order")
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED.add(key)
 
 
 def mesh_matrices(n_modes: int, theta, phi, top_mode, column, output_phase) -> np.ndarray:

@@ -29,7 +29,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas
 
 from optinc_pdk.decompose.topology import sweeps
 
@@ -48,6 +47,14 @@ class BatchNulling:
     theta: np.ndarray  # (B, K) θ of each MZI in nulling order
     phase_phi: np.ndarray  # (B, K) e^{iφ} (before the output phases are pushed through)
     final: np.ndarray  # (B, N, N) W after all rotations (upper triangular, ideally diagonal)
+
+
+def _blas():
+    """scipy's BLAS wrappers, imported when a unitary is first nulled: scipy.linalg takes about 0.5 s to
+    import, and the analytic layout paths (``optinc area --die``) load this package without decomposing."""
+    from scipy.linalg import blas
+
+    return blas
 
 
 def _leading_dimension(n: int) -> int:
@@ -146,7 +153,7 @@ def _rotation_kernels(left_flat, right_flat, real: bool):
     stride ld and whose other right_count entries sit contiguously in right_flat from right_start
     (row m+1 one ld further). Both skip rotations with nothing to null (the identity).
     """
-    hypot = math.hypot
+    hypot, blas = math.hypot, _blas()
     if real:
         drot = blas.drot
 
@@ -236,7 +243,7 @@ def _clements_blas(matrix: np.ndarray, real: bool):
     right_store[:, :n] = matrix
     right_flat = right_store.reshape(-1)
     item = flat.item
-    hypot = math.hypot
+    hypot, blas = math.hypot, _blas()
     records = []
     record = records.append
     if real:

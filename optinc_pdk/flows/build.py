@@ -45,9 +45,9 @@ class BuildRequest:
     progress: Callable[[str], object] | None = None  # called with each stage's name as it starts
     samples: int | None = None  # cascade only: 16-server vectors in the end-to-end check
     pdk: str | None = None  # PDK adapter (pdk/adapters.py); None: the embedded optinc PDK
-    # --die: a preset (spec/dies.py) or W×H in mm. With the optinc PDK the design is floorplanned onto such dies
-    # (layout/floorplan.py, one top cell per die); with a foundry PDK it is mounted on that PDK's die frame
-    # (layout/die.py). ``die_choice`` tells which.
+    # --die: a preset (spec/dies.py) or W×H in mm: the design is floorplanned onto such dies (layout/floorplan.py,
+    # one top cell per die) with the chosen PDK's cells; a foundry PDK's own MPW preset mounts it on that PDK's die
+    # frame (layout/die.py) when it fits one. ``die_choice`` tells which.
     die: str | None = None
     institution: str | None = None  # with a foundry die: top cell Cell0_<institution>
 
@@ -247,7 +247,8 @@ def _write_layout(design: SingleDesign, description, out_dir: Path, request: Bui
     adapter = get_adapter(request.pdk)
     floorplanned, mount = die_choice(request)
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
-                          labels=request.labels, netlists=floorplanned is None, die=floorplanned, pdk=adapter.name,
+                          labels=request.labels, netlists=floorplanned is None or mount is not None, die=floorplanned,
+                          pdk=adapter.name,
                           mount=mount, institution=request.institution, **design.layout_args(description))
     written = layout.to_dict()
     # the layer views beside the layout, so the printed KLayout command works from any folder
@@ -328,26 +329,30 @@ def _retarget_file(path: Path, staging: Path, target: str) -> None:
 
 
 def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, Any]:
-    """(the dies to floorplan onto, the foundry die frame to mount on) for ``--die``; at most one is not None.
+    """(the dies to floorplan onto, the foundry MPW die frame to mount on) for ``--die``.
 
+    Every PDK floorplans onto ``--die`` (a preset or W×H, ``layout/floorplan.py``) through the same code,
+    drawn with its own cells. A foundry PDK's own MPW preset (``cornerstone-full`` with cornerstone-si220)
+    also names the frame to mount on: the design is mounted on one such frame when it fits there, and
+    floorplanned onto dies of that size otherwise (``layout.write.build_layout``).
     Checked by name before any work (no gdsfactory, no cspdk import): one line for an unknown PDK, a missing
-    extra, an unknown die, or a die the PDK cannot draw.
+    extra, or an unknown die.
     """
     from optinc_pdk.pdk.adapters import DEFAULT_PDK, check_choice
 
+    check_choice(request.pdk)
     if not request.die:
-        check_choice(request.pdk)
         return None, None
-    if (request.pdk or DEFAULT_PDK) == DEFAULT_PDK:
-        from optinc_pdk.layout.floorplan import parse_die
+    from optinc_pdk.layout.floorplan import parse_die
+    from optinc_pdk.spec.dies import DIES
 
-        check_choice(request.pdk)
-        return parse_die(request.die), None
-    from optinc_pdk.spec.dies import get_die
-
-    mount = get_die(request.die)
-    check_choice(request.pdk, mount)
-    return None, mount
+    dies = parse_die(request.die)
+    preset = DIES.get(dies[0])
+    pdk = request.pdk or DEFAULT_PDK
+    if pdk == DEFAULT_PDK or preset is None or preset.pdk != pdk:
+        return dies, None
+    check_choice(pdk, preset)
+    return dies, preset
 
 
 def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir: Path) -> BuildResult:

@@ -37,11 +37,23 @@ Cells larger than a metre are drawn centred on their origin: GDS coordinates are
 at 1 nm), and the un-approximated 16-server OptINC is 2.5 m long.
 """
 
-from optinc_pdk.layout.footprint import analytic_footprint
-from optinc_pdk.layout.readback import BlockFootprint, Footprint, count_instances, footprint, read_layout
-from optinc_pdk.layout.write import BuiltLayout, LayoutResult, build_layout, description_mzis, write_layout
+from __future__ import annotations
 
-__all__ = [
-    "BlockFootprint", "BuiltLayout", "Footprint", "LayoutResult", "analytic_footprint", "build_layout",
-    "count_instances", "description_mzis", "footprint", "read_layout", "write_layout",
-]
+import importlib
+
+#: public name → its module, imported on first use: the analytic floorplan (``optinc area --die``) imports
+#: this package's numpy modules without the writer's KLayout and circuit imports (0.5 s of KLayout alone).
+_EXPORTS = {
+    "analytic_footprint": "footprint", "BlockFootprint": "readback", "Footprint": "readback",
+    "count_instances": "readback", "footprint": "readback", "read_layout": "readback", "BuiltLayout": "write",
+    "LayoutResult": "write", "build_layout": "write", "description_mzis": "write", "write_layout": "write",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -1,6 +1,6 @@
 """Mount a drawn design on a die: the PDK's die frame, the design centred in it, fibre I/O routed.
 
-The die frame (the adapter's ``die_frame``: outline, fibre grating couplers at fibre-array
+The die frame (the adapter's ``mpw_frame``: outline, fibre grating couplers at fibre-array
 pitch, bond pads) is placed centred on the origin; the design cell is centred in it. Every
 optical input of the design (west ports) and every bias-light input (the west end of each
 ``source`` leaf, escaped below the design) goes to a west fibre coupler, every output (east
@@ -52,8 +52,8 @@ def _snap(value: float) -> float:
 def check_die(adapter: PdkAdapter, die: DieSpec) -> None:
     """One line when ``adapter`` cannot draw ``die`` (before any work)."""
     check_choice(adapter.name, die)
-    if adapter.die_frame is None:  # DIE_FRAMES lists this PDK, its adapter must draw the frame
-        raise OptincError(f"--die {die.name}: the {adapter.name} adapter has no die_frame")
+    if adapter.mpw_frame is None:  # DIE_FRAMES lists this PDK, its adapter must draw the frame
+        raise OptincError(f"--die {die.name}: the {adapter.name} adapter has no mpw_frame")
 
 
 class DieMount:
@@ -64,15 +64,41 @@ class DieMount:
         self.adapter, self.die, self.g = adapter, die, g
         self.cells = adapter.cells
         self.created = [] if created is None else created  # cells made for this layout only (the caller deletes them)
+        self._frame = None
+
+    def frame(self):
+        """The die frame (drawn once per mount) and its fibre ports west and east, top to bottom."""
+        if self._frame is None:
+            frame = self.adapter.mpw_frame((self.die.width, self.die.height), self.die.fibre_pitch, self.die.fibres)
+            fibres = [p for p in frame.ports if p.port_type == "optical"]
+            self._frame = (frame, sorted((p for p in fibres if p.dcenter[0] < 0), key=lambda p: -p.dcenter[1]),
+                           sorted((p for p in fibres if p.dcenter[0] > 0), key=lambda p: -p.dcenter[1]))
+        return self._frame
+
+    def misfit(self, plan: Plan) -> str | None:
+        """Why ``plan`` cannot be mounted on this die (one line), or None when it fits: the design, with room
+        for the fibre routes' bends on each side, between the west and east fibre couplers and inside the
+        die's height, and enough fibre couplers for its inputs, bias inputs and outputs."""
+        _, west_fibres, east_fibres = self.frame()
+        box = plan.bbox
+        between = min(p.dcenter[0] for p in east_fibres) - max(p.dcenter[0] for p in west_fibres)
+        room = 5 * self.g.bend_radius  # an S-bend of at least 4 radii and a radius of straight on each side
+        if box.width + 2 * room > between or box.height > self.die.height:
+            return (f"--die {self.die.name}: the design ({box.width / 1000:.2f} x {box.height / 1000:.2f} mm) "
+                    f"does not fit the die ({self.die.width / 1000:g} x {self.die.height / 1000:g} mm; "
+                    f"{between / 1000:.2f} mm between its fibre couplers) with its fibre routes")
+        n_in, n_bias, n_out = plan.west_y.size, len(source_starts(plan)), plan.east_y.size
+        if n_in + n_bias > len(west_fibres) or n_out > len(east_fibres):
+            return (f"--die {self.die.name}: the design needs {n_in} inputs + {n_bias} bias inputs west and "
+                    f"{n_out} outputs east; the die frame has {len(west_fibres)} + {len(east_fibres)} fibre couplers")
+        return None
 
     def mount(self, top: gf.Component, design: gf.Component, plan: Plan, origin: tuple[float, float]) -> dict:
+        reason = self.misfit(plan)
+        if reason is not None:
+            raise OptincError(reason)
         box = plan.bbox
-        frame = self.adapter.die_frame((self.die.width, self.die.height), self.die.fibre_pitch, self.die.fibres)
-        fibres = [p for p in frame.ports if p.port_type == "optical"]
-        west_fibres = sorted((p for p in fibres if p.dcenter[0] < 0), key=lambda p: -p.dcenter[1])
-        east_fibres = sorted((p for p in fibres if p.dcenter[0] > 0), key=lambda p: -p.dcenter[1])
-        self._check_fits(box.width, box.height, min(p.dcenter[0] for p in east_fibres) -
-                         max(p.dcenter[0] for p in west_fibres))
+        frame, west_fibres, east_fibres = self.frame()
         dx = _snap(-(box.xmin + box.xmax) / 2)
         dy = _snap(-(box.ymin + box.ymax) / 2)
         ref = top.add_ref(design, name="optinc")
@@ -87,10 +113,6 @@ class DieMount:
         top.add_ref(frame, name="die_frame")
         starts = [(x + dx, y + dy) for x, y in source_starts(plan)]
         n_west, n_east = len(west) + len(starts), len(east)
-        if n_west > len(west_fibres) or n_east > len(east_fibres):
-            raise OptincError(f"--die {self.die.name}: the design needs {len(west)} inputs + {len(starts)} bias "
-                              f"inputs west and {n_east} outputs east; the die frame has {len(west_fibres)} + "
-                              f"{len(east_fibres)} fibre couplers")
         routes = gf.Component(name=f"{top.name}_fibre_routes")
         self.created.append(routes)
         escape_y = ymin - 2 * self.g.mode_pitch
@@ -101,18 +123,10 @@ class DieMount:
         top.add_ref(routes, name="fibre_routes")
         self._check_clear(top, ref, routes, n_west + n_east)
         return {"die": self.die.name, "width_um": self.die.width, "height_um": self.die.height,
-                "fibre_couplers": len(fibres), "fibres_used": n_west + n_east, "fibre_pitch_um": self.die.fibre_pitch,
+                "fibre_couplers": len(west_fibres) + len(east_fibres), "fibres_used": n_west + n_east,
+                "fibre_pitch_um": self.die.fibre_pitch,
                 "bond_pads": sum(p.port_type == "electrical" for p in frame.ports),
                 "bias_inputs": len(starts), "design_offset_um": [dx, dy]}
-
-    def _check_fits(self, width: float, height: float, between_couplers: float) -> None:
-        """The design, with room for the fibre routes' bends on each side, between the west and east fibre
-        couplers and inside the die's height (one line otherwise)."""
-        room = 5 * self.g.bend_radius  # an S-bend of at least 4 radii and a radius of straight on each side
-        if width + 2 * room > between_couplers or height > self.die.height:
-            raise OptincError(f"--die {self.die.name}: the design ({width / 1000:.2f} x {height / 1000:.2f} mm) "
-                              f"does not fit the die ({self.die.width / 1000:g} x {self.die.height / 1000:g} mm; "
-                              f"{between_couplers / 1000:.2f} mm between its fibre couplers) with its fibre routes")
 
     # --- routes ----------------------------------------------------------------------------
 

@@ -535,7 +535,8 @@ def _plan_children(top: Block, planner: Planner, name: str, die, geometry) -> Fl
     ends: list[tuple[int, int]] = []  # first and last die of each child
     known: dict[str, list[tuple[float, float]]] = {}
     for child in top.children:
-        unit = plan_dies(planner.plan(child), f"{name}_{child.name.replace('/', '_')}", die, geometry, known)
+        plan = planner.plan(child)
+        unit = plan_dies(plan, f"{name}_{child.name.replace('/', '_')}", die, geometry, known, shape=planner.shape(plan))
         offset = len(dies)
         dies += [Die(d.index + offset, d.name, d.plan, d.rows, d.couplers_west, d.couplers_east, d.mzis, child.name)
                  for d in unit.dies]
@@ -554,22 +555,25 @@ def _plan_children(top: Block, planner: Planner, name: str, die, geometry) -> Fl
 
 
 def plan_dies(design: Plan, name: str, die: tuple[str, float, float], geometry: DeviceGeometry,
-              known: dict[str, list[list[float]]] | None = None, fold_rows: bool = True) -> Floorplan:
+              known: dict[str, list[list[float]]] | None = None, fold_rows: bool = True,
+              shape: str | None = None) -> Floorplan:
     """Dies for the chain, each holding as much of it as fits and still lets the rest fit.
 
     West to east, each die first tries the most rows that fit (``DiePlanner.fits``: folded, each row
     the longest slice that fits the die's width), then fewer, then one row; it backs up where the
     rest cannot be placed from the cut reached (a cut through a 512-signal bias combiner, say,
     leaves a piece that no die can take); a cut from which nothing fits is remembered, so each is
-    tried once. ``known``: the cuts already found for equal plans (by key), reused.
+    tried once. ``known``: the cuts already found for plans of equal ``shape`` (``Planner.shape``; default
+    the plan's key), reused: equal shapes have equal geometry, so the same cuts give the same dies.
     """
     planner = DiePlanner(design, name, die, geometry, fold_rows)
-    if known is not None and design.key in known:
-        placed = [planner.die_plan(k, cuts) for k, cuts in enumerate(known[design.key])]
+    shape = shape or design.key
+    if known is not None and shape in known:
+        placed = [planner.die_plan(k, cuts) for k, cuts in enumerate(known[shape])]
     else:
         placed = _search(planner, design)
         if known is not None:
-            known[design.key] = [[a for a, _, _ in fit.rows] + [fit.rows[-1][1]] for fit in placed]
+            known[shape] = [[a for a, _, _ in fit.rows] + [fit.rows[-1][1]] for fit in placed]
     dies, links = [], []
     for index, fit in enumerate(placed):
         dies.append(Die(index, fit.plan.name, fit.plan, fit.rows, fit.couplers_west, fit.couplers_east, fit.plan.mzis))

@@ -33,9 +33,19 @@ def analytic_footprint(description: CircuitDescription | Block | Scenario,
     return (0.0, 0.0) if box is None else (box.width, box.height)
 
 
-def analytic_floorplan(scenario: Scenario, die: tuple[str, float, float]):
-    """The die plan ``optinc build SCENARIO --die`` draws (``floorplan.Floorplan``), without GDS."""
+def analytic_floorplan(scenario: Scenario, die: tuple[str, float, float], pdk: str | None = None):
+    """The die plan ``optinc build SCENARIO --die [--pdk]`` draws (``floorplan.Floorplan``), without GDS.
+
+    ``pdk``: the geometry that PDK's cells have (a foundry PDK's adapter reads it from its cells, which
+    imports gdsfactory and the PDK; the default optinc PDK takes the scenario's geometry as given).
+    """
     from optinc_pdk.layout.floorplan import floorplan_of
     from optinc_pdk.layout.synthetic import random_phase_top
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK
 
-    return floorplan_of(random_phase_top(scenario), scenario.name, die, scenario.device)
+    geometry = scenario.device
+    if (pdk or DEFAULT_PDK) != DEFAULT_PDK:
+        from optinc_pdk.pdk.adapters import get_adapter
+
+        geometry = get_adapter(pdk).geometry(geometry)
+    return floorplan_of(random_phase_top(scenario), scenario.name, die, geometry)

@@ -62,12 +62,21 @@ def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry) -> P
     return _leaf(key, f"mesh_column_n{n}", "mesh_column", length, y, y, prims, g, mzis=int(tops.size))
 
 
-def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan]) -> tuple[str, callable]:
-    """(key, build) for a mesh; ``columns`` caches column plans across meshes of one design."""
+def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan],
+              topologies: dict[str, tuple] | None = None) -> tuple[str, callable]:
+    """(key, build) for a mesh; ``columns`` caches column plans across meshes of one design, ``topologies``
+    each topology's columns and key (one hash of its MZI positions instead of one per column: a design has
+    hundreds of meshes of a few topologies, and b8n16_full's 1024-mode meshes 1024 columns each)."""
     n = block.n_modes
-    patterns = mesh_column_patterns(block)
-    column_keys = [digest("mesh_column", n, tops) for tops in patterns]
-    key = digest("mesh", n, tuple(column_keys))
+    topology = digest("topology", n, block.top_mode, block.column)
+    known = None if topologies is None else topologies.get(topology)
+    if known is None:
+        patterns = mesh_column_patterns(block)
+        column_keys = [digest("mesh_column", n, tops) for tops in patterns]
+        known = patterns, column_keys, digest("mesh", n, tuple(column_keys))
+        if topologies is not None:
+            topologies[topology] = known
+    patterns, column_keys, key = known
 
     def build() -> Plan:
         p, length = g.mode_pitch, dim.mzi_length(g)

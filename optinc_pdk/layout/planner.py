@@ -31,6 +31,14 @@ class Planner:
         self.rules = RouterRules.from_geometry(self.geometry)
         self.plans: dict[str, Plan] = {}
         self.columns: dict[str, Plan] = {}  # mesh columns, shared across meshes
+        self.topologies: dict[str, tuple] = {}  # mesh topology → its column patterns and plan key
+        #: plan key → the key it would have without layer names: equal shapes, equal geometry (a cascade's
+        #: five OptINCs differ only in their layers' names; the floorplan cuts them onto dies once)
+        self.shapes: dict[str, str] = {}
+
+    def shape(self, plan: Plan) -> str:
+        """``plan``'s key without the layer names inside it (its own key where it holds no layer)."""
+        return self.shapes.get(plan.key, plan.key)
 
     def plan(self, block: Block) -> Plan:
         g = self.geometry
@@ -38,13 +46,16 @@ class Planner:
             kids = [self.plan(child) for child in block.children]
             # a layer's cell carries its index, so two layers never share one cell
             named = block.name if block.role == "layer" else ""
-            key = digest("composite", block.role, named, block.n_in, block.n_out, tuple(k.key for k in kids),
-                         block.inputs, block.links, block.outputs, *(("packed",) if self.packed_west else ()))
+            rest = (block.inputs, block.links, block.outputs, *(("packed",) if self.packed_west else ()))
+            key = digest("composite", block.role, named, block.n_in, block.n_out, tuple(k.key for k in kids), *rest)
             if key not in self.plans:
                 self.plans[key] = plan_composite(block, kids, key, g, self.rules, self.packed_west)
+                shapes = tuple(self.shape(k) for k in kids)
+                if named or shapes != tuple(k.key for k in kids):
+                    self.shapes[key] = digest("composite", block.role, "", block.n_in, block.n_out, shapes, *rest)
             return self.plans[key]
         if isinstance(block, MeshBlock):
-            key, build = plan_mesh(block, g, self.columns)
+            key, build = plan_mesh(block, g, self.columns, self.topologies)
         elif isinstance(block, AttenuatorColumn):
             key, build = plan_attenuators(block, g)
         elif isinstance(block, TreeArray):

@@ -25,6 +25,7 @@ gdsfactory's bundle router is far too slow for thousands of nets and does not cr
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,13 +130,29 @@ def _order_nets(ys: np.ndarray, yd: np.ndarray, zone: float) -> list[tuple[int, 
     return order
 
 
-def _assign_tracks(lo: np.ndarray, hi: np.ndarray, zone: float) -> np.ndarray:
-    """Track of each piece (in turn order): one past every earlier piece whose span comes within 2·zone."""
-    tracks = np.zeros(lo.size, dtype=np.int64)
-    for e in range(1, lo.size):
-        near = (lo[:e] < hi[e] + 2 * zone) & (lo[e] < hi[:e] + 2 * zone)
-        if near.any():
-            tracks[e] = tracks[:e][near].max() + 1
+def _assign_tracks(lo: np.ndarray, hi: np.ndarray, zone: float, rows: int = 32) -> np.ndarray:
+    """Track of each piece (in turn order): one past every earlier piece whose span comes within 2·zone.
+
+    Pieces go in blocks of ``rows``: the highest track near each piece among the earlier blocks is one
+    array operation per block; only the pieces within a block are compared one by one (in plain Python, on
+    at most ``rows`` entries): measured a third of the time of one array test per piece on 1 500 pieces.
+    """
+    n = lo.size
+    tracks = np.zeros(n, dtype=np.int64)
+    reach = hi + 2 * zone
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        near = (lo[None, :stop] < reach[start:stop, None]) & (lo[start:stop, None] < reach[None, :stop])
+        highest = np.where(near[:, :start], tracks[None, :start], -1).max(axis=1, initial=-1).tolist()
+        local = near[:, start:stop].tolist()
+        block: list[int] = []
+        for i in range(stop - start):
+            top, row = highest[i], local[i]
+            for j in range(i):
+                if row[j] and block[j] > top:
+                    top = block[j]
+            block.append(top + 1)
+        tracks[start:stop] = block
     return tracks
 
 
@@ -161,15 +178,66 @@ def _bend_length(dx: float, dy: float) -> float:
     return dx if bend.angle == 0 else 2 * bend.radius * bend.angle + bend.straight
 
 
+def _bend_lengths(dx: float, dy: np.ndarray) -> np.ndarray:
+    """``_bend_length(dx, d)`` for every d of ``dy`` at once (``arc_sbend``'s three cases, vectorised)."""
+    ady = np.abs(dy)
+    out = np.where(ady == 0, dx, 2 * (dx / 2) * (math.pi / 2) + (ady - dx))
+    gentle = np.flatnonzero((ady > 0) & (ady <= dx))
+    a = ady[gentle]
+    angle = np.array([2 * math.atan2(v, dx) for v in a.tolist()])  # libm's atan2, as arc_sbend: the same bits
+    out[gentle] = 2 * ((dx * dx + a * a) / (4 * a)) * angle
+    return out
+
+
+class _RouteCache:
+    """Routed channels by their inputs (``route_channel`` is a pure function): a cascade's five OptINCs, whose
+    layers carry their own names and hence plans of their own, route the very same channels; so do the
+    scenarios that share layers in ``optinc area`` over every scenario. Bounded by the bytes of the routes'
+    arrays (the oldest entries go first): a long process or a million-MZI design keeps at most that alive."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.used = budget, 0
+        self.entries: dict[tuple, tuple[ChannelRoute, int]] = {}
+
+    def get(self, key: tuple) -> ChannelRoute | None:
+        entry = self.entries.get(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key: tuple, route: ChannelRoute) -> None:
+        arrays = [value for value in vars(route).values() if isinstance(value, np.ndarray)]
+        for array in arrays:
+            array.flags.writeable = False  # shared by every caller from now on
+        size = sum(a.nbytes for a in arrays) + sum(len(part) for part in key if isinstance(part, bytes))
+        while self.entries and self.used + size > self.budget:
+            self.used -= self.entries.pop(next(iter(self.entries)))[1]
+        if size <= self.budget:
+            self.entries[key] = route, size
+            self.used += size
+
+
+_ROUTES = _RouteCache(128 * 2**20)
+
+
 def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: float, rules: RouterRules,
                   min_length: float) -> ChannelRoute:
     """Route nets from (x_src, ys) (x_src <= x_start) to a west-facing column whose ports are at ys → yd.
 
     The destination column starts at ``x_start + length``; ``length`` is 0 when every net is
     straight, else at least ``min_length`` (the geometry's stage gap) and long enough for the tracks.
-    Sources must be distinct, and so must destinations (both at least 2·zone apart).
+    Sources must be distinct, and so must destinations (both at least 2·zone apart). Equal inputs give
+    the one (read-only) route computed first.
     """
     x_src, ys, yd = (np.asarray(a, dtype=np.float64) for a in (x_src, ys, yd))
+    key = (x_src.tobytes(), ys.tobytes(), yd.tobytes(), float(x_start), rules, float(min_length))
+    route = _ROUTES.get(key)
+    if route is None:
+        route = _route(x_src, ys, yd, float(x_start), rules, float(min_length))
+        _ROUTES.put(key, route)
+    return route
+
+
+def _route(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: float, rules: RouterRules,
+           min_length: float) -> ChannelRoute:
     r = rules.radius
     moving = np.flatnonzero(np.abs(yd - ys) > _EPS)
     if moving.size == 0:
@@ -218,7 +286,7 @@ def route_channel(x_src: np.ndarray, ys: np.ndarray, yd: np.ndarray, x_start: fl
     n = ys.size
     net_crossings = np.bincount(moving[net[v]], minlength=n) + np.bincount(seg_net[seg], minlength=n)
     net_length = np.bincount(seg_net, weights=segments[:, 1] - segments[:, 0], minlength=n)
-    piece_length = np.array([_bend_length(2 * r, dy) for dy in (y1 - y0).tolist()])
+    piece_length = _bend_lengths(2 * r, y1 - y0)
     net_length += np.bincount(moving[net], weights=piece_length, minlength=n)
     net_bends = 2 * np.bincount(moving[net], minlength=n)
     return ChannelRoute(length, segments, bends, n_tracks, n_detours, int(v.size), crossing_xy, net_length,

@@ -94,36 +94,35 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
 
     The top cell is named after the scenario and carries ``info``: scenario, weights digest and
     source, mesh kind, MZI count, and whatever ``info`` adds (the phase-map file name, say).
-    With ``die`` (name, width mm, height mm; ``floorplan.parse_die``) the design is cut onto dies
-    (``floorplan.plan_dies``) and every die is a top cell of its own, ``<name>_die<k>``.
     ``pdk`` chooses the PDK adapter (default: the embedded optinc PDK): its cells, layers, and the
-    geometry its cells really have. With ``mount``, the design is mounted on the PDK's die frame with
-    fibre I/O (``layout/die.py``) in a top cell named for the MPW run (``die_top_name``).
+    geometry its cells really have. With ``die`` (name, width mm, height mm; ``floorplan.parse_die``) the
+    design is cut onto dies (``floorplan.plan_dies``) and every die is a top cell of its own,
+    ``<name>_die<k>``, drawn with the PDK's cells. With ``mount``, the design is mounted on the PDK's MPW die
+    frame with fibre I/O (``layout/die.py``) in a top cell named for the MPW run (``die_top_name``); with
+    both, it is mounted when it fits one such frame and floorplanned onto ``die`` otherwise.
     """
-    from optinc_pdk.pdk.adapters import DEFAULT_PDK, get_adapter
+    from optinc_pdk.pdk.adapters import get_adapter
 
-    if die is not None:
-        if (pdk or DEFAULT_PDK) != DEFAULT_PDK:
-            raise OptincError(f"--die {die[0]}: floorplanning onto dies draws with the optinc PDK; with --pdk {pdk} "
-                              "the design mounts on the PDK's own die frame (--die cornerstone-full or cornerstone-half)")
-        return _build_dies(description, name, info, geometry, die)
     adapter = get_adapter(pdk)
     top_block, name, g, base_info = _unpack(description, name, geometry)
     g = adapter.geometry(g)
     base_info.update({"pdk": adapter.name, "pdk_versions": adapter.versions()})
+    if die is not None and mount is None:
+        return _build_dies(top_block, name, g, {**base_info, **(info or {})}, die, adapter)
     if mount is not None:
         from optinc_pdk.layout.die import check_die
 
         check_die(adapter, mount)
-    validate_description(top_block, name)
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    planner = Planner(g)
-    plan = planner.plan(top_block)
-    expected = description_mzis(top_block)
-    if plan.mzis != expected:  # a planner bug, never a user error
-        raise OptincError(f"{name}: layout plan places {plan.mzis} MZIs, the description has {expected}")
-    timings["plan_s"] = time.perf_counter() - t0
+    plan, planner, expected = _plan_checked(top_block, name, g)
+    timings: dict[str, float] = {"plan_s": time.perf_counter() - t0}
+    if mount is not None and die is not None:
+        reason = _mount_misfit(adapter, mount, g, plan)
+        if reason is not None:  # larger than one MPW frame: the dies it needs, drawn with the same PDK
+            if labels:
+                raise OptincError(f"--labels: {reason}, so it is floorplanned onto dies; phase labels describe the "
+                                  "unfolded layout: build without --labels")
+            return _build_dies(top_block, name, g, {**base_info, **(info or {}), "not_mounted": reason}, die, adapter)
 
     import gdsfactory as gf
 
@@ -188,6 +187,14 @@ def _add_phase_labels(top, top_block: Block, planner: Planner, origin: tuple[flo
     top.add_ref(label_cell, name="phase_labels")
 
 
+def _mount_misfit(adapter, mount: DieSpec, g: DeviceGeometry, plan: Plan) -> str | None:
+    """Why ``plan`` does not fit one ``mount`` die frame of ``adapter`` (``DieMount.misfit``), or None."""
+    from optinc_pdk.layout.die import DieMount
+
+    adapter.activate()  # the frame is a cell of the PDK
+    return DieMount(adapter, mount, g).misfit(plan)
+
+
 def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: bool = False) -> tuple[Plan, Planner, int]:
     validate_description(top_block, name)
     planner = Planner(g, packed_west=packed_west)
@@ -198,11 +205,12 @@ def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: b
     return plan, planner, expected
 
 
-def _build_dies(description, name, info, geometry, die) -> BuiltLayout:
-    """The design cut onto dies: one top cell per die plan (frame, couplers, fan-outs, slice)."""
+def _build_dies(top_block: Block, name: str, g: DeviceGeometry, info: dict[str, Any], die: tuple[str, float, float],
+                adapter) -> BuiltLayout:
+    """The design cut onto dies: one top cell per die plan (frame, couplers, fan-outs, slices), drawn with
+    ``adapter``'s cells on its layers, each named as the plan names it (``optinc area`` lists the same)."""
     from optinc_pdk.layout.floorplan import floorplan_of
 
-    top_block, name, g, base_info = _unpack(description, name, geometry)
     t0 = time.perf_counter()
     plan, planner, expected = _plan_checked(top_block, name, g, packed_west=True)  # as floorplan.floorplan_of
     floorplan = floorplan_of(top_block, name, die, g, planner)
@@ -212,23 +220,25 @@ def _build_dies(description, name, info, geometry, die) -> BuiltLayout:
     from optinc_pdk.layout.plan import Placement
 
     t0 = time.perf_counter()
-    drawer = Drawer(g)
+    drawer = Drawer(g, adapter)
     chip = Plan(key=f"dies_{name}", name=name, kind="dies", width=0.0, west_y=plan.west_y[:0], east_y=plan.east_y[:0],
                 bbox=None, children=tuple(Placement(d.plan, d.name, 0.0, 0.0) for d in floorplan.dies))
     for d in floorplan.dies:  # a previous build's die cells of these names
         drawer.release(d.name, d.plan.key)
     drawer.name_cells(chip)
+    drawer.names.update({d.plan.key: d.name for d in floorplan.dies})  # the plan's names, whatever the PDK's suffix
     dies = [drawer.cell(d.plan) for d in floorplan.dies]
     if [c.name for c in dies] != [d.name for d in floorplan.dies]:  # the report names the dies by their plan
         raise OptincError(f"{name}: die cells drawn as {[c.name for c in dies]}, planned as "
                           f"{[d.name for d in floorplan.dies]}")
-    full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
+    full_info = {"phase_map": "", **info, "mzis": expected, "format": LAYOUT_FORMAT,
                  "die": floorplan.die, "dies": len(dies), "width_um": plan.bbox.width, "height_um": plan.bbox.height,
                  "crossings": total_crossings(plan)}
     for d, cell in zip(floorplan.dies, dies):
         cell.info.update({**full_info, "die_index": d.index, "die_mzis": d.mzis})
     timings["draw_s"] = time.perf_counter() - t0
-    return BuiltLayout(name, None, plan, planner, (0.0, 0.0), expected, full_info, timings, [], {}, floorplan, dies)
+    return BuiltLayout(name, None, plan, planner, (0.0, 0.0), expected, full_info, timings, [], {}, floorplan, dies,
+                       adapter=adapter)
 
 
 @dataclass(frozen=True)
@@ -273,7 +283,7 @@ def write_layout(description: CircuitDescription | Block, out_dir: str | Path, n
     netlist from the same plan, placements equal to the GDS (:mod:`optinc_pdk.layout.netlists`).
     """
     formats = _check_formats(formats)
-    if die is not None and (labels or netlists):
+    if die is not None and mount is None and (labels or netlists):
         raise OptincError("--die: phase labels and netlists describe the unfolded layout; build them without --die")
     built = build_layout(description, name, labels, info, geometry, die=die, pdk=pdk, mount=mount, institution=institution)
     out = Path(out_dir)
@@ -345,7 +355,7 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
         views = {} if adapter is None or adapter.name == DEFAULT_PDK else {"lyp": adapter.write_layer_views(out)}
         paths["png"] = render_png(paths[formats[0]], out / f"{built.name}.png", cell=shown, **views)
         timings["png_s"] = time.perf_counter() - t0
-    if netlists_of is not None:
+    if netlists_of is not None and not built.dies:  # netlists describe the unfolded (or mounted) design
         paths["netlists"] = _write_netlists(built, netlists_of, out / "netlists", timings)
     floorplan = None if built.floorplan is None else built.floorplan.to_dict()
     result = LayoutResult(built.name, paths, found, built.expected_mzis, report, built.info["crossings"], built.info,

@@ -2,7 +2,9 @@
 
 An adapter supplies the cells by name (the same names for every PDK: ``CELLS``), the device
 geometry those cells really have (so the analytic plan and footprint match the drawing), the
-layers, the KLayout layer views and, where the PDK has one, a die frame with fibre couplers.
+layers, the KLayout layer views and, where the PDK has one, an MPW die frame with fibre couplers
+(``mpw_frame``) to mount a design on. The floorplan's die cells (``die_frame``, ``edge_coupler``) are
+cells like the others: each process draws them on its own layers.
 
 * ``optinc`` — the embedded PDK (the default); the scenario's geometry as given;
 * ``cornerstone-si220`` — CORNERSTONE 220 nm SOI from cspdk 2.1 (``pdk/cornerstone.py``), imported
@@ -39,7 +41,7 @@ class PdkAdapter:
     layers: ProcessLayers  # wg, heater, metal, nonlinear, text
     write_layer_views: Callable[[Path], Path]  # writes the KLayout .lyp into a folder (atomically), returns it
     cells: Mapping[str, Callable] = field(default_factory=dict)  # cell name → factory (same names for every PDK)
-    die_frame: Callable | None = None  # (size, fibre_pitch, n_fibres) → die outline with fibre couplers; None: no die
+    mpw_frame: Callable | None = None  # (size, fibre_pitch, n_fibres) → MPW die frame with fibre couplers to mount on
     versions: Callable[[], dict[str, str]] = dict
     cross_section: str = "strip"  # the PDK's waveguide cross-section name (routes between cells)
     cell_suffix: str = ""  # ends the names of the layout cells drawn with it ("" for the default PDK)
@@ -66,7 +68,7 @@ def _cornerstone() -> PdkAdapter:
 
     cs.cspdk()  # one line now, before any work, when the extra is not installed
     return PdkAdapter(name=cs.CHOICE, activate=cs.activate, geometry=cs.cornerstone_geometry, layers=cs.LAYERS,
-                      write_layer_views=cs.write_layer_views, cells=CELLS, die_frame=cs.die_frame, versions=cs.versions,
+                      write_layer_views=cs.write_layer_views, cells=CELLS, mpw_frame=cs.mpw_frame, versions=cs.versions,
                       cross_section=cs.CROSS_SECTION, cell_suffix=cs.PROCESS.suffix)
 
 

@@ -7,7 +7,10 @@ What the foundry PDK has, it draws (its cells, on its layers, at its C-band stri
 * ``splitter_1x2`` / ``combiner_2x1`` (tree nodes) → cspdk ``mmi1x2`` (mirrored for the combiner);
 * ``phase_shifter`` → cspdk ``straight`` under cspdk ``heater`` (the Cornerstone heater cell,
   filament on HEATER 39/0, leads and contact pads on PAD 41/0, pads above the arm);
-* the die frame → cspdk ``die_with_pads`` (outline 99/0, grating couplers, 62 bond pads).
+* the MPW die frame a design is mounted on → cspdk ``die_with_pads`` (outline 99/0, grating
+  couplers, 62 bond pads);
+* the floorplan's ``die_frame`` → cspdk ``die`` (the outline on 99/0) and the die's name on LBL;
+  its ``edge_coupler`` → cspdk ``taper`` from the strip width to the facet tip (an inverse taper).
 
 Everything else (MZIs, attenuators, trees, averager, bias injector, the arc S-bend, the
 nonlinear-unit placeholder) is the optinc composition of those, drawn on cspdk's layers
@@ -29,8 +32,9 @@ import gdsfactory as gf
 from optinc_pdk.errors import OptincError
 from optinc_pdk.pdk.cells._cell import Process, ProcessLayers, register_process
 from optinc_pdk.pdk.cells.couplers import _checked_ratio
+from optinc_pdk.pdk.cells.die import add_die_label
 from optinc_pdk.pdk.cells.waveguides import add_optical_port, sbend
-from optinc_pdk.pdk.dimensions import splitter_length, splitter_output_offset
+from optinc_pdk.pdk.dimensions import EDGE_COUPLER_LENGTH_UM, EDGE_COUPLER_TIP_UM, splitter_length, splitter_output_offset
 from optinc_pdk.spec.geometry import LENGTH_GRID_UM, DeviceGeometry
 
 CHOICE = "cornerstone-si220"  # the --pdk value
@@ -38,7 +42,8 @@ PDK_NAME = "cspdk.si220"  # cspdk's gf.Pdk name
 CROSS_SECTION = "strip_cband"  # cspdk's C-band strip waveguide
 #: cspdk.si220.tech.LAYER: WG, HEATER, PAD; the nonlinear placeholder and texts go on the label layer
 #: LBL (100/0), the one designated MPW layer that is information only (nothing there is fabricated).
-LAYERS = ProcessLayers(wg=(3, 0), heater=(39, 0), metal=(41, 0), nonlinear=(100, 0), text=(100, 0))
+#: The die outline on FLOORPLAN (99/0), where cspdk's ``die`` draws it.
+LAYERS = ProcessLayers(wg=(3, 0), heater=(39, 0), metal=(41, 0), nonlinear=(100, 0), text=(100, 0), floorplan=(99, 0))
 INSTALL_HINT = "pip install '.[cornerstone]' (cspdk 2.1, Python >= 3.12)"
 
 
@@ -158,9 +163,39 @@ def combiner_2x1(ratio: float = 0.5, geometry: dict[str, Any] | None = None) -> 
     return _node(ratio, geometry, mirrored=True)
 
 
+def edge_coupler(facet: str = "west", geometry: dict[str, Any] | None = None) -> gf.Component:
+    """cspdk's ``taper`` from the strip width (o1, on chip) to the facet tip (o2): the optinc edge coupler's
+    ports and box (``dimensions.edge_coupler_bbox``); ``facet="west"``: the tip at x = 0, ``"east"``: at the length."""
+    if facet not in ("west", "east"):
+        raise ValueError(f"edge_coupler facet={facet!r}: west or east")
+    g = _g(geometry)
+    length = EDGE_COUPLER_LENGTH_UM
+    taper = cspdk().cells.taper(length=length, width1=g.wg_width, width2=EDGE_COUPLER_TIP_UM,
+                                cross_section=CROSS_SECTION)  # its wide end o1 at x = 0, its tip o2 at the length
+    c = gf.Component()
+    ref = c.add_ref(taper, name="taper")
+    if facet == "west":
+        ref.dmirror_x(0)
+        ref.dmove((length, 0))
+    chip_x, facet_x = (length, 0) if facet == "west" else (0, length)
+    add_optical_port(c, "o1", chip_x, 0, 0 if facet == "west" else 180, g.wg_width)
+    add_optical_port(c, "o2", facet_x, 0, 180 if facet == "west" else 0, EDGE_COUPLER_TIP_UM)
+    return c
+
+
+def die_frame(width: float = 1000.0, height: float = 1000.0, label: str = "die",
+              geometry: dict[str, Any] | None = None) -> gf.Component:
+    """cspdk's ``die`` outline (FLOORPLAN 99/0), its corner moved to (0, 0), and the die's name on LBL."""
+    c = gf.Component()
+    c.add_ref(cspdk().cells.die(size=(width, height)), name="outline").dmove((width / 2, height / 2))
+    add_die_label(c, label, width, height)
+    return c
+
+
 PROCESS = register_process(Process(
     PDK_NAME, LAYERS, suffix="_cs",
-    drawings={f.__name__: f for f in (straight, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1)},
+    drawings={f.__name__: f for f in (straight, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1, edge_coupler,
+                                      die_frame)},
 ))
 
 
@@ -234,10 +269,11 @@ def activate() -> gf.Pdk:
     return pdk
 
 
-def die_frame(size: tuple[float, float], fibre_pitch: float, n_fibres: int) -> gf.Component:
-    """cspdk's ``die_with_pads`` of ``size`` µm: outline 99/0, ``n_fibres`` fibre ports (grating couplers at
-    ``fibre_pitch``, half per side, outermost pair of each side looped back), bond pads along the top and
-    bottom edges: its 31 a side (62) where they fit (the full cell), fewer on a narrower die."""
+def mpw_frame(size: tuple[float, float], fibre_pitch: float, n_fibres: int) -> gf.Component:
+    """The MPW die frame a design is mounted on (``layout/die.py``): cspdk's ``die_with_pads`` of ``size`` µm:
+    outline 99/0, ``n_fibres`` fibre ports (grating couplers at ``fibre_pitch``, half per side, outermost pair
+    of each side looped back), bond pads along the top and bottom edges: its 31 a side (62) where they fit
+    (the full cell), fewer on a narrower die."""
     si220 = cspdk()
     d = _defaults(si220.cells.die_with_pads)
     pad_width = d["pad_size"][0]

@@ -12,7 +12,7 @@ from optinc_pdk.pdk.models import MODELS
 from optinc_pdk.pdk.tech import CROSS_SECTIONS, LAYER, LAYER_VIEWS
 
 PROCESS = register_process(Process(PDK_NAME, ProcessLayers(LAYER.WG, LAYER.HEATER, LAYER.METAL, LAYER.NONLINEAR,
-                                                           LAYER.TEXT)))
+                                                           LAYER.TEXT, LAYER.FLOORPLAN)))
 
 
 @lru_cache

@@ -37,6 +37,7 @@ class ProcessLayers(NamedTuple):
     metal: tuple[int, int]  # heater contact pads
     nonlinear: tuple[int, int]  # nonlinear-unit placeholder box
     text: tuple[int, int]  # human-readable labels
+    floorplan: tuple[int, int]  # die outline
 
 
 @dataclass(frozen=True)
