@@ -123,8 +123,16 @@ def _pdk_rows(info: dict) -> list[list[str]]:
     if isinstance(die, dict):  # mounted on a foundry die frame (a floorplanned build names its dies instead)
         rows.append(["die", f"{die['die']} ({die['width_um'] / 1000:g} x {die['height_um'] / 1000:g} mm): "
                             f"{die['fibres_used']} of {die['fibre_couplers']} fibre couplers at {die['fibre_pitch_um']:g} "
-                            f"µm ({die['bias_inputs']} bias input), {die['bond_pads']} bond pads (heaters not routed)"])
+                            f"µm ({die['bias_inputs']} bias input), {die['bond_pads']} bond pads ({_routing(die)})"])
     return rows
+
+
+def _routing(die: dict) -> str:
+    routing = die.get("heater_routing") or {}
+    if not routing.get("routed"):
+        return f"heaters not routed: {routing.get('why', 'no routing')}"
+    return f"{routing['heaters']} heaters routed to {routing['pads_used']} pads, ground shared"
+
 
 
 def _connectivity_row(report: dict) -> list[str]:

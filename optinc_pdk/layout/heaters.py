@@ -1,0 +1,157 @@
+"""Heater routing on a mounted die: every phase shifter's heater to a bond pad of its own, one shared ground.
+
+There is one metal layer (the PDK's metal: CORNERSTONE's PAD 41/0, which connects to the heater
+filament layer wherever the two overlap, cspdk's ``CONNECTIVITY``), so the nets must not cross. The
+topology that guarantees it:
+
+* every heater has two ends (its optical ports o1, o2 mark the filament's ends) and a contact pad above
+  each (ports e1, e2, facing north). One end is the heater's **signal**, the other its **ground**.
+  Heaters drawn end to end share the contact between them; in such a pair the shared end is the
+  ground of both (a longer chain would put a signal on two heaters: refused, ``HeaterRoutingError``);
+* a **signal** leaves its contact pad straight north to one level above the design, and from there
+  gdsfactory's ``route_bundle_electrical`` takes the signals, in their left-to-right order, to a window
+  of the die's north bond pads (the same order, so no two cross);
+* a **ground** is a trace two filament widths wide that runs from the filament's end straight south,
+  over the waveguides (metal over the cladding: no rule between the layers), to one rail below the
+  design, and the rail to the nearest south bond pad.
+
+Signals run only north of their contact pads and grounds only south of their filament ends, each on a
+vertical of its own, so no signal meets a ground; the extraction from the written GDS
+(``layout/nets.py``) and the DRC confirm it on every build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gdsfactory as gf
+import klayout.db as kdb
+
+from optinc_pdk.errors import OptincError
+from optinc_pdk.spec.geometry import DeviceGeometry
+
+HEATER_CELL = "phase_shifter"  # the cell that carries a heater (every PDK draws it under this name)
+NODE_TOLERANCE_UM = 0.01  # two filament ends this close are one contact
+
+
+class HeaterRoutingError(OptincError):
+    """The heaters cannot be routed with this topology (the build writes the layout unrouted and says why)."""
+
+
+@dataclass(frozen=True)
+class Heater:
+    west: kdb.DPoint  # filament ends (top-cell frame, µm)
+    east: kdb.DPoint
+    west_pad: kdb.DPoint  # contact pad tops (ports e1, e2)
+    east_pad: kdb.DPoint
+
+
+@dataclass(frozen=True)
+class HeaterNets:
+    signals: list[kdb.DPoint]  # the contact pad top each heater is driven from, one per heater
+    grounds: list[kdb.DPoint]  # distinct ground filament ends
+
+
+def find_heaters(top: gf.Component, design_cell: int) -> list[Heater]:
+    """Every heater placed under the design cell (array members expanded), in the top cell's frame."""
+    layout = top.kcl.layout
+    found = []
+    it = kdb.RecursiveInstanceIterator(layout, top.kdb_cell)
+    it.targets = [c for c in [design_cell, *layout.cell(design_cell).called_cells()]
+                  if layout.cell(c).name.startswith(HEATER_CELL)]
+    while not it.at_end():
+        trans = it.dtrans() * it.inst_dtrans()
+        ports = {p.name: p for p in gf.kcl[it.inst_cell().cell_index()].ports}
+        if any(round(trans.angle + ports[e].orientation) % 360 != 90 for e in ("e1", "e2")) or trans.is_mirror():
+            raise HeaterRoutingError("heater routing: a heater's contact pads do not face north")
+        at = {name: trans * kdb.DPoint(*p.dcenter) for name, p in ports.items()}
+        found.append(Heater(at["o1"], at["o2"], at["e1"], at["e2"]))
+        it.next()
+    return found
+
+
+def _key(point: kdb.DPoint) -> tuple[int, int]:
+    return round(point.x / NODE_TOLERANCE_UM), round(point.y / NODE_TOLERANCE_UM)
+
+
+def assign_nets(heaters: list[Heater]) -> HeaterNets:
+    """Signal and ground end of every heater: the east end is ground, or the end a heater shares with another."""
+    ends: dict[tuple[int, int], list[int]] = {}
+    for i, h in enumerate(heaters):
+        for point in (h.west, h.east):
+            ends.setdefault(_key(point), []).append(i)
+    if any(len(v) > 2 for v in ends.values()):
+        raise HeaterRoutingError("heater routing: three heaters meet at one contact")
+    signals, grounds = [], {}
+    for h in heaters:
+        shared_west, shared_east = len(ends[_key(h.west)]) > 1, len(ends[_key(h.east)]) > 1
+        if shared_west and shared_east:
+            raise HeaterRoutingError(f"heater routing: the heater at ({h.west.x:g}, {h.west.y:g}) µm shares both ends "
+                                     "(a chain of three or more heaters: one signal would drive two)")
+        ground, signal = (h.west, h.east_pad) if shared_west else (h.east, h.west_pad)
+        signals.append(signal)
+        grounds[_key(ground)] = ground
+    return HeaterNets(signals, list(grounds.values()))
+
+
+class HeaterRouter:
+    """Draws the signal and ground routes of ``heaters`` into a cell of ``top`` (see the module docstring)."""
+
+    def __init__(self, g: DeviceGeometry, metal: tuple[int, int]):
+        self.g, self.metal = g, metal
+        self.width = g.heater_pad_size  # a signal route is as wide as the contact pad it leaves
+        self.pitch = 3 * self.width  # centre to centre: two widths of space between neighbours
+        self.ground_width = 2 * g.heater_width  # covers the filament end and its lead, not more of the filament
+
+    def route(self, top: gf.Component, heaters: list[Heater], pad_ports: list, design_box: kdb.DBox,
+              name: str) -> dict:
+        nets = assign_nets(heaters)
+        north = sorted((p for p in pad_ports if p.orientation == 270), key=lambda p: p.dcenter[0])
+        south = sorted((p for p in pad_ports if p.orientation == 90), key=lambda p: p.dcenter[0])
+        if len(nets.signals) > len(north) or (nets.grounds and not south):
+            raise HeaterRoutingError(f"heater routing: {len(nets.signals)} signals need as many north bond pads "
+                                     f"(the die has {len(north)}) and the ground one south pad ({len(south)})")
+        cell = gf.Component(name=name)
+        signal_pads = self._signals(cell, sorted(nets.signals, key=lambda p: p.x), north, design_box.top)
+        ground_pad = self._ground(cell, nets.grounds, south, design_box.bottom)
+        top.add_ref(cell, name="heater_routes")
+        return {"heaters": len(heaters), "signal_pads": signal_pads, "ground_pad": ground_pad,
+                "grounds": len(nets.grounds), "pads_used": len(signal_pads) + 1, "cell": cell}
+
+    def _rect(self, c: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:
+        c.add_polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], layer=self.metal)
+
+    def _signals(self, c: gf.Component, starts: list[kdb.DPoint], pads: list, y_design: float) -> list[str]:
+        """Straight north to one level above the design, then one bundle to consecutive north pads."""
+        level = _snap(y_design + 2 * self.pitch)
+        mean = sum(p.x for p in starts) / len(starts)
+        k = len(starts)
+        first = min(range(len(pads) - k + 1), key=lambda i: abs(sum(p.dcenter[0] for p in pads[i:i + k]) / k - mean))
+        chosen = pads[first:first + k]
+        ports = []
+        for i, s in enumerate(starts):
+            self._rect(c, s.x - self.width / 2, s.y, s.x + self.width / 2, level)
+            ports.append(gf.Port(name=f"s{i}", center=(s.x, level), orientation=90, width=self.width,
+                                 layer=gf.kcl.layer(*self.metal), port_type="electrical"))
+        gf.routing.route_bundle_electrical(c, ports, chosen, layer=self.metal, route_width=self.width,
+                                           separation=self.pitch, on_collision=None)
+        return [p.name for p in chosen]
+
+    def _ground(self, c: gf.Component, grounds: list[kdb.DPoint], pads: list, y_design: float) -> str:
+        """Each ground end straight south to a rail below the design; the rail to the nearest south pad."""
+        rail = _snap(y_design - 2 * self.pitch)
+        half = self.ground_width / 2
+        lead_top = self.g.heater_width / 2 + self.g.heater_width  # into the contact lead above the filament
+        for p in grounds:
+            self._rect(c, p.x - half, rail, p.x + half, p.y + lead_top)
+        centre = sum(p.x for p in grounds) / len(grounds)
+        pad = min(pads, key=lambda q: abs(q.dcenter[0] - centre))
+        x_pad, y_pad = pad.dcenter
+        xs = [p.x for p in grounds] + [x_pad]
+        self._rect(c, min(xs) - self.width / 2, rail - self.width / 2, max(xs) + self.width / 2, rail + self.width / 2)
+        self._rect(c, x_pad - self.width / 2, y_pad, x_pad + self.width / 2, rail)
+        return pad.name
+
+
+def _snap(value: float, grid: float = 0.001) -> float:
+    return round(round(value / grid) * grid, 3)
