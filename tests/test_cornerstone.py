@@ -274,3 +274,56 @@ def test_one_process_draws_designs_on_both_pdks(si220, tmp_path):
         layout.read(str(result.paths["gds"]))
         names.setdefault(pdk, set()).update(cell.name for cell in layout.each_cell() if cell.name.startswith("mesh"))
     assert names["optinc"] and names[CHOICE] and not names["optinc"] & names[CHOICE]
+
+
+# --- issue 28: the routed demonstrator -----------------------------------------------------------------
+
+
+def test_the_routed_demonstrator_has_every_heater_on_a_pad_drc_0_and_0_net_mismatches(demo_build):
+    """issue 28, first "Done when": 6 heaters (hand count: the Σ attenuator's θ and φ, the Vᴴ and U output
+    phases, the bias attenuator's θ and φ) on 6 pads of their own plus 1 shared ground, read back from the
+    GDS; CORNERSTONE's rules on every layer drawn, 0 violations; the die tapeout-ready."""
+    report = demo_build.report
+    routing = report["layout"]["info"]["die"]["heater_routing"]
+    assert routing["routed"] and routing["heaters"] == 6 and routing["pads_used"] == 7
+    e = report["electrical"]
+    assert (e["heaters_expected"], e["heaters_found"], e["own_pad"], e["on_ground"], e["ground_pads"]) == (6, 6, 6, 6, 1)
+    assert e["mismatches"] == 0 and e["bond_pads"] == 62
+    drc = report["drc"]
+    assert drc["violations"] == 0
+    assert {name.split(".")[0] for name in drc["per_rule"]} == {"WG", "HEATER", "PAD"}
+    s = report["signoff"]
+    assert s["pads_needed"] == 7 and s["optical_mismatches"] == 0 and s["electrical_mismatches"] == 0
+    assert s["dies"][0]["pads_available"] == 62 and s["tapeout_ready"] is True
+
+
+def _edited(path, tmp_path, edit):
+    layout = kdb.Layout()
+    layout.read(str(path))
+    edit(layout)
+    out = tmp_path / "edited.gds"
+    layout.write(str(out))
+    return out
+
+
+def test_a_short_or_a_missing_route_in_the_written_metal_is_a_mismatch(demo_build, tmp_path):
+    """The net check reads the file: a bar joining two signal routes, or the routes deleted, count."""
+    from optinc_pdk.layout.nets import check_heater_nets
+    from optinc_pdk.pdk.cornerstone import LAYERS
+
+    gds = demo_build.report["layout"]["paths"]["gds"]
+    assert check_heater_nets(gds, 6, LAYERS.heater, LAYERS.metal).mismatches == 0
+    assert check_heater_nets(gds, 7, LAYERS.heater, LAYERS.metal).mismatches == 1  # a heater the file lacks
+
+    def short(layout):  # a metal bar across the whole signal bundle, 1 mm above the design
+        top = layout.top_cell()
+        top.shapes(layout.layer(*LAYERS.metal)).insert(kdb.DBox(-2000, 1000, 2000, 1010))
+
+    shorted = check_heater_nets(_edited(gds, tmp_path, short), 6, LAYERS.heater, LAYERS.metal)
+    assert shorted.own_pad == 0 and shorted.shorted_pads == 1 and shorted.mismatches > 0
+
+    def unroute(layout):
+        layout.cell("Cell0_optinc_demo_heater_routes").clear_shapes()
+
+    opened = check_heater_nets(_edited(gds, tmp_path, unroute), 6, LAYERS.heater, LAYERS.metal)
+    assert opened.own_pad == 0 and opened.mismatches >= 6
