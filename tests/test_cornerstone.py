@@ -169,7 +169,8 @@ def test_the_demonstrator_verifies_on_the_die(demo_build):
 
 
 def test_the_demonstrator_fits_the_half_cell_too(si220, tmp_path):
-    """On the 5.5 mm half cell the die frame keeps the bond pads that fit (inside the outline) and all 27 routes."""
+    """On the 5.5 mm half cell the die frame keeps the bond pads that fit (inside the outline) and all 27 routes;
+    its heaters route as on the full cell (7 pads, 0 net mismatches, DRC 0)."""
     from cspdk.si220.submission import check_submission
 
     from optinc_pdk.circuit.builder import build_description as describe
@@ -184,6 +185,13 @@ def test_the_demonstrator_fits_the_half_cell_too(si220, tmp_path):
                           mount=get_die("cornerstone-half"))
     assert check_submission(result.paths["gds"]) == []
     assert result.info["die"]["fibres_used"] == 27 and result.mzis == 2
+    from optinc_pdk.layout.drc import run_drc
+    from optinc_pdk.layout.nets import check_heater_nets
+    from optinc_pdk.pdk.cornerstone import LAYERS
+
+    assert result.info["die"]["heater_routing"]["pads_used"] == 7  # of its 34 bond pads
+    assert check_heater_nets(result.paths["gds"], 6, LAYERS.heater, LAYERS.metal).mismatches == 0
+    assert run_drc(result.paths["gds"], CHOICE).total == 0
 
 
 def test_the_die_presets_are_cornerstones_design_areas(si220):
