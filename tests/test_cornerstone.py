@@ -335,3 +335,21 @@ def test_a_short_or_a_missing_route_in_the_written_metal_is_a_mismatch(demo_buil
 
     opened = check_heater_nets(_edited(gds, tmp_path, unroute), 6, LAYERS.heater, LAYERS.metal)
     assert opened.own_pad == 0 and opened.mismatches >= 6
+
+
+def test_the_cornerstone_rules_name_cspdks_layers_and_keep_its_minimums(si220):
+    """The rules table's layer numbers are cspdk's; its waveguide rules are at least cspdk's constraints.json."""
+    import json
+    from importlib.resources import files
+
+    from cspdk.si220.tech import LAYER
+
+    from optinc_pdk.pdk.rules import LAYERS_BY_PDK, rules_for
+
+    for name, layer in LAYERS_BY_PDK[CHOICE].items():
+        assert tuple(getattr(LAYER, name)) == layer
+    constraints = json.loads(files("cspdk").joinpath("model/constraints.json").read_text())["constraints"]
+    ours = {(r.layer, r.kind): r.value for r in rules_for(CHOICE)}
+    for c in constraints:
+        if c["layer"] == "WG":
+            assert ours[("WG", c["type"].removeprefix("min_"))] >= c["value_um"]

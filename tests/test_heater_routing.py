@@ -72,3 +72,21 @@ def test_a_build_without_a_die_or_bond_pads_is_not_tapeout_ready_and_says_why():
     mounted = {"info": {"die": {"die": "x", "bond_pads": 62, "heater_routing": {"routed": True}}}}
     ready = signoff(top, {**clean, "layout": mounted, "drc": {"violations": 3}})
     assert ready["dies"][0]["blockers"] == ["3 DRC violations"] and not ready["tapeout_ready"]
+
+
+def test_the_router_refuses_a_die_without_enough_north_pads():
+    import gdsfactory as gf
+
+    from optinc_pdk.layout.heaters import HeaterRouter
+    from optinc_pdk.spec.geometry import DeviceGeometry
+
+    router = HeaterRouter(DeviceGeometry(), (41, 0))
+    with pytest.raises(HeaterRoutingError, match="2 signals need as many north bond pads"):
+        router.route(gf.Component(), [_heater(0, 200), _heater(300, 500)], [], kdb.DBox(0, -10, 500, 30), "unused")
+
+
+def test_the_optinc_rules_name_the_optinc_layers():
+    from optinc_pdk.pdk.rules import LAYERS_BY_PDK
+    from optinc_pdk.pdk.tech import LAYER
+
+    assert {name: tuple(getattr(LAYER, name)) for name in LAYERS_BY_PDK["optinc"]} == LAYERS_BY_PDK["optinc"]
