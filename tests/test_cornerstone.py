@@ -353,3 +353,25 @@ def test_the_cornerstone_rules_name_cspdks_layers_and_keep_its_minimums(si220):
     for c in constraints:
         if c["layer"] == "WG":
             assert ours[("WG", c["type"].removeprefix("min_"))] >= c["value_um"]
+
+
+def test_a_mounted_design_with_stacked_heaters_is_written_unrouted_and_says_why(si220, tmp_path):
+    """A 2-mode mesh stacks heaters at one x: no route is drawn, the layout is still written, the routing
+    info says which heater blocks it, and the signoff marks the die not tapeout-ready."""
+    from optinc_pdk.analysis.pads import signoff
+    from optinc_pdk.layout import write_layout
+    from optinc_pdk.spec.dies import get_die
+
+    s = tiny_scenario(servers=3, bits=2, widths=(1, 2, 1), approx=())
+    d = build_description(s, random_weights(s, 0))
+    result = write_layout(d, tmp_path, formats=("gds",), png=False, pdk=CHOICE, mount=get_die("cornerstone-full"))
+    routing = result.info["die"]["heater_routing"]
+    assert routing["routed"] is False and "heaters above one another" in routing["why"]
+    layout = kdb.Layout()
+    layout.read(str(result.paths["gds"]))
+    assert layout.cell(f"{result.name}_heater_routes") is None
+    verdict = signoff(d.top, {"layout": result.to_dict(), "drc": {"violations": 0},
+                              "connectivity": {"connected": True, "open_ends": 0, "expected_open_ends": 0}})
+    die = verdict["dies"][0]
+    assert die["pads_needed"] == 21 and die["pads_available"] == 62 and not die["tapeout_ready"]
+    assert die["blockers"][0].startswith("heaters not routed (heater routing: a straight")

@@ -80,7 +80,7 @@ def test_the_router_refuses_a_die_without_enough_north_pads():
     from optinc_pdk.layout.heaters import HeaterRouter
     from optinc_pdk.spec.geometry import DeviceGeometry
 
-    router = HeaterRouter(DeviceGeometry(), (41, 0))
+    router = HeaterRouter(DeviceGeometry(), (41, 0), 10.0)
     with pytest.raises(HeaterRoutingError, match="2 signals need as many north bond pads"):
         router.route(gf.Component(), [_heater(0, 200), _heater(300, 500)], [], kdb.DBox(0, -10, 500, 30), "unused")
 
@@ -90,3 +90,28 @@ def test_the_optinc_rules_name_the_optinc_layers():
     from optinc_pdk.pdk.tech import LAYER
 
     assert {name: tuple(getattr(LAYER, name)) for name in LAYERS_BY_PDK["optinc"]} == LAYERS_BY_PDK["optinc"]
+
+
+def test_heaters_above_one_another_are_refused_before_anything_is_drawn():
+    """A mesh column stacks heaters at one x: a signal run north from the lower one would cross the upper."""
+    import gdsfactory as gf
+
+    from optinc_pdk.layout.heaters import HeaterRouter
+    from optinc_pdk.spec.geometry import DeviceGeometry
+
+    def pad(name: str, x: float, y: float, orientation: int) -> gf.Port:
+        return gf.Port(name=name, center=(x, y), orientation=orientation, width=100, layer=gf.kcl.layer(41, 0),
+                       port_type="electrical")
+
+    from optinc_pdk.pdk import activate_pdk
+
+    activate_pdk()
+    pads = [pad("n0", -300, 2000, 270), pad("n1", 300, 2000, 270), pad("s0", 0, -2000, 90)]
+    router = HeaterRouter(DeviceGeometry(), (41, 0), 10.0)
+    top = gf.Component()
+    with pytest.raises(HeaterRoutingError, match="within 10 µm of the heater at"):
+        router.route(top, [_heater(0, 200, 0.0), _heater(0, 200, 75.0)], pads, kdb.DBox(-10, -10, 210, 100), "x")
+    assert not list(top.insts)
+    side_by_side = router.route(top, [_heater(0, 200), _heater(300, 500)], pads, kdb.DBox(-10, -10, 510, 30),
+                                "heater_routes_test")
+    assert side_by_side["pads_used"] == 3 and side_by_side["ground_pad"] == "s0"

@@ -48,8 +48,9 @@ class Heater:
 
 @dataclass(frozen=True)
 class HeaterNets:
-    signals: list[kdb.DPoint]  # the contact pad top each heater is driven from, one per heater
+    signals: list[kdb.DPoint]  # the contact pad top each heater is driven from, one per heater (heater order)
     grounds: list[kdb.DPoint]  # distinct ground filament ends
+    ground_of: list[int]  # per heater: the index of its ground in ``grounds``
 
 
 def find_heaters(top: gf.Component, design_cell: int) -> list[Heater]:
@@ -82,7 +83,7 @@ def assign_nets(heaters: list[Heater]) -> HeaterNets:
             ends.setdefault(_key(point), []).append(i)
     if any(len(v) > 2 for v in ends.values()):
         raise HeaterRoutingError("heater routing: three heaters meet at one contact")
-    signals, grounds = [], {}
+    signals, grounds, ground_of = [], {}, []
     for h in heaters:
         shared_west, shared_east = len(ends[_key(h.west)]) > 1, len(ends[_key(h.east)]) > 1
         if shared_west and shared_east:
@@ -90,17 +91,24 @@ def assign_nets(heaters: list[Heater]) -> HeaterNets:
                                      "(a chain of three or more heaters: one signal would drive two)")
         ground, signal = (h.west, h.east_pad) if shared_west else (h.east, h.west_pad)
         signals.append(signal)
+        ground_of.append(list(grounds).index(_key(ground)) if _key(ground) in grounds else len(grounds))
         grounds[_key(ground)] = ground
-    return HeaterNets(signals, list(grounds.values()))
+    return HeaterNets(signals, list(grounds.values()), ground_of)
 
 
 class HeaterRouter:
-    """Draws the signal and ground routes of ``heaters`` into a cell of ``top`` (see the module docstring)."""
+    """Draws the signal and ground routes of ``heaters`` into a cell of ``top`` (see the module docstring).
 
-    def __init__(self, g: DeviceGeometry, metal: tuple[int, int]):
-        self.g, self.metal = g, metal
+    ``space``: the PDK's minimum metal spacing (its rules table). Before anything is drawn, every straight
+    run (a signal north from its pad, a ground south from its end) is checked against the other runs and
+    against every other heater (filament and contact pads) with that clearance: a design whose heaters sit
+    above one another (a mesh column) cannot take this topology, and is refused with the first clash.
+    """
+
+    def __init__(self, g: DeviceGeometry, metal: tuple[int, int], space: float):
+        self.g, self.metal, self.space = g, metal, space
         self.width = g.heater_pad_size  # a signal route is as wide as the contact pad it leaves
-        self.pitch = 3 * self.width  # centre to centre: two widths of space between neighbours
+        self.pitch = self.width + max(2 * self.width, space)  # centre to centre in the bundle
         self.ground_width = 2 * g.heater_width  # covers the filament end and its lead, not more of the filament
 
     def route(self, top: gf.Component, heaters: list[Heater], pad_ports: list, design_box: kdb.DBox,
@@ -111,39 +119,71 @@ class HeaterRouter:
         if len(nets.signals) > len(north) or (nets.grounds and not south):
             raise HeaterRoutingError(f"heater routing: {len(nets.signals)} signals need as many north bond pads "
                                      f"(the die has {len(north)}) and the ground one south pad ({len(south)})")
+        level, rail = _snap(design_box.top + 2 * self.pitch), _snap(design_box.bottom - 2 * self.pitch)
+        runs = self._runs(nets, level, rail)
+        self._check_clear(runs, heaters)
         cell = gf.Component(name=name)
-        signal_pads = self._signals(cell, sorted(nets.signals, key=lambda p: p.x), north, design_box.top)
-        ground_pad = self._ground(cell, nets.grounds, south, design_box.bottom)
+        for box, _, _ in runs:
+            self._rect(cell, box.left, box.bottom, box.right, box.top)
+        try:
+            signal_pads = self._signals(cell, sorted(nets.signals, key=lambda p: p.x), north, level)
+        except (RuntimeError, ValueError) as error:  # gdsfactory's bundle router: a collision or no placement
+            cell.delete()
+            raise HeaterRoutingError(f"heater routing: the signal bundle cannot be placed ({error})") from None
+        ground_pad = self._ground(cell, nets.grounds, south, rail)
         top.add_ref(cell, name="heater_routes")
         return {"heaters": len(heaters), "signal_pads": signal_pads, "ground_pad": ground_pad,
                 "grounds": len(nets.grounds), "pads_used": len(signal_pads) + 1, "cell": cell}
 
+    def _runs(self, nets: HeaterNets, level: float, rail: float) -> list[tuple[kdb.DBox, str, set[int]]]:
+        """The straight runs to draw: (box, net, the heaters it starts from)."""
+        runs = []
+        for i, p in enumerate(nets.signals):
+            runs.append((kdb.DBox(p.x - self.width / 2, p.y, p.x + self.width / 2, level), f"s{i}", {i}))
+        half, lead_top = self.ground_width / 2, self.g.heater_width / 2 + self.g.heater_width  # into the lead
+        for j, p in enumerate(nets.grounds):
+            owners = {i for i, g in enumerate(nets.ground_of) if g == j}
+            runs.append((kdb.DBox(p.x - half, rail, p.x + half, p.y + lead_top), "ground", owners))
+        return runs
+
+    def _check_clear(self, runs: list[tuple[kdb.DBox, str, set[int]]], heaters: list[Heater]) -> None:
+        """Every run ``space`` clear of the runs of other nets and of every heater it does not start from."""
+        hw = self.g.heater_width / 2
+        bodies = [kdb.DBox(h.west.x, h.west.y - hw, h.east.x, max(h.west_pad.y, h.east_pad.y)) for h in heaters]
+        for k, (box, net, owners) in enumerate(runs):
+            near = box.enlarged(self.space - 1e-6, self.space - 1e-6)
+            for i, body in enumerate(bodies):
+                if i not in owners and near.overlaps(body):
+                    h = heaters[i]
+                    raise HeaterRoutingError(f"heater routing: a straight {net} route would pass within "
+                                             f"{self.space:g} µm of the heater at ({h.west.x:g}, {h.west.y:g}) µm "
+                                             "(heaters above one another need another topology)")
+            for other, other_net, _ in runs[k + 1:]:
+                if other_net != net and near.overlaps(other):
+                    raise HeaterRoutingError(f"heater routing: routes {net} and {other_net} would come within "
+                                             f"{self.space:g} µm of each other near ({box.center().x:g}, "
+                                             f"{box.center().y:g}) µm")
+
     def _rect(self, c: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:
         c.add_polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], layer=self.metal)
 
-    def _signals(self, c: gf.Component, starts: list[kdb.DPoint], pads: list, y_design: float) -> list[str]:
-        """Straight north to one level above the design, then one bundle to consecutive north pads."""
-        level = _snap(y_design + 2 * self.pitch)
+    def _signals(self, c: gf.Component, starts: list[kdb.DPoint], pads: list, level: float) -> list[str]:
+        """From one level above the design (the runs reach it), one bundle to consecutive north pads."""
         mean = sum(p.x for p in starts) / len(starts)
         k = len(starts)
         first = min(range(len(pads) - k + 1), key=lambda i: abs(sum(p.dcenter[0] for p in pads[i:i + k]) / k - mean))
         chosen = pads[first:first + k]
-        ports = []
-        for i, s in enumerate(starts):
-            self._rect(c, s.x - self.width / 2, s.y, s.x + self.width / 2, level)
-            ports.append(gf.Port(name=f"s{i}", center=(s.x, level), orientation=90, width=self.width,
-                                 layer=gf.kcl.layer(*self.metal), port_type="electrical"))
+        ports = [gf.Port(name=f"s{i}", center=(s.x, level), orientation=90, width=self.width,
+                         layer=gf.kcl.layer(*self.metal), port_type="electrical") for i, s in enumerate(starts)]
+        # gdsfactory's own straight and corner (not the active PDK's cells of those names: optinc's straight is
+        # a waveguide), so the router draws the same metal under any PDK
         gf.routing.route_bundle_electrical(c, ports, chosen, layer=self.metal, route_width=self.width,
-                                           separation=self.pitch, on_collision=None)
+                                           separation=self.pitch, straight=gf.components.straight,
+                                           bend=gf.components.wire_corner, on_collision="error", raise_on_error=True)
         return [p.name for p in chosen]
 
-    def _ground(self, c: gf.Component, grounds: list[kdb.DPoint], pads: list, y_design: float) -> str:
-        """Each ground end straight south to a rail below the design; the rail to the nearest south pad."""
-        rail = _snap(y_design - 2 * self.pitch)
-        half = self.ground_width / 2
-        lead_top = self.g.heater_width / 2 + self.g.heater_width  # into the contact lead above the filament
-        for p in grounds:
-            self._rect(c, p.x - half, rail, p.x + half, p.y + lead_top)
+    def _ground(self, c: gf.Component, grounds: list[kdb.DPoint], pads: list, rail: float) -> str:
+        """The rail joining the ground runs below the design, and the rail to the nearest south pad."""
         centre = sum(p.x for p in grounds) / len(grounds)
         pad = min(pads, key=lambda q: abs(q.dcenter[0] - centre))
         x_pad, y_pad = pad.dcenter

@@ -178,14 +178,15 @@ def _route_heaters(top, mounter, g: DeviceGeometry, adapter, extra: list) -> dic
     """Every heater of the mounted design to a bond pad of the die, one shared ground (``layout/heaters.py``);
     ``routed`` False and why when this topology cannot (the layout is still written)."""
     from optinc_pdk.layout.heaters import HeaterRouter, HeaterRoutingError, find_heaters
+    from optinc_pdk.pdk.rules import min_space
 
     ref = mounter.design_ref
     heaters = find_heaters(top, ref.cell.cell_index())
     if not heaters:
         return {"routed": True, "heaters": 0, "pads_used": 0}
     try:
-        done = HeaterRouter(g, adapter.layers.metal).route(top, heaters, mounter.bond_pads, ref.dbbox(),
-                                                           f"{top.name}_heater_routes")
+        router = HeaterRouter(g, adapter.layers.metal, min_space(adapter.name, adapter.layers.metal))
+        done = router.route(top, heaters, mounter.bond_pads, ref.dbbox(), f"{top.name}_heater_routes")
     except HeaterRoutingError as error:
         return {"routed": False, "heaters": len(heaters), "why": str(error)}
     extra.append(done.pop("cell"))

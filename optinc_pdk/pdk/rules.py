@@ -85,3 +85,9 @@ def rules_for(pdk: str) -> tuple[Rule, ...]:
 
 def layer_map(pdk: str) -> dict[str, tuple[int, int]]:
     return LAYERS_BY_PDK[pdk]
+
+
+def min_space(pdk: str, layer: tuple[int, int]) -> float:
+    """The PDK's minimum spacing (µm) on the GDS ``layer`` (0 where its table has none)."""
+    names = {name for name, gds in LAYERS_BY_PDK.get(pdk, {}).items() if gds == tuple(layer)}
+    return max((r.value for r in RULES_BY_PDK.get(pdk, ()) if r.kind == "space" and r.layer in names), default=0.0)
