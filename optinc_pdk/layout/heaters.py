@@ -16,8 +16,9 @@ topology that guarantees it:
   design, and the rail to the nearest south bond pad.
 
 Signals run only north of their contact pads and grounds only south of their filament ends, each on a
-vertical of its own, so no signal meets a ground; the extraction from the written GDS
-(``layout/nets.py``) and the DRC confirm it on every build.
+vertical of its own, so no signal meets a ground as long as no heater sits in another one's way: checked
+before anything is drawn (``HeaterRouter``), and confirmed on every build by the extraction from the
+written GDS (``layout/nets.py``) and the DRC.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class HeaterRouter:
         """The straight runs to draw: (box, net, the heaters it starts from)."""
         runs = []
         for i, p in enumerate(nets.signals):
-            runs.append((kdb.DBox(p.x - self.width / 2, p.y, p.x + self.width / 2, level), f"s{i}", {i}))
+            runs.append((kdb.DBox(p.x - self.width / 2, p.y, p.x + self.width / 2, level), f"signal {i}", {i}))
         half, lead_top = self.ground_width / 2, self.g.heater_width / 2 + self.g.heater_width  # into the lead
         for j, p in enumerate(nets.grounds):
             owners = {i for i, g in enumerate(nets.ground_of) if g == j}
