@@ -180,7 +180,8 @@ class HeaterRouter:
         # a waveguide), so the router draws the same metal under any PDK
         gf.routing.route_bundle_electrical(c, ports, chosen, layer=self.metal, route_width=self.width,
                                            separation=self.pitch, straight=gf.components.straight,
-                                           bend=gf.components.wire_corner, on_collision="error", raise_on_error=True)
+                                           bend=gf.components.wire_corner, auto_taper=False, on_collision="error",
+                                           raise_on_error=True)
         return [p.name for p in chosen]
 
     def _ground(self, c: gf.Component, grounds: list[kdb.DPoint], pads: list, rail: float) -> str:
