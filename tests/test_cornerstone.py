@@ -169,7 +169,8 @@ def test_the_demonstrator_verifies_on_the_die(demo_build):
 
 
 def test_the_demonstrator_fits_the_half_cell_too(si220, tmp_path):
-    """On the 5.5 mm half cell the die frame keeps the bond pads that fit (inside the outline) and all 27 routes."""
+    """On the 5.5 mm half cell the die frame keeps the bond pads that fit (inside the outline) and all 27 routes;
+    its heaters route as on the full cell (7 pads, 0 net mismatches, DRC 0)."""
     from cspdk.si220.submission import check_submission
 
     from optinc_pdk.circuit.builder import build_description as describe
@@ -184,6 +185,13 @@ def test_the_demonstrator_fits_the_half_cell_too(si220, tmp_path):
                           mount=get_die("cornerstone-half"))
     assert check_submission(result.paths["gds"]) == []
     assert result.info["die"]["fibres_used"] == 27 and result.mzis == 2
+    from optinc_pdk.layout.drc import run_drc
+    from optinc_pdk.layout.nets import check_heater_nets
+    from optinc_pdk.pdk.cornerstone import LAYERS
+
+    assert result.info["die"]["heater_routing"]["pads_used"] == 7  # of its 34 bond pads
+    assert check_heater_nets(result.paths["gds"], 6, LAYERS.heater, LAYERS.metal).mismatches == 0
+    assert run_drc(result.paths["gds"], CHOICE).total == 0
 
 
 def test_the_die_presets_are_cornerstones_design_areas(si220):
@@ -297,3 +305,96 @@ def test_a_design_larger_than_one_mpw_frame_is_floorplanned_onto_such_dies(adapt
     assert not any(cell.name.startswith("Cell0_") for cell in layout.top_cells())  # no MPW frame
     ends = check_connectivity(result.paths["gds"], description.top, geometry.wg_width, adapter.layers.wg, "design")
     assert ends.ok, ends.to_dict()
+
+
+# --- issue 28: the routed demonstrator -----------------------------------------------------------------
+
+
+def test_the_routed_demonstrator_has_every_heater_on_a_pad_drc_0_and_0_net_mismatches(demo_build):
+    """issue 28, first "Done when": 6 heaters (hand count: the Σ attenuator's θ and φ, the Vᴴ and U output
+    phases, the bias attenuator's θ and φ) on 6 pads of their own plus 1 shared ground, read back from the
+    GDS; CORNERSTONE's rules on every layer drawn, 0 violations; the die tapeout-ready."""
+    report = demo_build.report
+    routing = report["layout"]["info"]["die"]["heater_routing"]
+    assert routing["routed"] and routing["heaters"] == 6 and routing["pads_used"] == 7
+    e = report["electrical"]
+    assert (e["heaters_expected"], e["heaters_found"], e["own_pad"], e["on_ground"], e["ground_pads"]) == (6, 6, 6, 6, 1)
+    assert e["mismatches"] == 0 and e["bond_pads"] == 62
+    drc = report["drc"]
+    assert drc["violations"] == 0
+    assert {name.split(".")[0] for name in drc["per_rule"]} == {"WG", "HEATER", "PAD"}
+    s = report["signoff"]
+    assert s["pads_needed"] == 7 and s["optical_mismatches"] == 0 and s["electrical_mismatches"] == 0
+    assert s["dies"][0]["pads_available"] == 62 and s["tapeout_ready"] is True
+
+
+def _edited(path, tmp_path, edit):
+    layout = kdb.Layout()
+    layout.read(str(path))
+    edit(layout)
+    out = tmp_path / "edited.gds"
+    layout.write(str(out))
+    return out
+
+
+def test_a_short_or_a_missing_route_in_the_written_metal_is_a_mismatch(demo_build, tmp_path):
+    """The net check reads the file: a bar joining two signal routes, or the routes deleted, count."""
+    from optinc_pdk.layout.nets import check_heater_nets
+    from optinc_pdk.pdk.cornerstone import LAYERS
+
+    gds = demo_build.report["layout"]["paths"]["gds"]
+    assert check_heater_nets(gds, 6, LAYERS.heater, LAYERS.metal).mismatches == 0
+    assert check_heater_nets(gds, 7, LAYERS.heater, LAYERS.metal).mismatches == 1  # a heater the file lacks
+
+    def short(layout):  # a metal bar across the whole signal bundle, 1 mm above the design
+        top = layout.top_cell()
+        top.shapes(layout.layer(*LAYERS.metal)).insert(kdb.DBox(-2000, 1000, 2000, 1010))
+
+    shorted = check_heater_nets(_edited(gds, tmp_path, short), 6, LAYERS.heater, LAYERS.metal)
+    assert shorted.own_pad == 0 and shorted.shorted_pads == 1 and shorted.mismatches > 0
+
+    def unroute(layout):
+        layout.cell("Cell0_optinc_demo_heater_routes").clear_shapes()
+
+    opened = check_heater_nets(_edited(gds, tmp_path, unroute), 6, LAYERS.heater, LAYERS.metal)
+    assert opened.own_pad == 0 and opened.mismatches >= 6
+
+
+def test_the_cornerstone_rules_name_cspdks_layers_and_keep_its_minimums(si220):
+    """The rules table's layer numbers are cspdk's; its waveguide rules are at least cspdk's constraints.json."""
+    import json
+    from importlib.resources import files
+
+    from cspdk.si220.tech import LAYER
+
+    from optinc_pdk.pdk.rules import LAYERS_BY_PDK, rules_for
+
+    for name, layer in LAYERS_BY_PDK[CHOICE].items():
+        assert tuple(getattr(LAYER, name)) == layer
+    constraints = json.loads(files("cspdk").joinpath("model/constraints.json").read_text())["constraints"]
+    ours = {(r.layer, r.kind): r.value for r in rules_for(CHOICE)}
+    for c in constraints:
+        if c["layer"] == "WG":
+            assert ours[("WG", c["type"].removeprefix("min_"))] >= c["value_um"]
+
+
+def test_a_mounted_design_with_stacked_heaters_is_written_unrouted_and_says_why(si220, tmp_path):
+    """A 2-mode mesh stacks heaters at one x: no route is drawn, the layout is still written, the routing
+    info says which heater blocks it, and the signoff marks the die not tapeout-ready."""
+    from optinc_pdk.analysis.pads import signoff
+    from optinc_pdk.layout import write_layout
+    from optinc_pdk.spec.dies import get_die
+
+    s = tiny_scenario(servers=3, bits=2, widths=(1, 2, 1), approx=())
+    d = build_description(s, random_weights(s, 0))
+    result = write_layout(d, tmp_path, formats=("gds",), png=False, pdk=CHOICE, mount=get_die("cornerstone-full"))
+    routing = result.info["die"]["heater_routing"]
+    assert routing["routed"] is False and "heaters above one another" in routing["why"]
+    layout = kdb.Layout()
+    layout.read(str(result.paths["gds"]))
+    assert layout.cell(f"{result.name}_heater_routes") is None
+    verdict = signoff(d.top, {"layout": result.to_dict(), "drc": {"violations": 0},
+                              "connectivity": {"connected": True, "open_ends": 0, "expected_open_ends": 0}})
+    die = verdict["dies"][0]
+    assert die["pads_needed"] == 21 and die["pads_available"] == 62 and not die["tapeout_ready"]
+    assert die["blockers"][0].startswith("heaters not routed (heater routing: a straight")

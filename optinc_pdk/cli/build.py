@@ -94,6 +94,7 @@ def _summary(console, result) -> None:
          f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
         _connectivity_row(r),
         *_pdk_rows(layout.get("info", {})),
+        *_signoff_rows(r),
     ]
     for key in ("gds", "oas", "png"):
         if layout["paths"].get(key):
@@ -125,7 +126,33 @@ def _pdk_rows(info: dict) -> list[list[str]]:
     if isinstance(die, dict):  # mounted on a foundry die frame (a floorplanned build names its dies instead)
         rows.append(["die", f"{die['die']} ({die['width_um'] / 1000:g} x {die['height_um'] / 1000:g} mm): "
                             f"{die['fibres_used']} of {die['fibre_couplers']} fibre couplers at {die['fibre_pitch_um']:g} "
-                            f"µm ({die['bias_inputs']} bias input), {die['bond_pads']} bond pads (heaters not routed)"])
+                            f"µm ({die['bias_inputs']} bias input), {die['bond_pads']} bond pads ({_routing(die)})"])
+    return rows
+
+
+def _routing(die: dict) -> str:
+    routing = die.get("heater_routing") or {}
+    if not routing.get("routed"):
+        return f"heaters not routed: {routing.get('why', 'no routing')}"
+    return f"{routing['heaters']} heaters routed to {routing['pads_used']} pads, ground shared"
+
+
+
+def _signoff_rows(report: dict) -> list[list[str]]:
+    """Heater nets read from the GDS (where routed) and the tapeout verdict per die."""
+    rows = []
+    e = report.get("electrical")
+    if e:
+        rows.append(["heater nets", f"{'PASS' if e['mismatches'] == 0 else 'FAIL'}: {e['own_pad']} of "
+                                    f"{e['heaters_expected']} heaters on a pad of their own, {e['on_ground']} on the "
+                                    f"shared ground, {e['mismatches']} mismatches"])
+    signoff = report.get("signoff") or {}
+    dies = signoff.get("dies") or []
+    ready = sum(d["tapeout_ready"] for d in dies)
+    if dies:
+        first = next((d for d in dies if not d["tapeout_ready"]), None)
+        why = "" if first is None else f" ({first['die'] or 'no die'}: {'; '.join(first['blockers'])})"
+        rows.append(["tapeout", f"{ready} of {len(dies)} dies ready, {signoff['pads_needed']} pads needed{why}"])
     return rows
 
 

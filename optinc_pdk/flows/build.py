@@ -5,9 +5,11 @@ progress callback as it starts, each output written under a temporary name and r
 weights, describe, verify (per-layer matrix errors and end-to-end accuracy; on by default),
 exports (phase map, compact netlist, summary, YAML netlists of small blocks), layout (GDS/OASIS,
 PNG, footprint, the layer views beside them), connectivity (open waveguide ends of the written
-layout's drawn polygons against the description's, :mod:`optinc_pdk.layout.connectivity`; with
-verify), drc (the PDK's design rules on the written layout, :mod:`optinc_pdk.layout.drc`; every build),
-report. A build is verified when the simulation and the connectivity both pass. What
+layout's drawn polygons against the description's, :mod:`optinc_pdk.layout.connectivity`, and on a die with
+routed heaters the heater → bond pad nets extracted from it, :mod:`optinc_pdk.layout.nets`; with verify),
+drc (the PDK's design rules on the written layout, :mod:`optinc_pdk.layout.drc`; every build), report (with
+the signoff: pads needed and available and the verdict per die, :mod:`optinc_pdk.analysis.pads`).
+A build is verified when the simulation and the connectivity (optical and electrical) pass. What
 differs between a single OptINC and a cascade (how weights load, which description and
 simulation, which report) is a ``Design``; everything downstream reads the one circuit description.
 """
@@ -273,6 +275,23 @@ def _check_connectivity(design: SingleDesign, description, layout: dict, pdk: st
     return check_connectivity(paths.get("gds") or paths["oas"], top, width, adapter.layers.wg, dies, mount).to_dict()
 
 
+def _check_heater_nets(design: SingleDesign, description, layout: dict, pdk: str | None) -> dict | None:
+    """Heater → bond pad nets extracted from the written layout against the description (:mod:`optinc_pdk.layout.nets`);
+    None where no heater was routed (the signoff says why)."""
+    die = layout["info"].get("die")
+    if not isinstance(die, dict) or not (die.get("heater_routing") or {}).get("routed"):
+        return None
+    from optinc_pdk.analysis.pads import heater_count
+    from optinc_pdk.layout.nets import check_heater_nets
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    adapter = get_adapter(pdk)
+    drawn = design.layout_args(description)["description"]
+    paths = layout["paths"]
+    return check_heater_nets(paths.get("gds") or paths["oas"], heater_count(getattr(drawn, "top", drawn)),
+                             adapter.layers.heater, adapter.layers.metal).to_dict()
+
+
 def _check_drc(layout: dict, out_dir: Path, name: str, pdk: str | None) -> dict:
     """The PDK's design rules on the written layout (:mod:`optinc_pdk.layout.drc`): the .lyrdb and the deck beside it."""
     from optinc_pdk.layout.drc import run_drc
@@ -362,13 +381,19 @@ def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir:
     verification = stages.run("verify", lambda: design.verify(description)) if request.verify else None
     exports = stages.run("exports", lambda: design.export(description, out_dir))
     layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
-    connectivity = (stages.run("connectivity", lambda: _check_connectivity(design, description, layout, request.pdk))
-                    if request.verify else None)
+    connectivity, electrical = (stages.run("connectivity", lambda: (
+        _check_connectivity(design, description, layout, request.pdk),
+        _check_heater_nets(design, description, layout, request.pdk))) if request.verify else (None, None))
     drc = stages.run("drc", lambda: _check_drc(layout, out_dir, s.name, request.pdk))
-    verified = None if verification is None else design.verified(verification) and connectivity["connected"]
+    verified = None if verification is None else (design.verified(verification) and connectivity["connected"]
+                                                  and (electrical is None or electrical["mismatches"] == 0))
     body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,
-            "connectivity": connectivity, "drc": drc, "verified": verified, "layout": layout, "exports": exports,
-            "view": _view_command(layout), "seconds": stages.seconds}
+            "connectivity": connectivity, "electrical": electrical, "drc": drc, "verified": verified, "layout": layout,
+            "exports": exports, "view": _view_command(layout), "seconds": stages.seconds}
+    from optinc_pdk.analysis.pads import signoff
+
+    drawn = design.layout_args(description)["description"]
+    body["signoff"] = signoff(getattr(drawn, "top", drawn), body)
     report = stages.run("report", lambda: design.report(description, body, out_dir))
     return BuildResult(scenario=s.name, out_dir=out_dir, report=report,
                        files={"exports": exports, "layout": layout, "report": report["report_files"]},

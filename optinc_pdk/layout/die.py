@@ -6,8 +6,8 @@ optical input of the design (west ports) and every bias-light input (the west en
 ``source`` leaf, escaped below the design) goes to a west fibre coupler, every output (east
 ports) to an east one, in order, with no crossing: each route is a straight from the coupler, an
 arc S-bend (the PDK's ``sbend`` cell; all S-bends of a side share one length, so they nest) and a
-straight into the port. Heater pads stay where the cells put them (electrical routing is the
-signoff work). Checked before any file is written: every route clear of the design's waveguides
+straight into the port. The heaters are routed to the frame's bond pads afterwards
+(``layout/heaters.py``). Checked before any file is written: every route clear of the design's waveguides
 and of the other routes, and everything inside the outline.
 """
 
@@ -103,6 +103,7 @@ class DieMount:
         dy = _snap(-(box.ymin + box.ymax) / 2)
         ref = top.add_ref(design, name="optinc")
         ref.dmove((dx + origin[0], dy + origin[1]))  # the design cell's frame is the plan's minus ``origin``
+        self.design_ref = ref
         ymin = box.ymin + dy
         west = sorted((Terminal(p.dcenter[0], p.dcenter[1], p.name) for p in ref.ports if p.orientation == 180),
                       key=lambda t: -t.y)
@@ -111,6 +112,7 @@ class DieMount:
         xmin = min([t.x for t in west] + [box.xmin + dx])
         xmax = max([t.x for t in east] + [box.xmax + dx])
         top.add_ref(frame, name="die_frame")
+        self.bond_pads = [p for p in frame.ports if p.port_type == "electrical"]  # the heater router's targets
         starts = [(x + dx, y + dy) for x, y in source_starts(plan)]
         n_west, n_east = len(west) + len(starts), len(east)
         routes = gf.Component(name=f"{top.name}_fibre_routes")

@@ -36,8 +36,7 @@ import klayout.rdb as rdb
 
 from optinc_pdk.core.atomic import atomic_path, write_text_atomic
 from optinc_pdk.layout.readback import read_layout, top_cells
-from optinc_pdk.pdk.rules import ANGLE_LIMIT, Rule, rules_for
-from optinc_pdk.pdk.tech import LAYER
+from optinc_pdk.pdk.rules import ANGLE_LIMIT, Rule, layer_map, rules_for
 
 HIERARCHICAL_LAYERS = ("WG",)  # checked cell by cell here; the others in KLayout's deep mode
 
@@ -75,13 +74,13 @@ def deck_text(rules: tuple[Rule, ...], pdk: str = "optinc") -> str:
             lines.append(w.check_not_inside(rule.layer, rule.other))
     names = sorted({r.layer for r in rules} | {r.other for r in rules if r.other})
     # layer inputs written here: gplugins' write_layer_definition iterates a dict's keys, not its layers
-    inputs = [f"{name} = input({_layer_of(name)[0]}, {_layer_of(name)[1]})" for name in names]
+    inputs = [f"{name} = input({_layer_of(name, pdk)[0]}, {_layer_of(name, pdk)[1]})" for name in names]
     return (w.get_drc_script_start(name=pdk, shortcut="") + w.get_drc_script(rules=inputs + lines, mode="deep")
             + w.drc_script_end)
 
 
-def _layer_of(name: str) -> tuple[int, int]:
-    return tuple(getattr(LAYER, name))
+def _layer_of(name: str, pdk: str) -> tuple[int, int]:
+    return layer_map(pdk)[name]
 
 
 # --- the hierarchical waveguide check -------------------------------------------------------------
@@ -247,8 +246,8 @@ def _check(region: kdb.Region, rule: Rule, value: int) -> kdb.EdgePairs:
     return region.space_check(value, False, kdb.Metrics.Euclidian, ANGLE_LIMIT)
 
 
-def _hierarchical(layout: kdb.Layout, top: kdb.Cell, rule: Rule) -> list[tuple[str, kdb.EdgePairs]]:
-    layer = layout.find_layer(*_layer_of(rule.layer))
+def _hierarchical(layout: kdb.Layout, top: kdb.Cell, rule: Rule, pdk: str) -> list[tuple[str, kdb.EdgePairs]]:
+    layer = layout.find_layer(*_layer_of(rule.layer, pdk))
     if layer is None:
         return []
     value = round(rule.value / layout.dbu)
@@ -264,14 +263,15 @@ def _hierarchical(layout: kdb.Layout, top: kdb.Cell, rule: Rule) -> list[tuple[s
     return out
 
 
-def _deep(layout: kdb.Layout, top: kdb.Cell, rule: Rule, store: kdb.DeepShapeStore) -> list[tuple[str, kdb.EdgePairs]]:
-    layer = layout.find_layer(*_layer_of(rule.layer))
+def _deep(layout: kdb.Layout, top: kdb.Cell, rule: Rule, store: kdb.DeepShapeStore,
+          pdk: str) -> list[tuple[str, kdb.EdgePairs]]:
+    layer = layout.find_layer(*_layer_of(rule.layer, pdk))
     if layer is None:
         return []
     region = kdb.Region(top.begin_shapes_rec(layer), store)
     value = round(rule.value / layout.dbu)
     if rule.kind == "inside":
-        other = layout.find_layer(*_layer_of(rule.other))
+        other = layout.find_layer(*_layer_of(rule.other, pdk))
         outer = kdb.Region(top.begin_shapes_rec(other), store) if other is not None else kdb.Region()
         bad = region.not_inside(outer)
         pairs = kdb.EdgePairs()
@@ -296,7 +296,7 @@ def run_drc(path: str | Path, pdk: str = "optinc", lyrdb: Path | None = None, de
     for top in tops:
         for rule in rules:
             run = _hierarchical if rule.layer in HIERARCHICAL_LAYERS and rule.kind != "inside" else None
-            found[rule.name] += run(layout, top, rule) if run else _deep(layout, top, rule, store)
+            found[rule.name] += run(layout, top, rule, pdk) if run else _deep(layout, top, rule, store, pdk)
     top = tops[0]
     counts = {name: sum(p.count() for _, p in cells) for name, cells in found.items()}
     result = DrcResult(counts, 0.0)

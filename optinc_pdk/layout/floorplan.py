@@ -28,7 +28,7 @@ from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout import fold
 from optinc_pdk.layout.compose import child_ranks
-from optinc_pdk.layout.plan import Placement, Plan, Prim, Wires, digest, placement_box, prim_box, union
+from optinc_pdk.layout.plan import Placement, Plan, Prim, Wires, digest, placement_box, plan_heaters, prim_box, union
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.router import RouterRules, route_channel
 from optinc_pdk.pdk import dimensions as dim
@@ -265,7 +265,8 @@ class Die:
                          for a, b, box in self.rows],
                 "device_area_mm2": round(float(device), 4),
                 "utilisation": round(float(device) / (die_w_um * die_h_um / 1e6), 4), "mzis": self.mzis,
-                "edge_couplers_west": self.couplers_west, "edge_couplers_east": self.couplers_east}
+                "heaters": plan_heaters(self.plan), "edge_couplers_west": self.couplers_west,
+                "edge_couplers_east": self.couplers_east}
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from optinc_pdk.spec.geometry import DeviceGeometry
 
 #: PDK cells whose instances the MZI count reads back (their names start with "mzi").
 MZI_CELLS = ("mzi2x2", "mzi_attenuator")
+#: heaters each PDK cell carries, one per phase of the description: an MZI's θ and φ, a phase shifter's one
+HEATERS_PER_CELL = {"mzi2x2": 2, "mzi_attenuator": 2, "phase_shifter": 1}
 
 
 def digest(*parts: Any) -> str:
@@ -244,3 +246,12 @@ def progressions(values: list[int]) -> list[tuple[int, int, int]]:
         out.append((values[i], j - i + 1, step))
         i = j + 1
     return out
+
+
+def plan_heaters(plan: Plan, memo: dict[str, int] | None = None) -> int:
+    """Heaters placed under ``plan`` (arrays and repeated children counted; each distinct plan once)."""
+    memo = {} if memo is None else memo
+    if plan.key not in memo:
+        own = sum(p.count * HEATERS_PER_CELL.get(p.cell, 0) for p in plan.prims)
+        memo[plan.key] = own + sum(c.count * plan_heaters(c.plan, memo) for c in plan.children)
+    return memo[plan.key]

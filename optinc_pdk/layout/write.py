@@ -134,7 +134,7 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     design = drawer.cell(plan)
     origin = drawer.origin(plan)
     top_name = name if mount is None else die_top_name(name, institution)
-    for stale in (top_name, f"{top_name}_fibre_routes"):
+    for stale in (top_name, f"{top_name}_fibre_routes", f"{top_name}_heater_routes"):
         existing = gf.kcl.layout.cell(stale)
         if existing is not None:  # a previous build's top cell of this name (plan cells carry a hash)
             gf.kcl[existing.cell_index()].delete()
@@ -167,8 +167,29 @@ def _place_design(top, design, plan: Plan, origin: tuple[float, float], adapter,
         return origin, {}
     from optinc_pdk.layout.die import DieMount
 
-    mounted = DieMount(adapter, mount, g, created=extra).mount(top, design, plan, origin)
+    mounter = DieMount(adapter, mount, g, created=extra)
+    mounted = mounter.mount(top, design, plan, origin)
+    mounted["heater_routing"] = _route_heaters(top, mounter, g, adapter, extra)
     return tuple(-d for d in mounted["design_offset_um"]), {"die": mounted}  # plan point p lies at p + offset
+
+
+def _route_heaters(top, mounter, g: DeviceGeometry, adapter, extra: list) -> dict:
+    """Every heater of the mounted design to a bond pad of the die, one shared ground (``layout/heaters.py``);
+    ``routed`` False and why when this topology cannot (the layout is still written)."""
+    from optinc_pdk.layout.heaters import HeaterRouter, HeaterRoutingError, find_heaters
+    from optinc_pdk.pdk.rules import min_space
+
+    ref = mounter.design_ref
+    heaters = find_heaters(top, ref.cell.cell_index())
+    if not heaters:
+        return {"routed": True, "heaters": 0, "pads_used": 0}
+    try:
+        router = HeaterRouter(g, adapter.layers.metal, min_space(adapter.name, adapter.layers.metal))
+        done = router.route(top, heaters, mounter.bond_pads, ref.dbbox(), f"{top.name}_heater_routes")
+    except HeaterRoutingError as error:
+        return {"routed": False, "heaters": len(heaters), "why": str(error)}
+    extra.append(done.pop("cell"))
+    return {"routed": True, **done}
 
 
 def _add_phase_labels(top, top_block: Block, planner: Planner, origin: tuple[float, float], cell_name: str,

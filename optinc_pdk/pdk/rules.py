@@ -8,6 +8,14 @@ The optinc PDK is a generic 220-nm SOI process. Its silicon rules are CORNERSTON
 minimums (cspdk 2.1, ``cspdk/model/constraints.json``: WG width 0.20 µm, space 0.20 µm), the process its
 dimensions follow (the directional-coupler gap is 0.2 µm); its heater and metal rules are our own
 statement for a TiN heater under a routing metal, set below the drawn 2 µm heater and 10 µm pads.
+
+CORNERSTONE si220 (``--pdk cornerstone-si220``): cspdk 2.1 ships only the waveguide minimums
+(``cspdk/model/constraints.json``: WG width and space 0.20 µm). The heater filament (39/0) and contact
+pad / routing metal (41/0) minimums come from CORNERSTONE's own pre-DRC deck for its passive SOI
+platforms with heaters (cornerstone-uos/cornerstone-pdk, ``Si_220nm_passive/drc_rules.lydrc``, version
+3.1, released 03/03/25): filament width 0.6 µm, space 10 µm; pad width 2 µm, space 10 µm. The same deck
+asks 0.35 µm for the light-field waveguide width (stricter than cspdk's 0.20 µm): the table keeps the
+stricter value. Layer numbers are cspdk's (``cspdk.si220.tech.LAYER``; a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -47,7 +55,25 @@ OPTINC_RULES: tuple[Rule, ...] = (
     Rule("inside", "METAL", other="HEATER", source="optinc PDK: every contact pad sits on its heater"),
 )
 
-RULES_BY_PDK: dict[str, tuple[Rule, ...]] = {"optinc": OPTINC_RULES}
+_CS_DECK = "CORNERSTONE pre-DRC deck v3.1 (cornerstone-pdk Si_220nm_passive/drc_rules.lydrc)"
+_CSPDK = "cspdk 2.1 model/constraints.json"
+
+CORNERSTONE_RULES: tuple[Rule, ...] = (
+    Rule("width", "WG", 0.35, source=f"{_CS_DECK}; cspdk's own minimum is 0.20 ({_CSPDK})"),
+    Rule("space", "WG", 0.20, source=f"{_CSPDK} and {_CS_DECK}"),
+    Rule("width", "HEATER", 0.6, source=_CS_DECK),
+    Rule("space", "HEATER", 10.0, source=_CS_DECK),
+    Rule("width", "PAD", 2.0, source=_CS_DECK),
+    Rule("space", "PAD", 10.0, source=_CS_DECK),
+)
+
+RULES_BY_PDK: dict[str, tuple[Rule, ...]] = {"optinc": OPTINC_RULES, "cornerstone-si220": CORNERSTONE_RULES}
+
+#: GDS layer of each rule layer name, per PDK (optinc: ``pdk/tech.py``'s LAYER; CORNERSTONE: cspdk's LAYER)
+LAYERS_BY_PDK: dict[str, dict[str, tuple[int, int]]] = {
+    "optinc": {"WG": (1, 0), "HEATER": (39, 0), "METAL": (41, 0)},
+    "cornerstone-si220": {"WG": (3, 0), "HEATER": (39, 0), "PAD": (41, 0)},
+}
 
 
 def rules_for(pdk: str) -> tuple[Rule, ...]:
@@ -55,3 +81,13 @@ def rules_for(pdk: str) -> tuple[Rule, ...]:
         return RULES_BY_PDK[pdk]
     except KeyError:
         raise KeyError(f"no design rules for PDK {pdk!r} (known: {', '.join(RULES_BY_PDK)})") from None
+
+
+def layer_map(pdk: str) -> dict[str, tuple[int, int]]:
+    return LAYERS_BY_PDK[pdk]
+
+
+def min_space(pdk: str, layer: tuple[int, int]) -> float:
+    """The PDK's minimum spacing (µm) on the GDS ``layer`` (0 where its table has none)."""
+    names = {name for name, gds in LAYERS_BY_PDK.get(pdk, {}).items() if gds == tuple(layer)}
+    return max((r.value for r in RULES_BY_PDK.get(pdk, ()) if r.kind == "space" and r.layer in names), default=0.0)

@@ -17,9 +17,32 @@ def drc_lines(drc: dict | None) -> list[str]:
     return lines + [""]
 
 
+def pads_lines(report: dict) -> list[str]:
+    """Heaters, pads needed against pads available, routing, the electrical nets and the verdict per die."""
+    signoff = report.get("signoff")
+    if not signoff:
+        return []
+    lines = [f"Heaters (one pad each, one shared ground; from the circuit description): {signoff['heaters']}, "
+             f"so {signoff['pads_needed']} bond pads needed.", ""]
+    electrical = report.get("electrical")
+    if electrical:
+        lines += [f"Electrical nets extracted from the written layout (`optinc_pdk.layout.nets`): "
+                  f"{electrical['heaters_found']} of {electrical['heaters_expected']} heaters found, "
+                  f"{electrical['own_pad']} on a bond pad of their own, {electrical['on_ground']} on the shared ground "
+                  f"({electrical['ground_pads']} ground pad), {electrical['shorted_pads']} shorted pads: "
+                  f"**{electrical['mismatches']} mismatches**.", ""]
+    lines += ["| die | heaters | pads needed | pads available | routed | verdict |",
+              "| --- | ---: | ---: | ---: | --- | --- |"]
+    for die in signoff["dies"]:
+        verdict = "tapeout-ready" if die["tapeout_ready"] else "not tapeout-ready: " + "; ".join(die["blockers"])
+        lines.append(f"| {die['die'] or '(no die)'} | {die['heaters']} | {die['pads_needed']} | {die['pads_available']} "
+                     f"| {'yes' if die['routed'] else 'no'} | {verdict} |")
+    return lines + [""]
+
+
 def signoff_lines(report: dict) -> list[str]:
     """Markdown of the signoff section (empty when the build ran none of its checks)."""
-    body = drc_lines(report.get("drc")) + budget_lines(report.get("link_budget"))
+    body = pads_lines(report) + drc_lines(report.get("drc")) + budget_lines(report.get("link_budget"))
     return ["## Signoff", "", *body] if body else []
 
 

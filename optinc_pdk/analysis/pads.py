@@ -1,0 +1,82 @@
+"""Bond pads a design needs, pads its dies offer, and each die's tapeout verdict.
+
+Pads needed come from the circuit description: one per heater (every phase of the description is a
+heater, ``analysis.power.stage_phases``) plus one shared ground. Pads available are the bond pads of
+the die frame the build drew (CORNERSTONE's ``die_with_pads``: 62 on the full cell); the optinc PDK's
+floorplanned dies draw edge couplers and no bond pads, and a build without ``--die`` has no die at all.
+A die is tapeout-ready when it offers the pads its heaters need, its heaters are routed, and the
+written layout has no DRC violation (with a rules table for its PDK), no optical and no electrical
+connectivity mismatch.
+"""
+
+from __future__ import annotations
+
+from optinc_pdk.analysis.power import stage_phases
+from optinc_pdk.circuit.model import Block
+
+
+def pads_for(heaters: int) -> int:
+    """One pad per heater and one shared ground (none without heaters)."""
+    return heaters + (1 if heaters else 0)
+
+
+def heater_count(top: Block) -> int:
+    return int(stage_phases(top).size)
+
+
+def _shared_blockers(report: dict) -> list[str]:
+    """What stops every die of the build: DRC, optical and electrical connectivity."""
+    out = []
+    drc = report.get("drc") or {}
+    if "skipped" in drc or not drc:
+        out.append("no DRC (no rules table for its PDK)")
+    elif drc["violations"]:
+        out.append(f"{drc['violations']} DRC violations")
+    optical = report.get("connectivity")
+    if optical is None:
+        out.append("connectivity not checked (--no-verify)")
+    elif not optical["connected"]:
+        out.append(f"{optical['open_ends']} open waveguide ends drawn, {optical['expected_open_ends']} meant")
+    electrical = report.get("electrical") or {}
+    if electrical.get("mismatches"):
+        out.append(f"{electrical['mismatches']} electrical net mismatches")
+    return out
+
+
+def _dies(report: dict, heaters: int) -> list[dict]:
+    """Per die: its name, pads needed and available, whether its heaters are routed (and why not)."""
+    layout = report["layout"]
+    mounted = layout["info"].get("die")
+    if isinstance(mounted, dict):  # one foundry die frame with bond pads
+        routing = mounted.get("heater_routing") or {}
+        return [{"die": mounted["die"], "heaters": heaters, "pads_needed": pads_for(heaters),
+                 "pads_available": mounted["bond_pads"], "routed": bool(routing.get("routed")),
+                 "why_not_routed": routing.get("why")}]
+    floorplan = layout.get("floorplan")
+    if floorplan is not None:  # optinc-PDK dies: edge couplers, no bond pads drawn
+        return [{"die": d["cell"], "heaters": d["heaters"], "pads_needed": pads_for(d["heaters"]), "pads_available": 0,
+                 "routed": d["heaters"] == 0, "why_not_routed": "the optinc die frame draws no bond pads"}
+                for d in floorplan["per_die"]]
+    return [{"die": None, "heaters": heaters, "pads_needed": pads_for(heaters), "pads_available": 0,
+             "routed": heaters == 0, "why_not_routed": "no die (--die) to route to"}]
+
+
+def signoff(top: Block, report: dict) -> dict:
+    """Pads needed/available, routing and verdict per die, and the counts the verdicts rest on."""
+    heaters = heater_count(top)
+    shared = _shared_blockers(report)
+    dies = _dies(report, heaters)
+    for die in dies:
+        blockers = []
+        if die["pads_available"] < die["pads_needed"]:
+            blockers.append(f"needs {die['pads_needed']} pads, the die offers {die['pads_available']}")
+        if not die["routed"]:
+            blockers.append(f"heaters not routed ({die['why_not_routed']})")
+        die["blockers"] = blockers + shared
+        die["tapeout_ready"] = not die["blockers"]
+    drc, optical = report.get("drc") or {}, report.get("connectivity") or {}
+    return {"heaters": heaters, "pads_needed": pads_for(heaters), "dies": dies,
+            "drc_violations": drc.get("violations"),
+            "optical_mismatches": abs(optical["open_ends"] - optical["expected_open_ends"]) if optical else None,
+            "electrical_mismatches": (report.get("electrical") or {}).get("mismatches"),
+            "tapeout_ready": all(d["tapeout_ready"] for d in dies)}
