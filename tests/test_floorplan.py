@@ -254,6 +254,8 @@ def test_a_folded_multi_die_build_verifies_on_either_pdk(small_die_build, run_cl
     wg = tuple(get_adapter(pdk).layers.wg)
     drawn = {(info.layer, info.datatype) for info in (gds.get_info(i) for i in gds.layer_indexes())}
     assert wg in drawn and (pdk == "optinc") == ((1, 0) in drawn)  # each PDK on its own waveguide layer
+    # the edge couplers' facet tips are no narrower than the PDK's waveguide minimum: the dies are DRC-clean
+    assert report["drc"]["violations"] == 0, report["drc"]
 
 
 def test_a_folded_multi_die_build_that_lost_a_waveguide_fails_on_either_pdk(small_die_build, tmp_path):

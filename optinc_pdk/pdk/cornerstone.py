@@ -34,7 +34,8 @@ from optinc_pdk.pdk.cells._cell import Process, ProcessLayers, register_process
 from optinc_pdk.pdk.cells.couplers import _checked_ratio
 from optinc_pdk.pdk.cells.die import add_die_label
 from optinc_pdk.pdk.cells.waveguides import add_optical_port, sbend
-from optinc_pdk.pdk.dimensions import EDGE_COUPLER_LENGTH_UM, EDGE_COUPLER_TIP_UM, splitter_length, splitter_output_offset
+from optinc_pdk.pdk.dimensions import EDGE_COUPLER_LENGTH_UM, splitter_length, splitter_output_offset
+from optinc_pdk.pdk.rules import edge_coupler_tip_um
 from optinc_pdk.spec.geometry import LENGTH_GRID_UM, DeviceGeometry
 
 CHOICE = "cornerstone-si220"  # the --pdk value
@@ -170,7 +171,8 @@ def edge_coupler(facet: str = "west", geometry: dict[str, Any] | None = None) ->
         raise ValueError(f"edge_coupler facet={facet!r}: west or east")
     g = _g(geometry)
     length = EDGE_COUPLER_LENGTH_UM
-    taper = cspdk().cells.taper(length=length, width1=g.wg_width, width2=EDGE_COUPLER_TIP_UM,
+    tip = edge_coupler_tip_um(CHOICE)
+    taper = cspdk().cells.taper(length=length, width1=g.wg_width, width2=tip,
                                 cross_section=CROSS_SECTION)  # its wide end o1 at x = 0, its tip o2 at the length
     c = gf.Component()
     ref = c.add_ref(taper, name="taper")
@@ -179,7 +181,7 @@ def edge_coupler(facet: str = "west", geometry: dict[str, Any] | None = None) ->
         ref.dmove((length, 0))
     chip_x, facet_x = (length, 0) if facet == "west" else (0, length)
     add_optical_port(c, "o1", chip_x, 0, 0 if facet == "west" else 180, g.wg_width)
-    add_optical_port(c, "o2", facet_x, 0, 180 if facet == "west" else 0, EDGE_COUPLER_TIP_UM)
+    add_optical_port(c, "o2", facet_x, 0, 180 if facet == "west" else 0, tip)
     return c
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from optinc_pdk.pdk.dimensions import EDGE_COUPLER_TIP_UM
+
 #: angle (degrees) below which two edges are checked against each other: KLayout's default is 90°, which
 #: flags the near-90° corners where a polygonal arc meets its end edge; every real violation here is parallel
 ANGLE_LIMIT = 80.0
@@ -85,6 +87,17 @@ def rules_for(pdk: str) -> tuple[Rule, ...]:
 
 def layer_map(pdk: str) -> dict[str, tuple[int, int]]:
     return LAYERS_BY_PDK[pdk]
+
+
+def min_width(pdk: str, layer_name: str) -> float:
+    """The PDK's minimum width (µm) on its layer ``layer_name`` (0 where its table has none)."""
+    return max((r.value for r in RULES_BY_PDK.get(pdk, ()) if r.kind == "width" and r.layer == layer_name), default=0.0)
+
+
+def edge_coupler_tip_um(pdk: str) -> float:
+    """The edge coupler's facet tip: the design value, or the narrowest waveguide the PDK's rules allow if wider
+    (a tip below the minimum width is a DRC violation on every die edge)."""
+    return max(EDGE_COUPLER_TIP_UM, min_width(pdk, "WG"))
 
 
 def min_space(pdk: str, layer: tuple[int, int]) -> float:

@@ -13,7 +13,8 @@ import gdsfactory as gf
 
 from optinc_pdk.pdk.cells._cell import geometry_cell, process_layers, rect
 from optinc_pdk.pdk.cells.waveguides import add_optical_port
-from optinc_pdk.pdk.dimensions import EDGE_COUPLER_LENGTH_UM, EDGE_COUPLER_TIP_UM
+from optinc_pdk.pdk.dimensions import EDGE_COUPLER_LENGTH_UM
+from optinc_pdk.pdk.rules import edge_coupler_tip_um
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 #: Height of the die label's polygon letters: 2 % of the die's shorter side, at least 20 µm, so the
@@ -52,7 +53,7 @@ def edge_coupler(facet: str = "west", geometry: dict[str, Any] | None = None) ->
     if facet not in ("west", "east"):
         raise ValueError(f"edge_coupler facet={facet!r}: west or east")
     g = DeviceGeometry(**geometry)
-    length, wide, tip = EDGE_COUPLER_LENGTH_UM, g.wg_width / 2, EDGE_COUPLER_TIP_UM / 2
+    length, wide, tip = EDGE_COUPLER_LENGTH_UM, g.wg_width / 2, edge_coupler_tip_um("optinc") / 2
     points = [(0, -tip), (length, -wide), (length, wide), (0, tip)]
     if facet == "east":
         points = [(length - x, y) for x, y in points]
@@ -60,5 +61,5 @@ def edge_coupler(facet: str = "west", geometry: dict[str, Any] | None = None) ->
     c.add_polygon(points, layer=process_layers().wg)
     chip_x, facet_x = (length, 0) if facet == "west" else (0, length)
     add_optical_port(c, "o1", chip_x, 0, 0 if facet == "west" else 180, g.wg_width)
-    add_optical_port(c, "o2", facet_x, 0, 180 if facet == "west" else 0, EDGE_COUPLER_TIP_UM)
+    add_optical_port(c, "o2", facet_x, 0, 180 if facet == "west" else 0, 2 * tip)
     return c
