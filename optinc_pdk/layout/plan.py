@@ -28,7 +28,7 @@ from optinc_pdk.pdk.dimensions import Box
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 #: PDK cells whose instances the MZI count reads back (their names start with "mzi").
-MZI_CELLS = ("mzi2x2", "mzi_attenuator")
+MZI_CELLS = ("mzi2x2", "mzi_attenuator", "mzi2x2_fixed", "mzi_attenuator_fixed")
 
 
 def digest(*parts: Any) -> str:
