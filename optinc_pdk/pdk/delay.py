@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -49,9 +49,8 @@ class DelayModel:
 
     @classmethod
     def of(cls, spec: FixedPhaseSpec, geometry: DeviceGeometry) -> DelayModel:
-        model = cls(geometry.wg_width, spec.width, spec.taper_length, spec.levels, geometry.heater_length)
-        model.check()
-        return model
+        """The checked model of ``spec`` in ``geometry``'s heater slot (one per process: every delay cell asks)."""
+        return _checked_model(geometry.wg_width, spec.width, spec.taper_length, spec.levels, geometry.heater_length)
 
     @cached_property
     def beta_difference(self) -> float:
@@ -109,3 +108,11 @@ class DelayModel:
         if worst >= math.pi / self.levels:
             raise OptincError(f"fixed_phases.levels: a step of 2π/{self.levels} rad is finer than the 1 nm drawing "
                               f"grid resolves ({self.beta_difference * DBU_UM:.2e} rad per nm of wide section)")
+
+
+@cache
+def _checked_model(strip_width: float, wide_width: float, taper_length: float, levels: int,
+                   slot_length: float) -> DelayModel:
+    model = DelayModel(strip_width, wide_width, taper_length, levels, slot_length)
+    model.check()
+    return model

@@ -47,20 +47,22 @@ def solve_te0_neff(width_um: float, wavelength_um: float = WAVELENGTH_UM, resolu
 
 
 @functools.cache
-def _table() -> tuple[np.ndarray, np.ndarray]:
+def _table():
+    """(widths, the cubic spline through the table), read once per process."""
+    from scipy.interpolate import CubicSpline
+
     data = yaml.safe_load(TABLE.read_text())
-    return np.asarray(data["width_um"], dtype=np.float64), np.asarray(data["neff"], dtype=np.float64)
+    widths = np.asarray(data["width_um"], dtype=np.float64)
+    return widths, CubicSpline(widths, np.asarray(data["neff"], dtype=np.float64))
 
 
 def neff(width_um) -> np.ndarray:
     """TE0 n_eff at 1550 nm for widths inside the table's range (cubic spline through the femwell table)."""
-    from scipy.interpolate import CubicSpline
-
-    widths, values = _table()
+    widths, spline = _table()
     w = np.asarray(width_um, dtype=np.float64)
     if np.any(w < widths[0]) or np.any(w > widths[-1]):
         raise ValueError(f"width {w} µm outside the n_eff table ({widths[0]}–{widths[-1]} µm, {TABLE.name})")
-    return CubicSpline(widths, values)(w)
+    return spline(w)
 
 
 def write_table(path: Path = TABLE) -> Path:

@@ -13,7 +13,7 @@ from optinc_pdk.spec.fixed_phases import FixedPhaseSpec
 from optinc_pdk.spec.geometry import LENGTH_GRID_UM, DeviceGeometry
 
 
-@geometry_cell
+@geometry_cell(childless=True)
 def phase_delay(level: int = 0, levels: int = 4096, width: float = 0.8, taper_length: float = 10.0,
                 geometry: dict[str, Any] | None = None) -> gf.Component:
     """Delay of phase level·2π/levels (``pdk/delay.py``), o1 (0, 0) west to o2 (heater_length, 0) east.
