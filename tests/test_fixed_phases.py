@@ -160,6 +160,12 @@ def test_fixed_build_verifies_the_quantised_chip_and_compares_both_options(small
     drawn = fixed.report["layout"]["footprint"]["total"]
     assert options["fixed"]["footprint"]["width_mm"] == pytest.approx(drawn["width_mm"], abs=1e-6)
     assert options["fixed"]["footprint"]["height_mm"] == pytest.approx(drawn["height_mm"], abs=1e-6)
+    # the phase map holds the drawn phases: each on its level's grid point up to the 1 nm grid's residual
+    with np.load(fixed.out_dir / "phases.npz") as phase_map:
+        for key in phase_map.files:
+            if key.endswith(("theta", "phi", "output_phase")):
+                off = phase_map[key] / options["fixed"]["step_rad"]
+                assert np.all(np.abs(off - np.rint(off)) * options["fixed"]["step_rad"] <= residual + 1e-12), key
     report = json.loads((fixed.out_dir / "report.json").read_text())
     assert report["phase_options"]["fixed"]["pads"] == 0
     assert "Phase shifters: tunable heaters or fixed delays" in (fixed.out_dir / "report.md").read_text()
