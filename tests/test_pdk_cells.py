@@ -32,7 +32,7 @@ REF_DIR = Path(__file__).with_name("ref_cells")
 UPDATE_REFS = os.environ.get("OPTINC_UPDATE_REFS") == "1"
 
 CELL_NAMES = sorted(get_pdk().cells)
-MZI_CELLS = {"mzi2x2", "mzi_attenuator"}
+MZI_CELLS = {"mzi2x2", "mzi_attenuator", "mzi2x2_fixed", "mzi_attenuator_fixed"}
 #: cells whose re-exported heater contacts sit inside the block, not on its edge
 INTERNAL_HEATER_PORTS = {"averager", "bias_injector"}
 #: small leaf cells with committed reference GDS (a few KB each)
@@ -74,7 +74,7 @@ def test_every_cell_has_a_model_of_the_same_name():
     assert set(get_pdk().cells) == set(MODELS) == set(get_pdk().models)
 
 
-def test_only_the_two_mzi_cells_start_with_mzi():
+def test_only_the_mzi_cells_start_with_mzi():
     assert {name for name in CELL_NAMES if name.startswith("mzi")} == MZI_CELLS
 
 
@@ -192,6 +192,9 @@ BBOX_CASES = [
     ("combiner_2x1", {}, dimensions.combiner_2x1_bbox),
     ("mzi2x2", {}, dimensions.mzi2x2_bbox),
     ("mzi_attenuator", {}, dimensions.mzi_attenuator_bbox),
+    ("mzi2x2_fixed", {}, dimensions.mzi2x2_fixed_bbox),
+    ("mzi_attenuator_fixed", {}, dimensions.mzi_attenuator_fixed_bbox),
+    *[("phase_delay", {"level": k}, lambda g, k=k: dimensions.phase_delay_bbox(k, geometry=g)) for k in (0, 2, 200)],
     ("nonlinear_unit", {}, dimensions.nonlinear_unit_bbox),
     ("crossing", {}, dimensions.crossing_bbox),
     *[("splitter_tree", {"n_outputs": n}, lambda g, n=n: dimensions.splitter_tree_bbox(n, g)) for n in (2, 3, 5, 8)],

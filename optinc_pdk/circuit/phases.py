@@ -21,7 +21,7 @@ import numpy as np
 from optinc_pdk.circuit import naming
 from optinc_pdk.circuit.builder import LayerParameters, assemble, averager_block
 from optinc_pdk.circuit.description import CircuitDescription
-from optinc_pdk.circuit.model import AttenuatorColumn, Composite
+from optinc_pdk.circuit.model import AttenuatorColumn, Composite, MeshBlock
 from optinc_pdk.core.weights import OnnWeights
 from optinc_pdk.decompose import BlockPhases, DiagonalColumn, LayerMapping, MeshPhases
 from optinc_pdk.decompose.phasemap import load_phase_map, phase_map_paths, save_phase_map
@@ -67,6 +67,9 @@ def design_entries(description: CircuitDescription) -> tuple[dict, dict]:
         entries[amplitude] = names[amplitude].column
         records.append({"name": _bias_record(i), "kind": "bias", "scale": 1.0, "source_amplitude": info.bias_source,
                         "optical_order": [[amplitude]]})
+    for name in entries:  # the blocks hold what the chip realises (a fixed-phase build: the drawn delays' phases);
+        block = names[name]  # for any other build they are these very objects
+        entries[name] = block.phases if isinstance(block, MeshBlock) else block.column
     scenario = description.scenario
     sidecar = {
         "layers": records,

@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
             "cornerstone-half mounts a design that fits one on its MPW die frame with fibre I/O (docs/cornerstone.md)")),
         institution: str | None = typer.Option(None, "--institution", help="with a foundry die: top cell "
                                                "Cell0_INSTITUTION (MPW naming; default Cell0_optinc_SCENARIO)"),
+        phases: str = typer.Option("tunable", "--phases", help="tunable: a heater with pads per phase; fixed: a waveguide "
+                                   "delay section per phase, quantised to the scenario's fixed_phases.levels "
+                                   "(docs/fixed_phases.md)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -57,7 +60,8 @@ def register(app: typer.Typer) -> None:
 
             result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
                                         formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
-                                        samples=samples, pdk=pdk, die=die, institution=institution))
+                                        samples=samples, pdk=pdk, die=die, institution=institution,
+                                        phases=phases.strip().lower()))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)
@@ -93,6 +97,7 @@ def _summary(console, result) -> None:
          f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
          f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
         _connectivity_row(r),
+        *_phase_rows(r),
         *_pdk_rows(layout.get("info", {})),
         *_signoff_rows(r),
     ]
@@ -104,6 +109,19 @@ def _summary(console, result) -> None:
     rows += [["phase map", r["exports"]["phase_map"][0]], ["compact netlist", r["exports"]["compact_netlist"]],
              ["report", str(result.out_dir / "report.md")], ["open in KLayout", r["view"]]]
     console.print(table(f"{result.scenario}: build summary", ["", ""], rows))
+
+
+def _phase_rows(report: dict) -> list[list[str]]:
+    """Which phase shifters were drawn, what the other option would cost, and the heater/pad shapes read back."""
+    options = report.get("phase_options")
+    if not options:
+        return []
+    t, f = options["tunable"], options["fixed"]
+    shapes = (report.get("layout") or {}).get("layer_shapes") or {}
+    return [["phase shifters", f"{options['chosen']}; tunable: {t['heaters']} heaters, {t['pads']} pads, "
+                               f"{t['static_power_w']:.1f} W static; fixed: {f['delay_sections']} delays in 2π/"
+                               f"{f['levels']} steps, 0 pads, 0 W"],
+            ["heater / metal shapes", f"{shapes.get('heater', '?')} / {shapes.get('metal', '?')} (read back)"]]
 
 
 def _footprint_row(layout: dict) -> list[str]:

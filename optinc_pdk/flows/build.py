@@ -52,6 +52,14 @@ class BuildRequest:
     # frame (layout/die.py) when it fits one. ``die_choice`` tells which.
     die: str | None = None
     institution: str | None = None  # with a foundry die: top cell Cell0_<institution>
+    # "tunable": every phase a heater (default); "fixed": a waveguide delay section of the phase quantised to
+    # the scenario's fixed_phases.levels (no heater, no pad; docs/fixed_phases.md)
+    phases: str = "tunable"
+
+    @property
+    def fixed(self):
+        """The scenario's fixed-phase spec for a ``--phases fixed`` build, else None."""
+        return self.scenario.fixed_phases if self.phases == "fixed" else None
 
     @property
     def target_dir(self) -> Path:
@@ -123,14 +131,32 @@ class SingleDesign:
         self.request, self.scenario, (self.weights,) = request, request.scenario, weights
 
     def describe(self):
+        """The description the chip realises: the exact phases, or (``--phases fixed``) the drawn delays' phases."""
         from optinc_pdk.circuit.builder import build_description
+        from optinc_pdk.circuit.quantise import quantised_description
+        from optinc_pdk.pdk.delay import DelayModel
 
-        return build_description(self.scenario, self.weights)
+        self.exact = build_description(self.scenario, self.weights)
+        fixed = self.request.fixed
+        if fixed is None:
+            return self.exact
+        drawn = DelayModel.of(fixed, self.scenario.device).level_phases()  # what each level's section really adds
+        return quantised_description(self.exact, fixed.levels, drawn)
 
     def verify(self, description) -> dict:
+        """Matrices and decisions of the chip; a fixed-phase chip passes when it decides every sample like the
+        trained model (its matrices differ from the exact ones by the quantisation, which the report states)."""
+        from optinc_pdk.circuit.quantise import largest_phase_error
         from optinc_pdk.simulate.report import simulate_description
 
-        return simulate_description(description, self.weights, self.scenario)
+        result = simulate_description(description, self.weights, self.scenario)
+        fixed = self.request.fixed
+        if fixed is not None:
+            result["fixed_phases"] = {"levels": fixed.levels, "step_rad": fixed.step,
+                                      "largest_phase_error_rad": largest_phase_error(self.exact.top, description.top),
+                                      "passes_when": "optical decisions equal the trained model's on every sample"}
+            result["verified"] = result["optical_equals_model"]
+        return result
 
     @staticmethod
     def verified(verification: dict) -> bool:
@@ -145,10 +171,13 @@ class SingleDesign:
     def layout_args(self, description) -> dict:
         info = {"scenario": self.scenario.name, "weights_sha256": self.weights.digest(),
                 "phase_map": Path(self.exports["phase_map"][0]).name, "weights": portable_source(self.weights.source)}
-        return {"description": description, "info": info}
+        if self.request.fixed is not None:  # a tunable build's top cell stays as it was
+            info["phases"] = "fixed"
+        return {"description": description, "info": info, "fixed": self.request.fixed}
 
     def report(self, description, body: dict, out_dir: Path) -> dict:
         from optinc_pdk.analysis.link_budget import link_budget
+        from optinc_pdk.analysis.phase_options import phase_options
         from optinc_pdk.analysis.power import heater_power, least_heater_power
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.core.area import onn_area
@@ -159,11 +188,22 @@ class SingleDesign:
                            is not None, "random_seed": self.request.random_seed, "provenance": w.provenance}
         body["area"] = area.to_dict()
         body["description"] = summary(description)
-        body["heater_power"] = heater_power(description.top) | {"least": least_heater_power(description.top)}
+        body["heater_power"] = (heater_power(description.top) | {"least": least_heater_power(description.top)}
+                                if self.request.fixed is None else None)  # a fixed build has no heaters
+        body["phase_options"] = phase_options(self.exact, self.scenario, self.request.phases)
         body["manufacturability"] = manufacturability(body["weights"], self.scenario.name)
-        body["link_budget"] = link_budget(description, self.scenario.budget)
+        body["link_budget"] = link_budget(description, self._budget())
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
         return body
+
+
+    def _budget(self):
+        """The scenario's loss budget; a fixed-phase chip has delay sections where the heaters were, taken as
+        lossless (adiabatic tapers; not measured), so its heater loss is 0."""
+        budget = self.scenario.budget
+        if self.request.fixed is None:
+            return budget
+        return budget.model_copy(update={"losses": budget.losses.model_copy(update={"heater_db": 0.0})})
 
 
 class CascadeDesign(SingleDesign):
@@ -249,8 +289,9 @@ def _write_layout(design: SingleDesign, description, out_dir: Path, request: Bui
     adapter = get_adapter(request.pdk)
     floorplanned, mount = die_choice(request)
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
-                          labels=request.labels, netlists=floorplanned is None or mount is not None, die=floorplanned,
-                          pdk=adapter.name,
+                          labels=request.labels,
+                          netlists=(floorplanned is None or mount is not None) and request.fixed is None,
+                          die=floorplanned, pdk=adapter.name,
                           mount=mount, institution=request.institution, **design.layout_args(description))
     written = layout.to_dict()
     # the layer views beside the layout, so the printed KLayout command works from any folder
@@ -316,6 +357,7 @@ def build(request: BuildRequest) -> BuildResult:
     s, stages = request.scenario, _Stages(request.progress)
     target = check_target(request.target_dir, "-o")  # a file, the working folder, foreign files: one line, no work
     die_choice(request)  # an unknown PDK or die, or a missing extra: one line, no work (and no import)
+    _check_phases(request)
     # refuse missing or mismatched weights before touching the output folder
     weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
     # the whole build goes into a staging folder beside the target, swapped in when complete (flows.staging)
@@ -345,6 +387,20 @@ def _retarget_file(path: Path, staging: Path, target: str) -> None:
     fixed = text.replace(folder + "/", "").replace(folder, ".").replace(staging.name, target)
     if fixed != text:
         write_text_atomic(path, fixed)
+
+
+def _check_phases(request: BuildRequest) -> None:
+    """--phases: one of the two kinds; a fixed-phase build is a single OptINC drawn with the optinc PDK, no die."""
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK
+
+    if request.phases not in ("tunable", "fixed"):
+        raise OptincError(f"--phases: {request.phases!r} is not one of tunable, fixed")
+    if request.phases == "fixed":
+        if request.scenario.cascade is not None:
+            raise OptincError(f"--phases fixed: {request.scenario.name} is a cascade; fixed phases are drawn for "
+                              "single OptINCs only for now")
+        if request.die or (request.pdk or DEFAULT_PDK) != DEFAULT_PDK:
+            raise OptincError("--phases fixed: drawn with the optinc PDK without --die for now")
 
 
 def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, Any]:

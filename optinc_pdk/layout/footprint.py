@@ -10,13 +10,14 @@ from __future__ import annotations
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import Block
 from optinc_pdk.layout.planner import Planner
+from optinc_pdk.spec.fixed_phases import FixedPhaseSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 from optinc_pdk.spec.scenario import Scenario
 
 
 def analytic_footprint(description: CircuitDescription | Block | Scenario,
-                       geometry: DeviceGeometry | None = None) -> tuple[float, float]:
-    """(width, height) in µm of the layout ``write_layout`` would draw.
+                       geometry: DeviceGeometry | None = None, fixed: FixedPhaseSpec | None = None) -> tuple[float, float]:
+    """(width, height) in µm of the layout ``write_layout`` would draw (with ``fixed``: its fixed-phase layout).
 
     A :class:`Scenario` stands for its structure (any weights give the same layout: phases are
     not geometry); its description is assembled with random phases for the purpose.
@@ -29,7 +30,7 @@ def analytic_footprint(description: CircuitDescription | Block | Scenario,
         top, geometry = description.top, geometry or description.scenario.device
     else:
         top = description
-    box = Planner(geometry).plan(top).bbox
+    box = Planner(geometry, fixed=fixed).plan(top).bbox
     return (0.0, 0.0) if box is None else (box.width, box.height)
 
 

@@ -6,6 +6,9 @@ Each leaf is built from PDK cells placed as regular arrays (GDS AREFs once drawn
   plus straights on the modes no MZI touches in that column), the columns placed as arrays
   (a Clements mesh: its even and its odd columns, two arrays), then the output phase-shifter
   column (an array of ``phase_shifter``). Mode m's waveguide is at y = (n − 1 − m)·mode_pitch;
+  in a fixed-phase build (``fixed`` given) the MZIs are drawn without heaters and every phase is a
+  ``phase_delay`` cell of its level in the heater's slot, so the plan depends on the phases: each
+  mesh and attenuator column gets its own cell;
   the MZI on modes (m, m+1) sits with its lower arm on mode m+1.
 * an attenuator column places ``mzi_attenuator`` with its upper arm on the attenuated channel and
   straights on the through channels; channels only one side has get a port and no geometry.
@@ -18,8 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock, NonlinearArray, Source, TreeArray
+from optinc_pdk.circuit.quantise import phase_levels
 from optinc_pdk.layout.plan import Placement, Plan, Prim, digest, placement_box, prim_box, progressions, runs, union
 from optinc_pdk.pdk import dimensions as dim
+from optinc_pdk.spec.fixed_phases import FixedPhaseSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 
@@ -46,12 +51,30 @@ def mesh_column_patterns(block: MeshBlock) -> list[np.ndarray]:
     return [tops[bounds[j]:bounds[j + 1]] for j in range(block.n_columns)]
 
 
-def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry) -> Plan:
+def delay_prims(levels: np.ndarray, x: float, y: np.ndarray, fixed: FixedPhaseSpec) -> list[Prim]:
+    """One ``phase_delay`` per phase: level ``levels[i]`` with its west end at (x, y[i])."""
+    spec = (("levels", fixed.levels), ("width", fixed.width), ("taper_length", fixed.taper_length))
+    return [Prim("phase_delay", (("level", int(k)), *spec), float(x), float(yy)) for k, yy in zip(levels, y)]
+
+
+def _mzi_delays(levels: tuple[np.ndarray, np.ndarray], arm_y: np.ndarray, g: DeviceGeometry,
+                fixed: FixedPhaseSpec) -> list[Prim]:
+    """The φ and θ delays of MZIs whose upper arms lie at ``arm_y`` (the heater slots of the ``mzis.py`` cells)."""
+    theta, phi = levels
+    return delay_prims(phi, 0.0, arm_y, fixed) + delay_prims(theta, g.heater_length + dim.dc_length(g), arm_y, fixed)
+
+
+def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry,
+                     levels: tuple[np.ndarray, np.ndarray] | None = None, fixed: FixedPhaseSpec | None = None) -> Plan:
+    """One mesh column; with ``fixed``, ``levels`` = (θ, φ) levels of its MZIs in the order of ``tops``."""
     p, length = g.mode_pitch, dim.mzi_length(g)
+    cell = "mzi2x2" if fixed is None else "mzi2x2_fixed"
     prims = [
-        Prim("mzi2x2", (), 0.0, (n - 2 - (m0 + 2 * (count - 1))) * p, rows=count, row_pitch=2 * p)
+        Prim(cell, (), 0.0, (n - 2 - (m0 + 2 * (count - 1))) * p, rows=count, row_pitch=2 * p)
         for m0, count in runs(tops, 2)
     ]
+    if fixed is not None:
+        prims += _mzi_delays(levels, (n - 1 - tops) * p, g, fixed)
     covered = np.zeros(n, dtype=bool)
     covered[tops] = covered[tops + 1] = True
     prims += [
@@ -62,11 +85,18 @@ def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry) -> P
     return _leaf(key, f"mesh_column_n{n}", "mesh_column", length, y, y, prims, g, mzis=int(tops.size))
 
 
-def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan],
-              topologies: dict[str, tuple] | None = None) -> tuple[str, callable]:
-    """(key, build) for a mesh; ``columns`` caches column plans across meshes of one design, ``topologies``
-    each topology's columns and key (one hash of its MZI positions instead of one per column: a design has
-    hundreds of meshes of a few topologies, and b8n16_full's 1024-mode meshes 1024 columns each)."""
+def mesh_column_levels(block: MeshBlock, levels: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(θ levels, φ levels) of each layout column's MZIs, in the order of :func:`mesh_column_patterns`."""
+    order = np.lexsort((block.top_mode, block.column))
+    theta, phi = phase_levels(block.theta, levels)[order], phase_levels(block.phi, levels)[order]
+    bounds = np.searchsorted(block.column[order], np.arange(block.n_columns + 1))
+    return [(theta[bounds[j]:bounds[j + 1]], phi[bounds[j]:bounds[j + 1]]) for j in range(block.n_columns)]
+
+
+def _mesh_topology(block: MeshBlock, topologies: dict[str, tuple] | None) -> tuple:
+    """(column patterns, column keys, mesh key) of a heater mesh, once per topology when ``topologies`` caches them
+    (one hash of its MZI positions instead of one per column: a design has hundreds of meshes of a few
+    topologies, and b8n16_full's 1024-mode meshes 1024 columns each)."""
     n = block.n_modes
     topology = digest("topology", n, block.top_mode, block.column)
     known = None if topologies is None else topologies.get(topology)
@@ -76,14 +106,31 @@ def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan],
         known = patterns, column_keys, digest("mesh", n, tuple(column_keys))
         if topologies is not None:
             topologies[topology] = known
-    patterns, column_keys, key = known
+    return known
+
+
+def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan], topologies: dict[str, tuple] | None = None,
+              fixed: FixedPhaseSpec | None = None) -> tuple[str, callable]:
+    """(key, build) for a mesh; ``columns`` caches column plans across meshes of one design, ``topologies`` each
+    heater mesh topology's columns and key; a fixed-phase mesh's columns also carry their delay levels."""
+    n = block.n_modes
+    if fixed is None:
+        patterns, column_keys, key = _mesh_topology(block, topologies)
+        levels, outputs = [None] * len(patterns), None
+    else:
+        patterns = mesh_column_patterns(block)
+        levels = mesh_column_levels(block, fixed.levels)
+        outputs = phase_levels(block.output_phase, fixed.levels)
+        column_keys = [digest("mesh_column", n, tops, *lv, fixed.levels, fixed.width, fixed.taper_length)
+                       for tops, lv in zip(patterns, levels)]
+        key = digest("mesh", n, tuple(column_keys), outputs)
 
     def build() -> Plan:
         p, length = g.mode_pitch, dim.mzi_length(g)
         where: dict[str, list[int]] = {}
-        for j, (ckey, tops) in enumerate(zip(column_keys, patterns)):
+        for j, (ckey, tops, lv) in enumerate(zip(column_keys, patterns, levels)):
             if ckey not in columns:
-                columns[ckey] = plan_mesh_column(n, tops, ckey, g)
+                columns[ckey] = plan_mesh_column(n, tops, ckey, g, lv, fixed)
             where.setdefault(ckey, []).append(j)
         children = tuple(
             Placement(columns[ckey], f"col{first}", first * length, 0.0, columns=count, column_pitch=step * length)
@@ -91,8 +138,9 @@ def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan],
             for first, count, step in progressions(js)
         )
         n_cols = len(patterns)
-        prims = [Prim("phase_shifter", (), n_cols * length, 0.0, rows=n, row_pitch=p)]
         y = _channel_y(n, p)
+        prims = ([Prim("phase_shifter", (), n_cols * length, 0.0, rows=n, row_pitch=p)] if fixed is None
+                 else delay_prims(outputs, n_cols * length, y, fixed))
         mzis = sum(c.plan.mzis * c.count for c in children)
         return _leaf(key, f"mesh_n{n}", "mesh", n_cols * length + g.heater_length, y, y, prims, g,
                      children=children, mzis=mzis, info={"modes": n, "columns": n_cols, "mzis": mzis})
@@ -103,19 +151,27 @@ def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan],
 # --- attenuator columns ----------------------------------------------------------------------
 
 
-def plan_attenuators(block: AttenuatorColumn, g: DeviceGeometry) -> tuple[str, callable]:
+def plan_attenuators(block: AttenuatorColumn, g: DeviceGeometry,
+                     fixed: FixedPhaseSpec | None = None) -> tuple[str, callable]:
     n_in, n_out = block.n_in, block.n_out
     modes = np.sort(block.mode)
     key = digest("attenuators", n_in, n_out, modes)
+    if fixed is not None:
+        order = np.argsort(block.mode, kind="stable")
+        levels = tuple(phase_levels(v, fixed.levels)[order] for v in (block.column.theta, block.column.phi))
+        key = digest(key, *levels, fixed.levels, fixed.width, fixed.taper_length)
 
     def build() -> Plan:
         p, length = g.mode_pitch, dim.mzi_length(g)
         n = max(n_in, n_out)
         top = lambda last: (n - 1 - last) * p  # noqa: E731 - y of the lowest channel of a run
+        cell = "mzi_attenuator" if fixed is None else "mzi_attenuator_fixed"
         prims = [
-            Prim("mzi_attenuator", (), 0.0, top(m0 + count - 1) - g.attenuator_arm_spacing, rows=count, row_pitch=p)
+            Prim(cell, (), 0.0, top(m0 + count - 1) - g.attenuator_arm_spacing, rows=count, row_pitch=p)
             for m0, count in runs(modes, 1)
         ]
+        if fixed is not None:
+            prims += _mzi_delays(levels, top(modes), g, fixed)
         through = np.setdiff1d(np.arange(min(n_in, n_out)), modes)
         prims += [Prim("straight", (("length", length),), 0.0, top(m0 + count - 1), rows=count, row_pitch=p)
                   for m0, count in runs(through, 1)]

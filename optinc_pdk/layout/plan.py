@@ -28,8 +28,9 @@ from optinc_pdk.pdk.dimensions import Box
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 #: PDK cells whose instances the MZI count reads back (their names start with "mzi").
-MZI_CELLS = ("mzi2x2", "mzi_attenuator")
+MZI_CELLS = ("mzi2x2", "mzi_attenuator", "mzi2x2_fixed", "mzi_attenuator_fixed")
 #: heaters each PDK cell carries, one per phase of the description: an MZI's θ and φ, a phase shifter's one
+#: (the fixed-phase cells carry none: their phases are delay sections)
 HEATERS_PER_CELL = {"mzi2x2": 2, "mzi_attenuator": 2, "phase_shifter": 1}
 
 

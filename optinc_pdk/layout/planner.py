@@ -16,14 +16,18 @@ from optinc_pdk.layout.compose import plan_composite
 from optinc_pdk.layout.leaves import plan_attenuators, plan_mesh, plan_nonlinear, plan_source, plan_trees
 from optinc_pdk.layout.plan import Plan, digest
 from optinc_pdk.layout.router import RouterRules
+from optinc_pdk.spec.fixed_phases import FixedPhaseSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 
 class Planner:
     """Plans blocks for one device geometry, sharing a plan between blocks of equal geometry."""
 
-    def __init__(self, geometry: DeviceGeometry | None = None, packed_west: bool = False) -> None:
+    def __init__(self, geometry: DeviceGeometry | None = None, packed_west: bool = False,
+                 fixed: FixedPhaseSpec | None = None) -> None:
         self.geometry = geometry or DeviceGeometry()
+        #: a fixed-phase build (``--phases fixed``): phases drawn as delay sections of the quantised levels
+        self.fixed = fixed
         #: signals that a composite's west edge sends past its first column enter packed at the mode
         #: pitch (not spread as their destination expects): a bias stage is then as tall as its
         #: combiners, not combiners plus bias generation (the die floorplan uses it; see floorplan.py)
@@ -55,9 +59,9 @@ class Planner:
                     self.shapes[key] = digest("composite", block.role, "", block.n_in, block.n_out, shapes, *rest)
             return self.plans[key]
         if isinstance(block, MeshBlock):
-            key, build = plan_mesh(block, g, self.columns, self.topologies)
+            key, build = plan_mesh(block, g, self.columns, self.topologies, self.fixed)
         elif isinstance(block, AttenuatorColumn):
-            key, build = plan_attenuators(block, g)
+            key, build = plan_attenuators(block, g, self.fixed)
         elif isinstance(block, TreeArray):
             key, build = plan_trees(block, g)
         elif isinstance(block, Source):
@@ -71,6 +75,6 @@ class Planner:
         return self.plans[key]
 
 
-def plan_layout(top: Block, geometry: DeviceGeometry | None = None) -> Plan:
-    """The plan of a whole description (its top block)."""
-    return Planner(geometry).plan(top)
+def plan_layout(top: Block, geometry: DeviceGeometry | None = None, fixed: FixedPhaseSpec | None = None) -> Plan:
+    """The plan of a whole description (its top block); ``fixed``: phases as delay sections (``--phases fixed``)."""
+    return Planner(geometry, fixed=fixed).plan(top)

@@ -57,6 +57,19 @@ def count_instances(layout: kdb.Layout, prefix: str = "mzi") -> int:
     return sum(counts[top.cell_index()] for top in top_cells(layout))
 
 
+def count_shapes(layout: kdb.Layout, layer: tuple[int, int]) -> int:
+    """Shapes on GDS ``layer`` (layer, datatype) under the top cells, every placement counted (arrays expanded)."""
+    index = layout.find_layer(*layer)
+    if index is None:
+        return 0
+    counts: dict[int, int] = {}
+    for cell_index in layout.each_cell_bottom_up():
+        cell = layout.cell(cell_index)
+        counts[cell_index] = cell.shapes(index).size() + sum(
+            counts[inst.cell_index] * inst.cell_inst.size() for inst in cell.each_inst())
+    return sum(counts[top.cell_index()] for top in top_cells(layout))
+
+
 def instance_name(inst: kdb.Instance) -> str:
     name = inst.property(INSTANCE_NAME_PROPERTY)
     return str(name) if name is not None else inst.cell.name

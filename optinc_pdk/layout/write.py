@@ -21,9 +21,10 @@ from optinc_pdk.core.atomic import atomic_path, write_text_atomic
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.plan import Plan
 from optinc_pdk.layout.planner import Planner
-from optinc_pdk.layout.readback import Footprint, count_instances, footprint, read_layout
+from optinc_pdk.layout.readback import Footprint, count_instances, count_shapes, footprint, read_layout
 from optinc_pdk.layout.validate import validate_description
 from optinc_pdk.spec.dies import DieSpec
+from optinc_pdk.spec.fixed_phases import FixedPhaseSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 FORMATS = ("gds", "oas")
@@ -89,7 +90,7 @@ def die_top_name(name: str, institution: str | None = None) -> str:
 def build_layout(description: CircuitDescription | Block, name: str | None = None, labels: bool = False,
                  info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None,
                  die: tuple[str, float, float] | None = None, pdk: str | None = None, mount: DieSpec | None = None,
-                 institution: str | None = None) -> BuiltLayout:
+                 institution: str | None = None, fixed: FixedPhaseSpec | None = None) -> BuiltLayout:
     """Plan and draw the layout of ``description`` (its only input, with the device geometry).
 
     The top cell is named after the scenario and carries ``info``: scenario, weights digest and
@@ -100,9 +101,14 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     ``<name>_die<k>``, drawn with the PDK's cells. With ``mount``, the design is mounted on the PDK's MPW die
     frame with fibre I/O (``layout/die.py``) in a top cell named for the MPW run (``die_top_name``); with
     both, it is mounted when it fits one such frame and floorplanned onto ``die`` otherwise.
+    With ``fixed`` every phase is drawn as a delay section of its level (``--phases fixed``; give the
+    quantised description, ``circuit.quantise``); the optinc PDK without a die only, for now.
     """
-    from optinc_pdk.pdk.adapters import get_adapter
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK, get_adapter
 
+    if fixed is not None and (die is not None or mount is not None or (pdk or DEFAULT_PDK) != DEFAULT_PDK):
+        raise OptincError("--phases fixed: drawn with the optinc PDK without --die for now (floorplanned and foundry "
+                          "builds keep their heaters)")
     adapter = get_adapter(pdk)
     top_block, name, g, base_info = _unpack(description, name, geometry)
     g = adapter.geometry(g)
@@ -114,7 +120,7 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
 
         check_die(adapter, mount)
     t0 = time.perf_counter()
-    plan, planner, expected = _plan_checked(top_block, name, g)
+    plan, planner, expected = _plan_checked(top_block, name, g, fixed=fixed)
     timings: dict[str, float] = {"plan_s": time.perf_counter() - t0}
     if mount is not None and die is not None:
         reason = _mount_misfit(adapter, mount, g, plan)
@@ -216,9 +222,10 @@ def _mount_misfit(adapter, mount: DieSpec, g: DeviceGeometry, plan: Plan) -> str
     return DieMount(adapter, mount, g).misfit(plan)
 
 
-def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: bool = False) -> tuple[Plan, Planner, int]:
+def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: bool = False,
+                  fixed: FixedPhaseSpec | None = None) -> tuple[Plan, Planner, int]:
     validate_description(top_block, name)
-    planner = Planner(g, packed_west=packed_west)
+    planner = Planner(g, packed_west=packed_west, fixed=fixed)
     plan = planner.plan(top_block)
     expected = description_mzis(top_block)
     if plan.mzis != expected:  # a planner bug, never a user error
@@ -273,6 +280,7 @@ class LayoutResult:
     info: dict[str, Any]
     timings: dict[str, float]
     floorplan: dict | None = None  # a die build: the die plan (floorplan.Floorplan.to_dict())
+    layer_shapes: dict[str, int] | None = None  # heater and metal (pad) shapes read back, placements expanded
 
     @property
     def area_mm2(self) -> float:
@@ -282,7 +290,8 @@ class LayoutResult:
         return {"name": self.name, "paths": {k: str(v) for k, v in self.paths.items()}, "mzis": self.mzis,
                 "expected_mzis": self.expected_mzis, "crossings": self.crossings, "info": self.info,
                 "timings": self.timings, "footprint": self.footprint.to_dict(),
-                **({"floorplan": self.floorplan} if self.floorplan is not None else {})}
+                **({"floorplan": self.floorplan} if self.floorplan is not None else {}),
+                **({"layer_shapes": self.layer_shapes} if self.layer_shapes is not None else {})}
 
 
 def _check_formats(formats) -> tuple[str, ...]:
@@ -297,7 +306,7 @@ def write_layout(description: CircuitDescription | Block, out_dir: str | Path, n
                  formats=FORMATS, png: bool = True, labels: bool = False, info: dict[str, Any] | None = None,
                  geometry: DeviceGeometry | None = None, netlists: bool = False,
                  die: tuple[str, float, float] | None = None, pdk: str | None = None, mount: DieSpec | None = None,
-                 institution: str | None = None) -> LayoutResult:
+                 institution: str | None = None, fixed: FixedPhaseSpec | None = None) -> LayoutResult:
     """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring.
 
     With ``netlists``, also ``<out_dir>/netlists/<block>.pic.yml``: the whole design's hierarchical
@@ -306,7 +315,10 @@ def write_layout(description: CircuitDescription | Block, out_dir: str | Path, n
     formats = _check_formats(formats)
     if die is not None and mount is None and (labels or netlists):
         raise OptincError("--die: phase labels and netlists describe the unfolded layout; build them without --die")
-    built = build_layout(description, name, labels, info, geometry, die=die, pdk=pdk, mount=mount, institution=institution)
+    if fixed is not None and netlists:
+        raise OptincError("--phases fixed: the YAML netlists describe heater MZIs; build them with --phases tunable")
+    built = build_layout(description, name, labels, info, geometry, die=die, pdk=pdk, mount=mount, institution=institution,
+                         fixed=fixed)
     out = Path(out_dir)
     try:
         return _write(built, out, formats, png, description if netlists else None)
@@ -324,6 +336,14 @@ def _write_netlists(built: BuiltLayout, description, folder: Path, timings: dict
     write_netlists(design_netlists(top_block, built.planner, built.name, built.origin), folder)
     timings["netlists_s"] = time.perf_counter() - t0
     return folder / f"{built.name}.pic.yml"
+
+
+def _electrical_shapes(layout, adapter) -> dict[str, int]:
+    """Heater and metal shapes of the written file (0 and 0 for a fixed-phase build: no heater, no pad)."""
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    layers = (adapter or get_adapter(None)).layers
+    return {"heater": count_shapes(layout, layers.heater), "metal": count_shapes(layout, layers.metal)}
 
 
 def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, netlists_of=None) -> LayoutResult:
@@ -364,6 +384,7 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
                 raise OptincError(f"{final}: read back {found} MZIs, the description has {built.expected_mzis}")
             if report is None:
                 report = footprint(layout)
+                shapes = _electrical_shapes(layout, built.adapter)
             timings[f"{fmt}_readback_s"] = time.perf_counter() - t0
         paths[fmt] = final
     if png:
@@ -380,7 +401,7 @@ def _write(built: BuiltLayout, out: Path, formats: tuple[str, ...], png: bool, n
         paths["netlists"] = _write_netlists(built, netlists_of, out / "netlists", timings)
     floorplan = None if built.floorplan is None else built.floorplan.to_dict()
     result = LayoutResult(built.name, paths, found, built.expected_mzis, report, built.info["crossings"], built.info,
-                          timings, floorplan)
+                          timings, floorplan, shapes)
     paths["footprint"] = out / f"{built.name}.footprint.json"
     write_text_atomic(paths["footprint"], json.dumps(result.to_dict(), indent=1) + "\n")
     return result

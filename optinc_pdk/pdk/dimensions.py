@@ -114,8 +114,8 @@ def dc_coupler_bbox(spacing: float | None = None, geometry: DeviceGeometry | Non
     return Box(0.0, -g.wg_width / 2, dc_length(g), spacing + g.wg_width / 2)
 
 
-def _mzi_box(arm_spacing: float, g: DeviceGeometry) -> Box:
-    top = arm_spacing + max(heater_pad_top(g), g.wg_width / 2)
+def _mzi_box(arm_spacing: float, g: DeviceGeometry, heaters: bool = True) -> Box:
+    top = arm_spacing + (max(heater_pad_top(g), g.wg_width / 2) if heaters else g.wg_width / 2)
     return Box(0.0, -g.wg_width / 2, mzi_length(g), top)
 
 
@@ -129,6 +129,25 @@ def mzi_attenuator_bbox(geometry: DeviceGeometry | None = None) -> Box:
     """Σ attenuator MZI: ports at y=0 and y=attenuator_arm_spacing (upper = the attenuated mode)."""
     g = _g(geometry)
     return _mzi_box(g.attenuator_arm_spacing, g)
+
+
+def mzi2x2_fixed_bbox(geometry: DeviceGeometry | None = None) -> Box:
+    """Fixed-phase mesh MZI frame: no pads, so its top is the upper arm's edge."""
+    g = _g(geometry)
+    return _mzi_box(g.mode_pitch, g, heaters=False)
+
+
+def mzi_attenuator_fixed_bbox(geometry: DeviceGeometry | None = None) -> Box:
+    g = _g(geometry)
+    return _mzi_box(g.attenuator_arm_spacing, g, heaters=False)
+
+
+def phase_delay_bbox(level: int = 0, levels: int = 4096, width: float = 0.8, taper_length: float = 10.0,
+                     geometry: DeviceGeometry | None = None) -> Box:
+    """Fixed-phase delay in a heater slot: the wide section's half width around y = 0 (the strip's for level 0)."""
+    g = _g(geometry)
+    half = (g.wg_width if level == 0 else max(width, g.wg_width)) / 2
+    return Box(0.0, -half, g.heater_length, half)
 
 
 def splitter_1x2_bbox(geometry: DeviceGeometry | None = None) -> Box:

@@ -110,6 +110,12 @@ def phase_shifter(phase: float = 0.0) -> SDict:
     return _reciprocal({("o1", "o2"): jnp.exp(1j * jnp.asarray(phase))})
 
 
+def phase_delay(level: int = 0, levels: int = 4096, width: float = 0.8, taper_length: float = 10.0) -> SDict:
+    """Fixed-phase delay section: o1 → o2 picks up e^{i·level·2π/levels} relative to a plain strip."""
+    jnp = _jnp()
+    return _reciprocal({("o1", "o2"): jnp.exp(2j * jnp.pi * jnp.asarray(level) / levels)})
+
+
 def dc_coupler(spacing: float | None = None) -> SDict:
     """50:50 directional coupler B = (1/√2)[[1, i], [i, 1]]: bar 1/√2, cross i/√2."""
     jnp = _jnp()
@@ -127,6 +133,16 @@ def mzi2x2(theta: float = 0.0, phi: float = 0.0) -> SDict:
 
 def mzi_attenuator(theta: float = 0.0, phi: float = 0.0) -> SDict:
     """Σ attenuator: the same T(θ, φ); used o2 → o3 with |T00| = sin(θ/2)."""
+    return _mzi_sdict(theta, phi)
+
+
+def mzi2x2_fixed(theta: float = 0.0, phi: float = 0.0) -> SDict:
+    """The fixed-phase frame with its two ``phase_delay`` cells of θ and φ in place: the same T(θ, φ)."""
+    return _mzi_sdict(theta, phi)
+
+
+def mzi_attenuator_fixed(theta: float = 0.0, phi: float = 0.0) -> SDict:
+    """As :func:`mzi2x2_fixed`, for the Σ attenuator."""
     return _mzi_sdict(theta, phi)
 
 
@@ -246,7 +262,7 @@ MODELS = {
     for model in (
         straight, sbend, phase_shifter, dc_coupler, splitter_1x2, combiner_2x1, mzi2x2, mzi_attenuator,
         splitter_tree, combiner_tree, averager, splitter_array, bias_injector, nonlinear_unit, crossing,
-        edge_coupler, die_frame,
+        edge_coupler, die_frame, phase_delay, mzi2x2_fixed, mzi_attenuator_fixed,
     )
 }
 

@@ -116,6 +116,28 @@ def heater_power_lines(power: dict | None) -> list[str]:
     return lines + [""]
 
 
+def phase_option_lines(options: dict | None) -> list[str]:
+    """Tunable heaters against fixed delay sections (``analysis/phase_options.py``), the built one marked."""
+    if not options:
+        return []
+    t, f = options["tunable"], options["fixed"]
+    m = f["delay_model"]
+    mark = {k: " (this build)" if options["chosen"] == k else "" for k in ("tunable", "fixed")}
+    lines = ["## Phase shifters: tunable heaters or fixed delays", "",
+             "| option | heaters | pads | static heater power (W) | footprint (mm²) |", "| --- | ---: | ---: | ---: | ---: |",
+             f"| tunable{mark['tunable']} | {t['heaters']} | {t['pads']} | {t['static_power_w']:.1f} | "
+             f"{t['footprint']['area_mm2']:.3f} |",
+             f"| fixed{mark['fixed']} | 0 | 0 | 0 | {f['footprint']['area_mm2']:.3f} |", "",
+             f"Fixed: {f['delay_sections']} delay sections, phases quantised to 2π/{f['levels']} = {f['step_rad']:.3g} rad "
+             f"(σ of the rounding {f['quantisation_sigma_rad']:.2g} rad; {f['distinct_levels_used']} levels used). "
+             f"Each section widens the {m['strip_width_um']:g} µm strip (n_eff {m['neff_strip']:.4f}) to "
+             f"{m['wide_width_um']:g} µm (n_eff {m['neff_wide']:.4f}; {m['neff_source']}) through "
+             f"{m['taper_length_um']:g} µm tapers ({m['taper_phase_rad']:.4f} rad each): {m['wide_rad_per_um']:.4f} rad "
+             f"per µm of wide section, at most {m['longest_section_um']:.3f} µm in a heater slot; the drawn lengths "
+             f"(1 nm grid) miss their level by at most {m['largest_drawn_residual_rad']:.1e} rad.", ""]
+    return lines
+
+
 def manufacturability(weights: dict, scenario: str) -> dict:
     """The weights' recorded tolerance to phase errors (issue 29), when it was measured on these very weights."""
     how = f"optinc yield {scenario} --tolerable --samples 100 --record"
@@ -204,6 +226,7 @@ def markdown(report: dict) -> str:
                   f"**{layout['mzis']}** (the description has {layout['expected_mzis']}; "
                   f"{report['description']['weight_matrix_mzis']} map the weight matrices).", ""]
     lines += heater_power_lines(report.get("heater_power"))
+    lines += phase_option_lines(report.get("phase_options"))
     lines += manufacturability_lines(report.get("manufacturability"))
     lines += signoff_lines(report)
     v = report.get("verification")
@@ -216,7 +239,8 @@ def markdown(report: dict) -> str:
                   for r in v["layers"]]
         lines += ["", f"End to end over the whole exhaustive dataset ({v['samples']} samples, every server's receivers): "
                   f"optical accuracy **{v['optical_accuracy']:.6f}**, trained model {v['model_accuracy']:.6f}, "
-                  f"decisions differing from the model: {v['decisions_differing_from_model']}.",
+                  f"decisions differing from the model: {v['decisions_differing_from_model']}."
+                  + _fixed_verification(v.get("fixed_phases")),
                   "", connectivity_line(report),
                   "", f"Result: **{'PASS' if report['verified'] else 'FAIL'}**", ""]
     lines += ["## Files", ""]
@@ -226,6 +250,14 @@ def markdown(report: dict) -> str:
               "The layer properties file `optinc.lyp`, written beside the layout, names every layer (waveguides, "
               "heaters, pads, nonlinear units, labels).", ""]
     return "\n".join(lines)
+
+
+def _fixed_verification(fixed: dict | None) -> str:
+    if not fixed:
+        return ""
+    return (f" This is the fixed-phase chip: every phase rounded to 2π/{fixed['levels']} (largest change "
+            f"{fixed['largest_phase_error_rad']:.4f} rad), so the matrix errors above are the quantisation's; it passes "
+            f"when its {fixed['passes_when']}.")
 
 
 def _file_rows(report: dict):

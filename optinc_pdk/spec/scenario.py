@@ -25,6 +25,7 @@ from optinc_pdk.paths import CIRCUITS_DIR
 from optinc_pdk.spec import limits
 from optinc_pdk.spec.budget import BudgetSpec
 from optinc_pdk.spec.conventions import group_size
+from optinc_pdk.spec.fixed_phases import FixedPhaseSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 # a scenario's name (its output folder layouts/NAME, its weights weights/NAME.npz) and its weights: name are plain
@@ -81,6 +82,7 @@ class Scenario(BaseModel):
     layout: LayoutOptions = Field(default_factory=LayoutOptions)
     device: DeviceGeometry = Field(default_factory=DeviceGeometry)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    fixed_phases: FixedPhaseSpec = Field(default_factory=FixedPhaseSpec)  # how --phases fixed draws a phase
     paper: PaperRow | None = None
     weights: str | None = Field(None, description="shipped weights name under weights/, default: the scenario name")
     # the file's training recipe blocks (RECIPE_KEYS), unread: optinc_pdk.training.recipe reads them

@@ -88,11 +88,16 @@ def as_geometry(geometry: GeometrySpec) -> DeviceGeometry:
     return geometry if isinstance(geometry, DeviceGeometry) else DeviceGeometry(**geometry_dict(geometry))
 
 
-def geometry_cell(func: Callable[..., gf.Component]) -> Callable[..., gf.Component]:
+def geometry_cell(func: Callable[..., gf.Component] | None = None, *, childless: bool = False):
     """Register ``func`` as a gdsfactory cell whose ``geometry`` keyword is normalised first.
 
     The active process may draw the cell its own way (``Process.drawings``, same signature).
+    ``childless=True`` (``@geometry_cell(childless=True)``) marks a cell drawn in thousands of variants
+    that holds polygons only: kfactory's checks of child cells and instances are skipped for it, KLayout
+    hierarchy walks that grows with the layout (about 13 ms per cell once 4 000 cells exist).
     """
+    if func is None:
+        return functools.partial(geometry_cell, childless=childless)
     cells: dict[str, Callable[..., gf.Component]] = {}
 
     @functools.wraps(func)
@@ -100,14 +105,25 @@ def geometry_cell(func: Callable[..., gf.Component]) -> Callable[..., gf.Compone
         process = active_process(func.__name__)
         cell = cells.get(process.pdk_name)
         if cell is None:
-            drawing = process.drawings.get(func.__name__, func)
-            cell = cells[process.pdk_name] = (
-                gf.cell(drawing) if not process.suffix
-                else gf.cell(drawing, basename=func.__name__ + process.suffix, register_factory=False)
-            )
+            cell = cells[process.pdk_name] = _decorated(process.drawings.get(func.__name__, func), func.__name__,
+                                                        process, childless)
         return cell(*args, geometry=geometry_dict(geometry), **kwargs)
 
     return factory
+
+
+def _decorated(drawing: Callable[..., gf.Component], name: str, process: Process, childless: bool):
+    import kfactory as kf
+
+    saved = kf.config.check_unnamed_cells
+    options: dict[str, Any] = {} if not process.suffix else {"basename": name + process.suffix, "register_factory": False}
+    if childless:  # nothing to check; kfactory reads the unnamed-cells setting when it decorates
+        kf.config.check_unnamed_cells = kf.conf.CheckUnnamedCells.IGNORE
+        options["check_instances"] = kf.conf.CheckInstances.IGNORE
+    try:
+        return gf.cell(drawing, **options)
+    finally:
+        kf.config.check_unnamed_cells = saved
 
 
 def _active_pdk_name() -> str | None:

@@ -1,4 +1,5 @@
-"""The two MZI cells: ``mzi2x2`` (mesh) and ``mzi_attenuator`` (Σ entries). Only these start with "mzi".
+"""The MZI cells: ``mzi2x2`` (mesh) and ``mzi_attenuator`` (Σ entries), and their fixed-phase frames
+``mzi2x2_fixed`` and ``mzi_attenuator_fixed`` (open heater slots). Only these start with "mzi".
 
 Balanced 2x2 MZI in light's order: external φ heater on the upper input arm, 50:50 coupler,
 internal θ heater on the upper arm, 50:50 coupler (docs/conventions.md, MZI:
@@ -21,12 +22,12 @@ import gdsfactory as gf
 from optinc_pdk.pdk.cells._cell import geometry_cell
 from optinc_pdk.pdk.cells.couplers import dc_coupler
 from optinc_pdk.pdk.cells.heaters import phase_shifter
-from optinc_pdk.pdk.cells.waveguides import straight
+from optinc_pdk.pdk.cells.waveguides import add_optical_port, straight
 from optinc_pdk.pdk.dimensions import dc_length
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 
-def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any]) -> gf.Component:
+def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any], heaters: bool = True) -> gf.Component:
     g = DeviceGeometry(**geometry)
     spacing = g.mode_pitch if arm_spacing is None else arm_spacing
     heater = phase_shifter(geometry=geometry)
@@ -37,16 +38,20 @@ def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any]) -> gf.Com
     refs = {}
     for k, phase in enumerate(("phi", "theta")):
         x0 = k * section
-        refs[f"heater_{phase}"] = c.add_ref(heater, name=f"heater_{phase}").dmove((x0, spacing))
+        if heaters:
+            refs[f"heater_{phase}"] = c.add_ref(heater, name=f"heater_{phase}").dmove((x0, spacing))
         refs[f"arm_{phase}"] = c.add_ref(arm, name=f"arm_{phase}").dmove((x0, 0))
         refs[f"dc_{('in', 'out')[k]}"] = c.add_ref(coupler, name=f"dc_{('in', 'out')[k]}").dmove(
             (x0 + g.heater_length, 0)
         )
     c.add_port("o1", port=refs["arm_phi"].ports["o1"])
-    c.add_port("o2", port=refs["heater_phi"].ports["o1"])
+    if heaters:
+        c.add_port("o2", port=refs["heater_phi"].ports["o1"])
+    else:  # the φ slot is open: the west port is where the delay section placed there begins
+        add_optical_port(c, "o2", 0, spacing, 180, g.wg_width)
     c.add_port("o3", port=refs["dc_out"].ports["o3"])
     c.add_port("o4", port=refs["dc_out"].ports["o4"])
-    for k, phase in enumerate(("phi", "theta")):
+    for k, phase in enumerate(("phi", "theta") if heaters else ()):
         c.add_port(f"e{2 * k + 1}", port=refs[f"heater_{phase}"].ports["e1"])
         c.add_port(f"e{2 * k + 2}", port=refs[f"heater_{phase}"].ports["e2"])
     return c
@@ -68,9 +73,25 @@ def mzi2x2(theta: float = 0.0, phi: float = 0.0, geometry: dict[str, Any] | None
 
 
 @geometry_cell
+def mzi2x2_fixed(theta: float = 0.0, phi: float = 0.0, geometry: dict[str, Any] | None = None) -> gf.Component:
+    """The mesh MZI of a fixed-phase build (``--phases fixed``): the two heater slots of the upper arm are
+    left open, with no heater, pad or electrical port; the layout places a ``phase_delay`` of the MZI's φ
+    and θ in them (x = 0 and x = heater_length + dc_length, y = mode_pitch). Ports as :func:`mzi2x2`."""
+    return _with_phases(_balanced_mzi(None, geometry, heaters=False), theta=theta, phi=phi)
+
+
+@geometry_cell
 def mzi_attenuator(theta: float = 0.0, phi: float = 0.0, geometry: dict[str, Any] | None = None) -> gf.Component:
     """Σ-entry MZI: the same MZI with arms attenuator_arm_spacing apart, used upper-in (o2) to
     upper-out (o3), |T00| = sin(θ/2); o1/o4 stay unconnected (o4 carries the rejected light).
     ``theta``/``phi`` as for :func:`mzi2x2`."""
     g = DeviceGeometry(**geometry)
     return _with_phases(_balanced_mzi(g.attenuator_arm_spacing, geometry), theta=theta, phi=phi)
+
+
+@geometry_cell
+def mzi_attenuator_fixed(theta: float = 0.0, phi: float = 0.0, geometry: dict[str, Any] | None = None) -> gf.Component:
+    """The Σ attenuator of a fixed-phase build: :func:`mzi_attenuator` with open heater slots, as
+    :func:`mzi2x2_fixed`."""
+    g = DeviceGeometry(**geometry)
+    return _with_phases(_balanced_mzi(g.attenuator_arm_spacing, geometry, heaters=False), theta=theta, phi=phi)
