@@ -31,6 +31,7 @@ from optinc_pdk.pdk import dimensions as dim
 from optinc_pdk.spec.budget import ElementLosses
 from optinc_pdk.spec.geometry import DeviceGeometry, arc_sbend
 
+THEN_BLOCK_VALUES = 2**24  # sums held at once in a max-plus product (128 MB of float64)
 #: element counts carried along a route, in this order
 COUNTS = ("length_um", "bends", "crossings", "splitters", "couplers", "heaters")
 
@@ -54,13 +55,22 @@ class Routes:
         return cls(np.full((n_in, n_out), -np.inf), np.zeros((n_in, n_out, len(COUNTS))))
 
     def then(self, other: Routes) -> Routes:
-        """These routes followed by ``other``'s (max-plus product, the counts of the worst middle channel)."""
-        total = self.loss[:, :, None] + other.loss[None, :, :]
-        middle = np.argmax(total, axis=1)  # (n_in, n_out)
-        rows = np.arange(self.loss.shape[0])[:, None]
-        cols = np.arange(other.loss.shape[1])[None, :]
+        """These routes followed by ``other``'s (max-plus product, the counts of the worst middle channel).
+
+        The (n_in, n_middle, n_out) sums are formed a block of outputs at a time, at most ``THEN_BLOCK_VALUES``
+        values each: whole, a 1024-wide stage's would be 8.6 GB (b8n16's link budget ran out of memory).
+        """
+        n_in, n_mid = self.loss.shape
+        n_out = other.loss.shape[1]
+        middle = np.empty((n_in, n_out), dtype=np.int64)
+        loss = np.empty((n_in, n_out))
+        step = max(1, THEN_BLOCK_VALUES // max(1, n_in * n_mid))
+        for start in range(0, n_out, step):
+            block = self.loss[:, :, None] + other.loss[None, :, start : start + step]
+            middle[:, start : start + step] = np.argmax(block, axis=1)
+            loss[:, start : start + step] = np.max(block, axis=1)
+        rows, cols = np.arange(n_in)[:, None], np.arange(n_out)[None, :]
         counts = self.counts[rows, middle] + other.counts[middle, cols]
-        loss = total[rows, middle, cols]
         counts[np.isneginf(loss)] = 0.0
         return Routes(loss, counts)
 
