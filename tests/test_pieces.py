@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.pieces import cut, grouped_progressions
+from optinc_pdk.layout.plan import progressions
 
 
 def _one_by_one(lines, centres, half):
@@ -62,3 +63,12 @@ def test_equal_pieces_at_one_pitch_are_one_run():
     positions = np.array([0, 10, 20, 30, 35, 40, 45, 100], dtype=np.int64)
     first, count, step = grouped_progressions(np.zeros((8, 1), np.int64), positions)
     assert sorted(zip(positions[first].tolist(), count.tolist(), step.tolist())) == [(0, 4, 10), (35, 3, 5), (100, 1, 0)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(-40, 40), min_size=1, max_size=30, unique=True))
+def test_progressions_are_the_greedy_ones_of_the_plan(values):
+    values = sorted(values)
+    first, count, step = grouped_progressions(np.zeros((len(values), 1), np.int64), np.array(values, np.int64))
+    found = sorted((values[i], n, s if n > 1 else 1) for i, n, s in zip(first.tolist(), count.tolist(), step.tolist()))
+    assert found == sorted(progressions(values))

@@ -75,26 +75,41 @@ def grouped_progressions(groups: np.ndarray, positions: np.ndarray) -> tuple[np.
     """Cover items with arithmetic progressions of ``positions`` within equal rows of ``groups``.
 
     ``groups`` (n, g) int, ``positions`` (n,) int. Returns per run: the item of its first member, its count
-    and its step (0 for a run of one). Items are sorted by group then position; each maximal
-    stretch of equal steps is a run, and an item between two stretches stays with the earlier one.
+    and its step (0 for a run of one): the runs ``plan.progressions`` finds greedily along each sorted group,
+    vectorised (see ``_greedy``).
     """
     order = np.lexsort((positions, *groups.T[::-1]))
     g, p = groups[order], positions[order]
     n = p.size
-    linked = np.zeros(n, bool)  # item i is linked to item i + 1 (same group)
-    if n > 1:
-        linked[:-1] = np.all(g[1:] == g[:-1], axis=1)
+    linked = np.zeros(n + 1, bool)  # item i is linked to item i + 1 (same group); a spare False at n
+    linked[:n - 1] = np.all(g[1:] == g[:-1], axis=1)
     step = np.zeros(n, np.int64)
-    step[:-1] = np.where(linked[:-1], p[1:] - p[:-1], 0)
-    # a new stretch of links starts at link i unless link i - 1 exists with the same step
-    same = np.zeros(n, bool)
-    same[1:] = linked[:-1] & linked[1:] & (step[1:] == step[:-1])
-    link_run = np.cumsum(~same) - 1  # stretch id of link i
-    prev_linked = np.zeros(n, bool)
-    prev_linked[1:] = linked[:-1]
-    item_run = np.where(prev_linked, np.roll(link_run, 1), link_run)
-    # renumber runs densely in item order (items of one run are contiguous)
-    starts = np.flatnonzero(np.r_[True, item_run[1:] != item_run[:-1]])
-    counts = np.diff(np.r_[starts, n])
-    run_step = np.where(counts > 1, p[np.minimum(starts + 1, n - 1)] - p[starts], 0)
-    return order[starts], counts, run_step
+    step[:-1] = p[1:] - p[:-1]
+    links = np.flatnonzero(linked)
+    new = np.ones(links.size, bool)
+    new[1:] = (links[1:] != links[:-1] + 1) | (step[links[1:]] != step[links[:-1]])
+    first = links[new]  # first item of each stretch: maximal consecutive links of one step in one group
+    k = np.diff(np.r_[np.flatnonzero(new), links.size])  # links per stretch
+    free, group_last = _greedy(k, ~linked[np.maximum(first - 1, 0)] | (first == 0)), ~linked[first + k]
+    isolated = np.flatnonzero(~linked[:n] & ~np.r_[False, linked[:n - 1]])
+    tail = ~free & (k == 1) & group_last  # its last item is left alone at the group's end
+    keep = free | (k >= 2)
+    start = np.concatenate([first[keep] + ~free[keep], first[tail] + 1, isolated])
+    count = np.concatenate([k[keep] + free[keep], np.ones(tail.sum() + isolated.size, np.int64)])
+    steps = np.where(count > 1, step[np.minimum(start, n - 1)], 0)
+    return order[start], count, steps
+
+
+def _greedy(k: np.ndarray, group_first: np.ndarray) -> np.ndarray:
+    """Whether the greedy walk starts a run at the first item of each stretch (``k`` links each).
+
+    A run started at a stretch's first item takes the whole stretch, so the next stretch's first item is
+    taken; a stretch whose first item is taken yields its other items (``k`` ≥ 2) and leaves the next one's
+    first taken too, or, with one link, yields nothing and leaves the next one's first free. So the answer
+    alternates along the stretches of one link after the last longer stretch (first: taken) or the group's
+    start (first: free).
+    """
+    i = np.arange(k.size)
+    last_long = np.r_[-1, np.maximum.accumulate(np.where(k >= 2, i, -1))[:-1]]
+    start = np.maximum.accumulate(np.where(group_first, i, 0))
+    return np.where(last_long >= start, (i - last_long) % 2 == 0, (i - start) % 2 == 0)
