@@ -5,7 +5,8 @@ row_pitch=)`` — an AREF record, never one reference per element. A composite's
 into a child cell ``wires_<key>`` (polygons drawn here with klayout, not gdsfactory routes),
 whose ports ``in{i}``/``out{i}`` are the two ends of signal i, so ``get_netlist`` sees every
 connection of a composite. Where two routed waveguides cross, their straights stop short and the
-PDK's ``crossing`` cell joins them (the crossings of one track at one pitch as one array).
+PDK's ``crossing`` cell joins them (the crossings of one track at one pitch as one array, and the
+equal pieces between them as one array of a piece cell: ``pieces.py``).
 Ports are added through kfactory's port objects directly (gdsfactory's ``add_port`` costs
 ~0.3 ms each, and a 1024-mode mesh has 2048).
 
