@@ -5,7 +5,8 @@ row_pitch=)`` — an AREF record, never one reference per element. A composite's
 into a child cell ``wires_<key>`` (polygons drawn here with klayout, not gdsfactory routes),
 whose ports ``in{i}``/``out{i}`` are the two ends of signal i, so ``get_netlist`` sees every
 connection of a composite. Where two routed waveguides cross, their straights stop short and the
-PDK's ``crossing`` cell joins them (the crossings of one track at one pitch as one array).
+PDK's ``crossing`` cell joins them (the crossings of one track at one pitch as one array, and the
+equal pieces between them as one array of a piece cell: ``pieces.py``).
 Ports are added through kfactory's port objects directly (gdsfactory's ``add_port`` costs
 ~0.3 ms each, and a 1024-mode mesh has 2048).
 
@@ -22,8 +23,8 @@ import kfactory as kf
 import klayout.db as kdb
 import numpy as np
 
-from optinc_pdk.errors import OptincError
-from optinc_pdk.layout.plan import Plan, cell_names, digest, progressions
+from optinc_pdk.layout import pieces
+from optinc_pdk.layout.plan import Plan, cell_names, digest
 from optinc_pdk.pdk.adapters import DEFAULT_PDK, PdkAdapter, get_adapter
 from optinc_pdk.pdk.cells.waveguides import ARC_TOLERANCE_UM, sbend_outline
 from optinc_pdk.pdk.ports import east_port, west_port
@@ -62,39 +63,6 @@ def floorplan_only(plan: Plan) -> bool:
     gdsfactory netlists, which a die build does not write, and never reach the file; a slice of a
     1024-mode mesh has 2048 (b8n16_full on dies: 320 000 ports, 15 of its 21 s of drawing)."""
     return plan.kind in ("fanout", "uturns") or "slice_of" in plan.info
-
-
-_NONE = np.zeros(0)
-
-
-def _key(value: float) -> int:
-    """A coordinate as an integer on a 0.1 nm grid, to look up the crossings of one line."""
-    return round(value * 1e4)
-
-
-def _by_line(centres: np.ndarray, axis: int) -> dict[int, np.ndarray]:
-    """Crossing centres grouped by their coordinate on ``axis`` (1: per horizontal, 0: per vertical): the
-    sorted other coordinates."""
-    groups: dict[int, list[float]] = {}
-    for point in centres.tolist():
-        groups.setdefault(_key(point[axis]), []).append(point[1 - axis])
-    return {k: np.sort(np.array(v)) for k, v in groups.items()}
-
-
-def _cut(lo: float, hi: float, centres: np.ndarray, half: float, where: tuple[float, float]) -> list[tuple[float, float]]:
-    """The pieces of the straight [lo, hi] left between crossing cells of half-length ``half`` at ``centres``."""
-    inside = centres[(centres > lo) & (centres < hi)]
-    pieces, start = [], lo
-    for centre in inside.tolist():
-        if centre - half < start - 1e-6 or centre + half > hi + 1e-6:
-            raise OptincError(f"router: the crossing at {centre:.3f} on the straight from {where} does not fit on it "
-                              f"(crossing_length {2 * half} µm): the channel's tracks are too close")
-        if centre - half > start + 1e-6:
-            pieces.append((start, centre - half))
-        start = centre + half
-    if hi > start + 1e-6:
-        pieces.append((start, hi))
-    return pieces
 
 
 class Drawer:
@@ -226,11 +194,7 @@ class Drawer:
             segments = wires.segments - (ox, ox, oy)
             bends = wires.bends - (ox, oy, 0.0)
             crossings = wires.crossing_xy - (ox, oy)
-            along_y, along_x = _by_line(crossings, 1), _by_line(crossings, 0)
-            cut = g.crossing_length / 2
-            for x0, x1, y in segments.tolist():
-                for a, b in _cut(x0, x1, along_y.get(_key(y), _NONE), cut, (x0, y)):
-                    shapes.insert(kdb.DBox(a, y - half, b, y + half))
+            tracks = []  # the vertical straight of each two-turn bend: x, y from, y to
             arc_index, cell = self.arc_cell().cell_index(), c.kdb_cell
             for x0, y0, dy in bends.tolist():
                 if abs(dy) < 2 * r:  # too small for two quarter turns: one S-bend outline
@@ -243,9 +207,13 @@ class Drawer:
                 # plain klayout instances: the arc has no ports, and add_ref costs 30x more per instance
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(first, kdb.DVector(x0, y0))))
                 cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(second, kdb.DVector(xt + r, y1))))
-                lo, hi = sorted((y0, y1))
-                for a, b in _cut(lo + r, hi - r, along_x.get(_key(xt), _NONE), cut, (xt, lo)):
-                    shapes.insert(kdb.DBox(xt - half, a, xt + half, b))
+                tracks.append((xt, min(y0, y1) + r, max(y0, y1) - r))
+            cut = g.crossing_length / 2
+            across = pieces.cut(segments[:, [2, 0, 1]], crossings[:, [1, 0]], cut)  # y, x from, x to
+            up = pieces.cut(np.array(tracks).reshape(-1, 3), crossings, cut)  # x, y from, y to
+            self.draw_pieces(c, np.concatenate([
+                np.stack([across[:, 1], across[:, 0] - half, across[:, 2], across[:, 0] + half], axis=1),
+                np.stack([up[:, 0] - half, up[:, 1], up[:, 0] + half, up[:, 2]], axis=1)]))
             self.place_crossings(c, crossings)
             self._draw_uturns(c, wires, ox, oy)
             n = 0 if floorplan_only(plan) else wires.starts.shape[0]
@@ -268,19 +236,45 @@ class Drawer:
             rotation, dx, dy = _TURNS[int(kind)]
             cell.insert(kdb.DCellInstArray(arc_index, kdb.DTrans(rotation, kdb.DVector(x + dx * r, y + dy * r))))
 
+    def piece_cell(self, width: int, height: int) -> int:
+        """Index of the cell holding one waveguide box of ``width`` × ``height`` dbu, lower left at its origin."""
+        key = (self.gkey, f"piece_{width}x{height}")
+        if key not in _DRAWN:
+            c = gf.Component(name=f"route_piece_{width}x{height}_{self.gkey[:8]}")
+            c.shapes(self.wg_layer).insert(kdb.Box(0, 0, width, height))
+            _DRAWN[key] = c
+        return _DRAWN[key].cell_index()
+
+    def draw_pieces(self, c: gf.Component, boxes: np.ndarray) -> None:
+        """Straight waveguide boxes (n, 4: x0, y0, x1, y1 µm): equal boxes at a regular pitch along their length
+        (the pieces between the crossings of one track) as one array of a piece cell, the rest as one Region."""
+        if boxes.size == 0:
+            return
+        box = pieces.to_grid(boxes, self.kcl.dbu)
+        size = box[:, 2:] - box[:, :2]
+        vertical = size[:, 1] > size[:, 0]
+        fixed, along = np.where(vertical, box[:, 0], box[:, 1]), np.where(vertical, box[:, 1], box[:, 0])
+        first, count, step = pieces.grouped_progressions(np.stack([vertical, size[:, 0], size[:, 1], fixed], axis=1), along)
+        arrays = count > 1
+        for i, n, pitch in zip(first[arrays].tolist(), count[arrays].tolist(), step[arrays].tolist()):
+            w, h = size[i].tolist()
+            a = kdb.Vector(0, pitch) if vertical[i] else kdb.Vector(pitch, 0)
+            c.kdb_cell.insert(kdb.CellInstArray(self.piece_cell(w, h), kdb.Trans(kdb.Vector(*box[i, :2].tolist())),
+                                                a, kdb.Vector(0, 0), n, 1))
+        singles = box[first[~arrays]]
+        c.shapes(self.wg_layer).insert(kdb.Region([kdb.Box(*b) for b in singles.tolist()]))
+
     def place_crossings(self, c: gf.Component, centres: np.ndarray) -> None:
         """A crossing cell at every centre: the crossings of one vertical track at a regular pitch form one array."""
         if centres.size == 0:
             return
         index, dbu = self.pdk_cell("crossing", ()).cell_index(), self.kcl.dbu
         grid = np.rint(centres / dbu).astype(np.int64)
-        order = np.lexsort((grid[:, 1], grid[:, 0]))
-        grid = grid[order]
-        for x in np.unique(grid[:, 0]).tolist():
-            ys = grid[grid[:, 0] == x, 1].tolist()
-            for first, count, step in progressions(ys):
-                c.kdb_cell.insert(kdb.CellInstArray(index, kdb.Trans(kdb.Vector(x, first)), kdb.Vector(0, step),
-                                                    kdb.Vector(0, 0), count, 1))
+        first, count, step = pieces.grouped_progressions(grid[:, :1], grid[:, 1])
+        for i, n, pitch in zip(first.tolist(), count.tolist(), step.tolist()):
+            x, y = grid[i].tolist()
+            c.kdb_cell.insert(kdb.CellInstArray(index, kdb.Trans(kdb.Vector(x, y)), kdb.Vector(0, max(pitch, 1)),
+                                                kdb.Vector(0, 0), n, 1))
 
     def set_ports(self, c: gf.Component, groups: list[tuple[list[str], object, np.ndarray, int]]) -> None:
         """Give ``c`` its optical ports: groups of (names, x, y, rotation in quarter turns: 2 west, 0 east).
