@@ -12,7 +12,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from optinc_pdk.spec.geometry import LENGTH_GRID_UM
+from optinc_pdk.spec.geometry import on_length_grid
 
 
 class FixedPhaseSpec(BaseModel):
@@ -37,7 +37,4 @@ class FixedPhaseSpec(BaseModel):
     @field_validator("width", "taper_length")
     @classmethod
     def _on_grid(cls, value: float) -> float:
-        steps = value / LENGTH_GRID_UM
-        if abs(steps - round(steps)) > 1e-6:
-            raise ValueError(f"{value} µm is not a multiple of {LENGTH_GRID_UM} µm (2 nm grid)")
-        return value
+        return on_length_grid(value)

@@ -54,6 +54,14 @@ _LENGTH_FIELDS = (
 )
 
 
+def on_length_grid(value: float) -> float:
+    """``value`` (µm) when it is a whole number of layout grid steps; a pydantic validator raises otherwise."""
+    steps = value / LENGTH_GRID_UM
+    if abs(steps - round(steps)) > 1e-6:
+        raise ValueError(f"{value} µm is not a multiple of {LENGTH_GRID_UM} µm (2 nm grid)")
+    return value
+
+
 class DeviceGeometry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -99,10 +107,7 @@ class DeviceGeometry(BaseModel):
     @field_validator(*_LENGTH_FIELDS)
     @classmethod
     def _on_grid(cls, value: float) -> float:
-        steps = value / LENGTH_GRID_UM
-        if abs(steps - round(steps)) > 1e-6:
-            raise ValueError(f"{value} µm is not a multiple of {LENGTH_GRID_UM} µm (2 nm grid)")
-        return value
+        return on_length_grid(value)
 
     @model_validator(mode="after")
     def _drawable(self) -> DeviceGeometry:
