@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from optinc_pdk.analysis.pads import pads_for
 from optinc_pdk.analysis.power import heater_power, stage_phases
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.quantise import quantised_description
@@ -22,7 +23,9 @@ from optinc_pdk.pdk.delay import DelayModel
 from optinc_pdk.pdk.neff import TABLE, neff
 from optinc_pdk.spec.scenario import Scenario
 
-PADS_PER_HEATER = 2  # the phase shifter's two contact pads (METAL), one per end of the heater
+# the phase shifter's two contact pads (METAL), one per end of the heater: drawn on the chip; the bond pads a
+# die must offer are fewer, one per heater and one shared ground (analysis/pads.py)
+PADS_PER_HEATER = 2
 
 
 def _footprint(description: CircuitDescription, fixed=None) -> dict:
@@ -52,9 +55,11 @@ def phase_options(exact: CircuitDescription, scenario: Scenario, chosen: str) ->
     quantised = quantised_description(exact, spec.levels)
     return {
         "chosen": chosen,
-        "tunable": {"heaters": phases, "pads": PADS_PER_HEATER * phases, "static_power_w": power["total_w"],
+        "tunable": {"heaters": phases, "pads": PADS_PER_HEATER * phases, "bond_pads_needed": pads_for(phases),
+                    "static_power_w": power["total_w"],
                     "p_pi_mw": power["p_pi_mw"], "footprint": _footprint(exact)},
-        "fixed": {"heaters": 0, "pads": 0, "static_power_w": 0.0, "delay_sections": phases, "levels": spec.levels,
+        "fixed": {"heaters": 0, "pads": 0, "bond_pads_needed": 0, "static_power_w": 0.0, "delay_sections": phases,
+                  "levels": spec.levels,
                   "step_rad": spec.step, "quantisation_sigma_rad": spec.step / math.sqrt(12),
                   "footprint": _footprint(quantised, spec), "delay_model": delay_model_summary(model),
                   "distinct_levels_used": int(np.unique(np.rint(stage_phases(quantised.top) / spec.step)

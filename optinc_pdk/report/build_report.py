@@ -124,10 +124,11 @@ def phase_option_lines(options: dict | None) -> list[str]:
     m = f["delay_model"]
     mark = {k: " (this build)" if options["chosen"] == k else "" for k in ("tunable", "fixed")}
     lines = ["## Phase shifters: tunable heaters or fixed delays", "",
-             "| option | heaters | pads | static heater power (W) | footprint (mm²) |", "| --- | ---: | ---: | ---: | ---: |",
-             f"| tunable{mark['tunable']} | {t['heaters']} | {t['pads']} | {t['static_power_w']:.1f} | "
+             "| option | heaters | contact pads | bond pads needed | static heater power (W) | footprint (mm²) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |",
+             f"| tunable{mark['tunable']} | {t['heaters']} | {t['pads']} | {t['bond_pads_needed']} | {t['static_power_w']:.1f} | "
              f"{t['footprint']['area_mm2']:.3f} |",
-             f"| fixed{mark['fixed']} | 0 | 0 | 0 | {f['footprint']['area_mm2']:.3f} |", "",
+             f"| fixed{mark['fixed']} | 0 | 0 | 0 | 0 | {f['footprint']['area_mm2']:.3f} |", "",
              f"Fixed: {f['delay_sections']} delay sections, phases quantised to 2π/{f['levels']} = {f['step_rad']:.3g} rad "
              f"(σ of the rounding {f['quantisation_sigma_rad']:.2g} rad; {f['distinct_levels_used']} levels used). "
              f"Each section widens the {m['strip_width_um']:g} µm strip (n_eff {m['neff_strip']:.4f}) to "
