@@ -54,18 +54,23 @@ def _crosstalk(scenario: str, text: str) -> tuple[float, float | None]:
         raise OptincError(f"--crosstalk: {text!r} is neither a number (rad per rad) nor 'layout'") from None
 
 
-def _detector(scenario: str, weights: Path | None, text: str) -> float:
-    """--sigma-detector: the given σ (levels), or the one the scenario's link budget implies (docs/yield.md)."""
+def _detector(text: str) -> float | None:
+    """--sigma-detector: the given σ (levels), or None for 'budget' (``_budget_detector`` computes it)."""
     from optinc_pdk.errors import OptincError
 
-    if text.strip().lower() != "budget":
-        try:
-            return float(text)
-        except ValueError:
-            raise OptincError(f"--sigma-detector: {text!r} is neither a number (PAM4 levels) nor 'budget'") from None
+    if text.strip().lower() == "budget":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise OptincError(f"--sigma-detector: {text!r} is neither a number (PAM4 levels) nor 'budget'") from None
+
+
+def _budget_detector(design: tuple) -> float:
+    """The receiver noise (levels) the scenario's link budget implies for ``design`` (docs/yield.md)."""
     from optinc_pdk.analysis.link_budget import link_budget, receiver_noise_levels
 
-    s, _, description = _design(scenario, weights)
+    s, _, description = design
     return receiver_noise_levels(link_budget(description, s.budget))["sigma_levels"]
 
 
@@ -168,9 +173,13 @@ def register(app: typer.Typer) -> None:
 
         if sigma_phase is None:
             sigma_phase = 0.0 if phases == "fixed" else 0.01
+        import time
+        from dataclasses import replace
+
+        started = time.perf_counter()
         mzi_crosstalk, output_crosstalk = _crosstalk(scenario, crosstalk)
-        detector = _detector(scenario, weights, sigma_detector)
-        model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, mzi_crosstalk, detector,
+        detector = _detector(sigma_detector)
+        model = ErrorModel(sigma_phase, dac_bits, sigma_split, loss_db, sigma_imbalance_db, mzi_crosstalk, detector or 0.0,
                            calibrate, _offset(scenario, sigma_offset, phases), phases, output_crosstalk,
                            sigma_split_tree=sigma_split_tree)
         sigmas = _sigmas(sweep_sigma)
@@ -184,7 +193,11 @@ def register(app: typer.Typer) -> None:
             raise OptincError("--tolerable: searches σ_phase itself; give --samples N > 0 and no --sweep-sigma")
         if out is not None:
             check_output_folder(out, "-o")
-        report = _run(scenario, weights, models, samples, seed, inputs, tolerable)
+        design = _design(scenario, weights)  # every rank builds it: it picks the inputs and the precision
+        if detector is None:
+            detector = _budget_detector(design)
+            models = [replace(m, sigma_detector=detector) for m in models]
+        report = _run(design, started, models, samples, seed, inputs, tolerable)
         if report is None:  # not rank 0
             return
         if out is not None:
@@ -201,17 +214,17 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _run(scenario: str, weights: Path | None, models: list, samples: int, seed: int, limit: int | None,
+def _run(design: tuple, start: float, models: list, samples: int, seed: int, limit: int | None,
          tolerable: bool = False) -> dict | None:
+    """The run on ``design`` (``_design``'s triple); ``start``: when the command began (its seconds count from it)."""
     import time
 
     from optinc_pdk.simulate.nonideal import ErrorSites
     from optinc_pdk.simulate.shard import finish, rank_and_world
     from optinc_pdk.simulate.yield_ import ideal_check, run_yield
 
-    start = time.perf_counter()
     rank, world = rank_and_world()
-    s, networks, description = _design(scenario, weights)
+    s, networks, description = design
     chosen, dataset_size = _chosen_inputs(s, description, limit, seed)
     seconds = {"build": time.perf_counter() - start}
     design = ideal_check(description, chosen)  # every rank: it picks the precision all of them use
