@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from optinc_pdk.circuit.model import AttenuatorColumn, Block, Composite, MeshBlock
+from optinc_pdk.circuit.quantise import leaf_phases
 from optinc_pdk.core.mzi import wrap_phase
 from optinc_pdk.decompose.heater_arms import least_power_arms
 from optinc_pdk.simulate.stages import mesh_matrix
@@ -33,13 +34,7 @@ class StagePower:
 
 def stage_phases(block: Block) -> np.ndarray:
     """Every heater phase inside ``block`` (θ, φ of each MZI, output phases of each mesh), unwrapped."""
-    parts = [np.zeros(0)]
-    for leaf in block.walk():
-        if isinstance(leaf, MeshBlock):
-            parts += [leaf.theta, leaf.phi, leaf.output_phase]
-        elif isinstance(leaf, AttenuatorColumn):
-            parts += [leaf.theta, leaf.phi]
-    return np.concatenate(parts)
+    return np.concatenate([np.zeros(0), *(phases for leaf in block.walk() for phases in leaf_phases(leaf))])
 
 
 def phase_power_w(phases: np.ndarray, p_pi_mw: float = P_PI_MW) -> float:

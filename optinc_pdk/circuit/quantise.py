@@ -49,7 +49,8 @@ def quantised_description(description: CircuitDescription, levels: int,
     return replace(description, top=quantised_block(description.top, drawn))
 
 
-def _leaf_phases(block: Block) -> list[np.ndarray]:
+def leaf_phases(block: Block) -> list[np.ndarray]:
+    """The heater phases a leaf holds: a mesh's θ, φ and output phases, an attenuator column's θ and φ."""
     if isinstance(block, MeshBlock):
         return [block.theta, block.phi, block.output_phase]
     if isinstance(block, AttenuatorColumn):
@@ -61,7 +62,7 @@ def largest_phase_error(exact: Block, quantised: Block) -> float:
     """The largest |quantised − exact| phase difference over both trees (same structure), wrapped to [−π, π)."""
     worst = 0.0
     for a, b in zip(exact.walk(), quantised.walk(), strict=True):
-        for pa, pb in zip(_leaf_phases(a), _leaf_phases(b), strict=True):
+        for pa, pb in zip(leaf_phases(a), leaf_phases(b), strict=True):
             if pa.size:
                 worst = max(worst, float(np.abs((pb - pa + np.pi) % TWO_PI - np.pi).max()))
     return worst

@@ -36,6 +36,7 @@ import numpy as np
 
 from optinc_pdk.circuit.description import CircuitDescription
 from optinc_pdk.circuit.model import AttenuatorColumn, MeshBlock, TreeArray
+from optinc_pdk.circuit.quantise import phase_levels
 from optinc_pdk.core.mzi import TWO_PI, attenuator_value, mzi_transfer, mzi_transfer_general, wrap_phase
 from optinc_pdk.decompose.transfer import column_groups, mesh_transfer
 from optinc_pdk.errors import OptincError
@@ -263,7 +264,7 @@ def programmed_phase(design: np.ndarray, model: ErrorModel) -> np.ndarray:
     """The phase the DAC can set: the design phase rounded to the DAC grid (unchanged without a DAC)."""
     if not model.dac_bits:
         return design
-    return wrap_phase(np.rint(design / model.dac_step) * model.dac_step)
+    return phase_levels(design, 2**model.dac_bits) * model.dac_step  # the grid a fixed build draws, too
 
 
 def _crosstalk_compensated(target: np.ndarray, neighbours: np.ndarray, crosstalk: float,
