@@ -28,9 +28,12 @@ install-dev: $(BIN)/python
 run: install
 	$(BIN)/optinc build $(ARGS)
 
-# ruff and the import layers are checked inside the suite (tests/test_architecture.py)
+# ruff and the import layers are checked inside the suite (tests/test_architecture.py);
+# the suite on TEST_WORKERS processes (pytest-xdist), one test file per process so a file's module-scoped
+# builds run once; TEST_WORKERS=0 runs it in this process
+TEST_WORKERS ?= 2
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) build *.egg-info

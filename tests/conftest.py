@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment; the CLI's console takes its
+# width from COLUMNS when it is set (cli/output.py), and the tests read the tables at the non-terminal width
+for _terminal_size in ("COLUMNS", "LINES"):
+    os.environ.pop(_terminal_size, None)
+
 
 @pytest.fixture
 def run_cli(capsys):
