@@ -174,9 +174,28 @@ def test_fixed_build_verifies_the_quantised_chip_and_compares_both_options(small
     assert "Phase shifters: tunable heaters or fixed delays" in (fixed.out_dir / "report.md").read_text()
 
 
+def test_fixed_build_on_dies_needs_no_pad_and_every_die_is_drc_clean(tmp_path):
+    """--phases fixed with --die: the delay sections are cut onto dies like heaters are; no die needs a pad."""
+    from optinc_pdk.flows.build import BuildRequest, build
+
+    result = build(BuildRequest(scenario=scenario_from_dict(SMALL), out_dir=tmp_path / "dies", random_seed=1, png=False,
+                                formats=("gds",), phases="fixed", die="4x4"))
+    report = result.report
+    assert result.verified and report["layout"]["info"]["dies"] == 2
+    layout = kdb.Layout()
+    layout.read(report["layout"]["paths"]["gds"])
+    assert layout.find_layer(*HEATER) is None and layout.find_layer(*METAL) is None  # no die draws one
+    assert sum(1 for top in layout.top_cells() for _ in top.begin_shapes_rec(layout.find_layer(*WG)).each()) > 0
+    assert report["drc"]["violations"] == 0 and report["connectivity"]["connected"]
+    signoff = report["signoff"]
+    assert signoff["heaters"] == 0 and signoff["pads_needed"] == 0
+    assert [d["pads_needed"] for d in signoff["dies"]] == [0, 0] and signoff["tapeout_ready"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["small.yml", "--phases", "dimmable"], "--phases: 'dimmable' is not one of tunable, fixed"),
     (["cascade16", "--phases", "fixed"], "--phases fixed: cascade16 is a cascade"),
+    (["small.yml", "--phases", "fixed", "--pdk", "cornerstone-si220"], "--phases fixed: drawn with the optinc PDK"),
 ])
 def test_bad_phase_options_are_one_line_and_exit_2(run_cli, tmp_path, monkeypatch, args, message):
     import yaml

@@ -61,9 +61,10 @@ def _dies(report: dict, heaters: int) -> list[dict]:
              "routed": heaters == 0, "why_not_routed": "no die (--die) to route to"}]
 
 
-def signoff(top: Block, report: dict) -> dict:
-    """Pads needed/available, routing and verdict per die, and the counts the verdicts rest on."""
-    heaters = heater_count(top)
+def signoff(top: Block, report: dict, fixed_phases: bool = False) -> dict:
+    """Pads needed/available, routing and verdict per die, and the counts the verdicts rest on; with
+    ``fixed_phases`` every phase is a delay section (``--phases fixed``): no heater, no pad."""
+    heaters = 0 if fixed_phases else heater_count(top)
     shared = _shared_blockers(report)
     dies = _dies(report, heaters)
     for die in dies:

@@ -399,8 +399,8 @@ def _check_phases(request: BuildRequest) -> None:
         if request.scenario.cascade is not None:
             raise OptincError(f"--phases fixed: {request.scenario.name} is a cascade; fixed phases are drawn for "
                               "single OptINCs only for now")
-        if request.die or (request.pdk or DEFAULT_PDK) != DEFAULT_PDK:
-            raise OptincError("--phases fixed: drawn with the optinc PDK without --die for now")
+        if (request.pdk or DEFAULT_PDK) != DEFAULT_PDK:
+            raise OptincError("--phases fixed: drawn with the optinc PDK for now")
 
 
 def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, Any]:
@@ -449,7 +449,7 @@ def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir:
     from optinc_pdk.analysis.pads import signoff
 
     drawn = design.layout_args(description)["description"]
-    body["signoff"] = signoff(getattr(drawn, "top", drawn), body)
+    body["signoff"] = signoff(getattr(drawn, "top", drawn), body, fixed_phases=request.fixed is not None)
     report = stages.run("report", lambda: design.report(description, body, out_dir))
     return BuildResult(scenario=s.name, out_dir=out_dir, report=report,
                        files={"exports": exports, "layout": layout, "report": report["report_files"]},

@@ -106,15 +106,14 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     """
     from optinc_pdk.pdk.adapters import DEFAULT_PDK, get_adapter
 
-    if fixed is not None and (die is not None or mount is not None or (pdk or DEFAULT_PDK) != DEFAULT_PDK):
-        raise OptincError("--phases fixed: drawn with the optinc PDK without --die for now (floorplanned and foundry "
-                          "builds keep their heaters)")
+    if fixed is not None and (mount is not None or (pdk or DEFAULT_PDK) != DEFAULT_PDK):
+        raise OptincError("--phases fixed: drawn with the optinc PDK for now (a foundry build keeps its heaters)")
     adapter = get_adapter(pdk)
     top_block, name, g, base_info = _unpack(description, name, geometry)
     g = adapter.geometry(g)
     base_info.update({"pdk": adapter.name, "pdk_versions": adapter.versions()})
     if die is not None and mount is None:
-        return _build_dies(top_block, name, g, {**base_info, **(info or {})}, die, adapter)
+        return _build_dies(top_block, name, g, {**base_info, **(info or {})}, die, adapter, fixed)
     if mount is not None:
         from optinc_pdk.layout.die import check_die
 
@@ -234,13 +233,13 @@ def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: b
 
 
 def _build_dies(top_block: Block, name: str, g: DeviceGeometry, info: dict[str, Any], die: tuple[str, float, float],
-                adapter) -> BuiltLayout:
+                adapter, fixed: FixedPhaseSpec | None = None) -> BuiltLayout:
     """The design cut onto dies: one top cell per die plan (frame, couplers, fan-outs, slices), drawn with
     ``adapter``'s cells on its layers, each named as the plan names it (``optinc area`` lists the same)."""
     from optinc_pdk.layout.floorplan import floorplan_of
 
     t0 = time.perf_counter()
-    plan, planner, expected = _plan_checked(top_block, name, g, packed_west=True)  # as floorplan.floorplan_of
+    plan, planner, expected = _plan_checked(top_block, name, g, packed_west=True, fixed=fixed)  # as floorplan.floorplan_of
     floorplan = floorplan_of(top_block, name, die, g, planner)
     timings = {"plan_s": time.perf_counter() - t0}
 
