@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
         phases: str = typer.Option("tunable", "--phases", help="tunable: a heater with pads per phase; fixed: a waveguide "
                                    "delay section per phase, quantised to the scenario's fixed_phases.levels "
                                    "(docs/fixed_phases.md)"),
+        min_power: bool = typer.Option(False, "--min-power", help="draw each mesh MZI's two heaters on the arms that "
+                                       "cost least (same matrices, verified; docs/heater_power.md)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,7 +63,7 @@ def register(app: typer.Typer) -> None:
             result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
                                         formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
                                         samples=samples, pdk=pdk, die=die, institution=institution,
-                                        phases=phases.strip().lower()))
+                                        phases=phases.strip().lower(), min_power=min_power))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)
