@@ -112,8 +112,9 @@ def test_min_power_build_draws_the_least_power_and_reports_the_plain_beside_it(b
 
 
 def _heaters_by_arm(gds, mode_pitch: float) -> tuple[int, int]:
-    """(lower, upper) heaters of every placed mesh MZI, read from the file: a heater shape whose strip lies below
-    the middle between the MZI's arms heats its lower arm."""
+    """(lower, upper) heaters of every placed mesh MZI, read from the file: a heater (its HEATER shapes merged: a
+    foundry heater draws filament and leads as several) whose strip lies below the middle between the MZI's arms
+    heats its lower arm."""
     layout = kdb.Layout()
     layout.read(str(gds))
     heater = layout.find_layer(*HEATER)
@@ -125,11 +126,9 @@ def _heaters_by_arm(gds, mode_pitch: float) -> tuple[int, int]:
     while not it.at_end():
         index = it.inst_cell().cell_index()
         if index not in per_cell:
-            middle, below = mode_pitch / 2 / layout.dbu, []
-            shapes = it.inst_cell().begin_shapes_rec(heater)
-            while not shapes.at_end():
-                below.append(shapes.shape().bbox().transformed(shapes.trans()).bottom < middle)
-                shapes.next()
+            middle = mode_pitch / 2 / layout.dbu
+            below = [polygon.bbox().bottom < middle
+                     for polygon in kdb.Region(it.inst_cell().begin_shapes_rec(heater)).merged().each()]
             per_cell[index] = (sum(below), len(below) - sum(below))
         lower, upper = lower + per_cell[index][0], upper + per_cell[index][1]
         it.next()
@@ -157,3 +156,60 @@ def test_min_power_with_fixed_phases_or_a_cascade_is_one_line_and_exit_2(run_cli
     assert code == 2 and "--min-power: a --phases fixed build has no heaters to place" in err
     code, _, err = run_cli(["build", "cascade16", "--min-power"])
     assert code == 2 and "--min-power: cascade16 is a cascade" in err
+
+
+@pytest.fixture(scope="module")
+def cornerstone_builds(tmp_path_factory):
+    pytest.importorskip("cspdk.si220", reason="cspdk (the [cornerstone] extra) is not installed")
+    from optinc_pdk.flows.build import BuildRequest, build
+    from optinc_pdk.pdk import activate_pdk
+    from optinc_pdk.spec.scenario import load_scenario
+
+    out = tmp_path_factory.mktemp("arms_cs")
+    tiny = scenario_from_dict({"name": "tiny", "bits": 2, "servers": 3, "widths": [1, 4, 1], "approx_layers": []})
+    builds = {"tiny": build(BuildRequest(scenario=tiny, out_dir=out / "tiny", random_seed=SEED, png=False,
+                                         formats=("gds",), pdk="cornerstone-si220", min_power=True)),
+              "demo": build(BuildRequest(scenario=load_scenario("demo"), out_dir=out / "demo", png=False,
+                                         formats=("gds",), pdk="cornerstone-si220", die="cornerstone-full",
+                                         min_power=True))}
+    activate_pdk()  # the optinc PDK for the tests after these
+    return builds
+
+
+def test_cornerstone_draws_lower_arm_heaters_drc_clean(cornerstone_builds):
+    tiny = cornerstone_builds["tiny"]
+    lower, _ = _heaters_by_arm(tiny.report["layout"]["paths"]["gds"], DeviceGeometry().mode_pitch)
+    assert tiny.verified is True and lower == tiny.report["heater_power"]["lower_arm_heaters"] > 0
+    assert tiny.report["drc"]["violations"] == 0 and tiny.report["drc"]["per_rule"]["PAD.space.10um"] == 0
+
+
+def test_cornerstone_demonstrator_with_min_power_is_routed_and_drc_clean(cornerstone_builds):
+    # its one layer is 1 × 1: no mesh MZI, so nothing moves; its six attenuator heaters are routed as before
+    demo = cornerstone_builds["demo"]
+    assert demo.verified is True and demo.report["drc"]["violations"] == 0
+    assert demo.report["electrical"]["mismatches"] == 0 and demo.report["electrical"]["own_pad"] == 6
+    power = demo.report["heater_power"]
+    assert power["lower_arm_heaters"] == 0 and power["total_w"] == pytest.approx(power["plain"]["total_w"])
+
+
+@pytest.mark.parametrize(("theta_lower", "phi_lower"), [(False, False), (True, False), (False, True), (True, True)])
+def test_the_cells_sax_model_is_the_arms_formula(theta_lower, phi_lower):
+    from optinc_pdk.core.mzi import mzi_transfer_arms
+    from optinc_pdk.pdk.models import mzi2x2
+
+    theta, phi = 1.1, 4.3
+    s = mzi2x2(theta, phi, theta_lower=theta_lower, phi_lower=phi_lower)
+    t = mzi_transfer_arms(theta, phi, theta_lower, phi_lower)
+    # o2/o3 upper in/out, o1/o4 lower (pdk/cells/mzis.py)
+    for (a, b), (row, col) in {("o2", "o3"): (0, 0), ("o1", "o3"): (0, 1), ("o2", "o4"): (1, 0), ("o1", "o4"): (1, 1)}.items():
+        assert complex(s[(a, b)]) == pytest.approx(complex(t[row, col]), abs=1e-12)
+
+
+def test_the_yield_refuses_a_min_power_description_it_does_not_model(plain):
+    from optinc_pdk.circuit.arms import least_power_description
+    from optinc_pdk.errors import OptincError
+    from optinc_pdk.simulate.nonideal import ErrorSites
+
+    ErrorSites(plain)  # upper-arm heaters: modelled
+    with pytest.raises(OptincError, match="heaters on lower arms"):
+        ErrorSites(least_power_description(plain))
