@@ -213,3 +213,21 @@ def test_the_yield_refuses_a_min_power_description_it_does_not_model(plain):
     ErrorSites(plain)  # upper-arm heaters: modelled
     with pytest.raises(OptincError, match="heaters on lower arms"):
         ErrorSites(least_power_description(plain))
+
+
+def test_a_lower_arm_heater_is_found_by_the_router_with_its_pads_north_between_the_arms():
+    import gdsfactory as gf
+
+    from optinc_pdk.layout.heaters import find_heaters
+    from optinc_pdk.pdk import activate_pdk
+    from optinc_pdk.pdk.cells import CELLS
+
+    activate_pdk()
+    g = DeviceGeometry()
+    mzi = CELLS["mzi2x2"](theta_lower=True)
+    top = gf.Component()
+    top.add_ref(mzi)
+    heaters = sorted(find_heaters(top, mzi.kdb_cell.cell_index()), key=lambda h: h.west.x)  # φ slot, then θ slot
+    assert [h.west.y for h in heaters] == pytest.approx([g.mode_pitch, 0.0])  # φ on the upper arm, θ on the lower
+    pad_top = g.heater_pad_offset + g.heater_pad_size
+    assert heaters[1].west_pad.y == pytest.approx(pad_top) and pad_top < g.mode_pitch - g.heater_width / 2
