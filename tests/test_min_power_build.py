@@ -106,6 +106,8 @@ def test_min_power_build_draws_the_least_power_and_reports_the_plain_beside_it(b
     assert drawn["reduction"] >= 0.30
     assert drawn["arms"] == "least-power" and plain_report["arms"] == "upper" and "plain" not in plain_report
     assert plain_report["lower_arm_heaters"] == 0
+    # the phase-option comparison states the tunable option as drawn
+    assert builds["min_power"].report["phase_options"]["tunable"]["static_power_w"] == pytest.approx(drawn["total_w"])
     report = (builds["min_power"].out_dir / "report.md").read_text()
     assert f"{100 * drawn['reduction']:.1f} % less" in report and "`--min-power`" in report
     assert json.loads((builds["min_power"].out_dir / "report.json").read_text())["heater_power"]["arms"] == "least-power"
@@ -149,6 +151,16 @@ def test_min_power_gds_has_heaters_on_lower_arms_drc_clean_and_connected(builds,
     # the open waveguide ends the description means, and the plain build's: moving a heater changes no waveguide
     ends = {name: build.report["connectivity"]["open_ends"] for name, build in builds.items()}
     assert ends["min_power"] == ends["plain"] == builds["min_power"].report["connectivity"]["expected_open_ends"]
+
+
+def test_the_cli_option_reaches_the_build_and_its_summary(run_cli, tmp_path):
+    (tmp_path / "tiny.yml").write_text("name: tiny\nbits: 2\nservers: 3\nwidths: [1, 4, 1]\napprox_layers: []\n")
+    code, out, err = run_cli(["build", str(tmp_path / "tiny.yml"), "--random-weights", "1", "--min-power", "--no-png",
+                              "--format", "gds", "-o", str(tmp_path / "out")])
+    assert code == 0, err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())["heater_power"]
+    assert report["arms"] == "least-power" and report["lower_arm_heaters"] > 0
+    assert f"{report['total_w']:.1f} W drawn (--min-power: {report['lower_arm_heaters']} heaters" in " ".join(out.split())
 
 
 def test_min_power_with_fixed_phases_or_a_cascade_is_one_line_and_exit_2(run_cli):

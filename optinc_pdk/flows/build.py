@@ -195,7 +195,8 @@ class SingleDesign:
         body["area"] = area.to_dict()
         body["description"] = summary(description)
         body["heater_power"] = self._heater_power(description) if self.request.fixed is None else None  # fixed: none
-        body["phase_options"] = phase_options(self.exact, self.scenario, self.request.phases)
+        body["phase_options"] = phase_options(self.exact, self.scenario, self.request.phases,
+                                              description if self.request.min_power else None)
         body["manufacturability"] = manufacturability(body["weights"], self.scenario.name)
         body["link_budget"] = link_budget(description, self._budget())
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
