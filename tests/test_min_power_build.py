@@ -86,7 +86,9 @@ def test_min_power_build_realises_the_plain_matrices_and_verifies(builds, plain)
 
     build = builds["min_power"]
     assert build.verified is True and build.report["verification"]["optical_equals_model"]
-    entries, _ = load_phase_map(build.out_dir / "phases.npz")  # what the build wrote, read back
+    entries, sidecar = load_phase_map(build.out_dir / "phases.npz")  # what the build wrote, read back
+    assert "lower arm" in sidecar["mzi"]["arms"]
+    assert "arms" not in load_phase_map(builds["plain"].out_dir / "phases.npz")[1]["mzi"]
     plain_meshes = {b.name: b.phases for b in plain.top.walk() if b.kind == "mesh"}
     moved = 0
     for name, mesh in plain_meshes.items():

@@ -51,6 +51,13 @@ MZI_CONVENTION = {
     "units": "radians, wrapped to [0, 2 pi)",
 }
 
+#: stated in the sidecar of a map whose meshes carry heater arms (``optinc build --min-power``)
+ARMS_CONVENTION = (
+    "a mesh entry with theta_lower/phi_lower: where True, that heater adds its phase on the MZI's lower arm "
+    "(diag(1, e^{i theta}) between the couplers, diag(1, e^{i phi}) on the inputs), so "
+    "T = e^{i(theta*theta_lower + phi*phi_lower)} T(+-theta, +-phi)"
+)
+
 MESH_FIELDS = {"theta": "f", "phi": "f", "top_mode": "i", "column": "i", "output_phase": "f", "n_modes": "i"}
 ARM_FIELDS = {"theta_lower": "b", "phi_lower": "b"}  # optional mesh fields, written when a heater is lower
 DIAGONAL_FIELDS = {"theta": "f", "phi": "f", "mode": "i", "n_modes": "i"}
@@ -140,9 +147,10 @@ def save_phase_map(
     if clash:
         raise OptincError(f"{json_path}: {clash[0]}: reserved key, written by save_phase_map")
     _check_layers(sidecar.get("layers"), set(meshes), json_path)
+    arms = any(isinstance(entry, MeshPhases) and entry.any_lower for entry in meshes.values())
     document = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION, "npz": npz_path.name,
-        "mzi": MZI_CONVENTION, "meshes": inventory, **sidecar,
+        "mzi": MZI_CONVENTION | ({"arms": ARMS_CONVENTION} if arms else {}), "meshes": inventory, **sidecar,
     }
     try:
         text = json.dumps(document, indent=2, allow_nan=False) + "\n"
