@@ -48,11 +48,10 @@ def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any], heaters: 
         refs[f"dc_{('in', 'out')[k]}"] = c.add_ref(coupler, name=f"dc_{('in', 'out')[k]}").dmove(
             (x0 + g.heater_length, 0)
         )
-    upper_west, lower_west = ((refs["heater_phi"], refs["arm_phi"]) if not lower[0] else
-                              (refs["arm_phi"], refs["heater_phi"])) if heaters else (None, refs["arm_phi"])
-    c.add_port("o1", port=lower_west.ports["o1"])
+    phi_lower = heaters and lower[0]  # then the φ heater is the lower arm's west end, the straight the upper's
+    c.add_port("o1", port=refs["heater_phi" if phi_lower else "arm_phi"].ports["o1"])
     if heaters:
-        c.add_port("o2", port=upper_west.ports["o1"])
+        c.add_port("o2", port=refs["arm_phi" if phi_lower else "heater_phi"].ports["o1"])
     else:  # the φ slot is open: the west port is where the delay section placed there begins
         add_optical_port(c, "o2", 0, spacing, 180, g.wg_width)
     c.add_port("o3", port=refs["dc_out"].ports["o3"])
