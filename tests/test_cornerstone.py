@@ -56,7 +56,7 @@ CELL_CASES = {  # cell → (params, analytic box)
     "dc_coupler": ({}, lambda g: dim.dc_coupler_bbox(None, g)),
     "splitter_1x2": ({}, dim.splitter_1x2_bbox),
     "combiner_2x1": ({}, dim.combiner_2x1_bbox),
-    "mzi2x2": ({}, dim.mzi2x2_bbox),
+    "mzi2x2": ({}, lambda g: dim.mzi2x2_bbox(geometry=g)),
     "mzi_attenuator": ({}, dim.mzi_attenuator_bbox),
     "splitter_tree": (dict(n_outputs=5), lambda g: dim.splitter_tree_bbox(5, g)),
     "combiner_tree": (dict(n_inputs=13), lambda g: dim.combiner_tree_bbox(13, g)),
@@ -79,6 +79,15 @@ def test_every_cell_drawn_with_cspdk_has_its_analytic_box(adapter, geometry, nam
     box = _draw(adapter, geometry, name).dbbox()
     expected = CELL_CASES[name][1](geometry)
     assert (box.left, box.bottom, box.right, box.top) == pytest.approx(tuple(expected), abs=1e-3)
+
+
+@pytest.mark.parametrize("arms", [{"theta_lower": True}, {"phi_lower": True}, {"theta_lower": True, "phi_lower": True}])
+def test_a_mesh_mzi_with_lower_arm_heaters_drawn_with_cspdk_has_its_analytic_box(adapter, geometry, arms):
+    """--min-power: cspdk's heater on the lower arm, its pads between the arms."""
+    adapter.activate()
+    box = adapter.cells["mzi2x2"](**arms, geometry=geometry).dbbox()
+    assert (box.left, box.bottom, box.right, box.top) == pytest.approx(tuple(dim.mzi2x2_bbox(**arms, geometry=geometry)),
+                                                                       abs=1e-3)
 
 
 def test_the_geometry_is_cspdks(si220, geometry):

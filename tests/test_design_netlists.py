@@ -86,6 +86,38 @@ def test_every_level_round_trips_through_gdsfactory(tiny_build):
             assert_round_trip(folder, name, ours)
 
 
+def test_min_power_arms_are_mzi_settings_that_round_trip(tmp_path):
+    """``--min-power``: each mesh MZI's arms are settings of its ``mzi2x2``, and gdsfactory rebuilds the same cells."""
+    import gdsfactory as gf
+
+    from optinc_pdk.circuit.arms import least_power_block
+
+    scenario = tiny_scenario()
+    description = build_description(scenario, random_weights(scenario, 4))
+    top = least_power_block(description.top)
+    result = write_layout(top, tmp_path, formats=("gds",), png=False, netlists=True, name="arms")
+    folder = tmp_path / "netlists"
+    netlists = {path.name[: -len(SUFFIX)]: yaml.safe_load(path.read_text()) for path in folder.glob(f"*{SUFFIX}")}
+    moved = 0
+    for mesh in (b for b in top.walk() if b.kind == "mesh"):
+        instances = netlists[netlist_name(mesh, result.name)]["instances"]
+        for k in range(mesh.n_mzis):
+            settings = instances[f"mzi{k}"]["settings"]
+            assert settings.get("theta_lower", False) == bool(mesh.theta_lower[k])
+            assert settings.get("phi_lower", False) == bool(mesh.phi_lower[k])
+            moved += bool(mesh.theta_lower[k] or mesh.phi_lower[k])
+    assert moved > 0
+    with registered_netlists(folder):
+        for name, ours in netlists.items():
+            assert_round_trip(folder, name, ours)
+        mesh = next(b for b in top.walk() if b.kind == "mesh" and b.phases.any_lower)
+        rebuilt = gf.read.from_yaml(folder / f"{netlist_name(mesh, result.name)}{SUFFIX}")
+        k = int(np.flatnonzero(mesh.theta_lower | mesh.phi_lower)[0])
+        cell = next(inst.cell for inst in rebuilt.insts if inst.name == f"mzi{k}")
+        assert cell.settings["theta_lower"] == bool(mesh.theta_lower[k])
+        assert cell.settings["phi_lower"] == bool(mesh.phi_lower[k])
+
+
 def _netlist_mzis(netlists: dict, name: str, x: float = 0.0, y: float = 0.0) -> list[tuple[float, float]]:
     found = []
     for instance, entry in netlists[name]["instances"].items():
@@ -119,14 +151,20 @@ def test_placements_are_the_drawn_gds(tiny_build):
     assert sorted(_netlist_mzis(netlists, result.name)) == drawn
 
 
-def test_sax_on_the_whole_chip_equals_the_simulation():
-    """One layer (no nonlinear unit, so the whole chip is linear): averager, blocks, bias, broadcast."""
+@pytest.mark.parametrize("min_power", [False, True], ids=["upper_arms", "min_power_arms"])
+def test_sax_on_the_whole_chip_equals_the_simulation(min_power):
+    """One layer (no nonlinear unit, so the whole chip is linear): averager, blocks, bias, broadcast; with
+    ``--min-power`` heater arms, which the netlists carry as ``mzi2x2`` settings."""
     sax = pytest.importorskip("sax")
+    from optinc_pdk.circuit.arms import least_power_block, lower_heaters
     from optinc_pdk.pdk.netlists import sax_flat
     from optinc_pdk.simulate.stages import compile_block
 
     scenario = tiny_scenario(servers=3, bits=4, widths=(2, 2), approx=(1,), name="linear")
     top = build_description(scenario, random_weights(scenario, 3)).top
+    if min_power:
+        top = least_power_block(top)
+        assert lower_heaters(top) > 0
     netlists = design_netlists(top, Planner(scenario.device), name="linear")
     netlist, models = sax_flat(netlists, "linear")
     s = sax.circuit(netlist, models=models, backend="klu")[0]()

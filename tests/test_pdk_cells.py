@@ -190,7 +190,10 @@ BBOX_CASES = [
     ("dc_coupler", {}, lambda g: dimensions.dc_coupler_bbox(None, g)),
     ("splitter_1x2", {}, dimensions.splitter_1x2_bbox),
     ("combiner_2x1", {}, dimensions.combiner_2x1_bbox),
-    ("mzi2x2", {}, dimensions.mzi2x2_bbox),
+    ("mzi2x2", {}, lambda g: dimensions.mzi2x2_bbox(geometry=g)),
+    # --min-power: a heater on the lower arm, its pads between the arms (both: nothing above the upper arm)
+    *[("mzi2x2", arms, lambda g, arms=arms: dimensions.mzi2x2_bbox(**arms, geometry=g))
+      for arms in ({"theta_lower": True}, {"phi_lower": True}, {"theta_lower": True, "phi_lower": True})],
     ("mzi_attenuator", {}, dimensions.mzi_attenuator_bbox),
     ("mzi2x2_fixed", {}, dimensions.mzi2x2_fixed_bbox),
     ("mzi_attenuator_fixed", {}, dimensions.mzi_attenuator_fixed_bbox),

@@ -30,9 +30,12 @@ def docs_code() -> dict:
     return namespace
 
 
-def _phase_map(tmp_path, scenario, weights) -> str:
+def _phase_map(tmp_path, scenario, weights, min_power: bool = False) -> str:
+    from optinc_pdk.circuit.arms import least_power_description
+
     prefix = tmp_path / "phases"
-    write_design_phase_map(build_description(scenario, weights), prefix)
+    description = build_description(scenario, weights)
+    write_design_phase_map(least_power_description(description) if min_power else description, prefix)
     return str(prefix)
 
 
@@ -60,11 +63,15 @@ def test_docs_network_reproduces_the_shipped_b8n4_network_on_every_input(tmp_pat
     dict(servers=2, widths=(4, 6, 3, 4), approx=()),  # full SVD layers, Σ columns of both shapes
     dict(servers=2, bits=16, widths=(4, 8, 8), approx=(1,)),  # G = 2: the averager record exists
 ], ids=["blocks", "svd", "b16"])
-def test_docs_network_reproduces_random_networks_biases_included(tmp_path, spec):
+@pytest.mark.parametrize("min_power", [False, True], ids=["upper_arms", "min_power_arms"])
+def test_docs_network_reproduces_random_networks_biases_included(tmp_path, spec, min_power):
     scenario = tiny_scenario(**spec)
     weights = random_weights(scenario, 5)
     assert all(np.abs(b).max() > 0 for b in weights.biases)  # biases matter in what is compared
-    run = docs_code()["network"](_phase_map(tmp_path, scenario, weights))
+    prefix = _phase_map(tmp_path, scenario, weights, min_power)
+    with np.load(prefix + ".npz") as saved:  # a --min-power map holds the arms the example must read
+        assert any(key.endswith("theta_lower") for key in saved.files) == min_power
+    run = docs_code()["network"](prefix)
     x = np.random.default_rng(0).uniform(0, 4 ** scenario.group - 1, size=(500, scenario.onn_inputs))
     _assert_same_network(run, weights, x)
 

@@ -46,11 +46,13 @@ def delay_model_summary(model: DelayModel) -> dict:
             "largest_drawn_residual_rad": residual}
 
 
-def phase_options(exact: CircuitDescription, scenario: Scenario, chosen: str) -> dict:
-    """Heaters, pads, static power and footprint of both options for the exact description ``exact``."""
+def phase_options(exact: CircuitDescription, scenario: Scenario, chosen: str,
+                  heaters: CircuitDescription | None = None) -> dict:
+    """Heaters, pads, static power and footprint of both options for the exact description ``exact``; the tunable
+    option's power is that of ``heaters`` when given (a ``--min-power`` build's arms: the heaters it draws)."""
     spec = scenario.fixed_phases
     phases = stage_phases(exact.top).size
-    power = heater_power(exact.top)
+    power = heater_power((heaters or exact).top)
     model = DelayModel.of(spec, scenario.device)
     quantised = quantised_description(exact, spec.levels)
     return {

@@ -5,7 +5,9 @@ A thermo-optic heater only adds phase, and its power is proportional to the phas
 the paper's ref. [11]), so a phase p costs P_π·wrap(p)/π with wrap(p) ∈ [0, 2π): a phase just
 below 2π is the most expensive setting, not a free one. Every phase of the description is a
 heater: each MZI's internal θ and external φ (meshes and attenuator columns) and each mesh's
-output phase screen. Powers are static (the network never changes after it is built).
+output phase screen. A heater on an MZI's lower arm (a ``--min-power`` build, ``MeshBlock.theta_lower``/
+``phi_lower``) holds the phase it adds there, so the same sum is the power of the build as drawn. Powers are
+static (the network never changes after it is built).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from optinc_pdk.circuit.model import AttenuatorColumn, Block, Composite, MeshBlock
+from optinc_pdk.circuit.arms import least_power_block
+from optinc_pdk.circuit.model import Block, Composite, MeshBlock
 from optinc_pdk.circuit.quantise import leaf_phases
 from optinc_pdk.core.mzi import wrap_phase
-from optinc_pdk.decompose.heater_arms import least_power_arms
 from optinc_pdk.simulate.stages import mesh_matrix
 
 #: Heater power per π of phase (mW), Harris et al. 2014 (the paper's ref. [11]).
@@ -57,29 +59,17 @@ def heater_power(top: Block, p_pi_mw: float = P_PI_MW) -> dict:
 
 
 def least_heater_power(top: Block, p_pi_mw: float = P_PI_MW) -> dict:
-    """The same per-stage table with every mesh's heaters on their cheaper arms (decompose/heater_arms.py).
+    """The same per-stage table with every mesh's heaters on their cheaper arms: :func:`heater_power` of the very
+    block a ``--min-power`` build draws (:func:`optinc_pdk.circuit.arms.least_power_block`).
 
     Attenuator columns keep their heaters. Each mesh's arm configuration is checked against its plain
     matrix through the simulator's mesh → matrix path: ``max_matrix_error`` is the largest entry difference.
     """
-    stages = top.children if isinstance(top, Composite) else (top,)
-    rows, worst = [], 0.0
-    for stage in stages:
-        parts = [np.zeros(0)]
-        for leaf in stage.walk():
-            if isinstance(leaf, MeshBlock):
-                arms = least_power_arms(leaf.n_modes, leaf.theta, leaf.phi, leaf.top_mode, leaf.column, leaf.output_phase)
-                worst = max(worst, float(np.abs(arms.matrix(leaf.n_modes, leaf.top_mode, leaf.column)
-                                                - mesh_matrix(leaf)).max()))
-                parts.append(arms.phases())
-            elif isinstance(leaf, AttenuatorColumn):
-                parts += [leaf.theta, leaf.phi]
-        phases = np.concatenate(parts)
-        if phases.size:
-            mean = float(np.mean(wrap_phase(phases)) / np.pi)
-            rows.append(StagePower(stage.name, int(phases.size), phase_power_w(phases, p_pi_mw), mean))
-    return {"total_w": sum(r.power_w for r in rows), "heaters": sum(r.heaters for r in rows),
-            "stages": [asdict(r) for r in rows], "max_matrix_error": worst,
+    least = least_power_block(top)
+    worst = max((float(np.abs(mesh_matrix(after) - mesh_matrix(before)).max())
+                 for before, after in zip(top.walk(), least.walk(), strict=True) if isinstance(before, MeshBlock)),
+                default=0.0)
+    power = heater_power(least, p_pi_mw)
+    return {"total_w": power["total_w"], "heaters": power["heaters"], "stages": power["stages"], "max_matrix_error": worst,
             "how": "each mesh MZI's two heaters on the arms that cost least, the phases this pushes ahead absorbed "
                    "by the next column and the output screen (decompose/heater_arms.py); same matrices"}
-

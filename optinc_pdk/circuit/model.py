@@ -5,8 +5,9 @@ Every block has ``n_in`` west and ``n_out`` east optical channels, counted from 
 element, never one Python object per MZI), so a 1.7M-MZI design builds in seconds:
 
 * :class:`MeshBlock` (``mesh``): a unitary mesh, MZIs in propagation order with ``theta``, ``phi``,
-  ``top_mode`` (pair (m, m+1)), ``column``, then one ``output_phase`` phase shifter per mode
-  (the decomposition's :class:`~optinc_pdk.decompose.MeshPhases`, held as is).
+  ``top_mode`` (pair (m, m+1)), ``column``, the arm of each heater (``theta_lower``, ``phi_lower``:
+  all upper unless a ``--min-power`` build moved them), then one ``output_phase`` phase shifter per
+  mode (the decomposition's :class:`~optinc_pdk.decompose.MeshPhases`, held as is).
 * :class:`AttenuatorColumn` (``attenuators``): MZIs used upper-in → upper-out, |T₀₀| = sin(θ/2), one per
   listed ``mode`` (a Σ column, a block's diagonal d, the averager's 4^t weights, the bias amplitudes;
   a :class:`~optinc_pdk.decompose.DiagonalColumn`). A channel without an attenuator is a plain
@@ -118,6 +119,16 @@ class MeshBlock(Block):
     @property
     def output_phase(self) -> np.ndarray:
         return self.phases.output_phase
+
+    @property
+    def theta_lower(self) -> np.ndarray:
+        """Per MZI: θ heater on the lower internal arm (``--min-power``; default all False, upper)."""
+        return self.phases.theta_lower
+
+    @property
+    def phi_lower(self) -> np.ndarray:
+        """Per MZI: φ heater on the lower input arm."""
+        return self.phases.phi_lower
 
 
 @dataclass(frozen=True, eq=False)

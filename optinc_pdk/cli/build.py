@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
         phases: str = typer.Option("tunable", "--phases", help="tunable: a heater with pads per phase; fixed: a waveguide "
                                    "delay section per phase, quantised to the scenario's fixed_phases.levels "
                                    "(docs/fixed_phases.md)"),
+        min_power: bool = typer.Option(False, "--min-power", help="draw each mesh MZI's two heaters on the arms that "
+                                       "cost least (same matrices, verified; docs/heater_power.md)"),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,7 +63,7 @@ def register(app: typer.Typer) -> None:
             result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
                                         formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
                                         samples=samples, pdk=pdk, die=die, institution=institution,
-                                        phases=phases.strip().lower()))
+                                        phases=phases.strip().lower(), min_power=min_power))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)
@@ -97,6 +99,7 @@ def _summary(console, result) -> None:
          f"{'PASS' if r['verified'] else 'FAIL'}: max layer error {v['max_layer_relative_error']:.1e}, "
          f"optical accuracy {v['optical_accuracy']:.6f} on {v['samples']} samples"],
         _connectivity_row(r),
+        *_power_rows(r),
         *_phase_rows(r),
         *_pdk_rows(layout.get("info", {})),
         *_signoff_rows(r),
@@ -122,6 +125,19 @@ def _phase_rows(report: dict) -> list[list[str]]:
                                f"{t['static_power_w']:.1f} W static; fixed: {f['delay_sections']} delays in 2π/"
                                f"{f['levels']} steps, 0 pads, 0 W"],
             ["heater / metal shapes", f"{shapes.get('heater', '?')} / {shapes.get('metal', '?')} (read back)"]]
+
+
+def _power_rows(report: dict) -> list[list[str]]:
+    """The static heater power as drawn, and the other arm choice's for comparison (docs/heater_power.md)."""
+    power = report.get("heater_power")
+    if not power:
+        return []
+    if power.get("plain"):
+        return [["heater power", f"{power['total_w']:.1f} W drawn (--min-power: {power['lower_arm_heaters']} heaters on "
+                                 f"a lower arm); plain {power['plain']['total_w']:.1f} W: "
+                                 f"{100 * power['reduction']:.1f} % less"]]
+    return [["heater power", f"{power['total_w']:.1f} W drawn (every heater on the upper arm); "
+                             f"--min-power would draw {power['least']['total_w']:.1f} W"]]
 
 
 def _footprint_row(layout: dict) -> list[str]:

@@ -23,11 +23,12 @@ cost π/4 on average instead of π.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from optinc_pdk.core.mzi import mzi_transfer_arms, wrap_phase
+from optinc_pdk.core.mzi import wrap_phase
+from optinc_pdk.decompose.mesh import MeshPhases
 from optinc_pdk.decompose.transfer import mesh_transfer
 
 
@@ -46,8 +47,21 @@ class HeaterArms:
 
     def matrix(self, n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> np.ndarray:
         """The mesh these heaters realise, through the simulator's mesh → matrix path."""
-        transfers = mzi_transfer_arms(self.theta, self.phi, self.theta_lower, self.phi_lower)
-        return mesh_transfer(n_modes, self.theta, self.phi, top_mode, column, self.output_phase, mzi_matrices=transfers)
+        return mesh_transfer(n_modes, self.theta, self.phi, top_mode, column, self.output_phase,
+                             theta_lower=self.theta_lower, phi_lower=self.phi_lower)
+
+    def mesh(self, plain: MeshPhases) -> MeshPhases:
+        """``plain`` (the mesh these arms were chosen for) with its heaters on these arms: the same matrix."""
+        return replace(plain, theta=self.theta, phi=self.phi, output_phase=self.output_phase,
+                       theta_lower=self.theta_lower, phi_lower=self.phi_lower)
+
+
+def least_power_mesh(plain: MeshPhases) -> MeshPhases:
+    """``plain`` with every heater on its cheaper arm (:func:`least_power_arms`); ``plain`` must be all upper."""
+    if plain.any_lower:
+        raise ValueError("least_power_mesh: the mesh already has heaters on lower arms")
+    arms = least_power_arms(plain.n_modes, plain.theta, plain.phi, plain.top_mode, plain.column, plain.output_phase)
+    return arms.mesh(plain)
 
 
 def least_power_arms(n_modes: int, theta: np.ndarray, phi: np.ndarray, top_mode: np.ndarray, column: np.ndarray,

@@ -51,6 +51,16 @@ def _as_int_array(value, name: str) -> np.ndarray:
     return array
 
 
+def _as_arm_array(value, name: str, size: int) -> np.ndarray:
+    """One bool per MZI (None: all False, every heater on the upper arm)."""
+    if value is None:
+        return np.zeros(size, dtype=bool)
+    array = np.asarray(value)
+    if array.dtype != np.bool_ or array.shape != (size,):
+        raise OptincError(f"{name}: must be {size} booleans, got dtype {array.dtype} and shape {array.shape}")
+    return array
+
+
 def _as_mode_count(value, name: str = "n_modes") -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise OptincError(f"{name}: must be a positive integer, got {value!r}")
@@ -91,12 +101,14 @@ def _check_topology(n_modes: int, top_mode: np.ndarray, column: np.ndarray) -> N
     _CHECKED.add(key)
 
 
-def mesh_matrices(n_modes: int, theta, phi, top_mode, column, output_phase) -> np.ndarray:
+def mesh_matrices(n_modes: int, theta, phi, top_mode, column, output_phase, theta_lower=None,
+                  phi_lower=None) -> np.ndarray:
     """Matrices of meshes sharing one topology: theta, phi (B, K), output_phase (B, n) -> (B, n, n).
 
     MZIs may be listed in any propagation order (along every mode the columns increase); a stable
     sort by column makes each layout column contiguous, as :func:`mesh_transfer` (banded, BLAS; the
-    project's one mesh → matrix implementation) wants.
+    project's one mesh → matrix implementation) wants. ``theta_lower``/``phi_lower`` (K,) put heaters
+    on lower arms (:class:`MeshPhases`).
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=np.float64))
     phi = np.atleast_2d(np.asarray(phi, dtype=np.float64))
@@ -106,7 +118,9 @@ def mesh_matrices(n_modes: int, theta, phi, top_mode, column, output_phase) -> n
     if column.size and np.any(np.diff(column) < 0):
         order = np.argsort(column, kind="stable")
         theta, phi, top_mode, column = theta[:, order], phi[:, order], top_mode[order], column[order]
-    return mesh_transfer(n_modes, theta, phi, top_mode, column, output_phase)
+        theta_lower, phi_lower = (None if a is None else np.asarray(a)[order] for a in (theta_lower, phi_lower))
+    return mesh_transfer(n_modes, theta, phi, top_mode, column, output_phase, theta_lower=theta_lower,
+                         phi_lower=phi_lower)
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,6 +128,9 @@ class MeshPhases:
     """One unitary mesh: MZIs in propagation order, then an output phase screen.
 
     ``kind`` names the topology ("clements", "reck", or anything a caller builds by hand).
+    ``theta_lower``/``phi_lower`` (bool, one per MZI; default all False) put that heater on the MZI's lower
+    arm, where it adds its phase there (:func:`optinc_pdk.core.mzi.mzi_transfer_arms`): what a ``--min-power``
+    build draws (:mod:`optinc_pdk.decompose.heater_arms`). The pinned MZI has both on the upper arm.
     """
 
     n_modes: int
@@ -123,6 +140,8 @@ class MeshPhases:
     column: np.ndarray
     output_phase: np.ndarray
     kind: str = "custom"
+    theta_lower: np.ndarray | None = None
+    phi_lower: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n_modes = _as_mode_count(self.n_modes)
@@ -138,9 +157,12 @@ class MeshPhases:
         if output_phase.size != n_modes:
             raise OptincError(f"output_phase: length {output_phase.size} differs from n_modes {n_modes}")
         _check_topology(n_modes, top_mode, column)
+        arms = [_as_arm_array(value, name, theta.size) for name, value in
+                (("theta_lower", self.theta_lower), ("phi_lower", self.phi_lower))]
         for name, value in (
             ("n_modes", n_modes), ("theta", theta), ("phi", phi), ("top_mode", top_mode),
             ("column", column), ("output_phase", output_phase), ("kind", str(self.kind)),
+            ("theta_lower", arms[0]), ("phi_lower", arms[1]),
         ):
             object.__setattr__(self, name, _frozen(value) if isinstance(value, np.ndarray) else value)
 
@@ -149,13 +171,19 @@ class MeshPhases:
         return int(self.theta.size)
 
     @property
+    def any_lower(self) -> bool:
+        """Whether any heater sits on a lower arm (False: the pinned MZI everywhere)."""
+        return bool(self.theta_lower.any() or self.phi_lower.any())
+
+    @property
     def n_columns(self) -> int:
         return int(self.column.max()) + 1 if self.column.size else 0
 
     def matrix(self) -> np.ndarray:
         """diag(e^{iψ})·T_K···T_1 as an (n_modes, n_modes) complex array."""
+        arms = (self.theta_lower, self.phi_lower) if self.any_lower else (None, None)
         return mesh_matrices(
-            self.n_modes, self.theta[None], self.phi[None], self.top_mode, self.column, self.output_phase[None]
+            self.n_modes, self.theta[None], self.phi[None], self.top_mode, self.column, self.output_phase[None], *arms
         )[0]
 
 

@@ -7,6 +7,9 @@ Format (docs/conventions.md, Phase map v1; full description with a rebuild examp
     mesh:     theta, phi (float64, one per MZI, propagation order), top_mode (int64), column (int64),
               output_phase (float64, one per mode), n_modes (int64 scalar)
     diagonal: theta, phi (float64), mode (int64), n_modes (int64 scalar)
+    a mesh whose heaters do not all sit on the upper arm (``optinc build --min-power``) also holds
+              theta_lower, phi_lower (bool, one per MZI: that heater adds its phase on the lower arm,
+              T = e^{i(θ·θ_lower + φ·φ_lower)}·T(±θ, ±φ)); absent, every heater is on the upper arm
   All phases are radians in [0, 2π).
 * ``<prefix>.json`` states the MZI formula, lists every entry (type, kind, sizes) under ``meshes``,
   and under ``layers`` gives each layer's name, scale factor s (the layer's weight matrix is s times
@@ -48,7 +51,15 @@ MZI_CONVENTION = {
     "units": "radians, wrapped to [0, 2 pi)",
 }
 
+#: stated in the sidecar of a map whose meshes carry heater arms (``optinc build --min-power``)
+ARMS_CONVENTION = (
+    "a mesh entry with theta_lower/phi_lower: where True, that heater adds its phase on the MZI's lower arm "
+    "(diag(1, e^{i theta}) between the couplers, diag(1, e^{i phi}) on the inputs), so "
+    "T = e^{i(theta*theta_lower + phi*phi_lower)} T(+-theta, +-phi)"
+)
+
 MESH_FIELDS = {"theta": "f", "phi": "f", "top_mode": "i", "column": "i", "output_phase": "f", "n_modes": "i"}
+ARM_FIELDS = {"theta_lower": "b", "phi_lower": "b"}  # optional mesh fields, written when a heater is lower
 DIAGONAL_FIELDS = {"theta": "f", "phi": "f", "mode": "i", "n_modes": "i"}
 PHASE_FIELDS = ("theta", "phi", "output_phase")
 RESERVED_KEYS = ("format", "version", "npz", "mzi", "meshes")
@@ -69,6 +80,8 @@ def _entry_arrays(name: str, entry) -> tuple[dict[str, np.ndarray], dict]:
             "theta": entry.theta, "phi": entry.phi, "top_mode": entry.top_mode, "column": entry.column,
             "output_phase": entry.output_phase, "n_modes": np.int64(entry.n_modes),
         }
+        if entry.any_lower:
+            arrays |= {"theta_lower": entry.theta_lower, "phi_lower": entry.phi_lower}
         info = {"type": "mesh", "kind": entry.kind, "n_modes": entry.n_modes, "n_mzi": entry.n_mzi}
     elif isinstance(entry, DiagonalColumn):
         arrays = {"theta": entry.theta, "phi": entry.phi, "mode": entry.mode, "n_modes": np.int64(entry.n_modes)}
@@ -134,9 +147,10 @@ def save_phase_map(
     if clash:
         raise OptincError(f"{json_path}: {clash[0]}: reserved key, written by save_phase_map")
     _check_layers(sidecar.get("layers"), set(meshes), json_path)
+    arms = any(isinstance(entry, MeshPhases) and entry.any_lower for entry in meshes.values())
     document = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION, "npz": npz_path.name,
-        "mzi": MZI_CONVENTION, "meshes": inventory, **sidecar,
+        "mzi": MZI_CONVENTION | ({"arms": ARMS_CONVENTION} if arms else {}), "meshes": inventory, **sidecar,
     }
     try:
         text = json.dumps(document, indent=2, allow_nan=False) + "\n"
@@ -184,6 +198,8 @@ def _build_entry(npz_path: Path, name: str, info, fields: dict[str, np.ndarray])
     if not isinstance(info, dict) or info.get("type") not in ("mesh", "diagonal"):
         raise located(npz_path.with_suffix(".json"), f"meshes.{name}.type", "must be 'mesh' or 'diagonal'")
     expected = MESH_FIELDS if info["type"] == "mesh" else DIAGONAL_FIELDS
+    if info["type"] == "mesh" and set(ARM_FIELDS) <= set(fields):
+        expected = expected | ARM_FIELDS
     if set(fields) != set(expected):
         missing = sorted(set(expected) - set(fields))
         extra = sorted(set(fields) - set(expected))
@@ -202,6 +218,7 @@ def _build_entry(npz_path: Path, name: str, info, fields: dict[str, np.ndarray])
             return MeshPhases(
                 int(fields["n_modes"]), fields["theta"], fields["phi"], fields["top_mode"], fields["column"],
                 fields["output_phase"], str(info.get("kind", "custom")),
+                fields.get("theta_lower"), fields.get("phi_lower"),
             )
         return DiagonalColumn(fields["theta"], fields["phi"], fields["mode"], int(fields["n_modes"]))
     except OptincError as error:

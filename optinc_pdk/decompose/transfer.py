@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optinc_pdk.core.mzi import mzi_transfer
+from optinc_pdk.core.mzi import mzi_transfer, mzi_transfer_arms
 
 CHUNK_COLUMNS = 128  # L: columns per band chunk (wider chunks keep the BLAS tiles efficient)
 TILE_ROWS = 256  # T: output rows per BLAS tile
@@ -129,6 +129,8 @@ def mesh_transfer(
     chunk_columns: int = CHUNK_COLUMNS,
     tile_rows: int = TILE_ROWS,
     mzi_matrices: np.ndarray | None = None,
+    theta_lower: np.ndarray | None = None,
+    phi_lower: np.ndarray | None = None,
 ) -> np.ndarray:
     """The n×n transfer matrix (output field = M @ input field) of a mesh given by its phase arrays.
 
@@ -140,6 +142,9 @@ def mesh_transfer(
     ``mzi_matrices`` (..., K, 2, 2), when given, replaces each MZI's pinned transfer T(θ, φ): an
     imperfect MZI (:func:`optinc_pdk.core.mzi.mzi_transfer_general`, the yield's error models) then
     composes through this same code; ``theta``/``phi`` still give the batch shape.
+
+    ``theta_lower``, ``phi_lower`` (K,) bool, when given, put those heaters on the MZI's lower arm
+    (:func:`optinc_pdk.core.mzi.mzi_transfer_arms`; a ``--min-power`` build's meshes); default: every heater upper.
     """
     n = int(n_modes)
     top = np.asarray(top_mode, dtype=np.int64)
@@ -155,7 +160,10 @@ def mesh_transfer(
         if output_phase.shape != batch_shape + (n,):
             raise ValueError(f"output_phase: shape {output_phase.shape} != {batch_shape + (n,)}")
     batch = int(np.prod(batch_shape, dtype=np.int64))
-    if mzi_matrices is None:
+    if mzi_matrices is None and (theta_lower is not None or phi_lower is not None):
+        lower = [np.zeros(top.size, dtype=bool) if a is None else np.asarray(a, dtype=bool) for a in (theta_lower, phi_lower)]
+        t = mzi_transfer_arms(theta, phi, *lower).reshape(batch, top.size, 2, 2)
+    elif mzi_matrices is None:
         t = mzi_transfer(theta, phi).reshape(batch, top.size, 2, 2)
     elif mzi_matrices.shape != theta.shape + (2, 2):
         raise ValueError(f"mzi_matrices: shape {mzi_matrices.shape} != {theta.shape + (2, 2)}")

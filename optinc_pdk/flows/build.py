@@ -55,6 +55,9 @@ class BuildRequest:
     # "tunable": every phase a heater (default); "fixed": a waveguide delay section of the phase quantised to
     # the scenario's fixed_phases.levels (no heater, no pad; docs/fixed_phases.md)
     phases: str = "tunable"
+    # --min-power: every mesh MZI's two heaters on the arms that cost least (circuit/arms.py; docs/heater_power.md):
+    # the description, its verification, the layout and the reported power all carry those arms
+    min_power: bool = False
 
     @property
     def fixed(self):
@@ -138,6 +141,10 @@ class SingleDesign:
 
         self.exact = build_description(self.scenario, self.weights)
         fixed = self.request.fixed
+        if fixed is None and self.request.min_power:
+            from optinc_pdk.circuit.arms import least_power_description
+
+            return least_power_description(self.exact)
         if fixed is None:
             return self.exact
         drawn = DelayModel.of(fixed, self.scenario.device).level_phases()  # what each level's section really adds
@@ -178,7 +185,6 @@ class SingleDesign:
     def report(self, description, body: dict, out_dir: Path) -> dict:
         from optinc_pdk.analysis.link_budget import link_budget
         from optinc_pdk.analysis.phase_options import phase_options
-        from optinc_pdk.analysis.power import heater_power, least_heater_power
         from optinc_pdk.circuit.summary import summary
         from optinc_pdk.core.area import onn_area
         from optinc_pdk.report.build_report import manufacturability, write_report
@@ -188,14 +194,29 @@ class SingleDesign:
                            is not None, "random_seed": self.request.random_seed, "provenance": w.provenance}
         body["area"] = area.to_dict()
         body["description"] = summary(description)
-        body["heater_power"] = (heater_power(description.top) | {"least": least_heater_power(description.top)}
-                                if self.request.fixed is None else None)  # a fixed build has no heaters
-        body["phase_options"] = phase_options(self.exact, self.scenario, self.request.phases)
+        body["heater_power"] = self._heater_power(description) if self.request.fixed is None else None  # fixed: none
+        body["phase_options"] = phase_options(self.exact, self.scenario, self.request.phases,
+                                              description if self.request.min_power else None)
         body["manufacturability"] = manufacturability(body["weights"], self.scenario.name)
         body["link_budget"] = link_budget(description, self._budget())
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
         return body
 
+
+    def _heater_power(self, description) -> dict:
+        """The power of the heaters as drawn, the least-power arms' figure, and for a ``--min-power`` build the plain
+        Clements phases' power it replaces (the reduction is against that)."""
+        from optinc_pdk.analysis.power import heater_power, least_heater_power
+        from optinc_pdk.circuit.arms import lower_heaters
+
+        power = heater_power(description.top) | {"least": least_heater_power(self.exact.top),
+                                                 "arms": "least-power" if self.request.min_power else "upper",
+                                                 "lower_arm_heaters": lower_heaters(description.top)}
+        if self.request.min_power:
+            plain = heater_power(self.exact.top)
+            power["plain"] = {key: plain[key] for key in ("total_w", "heaters", "stages")}
+            power["reduction"] = 1 - power["total_w"] / plain["total_w"] if plain["total_w"] else 0.0
+        return power
 
     def _budget(self):
         """The scenario's loss budget; a fixed-phase chip has delay sections where the heaters were, taken as
@@ -390,7 +411,8 @@ def _retarget_file(path: Path, staging: Path, target: str) -> None:
 
 
 def _check_phases(request: BuildRequest) -> None:
-    """--phases: one of the two kinds; a fixed-phase build is a single OptINC drawn with the optinc PDK, no die."""
+    """--phases: one of the two kinds; a fixed-phase build is a single OptINC drawn with the optinc PDK, no die.
+    --min-power: a single OptINC with heaters (tunable phases)."""
     from optinc_pdk.pdk.adapters import DEFAULT_PDK
 
     if request.phases not in ("tunable", "fixed"):
@@ -401,6 +423,11 @@ def _check_phases(request: BuildRequest) -> None:
                               "single OptINCs only for now")
         if (request.pdk or DEFAULT_PDK) != DEFAULT_PDK:
             raise OptincError("--phases fixed: drawn with the optinc PDK for now")
+        if request.min_power:
+            raise OptincError("--min-power: a --phases fixed build has no heaters to place")
+    if request.min_power and request.scenario.cascade is not None:
+        raise OptincError(f"--min-power: {request.scenario.name} is a cascade; heater arms are chosen for single "
+                          "OptINCs only for now")
 
 
 def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, Any]:

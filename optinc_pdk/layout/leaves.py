@@ -8,7 +8,9 @@ Each leaf is built from PDK cells placed as regular arrays (GDS AREFs once drawn
   column (an array of ``phase_shifter``). Mode m's waveguide is at y = (n − 1 − m)·mode_pitch;
   in a fixed-phase build (``fixed`` given) the MZIs are drawn without heaters and every phase is a
   ``phase_delay`` cell of its level in the heater's slot, so the plan depends on the phases: each
-  mesh and attenuator column gets its own cell;
+  mesh and attenuator column gets its own cell; likewise a ``--min-power`` mesh, whose MZIs carry their
+  heaters on the arms the description chose (``mzi2x2(theta_lower=, phi_lower=)``, one array per run of
+  one arm choice);
   the MZI on modes (m, m+1) sits with its lower arm on mode m+1.
 * an attenuator column places ``mzi_attenuator`` with its upper arm on the attenuated channel and
   straights on the through channels; channels only one side has get a port and no geometry.
@@ -64,14 +66,24 @@ def _mzi_delays(levels: tuple[np.ndarray, np.ndarray], arm_y: np.ndarray, g: Dev
     return delay_prims(phi, 0.0, arm_y, fixed) + delay_prims(theta, g.heater_length + dim.dc_length(g), arm_y, fixed)
 
 
+def _arm_params(code: int) -> tuple[tuple[str, bool], ...]:
+    """``mzi2x2`` keywords of an arm code (bit 0: θ heater lower, bit 1: φ heater lower); none for all upper."""
+    return tuple((name, True) for name, bit in (("theta_lower", 1), ("phi_lower", 2)) if code & bit)
+
+
 def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry,
-                     levels: tuple[np.ndarray, np.ndarray] | None = None, fixed: FixedPhaseSpec | None = None) -> Plan:
-    """One mesh column; with ``fixed``, ``levels`` = (θ, φ) levels of its MZIs in the order of ``tops``."""
+                     levels: tuple[np.ndarray, np.ndarray] | None = None, fixed: FixedPhaseSpec | None = None,
+                     arms: np.ndarray | None = None) -> Plan:
+    """One mesh column; with ``fixed``, ``levels`` = (θ, φ) levels of its MZIs in the order of ``tops``; ``arms``
+    their arm codes (:func:`mesh_column_arms`; None: every heater upper). MZIs of one arm code on every other
+    mode stay one array."""
     p, length = g.mode_pitch, dim.mzi_length(g)
     cell = "mzi2x2" if fixed is None else "mzi2x2_fixed"
+    codes = np.zeros(tops.size, dtype=np.int64) if arms is None else arms
     prims = [
-        Prim(cell, (), 0.0, (n - 2 - (m0 + 2 * (count - 1))) * p, rows=count, row_pitch=2 * p)
-        for m0, count in runs(tops, 2)
+        Prim(cell, _arm_params(int(code)), 0.0, (n - 2 - (m0 + 2 * (count - 1))) * p, rows=count, row_pitch=2 * p)
+        for code in np.unique(codes)
+        for m0, count in runs(tops[codes == code], 2)
     ]
     if fixed is not None:
         prims += _mzi_delays(levels, (n - 1 - tops) * p, g, fixed)
@@ -91,6 +103,14 @@ def mesh_column_levels(block: MeshBlock, levels: int) -> list[tuple[np.ndarray, 
     theta, phi = phase_levels(block.theta, levels)[order], phase_levels(block.phi, levels)[order]
     bounds = np.searchsorted(block.column[order], np.arange(block.n_columns + 1))
     return [(theta[bounds[j]:bounds[j + 1]], phi[bounds[j]:bounds[j + 1]]) for j in range(block.n_columns)]
+
+
+def mesh_column_arms(block: MeshBlock) -> list[np.ndarray]:
+    """Arm code of each layout column's MZIs (θ lower: 1, φ lower: 2), in the order of :func:`mesh_column_patterns`."""
+    order = np.lexsort((block.top_mode, block.column))
+    codes = (block.theta_lower.astype(np.int64) + 2 * block.phi_lower.astype(np.int64))[order]
+    bounds = np.searchsorted(block.column[order], np.arange(block.n_columns + 1))
+    return [codes[bounds[j]:bounds[j + 1]] for j in range(block.n_columns)]
 
 
 def _mesh_topology(block: MeshBlock, topologies: dict[str, tuple] | None) -> tuple:
@@ -114,9 +134,14 @@ def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan], top
     """(key, build) for a mesh; ``columns`` caches column plans across meshes of one design, ``topologies`` each
     heater mesh topology's columns and key; a fixed-phase mesh's columns also carry their delay levels."""
     n = block.n_modes
-    if fixed is None:
+    arms = [None] * block.n_columns
+    if fixed is None and not block.phases.any_lower:
         patterns, column_keys, key = _mesh_topology(block, topologies)
         levels, outputs = [None] * len(patterns), None
+    elif fixed is None:  # heaters on chosen arms (--min-power): the plan depends on them, as a fixed build's on levels
+        patterns, arms, levels, outputs = mesh_column_patterns(block), mesh_column_arms(block), [None] * block.n_columns, None
+        column_keys = [digest("mesh_column", n, tops, *((codes,) if codes.any() else ())) for tops, codes in zip(patterns, arms)]
+        key = digest("mesh", n, tuple(column_keys))
     else:
         patterns = mesh_column_patterns(block)
         levels = mesh_column_levels(block, fixed.levels)
@@ -128,9 +153,9 @@ def plan_mesh(block: MeshBlock, g: DeviceGeometry, columns: dict[str, Plan], top
     def build() -> Plan:
         p, length = g.mode_pitch, dim.mzi_length(g)
         where: dict[str, list[int]] = {}
-        for j, (ckey, tops, lv) in enumerate(zip(column_keys, patterns, levels)):
+        for j, (ckey, tops, lv, codes) in enumerate(zip(column_keys, patterns, levels, arms)):
             if ckey not in columns:
-                columns[ckey] = plan_mesh_column(n, tops, ckey, g, lv, fixed)
+                columns[ckey] = plan_mesh_column(n, tops, ckey, g, lv, fixed, codes)
             where.setdefault(ckey, []).append(j)
         children = tuple(
             Placement(columns[ckey], f"col{first}", first * length, 0.0, columns=count, column_pitch=step * length)

@@ -114,15 +114,18 @@ def dc_coupler_bbox(spacing: float | None = None, geometry: DeviceGeometry | Non
     return Box(0.0, -g.wg_width / 2, dc_length(g), spacing + g.wg_width / 2)
 
 
-def _mzi_box(arm_spacing: float, g: DeviceGeometry, heaters: bool = True) -> Box:
-    top = arm_spacing + (max(heater_pad_top(g), g.wg_width / 2) if heaters else g.wg_width / 2)
-    return Box(0.0, -g.wg_width / 2, mzi_length(g), top)
+def _mzi_box(arm_spacing: float, g: DeviceGeometry, heaters: bool = True, lower: int = 0) -> Box:
+    """``lower`` of the two heaters on the lower arm: their pads lie between the arms, their strips below y = 0."""
+    upper_heaters = heaters and lower < 2
+    top = arm_spacing + (max(heater_pad_top(g), g.wg_width / 2) if upper_heaters else g.wg_width / 2)
+    bottom = -(max(g.wg_width, g.heater_width) if heaters and lower else g.wg_width) / 2
+    return Box(0.0, bottom, mzi_length(g), top)
 
 
-def mzi2x2_bbox(geometry: DeviceGeometry | None = None) -> Box:
-    """Mesh MZI: ports at y=0 and y=mode_pitch; heater pads above the upper arm."""
+def mzi2x2_bbox(theta_lower: bool = False, phi_lower: bool = False, geometry: DeviceGeometry | None = None) -> Box:
+    """Mesh MZI: ports at y=0 and y=mode_pitch; heater pads above the arm each heater sits on (upper by default)."""
     g = _g(geometry)
-    return _mzi_box(g.mode_pitch, g)
+    return _mzi_box(g.mode_pitch, g, lower=int(theta_lower) + int(phi_lower))
 
 
 def mzi_attenuator_bbox(geometry: DeviceGeometry | None = None) -> Box:

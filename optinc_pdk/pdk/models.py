@@ -68,8 +68,9 @@ def mzi_transfer(theta, phi):
     return _mzi.mzi_transfer(theta, phi, xp=_jnp())
 
 
-def _mzi_sdict(theta, phi) -> SDict:
-    t = mzi_transfer(theta, phi)
+def _mzi_sdict(theta, phi, theta_lower: bool = False, phi_lower: bool = False) -> SDict:
+    t = (_mzi.mzi_transfer_arms(theta, phi, theta_lower, phi_lower, xp=_jnp()) if theta_lower or phi_lower
+         else mzi_transfer(theta, phi))
     return _reciprocal({
         (_UPPER_IN, _UPPER_OUT): t[..., 0, 0],
         (_LOWER_IN, _UPPER_OUT): t[..., 0, 1],
@@ -126,9 +127,11 @@ def dc_coupler(spacing: float | None = None) -> SDict:
     })
 
 
-def mzi2x2(theta: float = 0.0, phi: float = 0.0) -> SDict:
-    """Mesh MZI, T(θ, φ) of docs/conventions.md; θ = 0 cross, θ = π bar."""
-    return _mzi_sdict(theta, phi)
+def mzi2x2(theta: float = 0.0, phi: float = 0.0, theta_lower: bool = False, phi_lower: bool = False) -> SDict:
+    """Mesh MZI, T(θ, φ) of docs/conventions.md; θ = 0 cross, θ = π bar. A heater on the lower arm
+    (``theta_lower``/``phi_lower``, a ``--min-power`` build) adds its phase there
+    (:func:`optinc_pdk.core.mzi.mzi_transfer_arms`)."""
+    return _mzi_sdict(theta, phi, theta_lower, phi_lower)
 
 
 def mzi_attenuator(theta: float = 0.0, phi: float = 0.0) -> SDict:

@@ -100,17 +100,23 @@ def _where(link: dict) -> str:
 def heater_power_lines(power: dict | None) -> list[str]:
     if not power:
         return []
-    least = power.get("least")
+    least, plain = power.get("least"), power.get("plain")
     lines = ["## Heater power (static, from the phases of this build)", "",
              f"Each heater costs P_π·wrap(phase)/π with P_π = {power['p_pi_mw']:g} mW ({power['source']}). "
-             f"Total: **{power['total_w']:.1f} W** in {power['heaters']} heaters.", ""]
-    if least:
+             f"Total as drawn: **{power['total_w']:.1f} W** in {power['heaters']} heaters.", ""]
+    if plain:  # --min-power: the drawn heaters are the minimised ones; the plain Clements phases for comparison
+        lines += [f"This layout draws every mesh MZI's heaters on the arms that cost least (`--min-power`: "
+                  f"{power['lower_arm_heaters']} heaters on a lower arm; same matrices, largest difference "
+                  f"{least['max_matrix_error']:.1e}; docs/heater_power.md). The plain Clements phases, every heater on "
+                  f"the upper arm, would burn {plain['total_w']:.1f} W: **{100 * power['reduction']:.1f} % less**.", ""]
+    elif least:
         saved = 1 - least["total_w"] / power["total_w"] if power["total_w"] else 0.0
         lines += [f"Minimised: **{least['total_w']:.1f} W** ({100 * saved:.1f} % less) with {least['how']} "
                   f"(largest matrix difference {least['max_matrix_error']:.1e}; docs/heater_power.md). This layout draws the "
-                  "plain heaters.", ""]
-    by_stage = {r["stage"]: r for r in least["stages"]} if least else {}
-    lines += ["| stage | heaters | power (W) | mean phase / π | minimised (W) |", "| --- | ---: | ---: | ---: | ---: |"]
+                  "plain heaters; `optinc build --min-power` draws the minimised ones.", ""]
+    other, label = (plain, "plain (W)") if plain else (least, "minimised (W)")
+    by_stage = {r["stage"]: r for r in other["stages"]} if other else {}
+    lines += [f"| stage | heaters | power (W) | mean phase / π | {label} |", "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {r['stage']} | {r['heaters']} | {r['power_w']:.2f} | {r['mean_phase_over_pi']:.3f} | "
               + (f"{by_stage[r['stage']]['power_w']:.2f} |" if r["stage"] in by_stage else "— |") for r in power["stages"]]
     return lines + [""]

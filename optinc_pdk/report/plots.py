@@ -120,15 +120,20 @@ def plot_comm(report: dict, path: Path) -> Path:
 def plot_heater_power(power: dict, path: Path) -> Path:
     """Static heater power per stage (W), from the build's phases."""
     plt = _pyplot()
-    stages, least = power["stages"], power.get("least")
+    # two bars per stage: plain and least-power heaters (a --min-power build draws the second, its report has "plain")
+    plain = power.get("plain") or power
+    least = power if power.get("plain") else power.get("least")
+    stages = plain["stages"]
     fig, ax = plt.subplots(figsize=(5, 3.2))
     x = np.arange(len(stages))
     width = 0.4 if least else 0.8
-    ax.bar(x, [r["power_w"] for r in stages], width, color="#c0504d", label=f"plain: {power['total_w']:.0f} W")
+    drawn = {True: " (drawn)", False: ""}
+    ax.bar(x, [r["power_w"] for r in stages], width, color="#c0504d",
+           label=f"plain: {plain['total_w']:.0f} W{drawn[plain is power]}")
     if least:
         by_stage = {r["stage"]: r["power_w"] for r in least["stages"]}
         ax.bar(x + width, [by_stage.get(r["stage"], 0.0) for r in stages], width, color="#4f81bd",
-               label=f"heaters on their cheaper arms: {least['total_w']:.0f} W")
+               label=f"heaters on their cheaper arms: {least['total_w']:.0f} W{drawn[least is power]}")
         ax.legend(fontsize=7)
     ax.set_xticks(x + (width / 2 if least else 0.0), [r["stage"] for r in stages])
     ax.set_ylabel("static heater power (W)")

@@ -170,6 +170,9 @@ class LeafSites:
 
 
 def mesh_sites(block: MeshBlock, mzi_offset: int, output_offset: int) -> LeafSites:
+    if block.phases.any_lower:  # the imperfect MZI and its calibration are written for upper-arm heaters
+        raise OptincError(f"{block.name}: heaters on lower arms (a --min-power description): the yield models "
+                          "upper-arm heaters only")
     # the order mesh_matrix uses (stable by column): an equivalent propagation order, columns adjacent
     order = np.argsort(block.column, kind="stable")
     top, column = block.top_mode[order], block.column[order]

@@ -136,8 +136,9 @@ def mesh_matrix(block: MeshBlock) -> np.ndarray:
     # MeshPhases guarantees columns increase along every mode, so a stable sort by column is an
     # equivalent propagation order in which each column's MZIs are adjacent
     order = np.argsort(block.column, kind="stable")
+    arms = (block.theta_lower[order], block.phi_lower[order]) if block.phases.any_lower else (None, None)
     return mesh_transfer(block.n_modes, block.theta[order], block.phi[order], block.top_mode[order],
-                         block.column[order], block.output_phase)
+                         block.column[order], block.output_phase, theta_lower=arms[0], phi_lower=arms[1])
 
 
 # Composites run child by child even when affine, so their children's stages stay inspectable

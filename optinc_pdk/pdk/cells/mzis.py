@@ -8,7 +8,8 @@ T(θ, φ) = B·diag(e^{iθ},1)·B·diag(e^{iφ},1)). Both arms have equal length
 Fixed footprint (``dimensions.mzi2x2_bbox``): optical ports at x = 0 and x = mzi_length, at
 y = 0 (lower = mode m+1: o1 in, o4 out) and y = arm spacing (upper = mode m: o2 in, o3 out);
 heater pads above the upper arm with electrical ports facing north: e1/e2 = φ heater
-(west/east contact), e3/e4 = θ heater. Mesh MZIs therefore tile with column pitch
+(west/east contact), e3/e4 = θ heater (a mesh MZI may carry either heater on its lower arm instead,
+pads between the arms: ``mzi2x2(theta_lower=, phi_lower=)``). Mesh MZIs therefore tile with column pitch
 mzi_length and row pitch 2·mode_pitch. Instances inside are named heater_phi, heater_theta,
 arm_phi, arm_theta, dc_in, dc_out.
 """
@@ -27,7 +28,9 @@ from optinc_pdk.pdk.dimensions import dc_length
 from optinc_pdk.spec.geometry import DeviceGeometry
 
 
-def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any], heaters: bool = True) -> gf.Component:
+def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any], heaters: bool = True,
+                  lower: tuple[bool, bool] = (False, False)) -> gf.Component:
+    """``lower`` = (φ heater, θ heater) on the lower arm; that slot's upper arm is then a plain straight."""
     g = DeviceGeometry(**geometry)
     spacing = g.mode_pitch if arm_spacing is None else arm_spacing
     heater = phase_shifter(geometry=geometry)
@@ -36,17 +39,19 @@ def _balanced_mzi(arm_spacing: float | None, geometry: dict[str, Any], heaters: 
     section = g.heater_length + dc_length(g)
     c = gf.Component()
     refs = {}
-    for k, phase in enumerate(("phi", "theta")):
+    for k, (phase, on_lower) in enumerate(zip(("phi", "theta"), lower)):
         x0 = k * section
+        heater_y, arm_y = (0.0, spacing) if on_lower else (spacing, 0.0)
         if heaters:
-            refs[f"heater_{phase}"] = c.add_ref(heater, name=f"heater_{phase}").dmove((x0, spacing))
-        refs[f"arm_{phase}"] = c.add_ref(arm, name=f"arm_{phase}").dmove((x0, 0))
+            refs[f"heater_{phase}"] = c.add_ref(heater, name=f"heater_{phase}").dmove((x0, heater_y))
+        refs[f"arm_{phase}"] = c.add_ref(arm, name=f"arm_{phase}").dmove((x0, arm_y))
         refs[f"dc_{('in', 'out')[k]}"] = c.add_ref(coupler, name=f"dc_{('in', 'out')[k]}").dmove(
             (x0 + g.heater_length, 0)
         )
-    c.add_port("o1", port=refs["arm_phi"].ports["o1"])
+    phi_lower = heaters and lower[0]  # then the φ heater is the lower arm's west end, the straight the upper's
+    c.add_port("o1", port=refs["heater_phi" if phi_lower else "arm_phi"].ports["o1"])
     if heaters:
-        c.add_port("o2", port=refs["heater_phi"].ports["o1"])
+        c.add_port("o2", port=refs["arm_phi" if phi_lower else "heater_phi"].ports["o1"])
     else:  # the φ slot is open: the west port is where the delay section placed there begins
         add_optical_port(c, "o2", 0, spacing, 180, g.wg_width)
     c.add_port("o3", port=refs["dc_out"].ports["o3"])
@@ -63,13 +68,18 @@ def _with_phases(c: gf.Component, **phases: float) -> gf.Component:
 
 
 @geometry_cell
-def mzi2x2(theta: float = 0.0, phi: float = 0.0, geometry: dict[str, Any] | None = None) -> gf.Component:
+def mzi2x2(theta: float = 0.0, phi: float = 0.0, theta_lower: bool = False, phi_lower: bool = False,
+           geometry: dict[str, Any] | None = None) -> gf.Component:
     """Mesh MZI; ports at y = 0 and y = mode_pitch (see module docstring).
 
     ``theta``/``phi`` are the MZI's operating point, recorded in its settings and ``info`` for
     netlists and models; phases are never geometry, so every setting draws the same cell.
+    ``theta_lower``/``phi_lower`` draw that heater on the lower arm (``optinc build --min-power``): its
+    contact pads then sit between the arms, still facing north, and its slot on the upper arm is a
+    plain straight. Ports and footprint width are unchanged.
     """
-    return _with_phases(_balanced_mzi(None, geometry), theta=theta, phi=phi)
+    c = _balanced_mzi(None, geometry, lower=(bool(phi_lower), bool(theta_lower)))
+    return _with_phases(c, theta=theta, phi=phi)
 
 
 @geometry_cell
