@@ -1,0 +1,440 @@
+"""Optical connectivity port to port, extracted from the written layout and compared with the description.
+
+The open-ends count (``connectivity.py``) proves that every waveguide abuts a neighbour; a swapped or
+mis-wired channel that still abuts everywhere passes it. This check follows every waveguide from the
+port where it leaves a device to the port where it ends, in the file as written, and compares the
+connections with the block netlists the description gives (``netlists.py``: the same instances and
+port pairs a user simulates, placed as drawn).
+
+**Extraction (KLayout, the file only).** Every distinct cell is visited once, bottom up, and summarised
+as its exposed ends (width-long end edges: 2 × midpoint and outward facing, in its frame) and the
+*terminals* inside it (device ports), each labelled with the connected piece (``component``) it belongs
+to. A waveguide polygon joins its two ends; a crossing (one polygon with four ends, or a cell named
+``crossing*``) joins west with east and north with south; ends that coincide facing each other (pieces
+abut) join their pieces. A **node** — a device cell (named after a non-waveguide cell of the block
+netlists: ``mzi2x2*``, ``phase_shifter*``, trees…, so variants of a cell work) or the cell of a
+description block — shows its parent only its ports, each a terminal of its own; nothing inside it is
+followed from the parent. Arrays are placed member by member as numbers (numpy), never flattened into
+the layout: a block's summary holds its children's ports, never their contents.
+
+**Comparison.** The description's blocks are matched to layout cells by placement (each child block's
+cell sits where the plan puts it). For every distinct block cell, the reference is that block's netlist
+with its straights and S-bends collapsed (``reference_links``): each connection is the set of device
+ports (``t``) and loose waveguide ends (``f``: a block port or a dark channel) one waveguide path joins,
+at their positions and facings. A connection in one and not the other is a mismatch, so a swapped pair
+of channels costs 4 (two connections missing, two found instead), a moved piece 3, a missing device
+as many as its ports touch. Cells over ±1 m (drawn centred, ``draw.plan_origin``) are compared in
+their drawn frame.
+
+What it does not cover: die builds floorplanned onto several dies (``--die``: the plan is sliced and no
+block netlists exist), the die frame around a mounted design (fibre routes and edge couplers), and
+what lies inside a device cell (the PDK's own cells, checked by their regression tests).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import klayout.db as kdb
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from optinc_pdk.circuit.model import Block, Composite
+from optinc_pdk.errors import OptincError
+from optinc_pdk.layout.connectivity import WAVEGUIDE_LAYER, WIDTH_SLACK_DBU
+from optinc_pdk.layout.netlists import GRID_UM, Level, composite_level, leaf_level
+from optinc_pdk.layout.plan import Plan
+from optinc_pdk.layout.planner import Planner
+from optinc_pdk.layout.readback import read_layout
+
+WIRE_CELLS = ("straight", "sbend")  # netlist instances that are waveguide, collapsed into connections
+CROSSING_PREFIX = "crossing"
+_EMPTY = np.zeros((0, 4), np.int64)
+
+
+@dataclass
+class Summary:
+    """A cell as its parent sees it: exposed ends and terminals (n, 4: 2x, 2y dbu, facing fx, fy), each with
+    the component it belongs to; ``end_term``: the end is itself a terminal (a device port left open)."""
+
+    ends: np.ndarray
+    end_comp: np.ndarray
+    end_term: np.ndarray
+    terms: np.ndarray
+    term_comp: np.ndarray
+    n_comp: int
+
+    def as_node(self) -> Summary:
+        """A device or block seen from outside: every exposed end is a port, a terminal of its own."""
+        n = self.ends.shape[0]
+        index = np.arange(n)
+        return Summary(self.ends, index, np.ones(n, bool), self.ends, index, n)
+
+
+def _own_summary(cell: kdb.Cell, layer: int | None, width: int) -> Summary:
+    """The cell's own waveguide polygons: a polygon's two ends are one piece; four ends facing the four ways
+    (a crossing) are two, west-east and south-north; any other count leaves each end a piece of its own."""
+    rows, comps, n_comp = [], [], 0
+    if layer is not None:
+        for shape in cell.shapes(layer).each():
+            polygon = shape.polygon
+            if polygon is None:
+                continue
+            ends = [(e.p1.x + e.p2.x, e.p1.y + e.p2.y, -np.sign(e.dy()), np.sign(e.dx()))
+                    for e in polygon.each_edge() if width - WIDTH_SLACK_DBU <= e.length() <= width + WIDTH_SLACK_DBU]
+            rows += ends
+            if len(ends) == 2:
+                comps += [n_comp, n_comp]
+            elif {(e[2], e[3]) for e in ends} == {(1, 0), (-1, 0), (0, 1), (0, -1)}:
+                comps += [n_comp + (e[2] == 0) for e in ends]
+            else:
+                comps += [n_comp + k for k in range(len(ends))]
+            n_comp += max(comps[-1] - n_comp + 1, 0) if ends else 0
+    ends = np.array(rows, np.int64).reshape(-1, 4)
+    return Summary(ends, np.array(comps, np.int64), np.zeros(len(rows), bool), _EMPTY, np.zeros(0, np.int64), n_comp)
+
+
+def _placed(summary: Summary, inst: kdb.Instance) -> Summary:
+    """A child's summary in the parent's frame, once per array member (components offset per member)."""
+    array = inst.cell_inst
+    trans = kdb.DCplxTrans(array.cplx_trans if array.is_complex() else kdb.ICplxTrans(array.trans))
+    origin = trans * kdb.DPoint(0, 0)
+    ex, ey = trans * kdb.DPoint(1, 0) - origin, trans * kdb.DPoint(0, 1) - origin
+    matrix = np.array([[ex.x, ey.x], [ex.y, ey.y]])
+    shifts = [(0, 0)]
+    if array.is_regular_array():
+        a, b = array.a, array.b
+        shifts = [(i * a.x + j * b.x, i * a.y + j * b.y) for i in range(array.na) for j in range(array.nb)]
+    shift = 2 * (np.array(shifts, np.float64) + (origin.x, origin.y))
+
+    def place(rows: np.ndarray) -> np.ndarray:
+        points = rows[:, :2] @ matrix.T
+        facing = np.rint(rows[:, 2:] @ matrix.T / max(np.abs(matrix).max(), 1e-12))
+        out = np.concatenate([(points[None] + shift[:, None, :]), np.broadcast_to(facing, (len(shifts), *facing.shape))],
+                             axis=2)
+        return np.rint(out).astype(np.int64).reshape(-1, 4)
+
+    members = len(shifts)
+    offsets = (np.arange(members) * summary.n_comp)[:, None]
+    return Summary(place(summary.ends), (summary.end_comp[None] + offsets).ravel(), np.tile(summary.end_term, members),
+                   place(summary.terms), (summary.term_comp[None] + offsets).ravel(), summary.n_comp * members)
+
+
+def _join(parts: list[Summary], crossing: bool) -> Summary:
+    """Pieces joined where their ends abut facing each other; what stays exposed is the cell's ends."""
+    offsets = np.cumsum([0] + [p.n_comp for p in parts])
+    ends = np.concatenate([p.ends for p in parts]) if parts else _EMPTY
+    end_comp = np.concatenate([p.end_comp + o for p, o in zip(parts, offsets)]) if parts else np.zeros(0, np.int64)
+    end_term = np.concatenate([p.end_term for p in parts]) if parts else np.zeros(0, bool)
+    terms = np.concatenate([p.terms for p in parts]) if parts else _EMPTY
+    term_comp = np.concatenate([p.term_comp + o for p, o in zip(parts, offsets)]) if parts else np.zeros(0, np.int64)
+    n = int(offsets[-1])
+    key = np.stack([ends[:, 0], ends[:, 1], ends[:, 2] != 0], axis=1)
+    _, group, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    group = group.ravel()
+    paired = counts[group] == 2
+    order = np.argsort(group[paired], kind="stable")
+    members = np.flatnonzero(paired)[order].reshape(-1, 2)
+    facing_apart = np.all(ends[members[:, 0], 2:] == -ends[members[:, 1], 2:], axis=1)
+    members = members[facing_apart]
+    joined = np.zeros(len(ends), bool)
+    joined[members.ravel()] = True
+    links = end_comp[members]
+    if crossing:  # a crossing cell: its exposed ends pass straight across
+        links = np.concatenate([links, _across(ends[~joined], end_comp[~joined])])
+    graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n)) if n else None
+    n_comp, label = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
+    keep = ~joined
+    return Summary(ends[keep], label[end_comp[keep]], end_term[keep], terms, label[term_comp], int(n_comp))
+
+
+def _across(ends: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Component pairs of ends facing each other across a crossing: west-east on one row, south-north on one column."""
+    pairs = []
+    for axis in (0, 1):  # facing along x: same y; facing along y: same x
+        along = np.flatnonzero(ends[:, 2 + axis] != 0)
+        line = ends[along, 1 - axis]
+        for value in np.unique(line):
+            pair = along[line == value]
+            if len(pair) == 2:
+                pairs.append(comp[pair])
+    return np.array(pairs, np.int64).reshape(-1, 2)
+
+
+@dataclass
+class Extractor:
+    """Bottom-up summaries of a layout's cells; ``nodes`` are block cells, ``devices`` the device-cell prefixes."""
+
+    layout: kdb.Layout
+    width: int
+    devices: tuple[str, ...]
+    nodes: set[int] = field(default_factory=set)
+    layer: int | None = None
+    cache: dict[int, Summary] = field(default_factory=dict)
+
+    def is_device(self, name: str) -> bool:
+        return any(name == d or name.startswith(d + "_") for d in self.devices)
+
+    def summary(self, cell_index: int) -> Summary:
+        """The cell's full summary (its inside joined); ``seen`` gives what a parent sees."""
+        if cell_index not in self.cache:
+            cell = self.layout.cell(cell_index)
+            parts = [_own_summary(cell, self.layer, self.width)]
+            parts += [_placed(self.seen(inst.cell_index), inst) for inst in cell.each_inst()]
+            self.cache[cell_index] = _join(parts, cell.name.startswith(CROSSING_PREFIX))
+        return self.cache[cell_index]
+
+    def seen(self, cell_index: int) -> Summary:
+        if cell_index in self.nodes or self.is_device(self.layout.cell(cell_index).name):
+            return self.summary(cell_index).as_node()
+        return self.summary(cell_index)
+
+
+def extracted_links(summary: Summary, dbu: float) -> Counter:
+    """Each component of a cell as the set of its terminals (``t``) and loose waveguide ends (``f``),
+    at their positions (nm) and outward facings (degrees)."""
+    scale = dbu / GRID_UM / 2
+    keys: dict[int, list] = {}
+    for kind, rows, comps in (("t", summary.terms, summary.term_comp),
+                              ("f", summary.ends[~summary.end_term], summary.end_comp[~summary.end_term])):
+        for (x, y, fx, fy), comp in zip(rows.tolist(), comps.tolist()):
+            keys.setdefault(comp, []).append((kind, round(x * scale), round(y * scale),
+                                              round(float(np.degrees(np.arctan2(fy, fx)))) % 360))
+    return Counter(tuple(sorted(v)) for v in keys.values())
+
+
+def reference_links(level: Level, origin_nm: tuple[int, int] = (0, 0), undrawn: set[str] = frozenset()) -> Counter:
+    """A block netlist's connections with its straights and S-bends collapsed (see ``extracted_links``).
+
+    ``undrawn``: instance ports (``inst,port``) with no waveguide in the layout (a nonlinear unit's, drawn on its
+    own layer): left out, so the waveguide that meets one ends loose there, as drawn."""
+    wire = {name for name, entry in level.instances.items() if entry["component"] in WIRE_CELLS}
+    empty = _empty_instances(level)
+    refs: dict[str, int] = {}
+    where: list[tuple] = []
+    pairs = []
+    for (x, y), placed in level.points.items():
+        members = [(ref, angle) for ref, angle in placed if ref.split(",", 1)[0] not in empty and ref not in undrawn]
+        for ref, angle in members:
+            refs[ref] = len(where)
+            where.append((x - origin_nm[0], y - origin_nm[1], angle % 360))
+        if len(members) == 2 and abs(members[0][1] - members[1][1]) == 180:
+            pairs.append((refs[members[0][0]], refs[members[1][0]]))
+    joined = {i for pair in pairs for i in pair}
+    by_instance: dict[str, list[int]] = {}
+    for ref, i in refs.items():
+        by_instance.setdefault(ref.split(",", 1)[0], []).append(i)
+    pairs += [(ids[0], other) for name in wire for ids in [by_instance[name]] for other in ids[1:]]
+    n = len(where)
+    edges = np.array(pairs, np.int64).reshape(-1, 2)
+    _, label = connected_components(coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)),
+                                    directed=False)
+    keys: dict[int, list] = {}
+    for ref, i in refs.items():
+        is_wire = ref.split(",", 1)[0] in wire
+        if is_wire and i in joined:
+            continue
+        keys.setdefault(int(label[i]), []).append(("f" if is_wire else "t", *where[i]))
+    return Counter(tuple(sorted(v)) for v in keys.values())
+
+
+def _empty_instances(level: Level) -> set[str]:
+    """Instances of no length (a one-leaf tree array): each port lies on another of its own, facing it. The
+    layout draws nothing there, so the neighbours on either side abut directly."""
+    at: dict[str, Counter] = {}
+    for point, members in level.points.items():
+        for ref, _ in members:
+            at.setdefault(ref.split(",", 1)[0], Counter())[point] += 1
+    return {name for name, points in at.items() if all(count % 2 == 0 for count in points.values())}
+
+
+def _members(layout: kdb.Layout, cell: kdb.Cell) -> dict[tuple[int, int], list[int]]:
+    """Displacement (dbu) → child cells of every instance (array members included) of ``cell``."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for inst in cell.each_inst():
+        array = inst.cell_inst
+        disp = (array.cplx_trans if array.is_complex() else array.trans).disp
+        shifts = [(0, 0)]
+        if array.is_regular_array():
+            shifts = [(i * array.a.x + j * array.b.x, i * array.a.y + j * array.b.y)
+                      for i in range(array.na) for j in range(array.nb)]
+        for sx, sy in shifts:
+            out.setdefault((round(disp.x) + sx, round(disp.y) + sy), []).append(inst.cell_index)
+    return out
+
+
+def _drawn_as(layout: kdb.Layout, candidates: list[int], plan: Plan) -> int:
+    """Of the cells placed at one point (a child block and the composite's wires start at its origin), the one
+    whose extent is the plan's."""
+    from optinc_pdk.layout.draw import plan_origin
+
+    box, (ox, oy) = plan.bbox, plan_origin(plan)
+    want = np.array([box.xmin - ox, box.ymin - oy, box.xmax - ox, box.ymax - oy]) if box is not None else np.zeros(4)
+
+    def distance(index: int) -> float:
+        got = layout.cell(index).dbbox()
+        return float(np.abs(np.array([got.left, got.bottom, got.right, got.top]) - want).max())
+
+    return min(candidates, key=distance)
+
+
+def _child_offsets(block: Composite, plan: Plan, planner: Planner, dbu: float) -> list[tuple[Block, Plan, tuple[int, int]]]:
+    """Each child block, its plan and where its cell sits in the composite's cell (dbu)."""
+    from optinc_pdk.layout.draw import plan_origin
+
+    ox, oy = plan_origin(plan)
+    out = []
+    for child, (cx, cy) in zip(block.children, plan.origins.tolist()):
+        child_plan = planner.plan(child)
+        dx, dy = plan_origin(child_plan)
+        out.append((child, child_plan, (round((cx + dx - ox) / dbu), round((cy + dy - oy) / dbu))))
+    return out
+
+
+def _design_cell(layout: kdb.Layout, top: Block, planner: Planner) -> int | None:
+    """The cell of the description's top block: the one whose instances sit where the plan puts its children."""
+    if not isinstance(top, Composite):
+        return None
+    expected = {offset for _, _, offset in _child_offsets(top, planner.plan(top), planner, layout.dbu)}
+    near = [top.cell_index() for top in layout.top_cells()]  # the design's cell, or the die's cell around it
+    near += [inst.cell_index for index in near for inst in layout.cell(index).each_inst()]
+    for index in [*near, *(cell.cell_index() for cell in layout.each_cell())]:
+        if expected <= set(_members(layout, layout.cell(index))):
+            return index
+    return None
+
+
+def map_blocks(layout: kdb.Layout, top: Block, planner: Planner) -> tuple[list[tuple[int, Block, Plan]], list[str]]:
+    """(layout cell, block, plan) of every distinct plan, walking the description from its top block, children
+    before their parents; and the blocks whose cell is not where the plan puts it."""
+    order: list[tuple[int, Block, Plan]] = []
+    missing: list[str] = []
+    seen: set[str] = set()
+    root = _design_cell(layout, top, planner)
+    if root is None:
+        return order, [top.name]
+
+    def visit(block: Block, plan: Plan, index: int) -> None:  # depth-first, a block after its children
+        seen.add(plan.key)
+        if isinstance(block, Composite):
+            members = _members(layout, layout.cell(index))
+            for child, child_plan, offset in _child_offsets(block, plan, planner, layout.dbu):
+                if offset not in members:
+                    missing.append(child.name)
+                elif child_plan.key not in seen:
+                    visit(child, child_plan, _drawn_as(layout, members[offset], child_plan))
+        order.append((index, block, plan))
+
+    visit(top, planner.plan(top), root)
+    return order, missing
+
+
+def _undrawn_devices(extractor: Extractor) -> set[str]:
+    """Device cells (by name prefix) that draw no waveguide end: their ports are not on the waveguide layer."""
+    ends: dict[str, int] = {}
+    for cell in extractor.layout.each_cell():
+        for device in extractor.devices:
+            if cell.name == device or cell.name.startswith(device + "_"):
+                ends[device] = ends.get(device, 0) + extractor.summary(cell.cell_index()).ends.shape[0]
+    return {device for device, n in ends.items() if n == 0}
+
+
+def _undrawn_refs(block: Block, level: Level, undrawn_devices: set[str], undrawn_ports: dict[str, set[str]],
+                  planner: Planner) -> set[str]:
+    """Instance ports of ``level`` with no waveguide: every port of an undrawn device, a child block's undrawn ports."""
+    out = set()
+    children = {child.name.rsplit("/", 1)[-1]: planner.plan(child).key for child in getattr(block, "children", ())}
+    for members in level.points.values():
+        for ref, _ in members:
+            name, port = ref.split(",", 1)
+            component = level.instances[name]["component"]
+            if component in undrawn_devices or port in undrawn_ports.get(children.get(name, ""), ()):
+                out.add(ref)
+    return out
+
+
+@dataclass
+class PortCheck:
+    """Port-to-port connections of the written layout against the description's block netlists."""
+
+    blocks: int  # distinct block cells compared
+    connections: int  # connections of the description checked (per distinct block cell)
+    mismatches: int
+    missing: list[str]  # the description's connections not found (first few, readable)
+    extra: list[str]  # connections found that the description does not have
+    unplaced: list[str]  # blocks whose cell is not where the plan puts it
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0 and self.blocks > 0
+
+    def to_dict(self) -> dict:
+        return {"blocks": self.blocks, "connections": self.connections, "mismatches": self.mismatches,
+                "missing": self.missing, "extra": self.extra, "unplaced": self.unplaced, "seconds": self.seconds}
+
+
+def _inner_ends_dropped(found: Counter, reference: Counter) -> Counter:
+    """``found`` without the lone ends a child leaves open inside itself (an attenuator's unused ports, a bias
+    source's laser input): not ports of the child's netlist, they are its own business, checked at its level."""
+    ports = {end for links in reference for end in links if end[0] == "t"}
+    return Counter({links: n for links, n in found.items() if len(links) > 1 or links[0][0] != "t" or links[0] in ports})
+
+
+def _readable(block: Block, links: tuple) -> str:
+    ends = ", ".join(f"{'port' if kind == 't' else 'end'} ({x / 1000:g}, {y / 1000:g}) {angle}°"
+                     for kind, x, y, angle in sorted(links))
+    return f"{block.name}: {ends}"
+
+
+def compare_links(layout: kdb.Layout, top: Block, planner: Planner, width_um: float,
+                  layer: tuple[int, int] = WAVEGUIDE_LAYER, examples: int = 5) -> PortCheck:
+    """Extract every distinct block cell's connections from ``layout`` and compare them with the block's netlist."""
+    from optinc_pdk.layout.draw import plan_origin
+
+    start = time.perf_counter()
+    order, unplaced = map_blocks(layout, top, planner)
+    g = planner.geometry
+    levels = [composite_level(block, plan, planner) if isinstance(block, Composite) else leaf_level(block, plan, g)
+              for _, block, plan in order]
+    devices = sorted({entry["component"] for (_, block, _), level in zip(order, levels) if not isinstance(block, Composite)
+                      for entry in level.instances.values() if entry["component"] not in WIRE_CELLS})
+    extractor = Extractor(layout, round(width_um / layout.dbu), tuple(devices), {index for index, _, _ in order},
+                          layout.find_layer(*layer))
+    undrawn_devices = _undrawn_devices(extractor)
+    undrawn_ports: dict[str, set[str]] = {}
+    connections = mismatches = 0
+    missing_text: list[str] = []
+    extra_text: list[str] = []
+    for (index, block, plan), level in zip(order, levels):
+        ox, oy = plan_origin(plan)
+        undrawn = _undrawn_refs(block, level, undrawn_devices, undrawn_ports, planner)
+        ports = level.netlist(plan.west_y, plan.east_y, plan.width)["ports"]
+        undrawn_ports[plan.key] = {port for port, ref in ports.items() if ref in undrawn}
+        reference = reference_links(level, (round(ox / GRID_UM), round(oy / GRID_UM)), undrawn)
+        found = _inner_ends_dropped(extracted_links(extractor.summary(index), layout.dbu), reference)
+        missing, extra = reference - found, found - reference
+        connections += sum(reference.values())
+        mismatches += sum(missing.values()) + sum(extra.values())
+        missing_text += [_readable(block, links) for links in missing][:examples - len(missing_text)]
+        extra_text += [_readable(block, links) for links in extra][:examples - len(extra_text)]
+    return PortCheck(len(order), connections, mismatches + len(unplaced), missing_text, extra_text, unplaced,
+                     time.perf_counter() - start)
+
+
+def check_port_links(path: str | Path, top: Block, planner: Planner, width_um: float,
+                     layer: tuple[int, int] = WAVEGUIDE_LAYER) -> PortCheck:
+    """:func:`compare_links` on the layout written at ``path``."""
+    return compare_links(read_layout(path), top, planner, width_um, layer)
+
+
+def require_linked(result: PortCheck, path: str | Path) -> None:
+    """One line naming the file when the drawn connections are not the description's."""
+    if not result.ok:
+        first = (result.missing + result.extra + result.unplaced + ["no block of the description found"])[0]
+        raise OptincError(f"{path}: optical connectivity: {result.mismatches} mismatches against the description's "
+                          f"netlists ({result.connections} connections checked), first: {first}")
