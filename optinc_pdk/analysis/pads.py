@@ -37,6 +37,9 @@ def _shared_blockers(report: dict) -> list[str]:
         out.append("connectivity not checked (--no-verify)")
     elif not optical["connected"]:
         out.append(f"{optical['open_ends']} open waveguide ends drawn, {optical['expected_open_ends']} meant")
+    ports = (optical or {}).get("ports") or {}
+    if ports.get("mismatches"):
+        out.append(f"optical connectivity: {ports['mismatches']} mismatches in {ports['connections']} connections checked")
     electrical = report.get("electrical") or {}
     if electrical.get("mismatches"):
         out.append(f"{electrical['mismatches']} electrical net mismatches")
@@ -78,5 +81,7 @@ def signoff(top: Block, report: dict) -> dict:
     return {"heaters": heaters, "pads_needed": pads_for(heaters), "dies": dies,
             "drc_violations": drc.get("violations"),
             "optical_mismatches": abs(optical["open_ends"] - optical["expected_open_ends"]) if optical else None,
+            "optical_connections": (optical.get("ports") or {}).get("connections") if optical else None,
+            "optical_connection_mismatches": (optical.get("ports") or {}).get("mismatches") if optical else None,
             "electrical_mismatches": (report.get("electrical") or {}).get("mismatches"),
             "tapeout_ready": all(d["tapeout_ready"] for d in dies)}

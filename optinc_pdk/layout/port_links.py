@@ -50,6 +50,7 @@ from optinc_pdk.layout.netlists import GRID_UM, Level, composite_level, leaf_lev
 from optinc_pdk.layout.plan import Plan
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.readback import read_layout
+from optinc_pdk.pdk.ports import east_port, west_port
 
 WIRE_CELLS = ("straight", "sbend")  # netlist instances that are waveguide, collapsed into connections
 CROSSING_PREFIX = "crossing"
@@ -67,12 +68,13 @@ class Summary:
     terms: np.ndarray
     term_comp: np.ndarray
     n_comp: int
+    term_kind: np.ndarray  # what each terminal is a port of (``Extractor.kinds``)
 
-    def as_node(self) -> Summary:
-        """A device or block seen from outside: every exposed end is a port, a terminal of its own."""
+    def as_node(self, kind: int) -> Summary:
+        """A device or block seen from outside: every exposed end is a port of ``kind``, a terminal of its own."""
         n = self.ends.shape[0]
         index = np.arange(n)
-        return Summary(self.ends, index, np.ones(n, bool), self.ends, index, n)
+        return Summary(self.ends, index, np.ones(n, bool), self.ends, index, n, np.full(n, kind))
 
 
 def _own_summary(cell: kdb.Cell, layer: int | None, width: int) -> Summary:
@@ -95,33 +97,53 @@ def _own_summary(cell: kdb.Cell, layer: int | None, width: int) -> Summary:
                 comps += [n_comp + k for k in range(len(ends))]
             n_comp += max(comps[-1] - n_comp + 1, 0) if ends else 0
     ends = np.array(rows, np.int64).reshape(-1, 4)
-    return Summary(ends, np.array(comps, np.int64), np.zeros(len(rows), bool), _EMPTY, np.zeros(0, np.int64), n_comp)
+    none = np.zeros(0, np.int64)
+    return Summary(ends, np.array(comps, np.int64), np.zeros(len(rows), bool), _EMPTY, none, n_comp, none)
 
 
-def _placed(summary: Summary, inst: kdb.Instance) -> Summary:
-    """A child's summary in the parent's frame, once per array member (components offset per member)."""
-    array = inst.cell_inst
-    trans = kdb.DCplxTrans(array.cplx_trans if array.is_complex() else kdb.ICplxTrans(array.trans))
+def _matrix(array: kdb.CellInstArray) -> tuple[np.ndarray, tuple[float, float]]:
+    """The instance's linear part (2 x 2) and displacement (dbu, float: exact for magnified members too)."""
+    if not array.is_complex():
+        trans = array.trans
+        return _ORIENTATIONS[trans.rot], (float(trans.disp.x), float(trans.disp.y))
+    trans = kdb.DCplxTrans(array.cplx_trans)
     origin = trans * kdb.DPoint(0, 0)
     ex, ey = trans * kdb.DPoint(1, 0) - origin, trans * kdb.DPoint(0, 1) - origin
-    matrix = np.array([[ex.x, ey.x], [ex.y, ey.y]])
-    shifts = [(0, 0)]
-    if array.is_regular_array():
-        a, b = array.a, array.b
-        shifts = [(i * a.x + j * b.x, i * a.y + j * b.y) for i in range(array.na) for j in range(array.nb)]
-    shift = 2 * (np.array(shifts, np.float64) + (origin.x, origin.y))
+    return np.array([[ex.x, ey.x], [ex.y, ey.y]]), (origin.x, origin.y)
+
+
+#: KLayout's eight fixed orientations as matrices, by ``Trans.rot`` (R0, R90, R180, R270, M0, M45, M90, M135).
+_ORIENTATIONS = [np.array(m, np.float64) for m in (
+    [[1, 0], [0, 1]], [[0, -1], [1, 0]], [[-1, 0], [0, -1]], [[0, 1], [-1, 0]],
+    [[1, 0], [0, -1]], [[0, 1], [1, 0]], [[-1, 0], [0, 1]], [[0, -1], [-1, 0]])]
+
+
+def _members_of(array: kdb.CellInstArray, origin: tuple[float, float]) -> list[tuple[float, float]]:
+    """Where each member of an instance (array) puts the child's origin (dbu)."""
+    if not array.is_regular_array():
+        return [origin]
+    a, b = array.a, array.b
+    return [(origin[0] + i * a.x + j * b.x, origin[1] + i * a.y + j * b.y) for i in range(array.na) for j in range(array.nb)]
+
+
+def _placed(summary: Summary, matrix: np.ndarray, origins: np.ndarray) -> Summary:
+    """A child's summary in the parent's frame at every origin (k, 2 dbu) under one linear part (components offset
+    per member): all instances of one child in one orientation at once."""
+    shift = 2 * origins
+    scale = max(np.abs(matrix).max(), 1e-12)
 
     def place(rows: np.ndarray) -> np.ndarray:
         points = rows[:, :2] @ matrix.T
-        facing = np.rint(rows[:, 2:] @ matrix.T / max(np.abs(matrix).max(), 1e-12))
-        out = np.concatenate([(points[None] + shift[:, None, :]), np.broadcast_to(facing, (len(shifts), *facing.shape))],
+        facing = np.rint(rows[:, 2:] @ matrix.T / scale)
+        out = np.concatenate([points[None] + shift[:, None, :], np.broadcast_to(facing, (len(shift), *facing.shape))],
                              axis=2)
         return np.rint(out).astype(np.int64).reshape(-1, 4)
 
-    members = len(shifts)
+    members = len(shift)
     offsets = (np.arange(members) * summary.n_comp)[:, None]
     return Summary(place(summary.ends), (summary.end_comp[None] + offsets).ravel(), np.tile(summary.end_term, members),
-                   place(summary.terms), (summary.term_comp[None] + offsets).ravel(), summary.n_comp * members)
+                   place(summary.terms), (summary.term_comp[None] + offsets).ravel(), summary.n_comp * members,
+                   np.tile(summary.term_kind, members))
 
 
 def _join(parts: list[Summary], crossing: bool) -> Summary:
@@ -132,6 +154,7 @@ def _join(parts: list[Summary], crossing: bool) -> Summary:
     end_term = np.concatenate([p.end_term for p in parts]) if parts else np.zeros(0, bool)
     terms = np.concatenate([p.terms for p in parts]) if parts else _EMPTY
     term_comp = np.concatenate([p.term_comp + o for p, o in zip(parts, offsets)]) if parts else np.zeros(0, np.int64)
+    term_kind = np.concatenate([p.term_kind for p in parts]) if parts else np.zeros(0, np.int64)
     n = int(offsets[-1])
     key = np.stack([ends[:, 0], ends[:, 1], ends[:, 2] != 0], axis=1)
     _, group, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
@@ -149,7 +172,7 @@ def _join(parts: list[Summary], crossing: bool) -> Summary:
     graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n)) if n else None
     n_comp, label = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
     keep = ~joined
-    return Summary(ends[keep], label[end_comp[keep]], end_term[keep], terms, label[term_comp], int(n_comp))
+    return Summary(ends[keep], label[end_comp[keep]], end_term[keep], terms, label[term_comp], int(n_comp), term_kind)
 
 
 def _across(ends: np.ndarray, comp: np.ndarray) -> np.ndarray:
@@ -167,48 +190,72 @@ def _across(ends: np.ndarray, comp: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Extractor:
-    """Bottom-up summaries of a layout's cells; ``nodes`` are block cells, ``devices`` the device-cell prefixes."""
+    """Bottom-up summaries of a layout's cells; ``devices`` are the device-cell name prefixes, ``nodes`` the block
+    cells (cell index → a name for what it is: its plan's key). A terminal's kind indexes ``kinds``."""
 
     layout: kdb.Layout
     width: int
     devices: tuple[str, ...]
-    nodes: set[int] = field(default_factory=set)
+    nodes: dict[int, str] = field(default_factory=dict)
     layer: int | None = None
     cache: dict[int, Summary] = field(default_factory=dict)
+    outside: dict[int, Summary] = field(default_factory=dict)  # what a parent sees
 
-    def is_device(self, name: str) -> bool:
-        return any(name == d or name.startswith(d + "_") for d in self.devices)
+    kinds: list[str] = field(default_factory=list)
+
+    def device(self, name: str) -> str | None:
+        """The device a cell of this name is (its prefix), or None."""
+        return next((d for d in sorted(self.devices, key=len, reverse=True) if name == d or name.startswith(d + "_")), None)
+
+    def kind(self, cell_index: int) -> int | None:
+        label = self.nodes.get(cell_index) or self.device(self.layout.cell(cell_index).name)
+        if label is None:
+            return None
+        if label not in self.kinds:
+            self.kinds.append(label)
+        return self.kinds.index(label)
 
     def summary(self, cell_index: int) -> Summary:
         """The cell's full summary (its inside joined); ``seen`` gives what a parent sees."""
         if cell_index not in self.cache:
             cell = self.layout.cell(cell_index)
             parts = [_own_summary(cell, self.layer, self.width)]
-            parts += [_placed(self.seen(inst.cell_index), inst) for inst in cell.each_inst()]
+            groups: dict[tuple, tuple[np.ndarray, list]] = {}
+            for inst in cell.each_inst():
+                array = inst.cell_inst
+                matrix, origin = _matrix(array)
+                key = (inst.cell_index, array.trans.rot) if not array.is_complex() else (inst.cell_index, len(groups), 0)
+                groups.setdefault(key, (matrix, []))[1].extend(_members_of(array, origin))
+            parts += [_placed(self.seen(key[0]), matrix, np.array(origins, np.float64)) for key, (matrix, origins)
+                      in groups.items()]
             self.cache[cell_index] = _join(parts, cell.name.startswith(CROSSING_PREFIX))
         return self.cache[cell_index]
 
     def seen(self, cell_index: int) -> Summary:
-        if cell_index in self.nodes or self.is_device(self.layout.cell(cell_index).name):
-            return self.summary(cell_index).as_node()
-        return self.summary(cell_index)
+        if cell_index not in self.outside:
+            kind = self.kind(cell_index)
+            self.outside[cell_index] = self.summary(cell_index) if kind is None else self.summary(cell_index).as_node(kind)
+        return self.outside[cell_index]
 
 
-def extracted_links(summary: Summary, dbu: float) -> Counter:
-    """Each component of a cell as the set of its terminals (``t``) and loose waveguide ends (``f``),
-    at their positions (nm) and outward facings (degrees)."""
+def extracted_links(summary: Summary, dbu: float, kinds: list[str]) -> Counter:
+    """Each component of a cell as the set of its terminals (``t``, with what they are a port of: ``kinds``) and
+    loose waveguide ends (``f``), at their positions (nm) and outward facings (degrees)."""
     scale = dbu / GRID_UM / 2
     keys: dict[int, list] = {}
-    for kind, rows, comps in (("t", summary.terms, summary.term_comp),
-                              ("f", summary.ends[~summary.end_term], summary.end_comp[~summary.end_term])):
-        for (x, y, fx, fy), comp in zip(rows.tolist(), comps.tolist()):
+    loose = ~summary.end_term
+    for kind, rows, comps, of in (("t", summary.terms, summary.term_comp, [kinds[k] for k in summary.term_kind.tolist()]),
+                                  ("f", summary.ends[loose], summary.end_comp[loose], [""] * int(loose.sum()))):
+        for (x, y, fx, fy), comp, label in zip(rows.tolist(), comps.tolist(), of):
             keys.setdefault(comp, []).append((kind, round(x * scale), round(y * scale),
-                                              round(float(np.degrees(np.arctan2(fy, fx)))) % 360))
+                                              round(float(np.degrees(np.arctan2(fy, fx)))) % 360, label))
     return Counter(tuple(sorted(v)) for v in keys.values())
 
 
-def reference_links(level: Level, origin_nm: tuple[int, int] = (0, 0), undrawn: set[str] = frozenset()) -> Counter:
-    """A block netlist's connections with its straights and S-bends collapsed (see ``extracted_links``).
+def reference_links(level: Level, kinds: dict[str, str], origin_nm: tuple[int, int] = (0, 0),
+                    undrawn: set[str] = frozenset()) -> Counter:
+    """A block netlist's connections with its straights and S-bends collapsed (see ``extracted_links``); ``kinds``:
+    instance → what it is (its PDK cell, or a child block's plan key).
 
     ``undrawn``: instance ports (``inst,port``) with no waveguide in the layout (a nonlinear unit's, drawn on its
     own layer): left out, so the waveguide that meets one ends loose there, as drawn."""
@@ -235,10 +282,10 @@ def reference_links(level: Level, origin_nm: tuple[int, int] = (0, 0), undrawn: 
                                     directed=False)
     keys: dict[int, list] = {}
     for ref, i in refs.items():
-        is_wire = ref.split(",", 1)[0] in wire
-        if is_wire and i in joined:
+        name = ref.split(",", 1)[0]
+        if name in wire and i in joined:
             continue
-        keys.setdefault(int(label[i]), []).append(("f" if is_wire else "t", *where[i]))
+        keys.setdefault(int(label[i]), []).append(("f", *where[i], "") if name in wire else ("t", *where[i], kinds[name]))
     return Counter(tuple(sorted(v)) for v in keys.values())
 
 
@@ -343,6 +390,26 @@ def _undrawn_devices(extractor: Extractor) -> set[str]:
     return {device for device, n in ends.items() if n == 0}
 
 
+def _undrawn_ports(level: Level, plan: Plan, undrawn: set[str]) -> set[str]:
+    """A block's ports with no waveguide: those on an undrawn instance port, and those no instance serves (a dark
+    channel: the unused side of an attenuator column wider on one side)."""
+    n_in, n_out = plan.west_y.size, plan.east_y.size
+    names = [west_port(c, n_in) for c in range(n_in)] + [east_port(j, n_in, n_out) for j in range(n_out)]
+    ports = level.netlist(plan.west_y, plan.east_y, plan.width)["ports"]
+    return {name for name in names if name not in ports or ports[name] in undrawn}
+
+
+def _instance_kinds(block: Block, level: Level, planner: Planner) -> dict[str, str]:
+    """What each instance of a block netlist is: a child block's plan key (the drawn cell's identity), else its PDK cell."""
+    children = {child.name.rsplit("/", 1)[-1]: _block_kind(planner.plan(child)) for child in getattr(block, "children", ())}
+    return {name: children.get(name, entry["component"]) for name, entry in level.instances.items()}
+
+
+def _block_kind(plan: Plan) -> str:
+    """A block cell's identity in a connection: its plan (name for reading, key for telling equal names apart)."""
+    return f"{plan.name}#{plan.key[:12]}"
+
+
 def _undrawn_refs(block: Block, level: Level, undrawn_devices: set[str], undrawn_ports: dict[str, set[str]],
                   planner: Planner) -> set[str]:
     """Instance ports of ``level`` with no waveguide: every port of an undrawn device, a child block's undrawn ports."""
@@ -386,8 +453,8 @@ def _inner_ends_dropped(found: Counter, reference: Counter) -> Counter:
 
 
 def _readable(block: Block, links: tuple) -> str:
-    ends = ", ".join(f"{'port' if kind == 't' else 'end'} ({x / 1000:g}, {y / 1000:g}) {angle}°"
-                     for kind, x, y, angle in sorted(links))
+    ends = ", ".join(f"{of.split('#')[0]} port ({x / 1000:g}, {y / 1000:g}) {angle}°" if kind == "t" else
+                     f"loose end ({x / 1000:g}, {y / 1000:g}) {angle}°" for kind, x, y, angle, of in sorted(links))
     return f"{block.name}: {ends}"
 
 
@@ -403,8 +470,8 @@ def compare_links(layout: kdb.Layout, top: Block, planner: Planner, width_um: fl
               for _, block, plan in order]
     devices = sorted({entry["component"] for (_, block, _), level in zip(order, levels) if not isinstance(block, Composite)
                       for entry in level.instances.values() if entry["component"] not in WIRE_CELLS})
-    extractor = Extractor(layout, round(width_um / layout.dbu), tuple(devices), {index for index, _, _ in order},
-                          layout.find_layer(*layer))
+    extractor = Extractor(layout, round(width_um / layout.dbu), tuple(devices),
+                          {index: _block_kind(plan) for index, _, plan in order}, layout.find_layer(*layer))
     undrawn_devices = _undrawn_devices(extractor)
     undrawn_ports: dict[str, set[str]] = {}
     connections = mismatches = 0
@@ -413,10 +480,10 @@ def compare_links(layout: kdb.Layout, top: Block, planner: Planner, width_um: fl
     for (index, block, plan), level in zip(order, levels):
         ox, oy = plan_origin(plan)
         undrawn = _undrawn_refs(block, level, undrawn_devices, undrawn_ports, planner)
-        ports = level.netlist(plan.west_y, plan.east_y, plan.width)["ports"]
-        undrawn_ports[plan.key] = {port for port, ref in ports.items() if ref in undrawn}
-        reference = reference_links(level, (round(ox / GRID_UM), round(oy / GRID_UM)), undrawn)
-        found = _inner_ends_dropped(extracted_links(extractor.summary(index), layout.dbu), reference)
+        undrawn_ports[plan.key] = _undrawn_ports(level, plan, undrawn)
+        reference = reference_links(level, _instance_kinds(block, level, planner), (round(ox / GRID_UM), round(oy / GRID_UM)),
+                                    undrawn)
+        found = _inner_ends_dropped(extracted_links(extractor.summary(index), layout.dbu, extractor.kinds), reference)
         missing, extra = reference - found, found - reference
         connections += sum(reference.values())
         mismatches += sum(missing.values()) + sum(extra.values())
