@@ -156,12 +156,14 @@ def _join(parts: list[Summary], crossing: bool) -> Summary:
     term_comp = np.concatenate([p.term_comp + o for p, o in zip(parts, offsets)]) if parts else np.zeros(0, np.int64)
     term_kind = np.concatenate([p.term_kind for p in parts]) if parts else np.zeros(0, np.int64)
     n = int(offsets[-1])
-    key = np.stack([ends[:, 0], ends[:, 1], ends[:, 2] != 0], axis=1)
-    _, group, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    group = group.ravel()
-    paired = counts[group] == 2
-    order = np.argsort(group[paired], kind="stable")
-    members = np.flatnonzero(paired)[order].reshape(-1, 2)
+    order = np.lexsort((ends[:, 2] != 0, ends[:, 1], ends[:, 0]))  # ends at one point along one axis, side by side
+    key = np.stack([ends[order, 0], ends[order, 1], ends[order, 2] != 0], axis=1)
+    start = np.r_[True, np.any(key[1:] != key[:-1], axis=1)] if len(order) else np.zeros(0, bool)
+    group = np.cumsum(start) - 1
+    counts = np.bincount(group) if len(order) else np.zeros(0, np.int64)
+    first = np.flatnonzero(start)
+    pairs = first[counts == 2]
+    members = np.stack([order[pairs], order[pairs + 1]], axis=1) if len(pairs) else np.zeros((0, 2), np.int64)
     facing_apart = np.all(ends[members[:, 0], 2:] == -ends[members[:, 1], 2:], axis=1)
     members = members[facing_apart]
     joined = np.zeros(len(ends), bool)
