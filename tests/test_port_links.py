@@ -35,7 +35,9 @@ def blocks(tmp_path_factory):
 def test_every_written_block_cell_connects_as_its_netlist(tmp_path_factory, name):
     description, planner, gds = _written(tmp_path_factory, name)
     result = check_port_links(gds, description.top, planner, WIDTH)
-    assert result.mismatches == 0 and result.ok, result.to_dict()
+    assert result.mismatches == 0 and result.wiring_mismatches == 0 and result.ok, result.to_dict()
+    composites = [block for block in description.top.walk() if hasattr(block, "links")]
+    assert result.wiring >= max(len(block.links) for block in composites) > 0
     assert result.blocks == len({planner.plan(block).key for block in description.top.walk()})
     assert result.connections > description.top.n_in + description.top.n_out
     require_linked(result, gds)  # no exception
@@ -100,6 +102,8 @@ def test_a_moved_piece_breaks_one_connection_into_three(blocks):
     shape.transform(kdb.Trans(0, 1000))
     result, _ = _check(layout, blocks)
     assert result.mismatches == 4 and len(result.missing) == 1 and len(result.extra) == 3
+    # the permutation view: the one channel pair of the description that path realised is not drawn
+    assert result.wiring_mismatches == 1 and result.wiring_wrong[0].startswith("L3/matrix: not drawn: ")
     assert sorted(text.count("loose end") for text in result.extra) == [0, 1, 2]
 
 
@@ -118,6 +122,7 @@ def test_a_deleted_crossing_breaks_both_paths_through_it(blocks):
     result, open_after = _check(layout, blocks)
     assert open_after == open_before + 4
     assert result.mismatches == 6 and len(result.missing) == 2 and len(result.extra) == 4
+    assert result.wiring_mismatches == 2 and all(": not drawn: " in text for text in result.wiring_wrong)
 
 
 def test_a_block_moved_off_its_place_is_reported_by_name(blocks, tmp_path):

@@ -38,8 +38,9 @@ def _shared_blockers(report: dict) -> list[str]:
     elif not optical["connected"]:
         out.append(f"{optical['open_ends']} open waveguide ends drawn, {optical['expected_open_ends']} meant")
     ports = (optical or {}).get("ports") or {}
-    if ports.get("mismatches"):
-        out.append(f"optical connectivity: {ports['mismatches']} mismatches in {ports['connections']} connections checked")
+    if ports.get("covered") and not ports["ok"]:
+        out.append(f"optical connectivity: {ports['mismatches']} mismatches in {ports['connections']} connections checked, "
+                   f"{ports['wiring_mismatches']} of the description's {ports['wiring']} channel pairs wrong")
     electrical = report.get("electrical") or {}
     if electrical.get("mismatches"):
         out.append(f"{electrical['mismatches']} electrical net mismatches")

@@ -182,8 +182,8 @@ def _connectivity_row(report: dict) -> list[str]:
     text = f"{verdict}: {c['open_ends']} open ends, the description means {c['expected_open_ends']}"
     ports = c.get("ports") or {}
     if ports.get("covered"):
-        text += (f"; optical connectivity: {ports['connections']} connections checked, {ports['mismatches']} mismatches"
-                 + ("" if ports["mismatches"] == 0 else " (FAIL)"))
+        text += (f"; optical connectivity: {ports['connections']} connections checked, {ports['mismatches']} mismatches, "
+                 f"{ports['wiring_mismatches']} wrong of {ports['wiring']} channel pairs" + ("" if ports["ok"] else " (FAIL)"))
     elif ports:
         text += f"; port to port: not checked ({ports['reason']})"
     return ["drawn waveguides", text]

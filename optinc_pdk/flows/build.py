@@ -464,7 +464,7 @@ def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir:
     drc = stages.run("drc", lambda: _check_drc(layout, out_dir, s.name, request.pdk))
     ports = (connectivity or {}).get("ports") or {}
     verified = None if verification is None else (design.verified(verification) and connectivity["connected"]
-                                                  and (not ports.get("covered") or ports["mismatches"] == 0)
+                                                  and (not ports.get("covered") or ports["ok"])
                                                   and (electrical is None or electrical["mismatches"] == 0))
     body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,
             "connectivity": connectivity, "electrical": electrical, "drc": drc, "verified": verified, "layout": layout,

@@ -436,15 +436,76 @@ class PortCheck:
     missing: list[str]  # the description's connections not found (first few, readable)
     extra: list[str]  # connections found that the description does not have
     unplaced: list[str]  # blocks whose cell is not where the plan puts it
+    wiring: int  # channel pairs of the description's composites (``circuit/wiring.py``) checked
+    wiring_mismatches: int  # pairs described and not drawn, or drawn and not described
+    wiring_wrong: list[str]
     seconds: float
 
     @property
     def ok(self) -> bool:
-        return self.mismatches == 0 and self.blocks > 0
+        return self.mismatches == 0 and self.wiring_mismatches == 0 and self.blocks > 0
 
     def to_dict(self) -> dict:
-        return {"blocks": self.blocks, "connections": self.connections, "mismatches": self.mismatches,
-                "missing": self.missing, "extra": self.extra, "unplaced": self.unplaced, "seconds": self.seconds}
+        return {"ok": self.ok, "blocks": self.blocks, "connections": self.connections, "mismatches": self.mismatches,
+                "missing": self.missing, "extra": self.extra, "unplaced": self.unplaced, "wiring": self.wiring,
+                "wiring_mismatches": self.wiring_mismatches, "wiring_wrong": self.wiring_wrong, "seconds": self.seconds}
+
+
+def _channel_ends(block: Composite, plan: Plan, planner: Planner, origin_nm: tuple[int, int]) -> dict[tuple, set]:
+    """Position (nm, drawn frame) → the channel ends there: the composite's own (``in``/``out``, channel) and its
+    children's (``to``/``from``, child, channel); children of no length are left out (``_through_empty``)."""
+    out: dict[tuple, set] = {}
+
+    def add(x: float, y: float, end: tuple) -> None:
+        out.setdefault((round(x / GRID_UM) - origin_nm[0], round(y / GRID_UM) - origin_nm[1]), set()).add(end)
+
+    for c, y in enumerate(plan.west_y.tolist()):
+        add(0.0, y, ("in", c))
+    for j, y in enumerate(plan.east_y.tolist()):
+        add(plan.width, y, ("out", j))
+    for k, (child, (cx, cy)) in enumerate(zip(block.children, plan.origins.tolist())):
+        child_plan = planner.plan(child)
+        if child_plan.width > 0:
+            for c, y in enumerate(child_plan.west_y.tolist()):
+                add(cx, cy + y, ("to", k, c))
+            for j, y in enumerate(child_plan.east_y.tolist()):
+                add(cx + child_plan.width, cy + y, ("from", k, j))
+    return out
+
+
+def _through_empty(pairs: set[tuple], block: Composite, planner: Planner) -> set[tuple]:
+    """The description's channel pairs with each child of no length (a one-leaf tree array) passed straight through."""
+    for k, child in enumerate(block.children):
+        if planner.plan(child).width > 0:
+            continue
+        into = {pair for pair in pairs if pair[1][:2] == ("to", k)}
+        out_of = {pair for pair in pairs if pair[0][:2] == ("from", k)}
+        pairs = (pairs - into - out_of) | {(a, b) for a, to in into for frm, b in out_of if to[2] == frm[2]}
+    return pairs
+
+
+def wiring_pairs(block: Composite) -> set[tuple]:
+    """The description's wiring of a composite (``circuit/wiring.py``) as (source, sink) channel ends."""
+    pairs = {(("in", c), ("to", int(k), int(ch))) for c, (k, ch) in enumerate(block.inputs.tolist())}
+    pairs |= {(("from", int(a), int(j)), ("to", int(b), int(c))) for a, j, b, c in block.links.tolist()}
+    pairs |= {(("from", int(k), int(ch)), ("out", j)) for j, (k, ch) in enumerate(block.outputs.tolist())}
+    return pairs
+
+
+def realised_pairs(found: Counter, ends: dict[tuple, set]) -> set[tuple]:
+    """The (source, sink) channel ends each extracted connection joins; where nothing is drawn at a point (a
+    nonlinear unit's output on the composite's edge), the channel ends that meet there."""
+    pairs, seen = set(), set()
+    groups = []
+    for links in found:
+        points = {(x, y) for _, x, y, _, _ in links}
+        seen |= points
+        groups.append(set().union(*(ends.get(point, set()) for point in points)))
+    groups += [joined for point, joined in ends.items() if point not in seen]
+    for joined in groups:
+        sources = [end for end in joined if end[0] in ("in", "from")]
+        pairs |= {(a, b) for a in sources for b in joined if b[0] in ("out", "to")}
+    return pairs
 
 
 def _inner_ends_dropped(found: Counter, reference: Counter) -> Counter:
@@ -476,23 +537,32 @@ def compare_links(layout: kdb.Layout, top: Block, planner: Planner, width_um: fl
                           {index: _block_kind(plan) for index, _, plan in order}, layout.find_layer(*layer))
     undrawn_devices = _undrawn_devices(extractor)
     undrawn_ports: dict[str, set[str]] = {}
-    connections = mismatches = 0
+    connections = mismatches = wiring = wiring_wrong = 0
     missing_text: list[str] = []
     extra_text: list[str] = []
+    wiring_text: list[str] = []
     for (index, block, plan), level in zip(order, levels):
         ox, oy = plan_origin(plan)
         undrawn = _undrawn_refs(block, level, undrawn_devices, undrawn_ports, planner)
         undrawn_ports[plan.key] = _undrawn_ports(level, plan, undrawn)
-        reference = reference_links(level, _instance_kinds(block, level, planner), (round(ox / GRID_UM), round(oy / GRID_UM)),
-                                    undrawn)
+        origin = (round(ox / GRID_UM), round(oy / GRID_UM))
+        reference = reference_links(level, _instance_kinds(block, level, planner), origin, undrawn)
         found = _inner_ends_dropped(extracted_links(extractor.summary(index), layout.dbu, extractor.kinds), reference)
         missing, extra = reference - found, found - reference
         connections += sum(reference.values())
         mismatches += sum(missing.values()) + sum(extra.values())
+        if isinstance(block, Composite):  # the permutation view: which channel lands where, against the description
+            expected = _through_empty(wiring_pairs(block), block, planner)
+            realised = realised_pairs(found, _channel_ends(block, plan, planner, origin))
+            wiring += len(expected)
+            wrong = sorted(expected ^ realised)
+            wiring_wrong += len(wrong)
+            wiring_text += [f"{block.name}: {'not drawn' if pair in expected else 'drawn, not described'}: "
+                            f"{pair[0]} → {pair[1]}" for pair in wrong][:examples - len(wiring_text)]
         missing_text += [_readable(block, links) for links in missing][:examples - len(missing_text)]
         extra_text += [_readable(block, links) for links in extra][:examples - len(extra_text)]
-    return PortCheck(len(order), connections, mismatches + len(unplaced), missing_text, extra_text, unplaced,
-                     time.perf_counter() - start)
+    return PortCheck(len(order), connections, mismatches + len(unplaced), missing_text, extra_text, unplaced, wiring,
+                     wiring_wrong, wiring_text, time.perf_counter() - start)
 
 
 def check_port_links(path: str | Path, top: Block, planner: Planner, width_um: float,
@@ -504,6 +574,7 @@ def check_port_links(path: str | Path, top: Block, planner: Planner, width_um: f
 def require_linked(result: PortCheck, path: str | Path) -> None:
     """One line naming the file when the drawn connections are not the description's."""
     if not result.ok:
-        first = (result.missing + result.extra + result.unplaced + ["no block of the description found"])[0]
+        first = (result.missing + result.extra + result.unplaced + result.wiring_wrong
+                 + ["no block of the description found"])[0]
         raise OptincError(f"{path}: optical connectivity: {result.mismatches} mismatches against the description's "
                           f"netlists ({result.connections} connections checked), first: {first}")

@@ -62,10 +62,12 @@ def port_links_line(ports: dict | None) -> str:
         return ""
     if not ports.get("covered"):
         return f"Optical connectivity port to port: not checked ({ports['reason']})."
-    verdict = "" if ports["mismatches"] == 0 else f"; first: {(ports['missing'] + ports['extra'] + ports['unplaced'])[0]}"
+    wrong = ports["missing"] + ports["extra"] + ports["unplaced"] + ports["wiring_wrong"]
+    verdict = "" if ports["ok"] else f"; first: {wrong[0] if wrong else 'no block of the description found'}"
     return (f"Optical connectivity port to port (every distinct block cell of the written layout against its netlist): "
             f"{ports['connections']} connections checked in {ports['blocks']} block cells, "
-            f"**{ports['mismatches']} mismatches**{verdict} ({ports['seconds']:.2f} s).")
+            f"**{ports['mismatches']} mismatches**; the composites' channel wiring against the description: "
+            f"{ports['wiring']} channel pairs, {ports['wiring_mismatches']} wrong{verdict} ({ports['seconds']:.2f} s).")
 
 
 def floorplan_lines(layout: dict) -> list[str]:
