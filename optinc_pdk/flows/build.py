@@ -321,6 +321,8 @@ def _check_port_links(design: SingleDesign, description, layout: dict, request: 
     (:mod:`optinc_pdk.layout.port_links`); a floorplanned die build says it is not covered."""
     if layout.get("floorplan") is not None:
         return {"covered": False, "reason": "floorplanned onto dies: the plan is sliced, no block netlists to compare"}
+    if request.fixed is not None:
+        return {"covered": False, "reason": "--phases fixed: the block netlists describe heater MZIs, not delay sections"}
     from optinc_pdk.layout.planner import Planner
     from optinc_pdk.layout.port_links import check_port_links
     from optinc_pdk.pdk.adapters import get_adapter

@@ -170,10 +170,11 @@ def leaf_netlist(block: Block, plan: Plan, g: DeviceGeometry, design: str = "") 
     return netlist
 
 
-def leaf_level(block: Block, plan: Plan, g: DeviceGeometry, design: str = "") -> Level:
-    """A leaf block's PDK cells, named and placed as its netlist has them (ports at ``points``)."""
+def leaf_level(block: Block, plan: Plan, g: DeviceGeometry, design: str = "", phases: bool = True) -> Level:
+    """A leaf block's PDK cells, named and placed as its netlist has them (ports at ``points``); without ``phases``
+    every cell is named by its kind and carries no phase (what connects where, for any plan: fixed-phase too)."""
     level = Level(netlist_name(block, design), g)
-    phased = _phase_settings(block, g)
+    phased = _phase_settings(block, g) if phases else {}
     counts: dict[str, int] = {}
     placed = 0
     for cell, params, x, y in _flat_prims(plan):

@@ -33,7 +33,8 @@ channel c → child channel, child → child, child → east channel j) and comp
 wiring (``inputs``, ``links``, ``outputs``: ``circuit/wiring.py``), not with the plan.
 
 What it does not cover: die builds floorplanned onto several dies (``--die``: the plan is sliced and no
-block netlists exist), the die frame around a mounted design (fibre routes and edge couplers), and
+block netlists exist), ``--phases fixed`` builds (delay sections, which the block netlists do not describe),
+the die frame around a mounted design (fibre routes and edge couplers), and
 what lies inside a device cell (the PDK's own cells, checked by their regression tests).
 Measured on b8n4 (shared 2-core machine): 3.2 s for 32 281 connections in 46 block cells, against 1.8 s
 for the open-ends count (``benchmarks/README.md``).
@@ -537,8 +538,8 @@ def compare_links(layout: kdb.Layout, top: Block, planner: Planner, width_um: fl
     start = time.perf_counter()
     order, unplaced = map_blocks(layout, top, planner)
     g = planner.geometry
-    levels = [composite_level(block, plan, planner) if isinstance(block, Composite) else leaf_level(block, plan, g)
-              for _, block, plan in order]
+    levels = [composite_level(block, plan, planner) if isinstance(block, Composite)
+              else leaf_level(block, plan, g, phases=False) for _, block, plan in order]
     devices = sorted({entry["component"] for (_, block, _), level in zip(order, levels) if not isinstance(block, Composite)
                       for entry in level.instances.values() if entry["component"] not in WIRE_CELLS})
     extractor = Extractor(layout, round(width_um / layout.dbu), tuple(devices),
