@@ -1,7 +1,8 @@
 """Signoff of one build: our hierarchical DRC against KLayout's deep mode on the waveguide layer, and the link budget.
 
 Run: ``python benchmarks/bench_signoff.py [SCENARIO] [--deep-limit S]`` (default b8n4, deep mode cut at 300 s;
-0 skips it). Times each part of the signoff: layout, connectivity, heater power, DRC, link budget.
+0 skips it). Times each part of the signoff: layout, connectivity (open ends; port to port), heater power, DRC,
+link budget.
 Writes the layout to a temporary folder first (``optinc_pdk.layout.write_layout``, GDS only).
 """
 
@@ -22,6 +23,8 @@ from optinc_pdk.core.weights import load_for_scenario
 from optinc_pdk.layout import write_layout
 from optinc_pdk.layout.connectivity import check_connectivity
 from optinc_pdk.layout.drc import run_drc
+from optinc_pdk.layout.planner import Planner
+from optinc_pdk.layout.port_links import check_port_links
 from optinc_pdk.spec.scenario import load_scenario
 
 
@@ -53,6 +56,10 @@ def main() -> None:
         ends = check_connectivity(gds, description.top, scenario.device.wg_width)
         print(f"connectivity from the GDS (open ends): {time.perf_counter() - start:.1f} s, {ends.count} drawn, "
               f"{ends.expected} meant")
+        start = time.perf_counter()
+        links = check_port_links(gds, description.top, Planner(scenario.device), scenario.device.wg_width)
+        print(f"connectivity from the GDS (port to port, against the block netlists): {time.perf_counter() - start:.1f} s, "
+              f"{links.connections} connections in {links.blocks} block cells, {links.mismatches} mismatches")
         start = time.perf_counter()
         power = least_heater_power(description.top)
         print(f"heater power, least (arm choice + matrix check): {time.perf_counter() - start:.1f} s, "

@@ -31,6 +31,9 @@ def test_default_build_writes_every_file_and_verifies(b8n4_build):
     assert list((out / "netlists").glob("*.yml"))
     report = json.loads((out / "report.json").read_text())
     assert report["verified"] is True
+    ports = report["connectivity"]["ports"]  # port to port, every distinct block cell against its netlist
+    assert ports["covered"] and ports["ok"] and ports["mismatches"] == ports["wiring_mismatches"] == 0
+    assert ports["connections"] > 0 and ports["wiring"] > 0
     assert report["verification"]["optical_accuracy"] == 1.0 and report["verification"]["samples"] == 28561
     assert report["verification"]["max_layer_relative_error"] <= 1e-9
     # 41 664 weight-matrix MZIs plus the MZIs outside the weight matrices that the area report lists

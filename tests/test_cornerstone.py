@@ -175,6 +175,8 @@ def test_the_demonstrator_verifies_on_the_die(demo_build):
     assert (total["xmax"] - total["xmin"], total["ymax"] - total["ymin"]) == pytest.approx(
         (DIES["cornerstone-full"].width, DIES["cornerstone-full"].height))
     assert report["connectivity"]["connected"] and report["connectivity"]["open_ends"] == 5  # 4 attenuator, 1 fibre
+    ports = report["connectivity"]["ports"]  # the design's blocks port to port (the die frame is not a block)
+    assert ports["covered"] and ports["ok"] and ports["mismatches"] == ports["wiring_mismatches"] == 0
 
 
 def test_the_demonstrator_fits_the_half_cell_too(si220, tmp_path):

@@ -128,6 +128,8 @@ def test_fixed_build_has_no_heater_and_no_pad_and_is_drc_clean(small_builds):
     assert fixed.report["layout"]["layer_shapes"] == {"heater": 0, "metal": 0}
     assert fixed.report["drc"]["violations"] == 0
     assert fixed.report["connectivity"]["connected"]
+    assert fixed.report["connectivity"]["ports"]["covered"] is False  # the netlists describe heater MZIs only
+    assert tunable.report["connectivity"]["ports"]["ok"]
     # the tunable build of the same weights: one heater polygon and two pads per phase
     phases = fixed.report["phase_options"]["fixed"]["delay_sections"]
     tunable_gds = tunable.report["layout"]["paths"]["gds"]

@@ -37,6 +37,10 @@ def _shared_blockers(report: dict) -> list[str]:
         out.append("connectivity not checked (--no-verify)")
     elif not optical["connected"]:
         out.append(f"{optical['open_ends']} open waveguide ends drawn, {optical['expected_open_ends']} meant")
+    ports = (optical or {}).get("ports") or {}
+    if ports.get("covered") and not ports["ok"]:
+        out.append(f"optical connectivity: {ports['mismatches']} mismatches in {ports['connections']} connections checked, "
+                   f"{ports['wiring_mismatches']} of the description's {ports['wiring']} channel pairs wrong")
     electrical = report.get("electrical") or {}
     if electrical.get("mismatches"):
         out.append(f"{electrical['mismatches']} electrical net mismatches")
@@ -79,5 +83,7 @@ def signoff(top: Block, report: dict, fixed_phases: bool = False) -> dict:
     return {"heaters": heaters, "pads_needed": pads_for(heaters), "dies": dies,
             "drc_violations": drc.get("violations"),
             "optical_mismatches": abs(optical["open_ends"] - optical["expected_open_ends"]) if optical else None,
+            "optical_connections": (optical.get("ports") or {}).get("connections") if optical else None,
+            "optical_connection_mismatches": (optical.get("ports") or {}).get("mismatches") if optical else None,
             "electrical_mismatches": (report.get("electrical") or {}).get("mismatches"),
             "tapeout_ready": all(d["tapeout_ready"] for d in dies)}

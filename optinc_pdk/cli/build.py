@@ -195,7 +195,14 @@ def _connectivity_row(report: dict) -> list[str]:
     if c is None:
         return ["drawn waveguides", "not checked"]
     verdict = "PASS" if c["connected"] else "FAIL: a waveguide is missing or does not abut"
-    return ["drawn waveguides", f"{verdict}: {c['open_ends']} open ends, the description means {c['expected_open_ends']}"]
+    text = f"{verdict}: {c['open_ends']} open ends, the description means {c['expected_open_ends']}"
+    ports = c.get("ports") or {}
+    if ports.get("covered"):
+        text += (f"; optical connectivity: {ports['connections']} connections checked, {ports['mismatches']} mismatches, "
+                 f"{ports['wiring_mismatches']} wrong of {ports['wiring']} channel pairs" + ("" if ports["ok"] else " (FAIL)"))
+    elif ports:
+        text += f"; port to port: not checked ({ports['reason']})"
+    return ["drawn waveguides", text]
 
 
 def _cascade_summary(console, result) -> None:

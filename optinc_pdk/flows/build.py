@@ -337,6 +337,28 @@ def _check_connectivity(design: SingleDesign, description, layout: dict, pdk: st
     return check_connectivity(paths.get("gds") or paths["oas"], top, width, adapter.layers.wg, dies, mount).to_dict()
 
 
+def _check_port_links(design: SingleDesign, description, layout: dict, request: BuildRequest) -> dict:
+    """Port-to-port connections of the written layout against the description's block netlists
+    (:mod:`optinc_pdk.layout.port_links`); a floorplanned die build says it is not covered."""
+    if layout.get("floorplan") is not None:
+        return {"covered": False, "reason": "floorplanned onto dies: the plan is sliced, no block netlists to compare"}
+    if request.fixed is not None:
+        return {"covered": False, "reason": "--phases fixed: the block netlists describe heater MZIs, not delay sections"}
+    from optinc_pdk.layout.planner import Planner
+    from optinc_pdk.layout.port_links import check_port_links
+    from optinc_pdk.pdk.adapters import get_adapter
+
+    adapter = get_adapter(request.pdk)
+    args = design.layout_args(description)
+    drawn = args["description"]
+    g = adapter.geometry(design.scenario.device)
+    planner = Planner(g, fixed=args.get("fixed"))
+    paths = layout["paths"]
+    checked = check_port_links(paths.get("gds") or paths["oas"], getattr(drawn, "top", drawn), planner, g.wg_width,
+                               adapter.layers.wg)
+    return {"covered": True, **checked.to_dict()}
+
+
 def _check_heater_nets(design: SingleDesign, description, layout: dict, pdk: str | None) -> dict | None:
     """Heater → bond pad nets extracted from the written layout against the description (:mod:`optinc_pdk.layout.nets`);
     None where no heater was routed (the signoff says why)."""
@@ -465,10 +487,13 @@ def _build_into(request: BuildRequest, weights: tuple, stages: _Stages, out_dir:
     exports = stages.run("exports", lambda: design.export(description, out_dir))
     layout = stages.run("layout", lambda: _write_layout(design, description, out_dir, request))
     connectivity, electrical = (stages.run("connectivity", lambda: (
-        _check_connectivity(design, description, layout, request.pdk),
+        _check_connectivity(design, description, layout, request.pdk) | {
+            "ports": _check_port_links(design, description, layout, request)},
         _check_heater_nets(design, description, layout, request.pdk))) if request.verify else (None, None))
     drc = stages.run("drc", lambda: _check_drc(layout, out_dir, s.name, request.pdk))
+    ports = (connectivity or {}).get("ports") or {}
     verified = None if verification is None else (design.verified(verification) and connectivity["connected"]
+                                                  and (not ports.get("covered") or ports["ok"])
                                                   and (electrical is None or electrical["mismatches"] == 0))
     body = {"scenario": s.model_dump(mode="json", exclude={"device"}), "verification": verification,
             "connectivity": connectivity, "electrical": electrical, "drc": drc, "verified": verified, "layout": layout,

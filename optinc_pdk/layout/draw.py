@@ -65,6 +65,19 @@ def floorplan_only(plan: Plan) -> bool:
     return plan.kind in ("fanout", "uturns") or "slice_of" in plan.info
 
 
+def plan_origin(plan: Plan) -> tuple[float, float]:
+    """Where the plan's (0, 0) lies in its cell: the cell is centred when it is too big for GDS.
+
+    GDS and OASIS store 32-bit coordinates: at 1 nm that is ±2.147 m from a cell's origin, and
+    an un-approximated 16-server OptINC is 2.5 m long. Such a cell is drawn centred on its
+    origin (its parent places it accordingly); smaller cells keep the plan's frame.
+    """
+    box = plan.bbox
+    if box is None or max(abs(box.xmin), abs(box.xmax), abs(box.ymin), abs(box.ymax)) <= COORDINATE_LIMIT_UM:
+        return 0.0, 0.0
+    return float(round((box.xmin + box.xmax) / 2)), float(round((box.ymin + box.ymax) / 2))
+
+
 class Drawer:
     def __init__(self, geometry: DeviceGeometry, adapter: PdkAdapter | None = None) -> None:
         self.adapter = adapter or get_adapter()
@@ -124,16 +137,7 @@ class Drawer:
         return self._pdk[key]
 
     def origin(self, plan: Plan) -> tuple[float, float]:
-        """Where the plan's (0, 0) lies in its cell: the cell is centred when it is too big for GDS.
-
-        GDS and OASIS store 32-bit coordinates: at 1 nm that is ±2.147 m from a cell's origin, and
-        an un-approximated 16-server OptINC is 2.5 m long. Such a cell is drawn centred on its
-        origin (its parent places it accordingly); smaller cells keep the plan's frame.
-        """
-        box = plan.bbox
-        if box is None or max(abs(box.xmin), abs(box.xmax), abs(box.ymin), abs(box.ymax)) <= COORDINATE_LIMIT_UM:
-            return 0.0, 0.0
-        return float(round((box.xmin + box.xmax) / 2)), float(round((box.ymin + box.ymax) / 2))
+        return plan_origin(plan)
 
     def cell(self, plan: Plan) -> gf.Component:
         """The layout cell of ``plan`` (drawn once per process and geometry), in the frame of ``origin(plan)``."""

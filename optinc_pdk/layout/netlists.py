@@ -101,7 +101,7 @@ def _flat_prims(plan: Plan, x: float = 0.0, y: float = 0.0) -> Iterator[tuple[st
                 yield from _flat_prims(place.plan, x + place.x + a * place.column_pitch, y + place.y + b * place.row_pitch)
 
 
-class _Level:
+class Level:
     """One netlist being assembled: instances, placements and the ports they expose at points."""
 
     def __init__(self, name: str, geometry: DeviceGeometry) -> None:
@@ -164,8 +164,17 @@ def _phase_settings(block: Block, g: DeviceGeometry) -> dict[tuple[int, int], tu
 
 
 def leaf_netlist(block: Block, plan: Plan, g: DeviceGeometry, design: str = "") -> dict:
-    level = _Level(netlist_name(block, design), g)
-    phased = _phase_settings(block, g)
+    netlist = leaf_level(block, plan, g, design).netlist(plan.west_y, plan.east_y, plan.width)
+    if isinstance(block, Source):  # where the bias laser is coupled in: the source waveguide's free end
+        netlist["ports"][BIAS_PORT] = f"{_short('straight')}0,o1"
+    return netlist
+
+
+def leaf_level(block: Block, plan: Plan, g: DeviceGeometry, design: str = "", phases: bool = True) -> Level:
+    """A leaf block's PDK cells, named and placed as its netlist has them (ports at ``points``); without ``phases``
+    every cell is named by its kind and carries no phase (what connects where, for any plan: fixed-phase too)."""
+    level = Level(netlist_name(block, design), g)
+    phased = _phase_settings(block, g) if phases else {}
     counts: dict[str, int] = {}
     placed = 0
     for cell, params, x, y in _flat_prims(plan):
@@ -178,10 +187,7 @@ def leaf_netlist(block: Block, plan: Plan, g: DeviceGeometry, design: str = "") 
         level.add_pdk(named[0], cell, params, x, y, named[1])
     if placed != len(phased):  # a phase the layout does not place: a planner bug, never a user error
         raise AssertionError(f"{block.name}: {len(phased) - placed} phases have no drawn cell")
-    netlist = level.netlist(plan.west_y, plan.east_y, plan.width)
-    if isinstance(block, Source):  # where the bias laser is coupled in: the source waveguide's free end
-        netlist["ports"][BIAS_PORT] = f"{_short('straight')}0,o1"
-    return netlist
+    return level
 
 
 def bias_ports(block: Block) -> list[str]:
@@ -194,8 +200,17 @@ def bias_ports(block: Block) -> list[str]:
 
 
 def composite_netlist(block: Composite, plan: Plan, planner: Planner, design: str = "") -> dict:
+    netlist = composite_level(block, plan, planner, design).netlist(plan.west_y, plan.east_y, plan.width)
+    for child in block.children:  # every source's input reaches the top as a port, for simulation
+        instance = child.name.rsplit("/", 1)[-1]
+        netlist["ports"].update({f"{instance}_{port}": f"{instance},{port}" for port in bias_ports(child)})
+    return netlist
+
+
+def composite_level(block: Composite, plan: Plan, planner: Planner, design: str = "") -> Level:
+    """A composite's children (at their ports) and its waveguides as straights and S-bends, placed as drawn."""
     g = planner.geometry
-    level = _Level(netlist_name(block, design), g)
+    level = Level(netlist_name(block, design), g)
     for child, (cx, cy) in zip(block.children, plan.origins.tolist()):
         child_plan = planner.plan(child)
         n_in, n_out = child_plan.west_y.size, child_plan.east_y.size
@@ -210,11 +225,7 @@ def composite_netlist(block: Composite, plan: Plan, planner: Planner, design: st
             level.add_pdk(f"wg{index}", "straight", (("length", x1 - x0),), x0, y)
         for index, (x0, y0, dy) in enumerate(wires.bends.tolist()):
             level.add_pdk(f"bend{index}", "sbend", (("dx", wires.bend_length), ("dy", dy)), x0, y0)
-    netlist = level.netlist(plan.west_y, plan.east_y, plan.width)
-    for child in block.children:  # every source's input reaches the top as a port, for simulation
-        instance = child.name.rsplit("/", 1)[-1]
-        netlist["ports"].update({f"{instance}_{port}": f"{instance},{port}" for port in bias_ports(child)})
-    return netlist
+    return level
 
 
 def design_netlists(top: Block, planner: Planner | None = None, name: str | None = None,

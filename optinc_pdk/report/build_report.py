@@ -53,7 +53,21 @@ def connectivity_line(report: dict) -> str:
     verdict = "as the description means" if c["connected"] else "**NOT as the description means: a waveguide is missing**"
     return (f"Drawn waveguide connectivity (open ends of the written layout's waveguide polygons, cell by cell): "
             f"{c['open_ends']} open ends, the description means {c['expected_open_ends']}: {verdict} "
-            f"({c['seconds']:.2f} s).")
+            f"({c['seconds']:.2f} s). {port_links_line(c.get('ports'))}")
+
+
+def port_links_line(ports: dict | None) -> str:
+    """The port-to-port check (optinc_pdk.layout.port_links) in one sentence."""
+    if not ports:
+        return ""
+    if not ports.get("covered"):
+        return f"Optical connectivity port to port: not checked ({ports['reason']})."
+    wrong = ports["missing"] + ports["extra"] + ports["unplaced"] + ports["wiring_wrong"]
+    verdict = "" if ports["ok"] else f"; first: {wrong[0] if wrong else 'no block of the description found'}"
+    return (f"Optical connectivity port to port (every distinct block cell of the written layout against its netlist): "
+            f"{ports['connections']} connections checked in {ports['blocks']} block cells, "
+            f"**{ports['mismatches']} mismatches**; the composites' channel wiring against the description: "
+            f"{ports['wiring']} channel pairs, {ports['wiring_mismatches']} wrong{verdict} ({ports['seconds']:.2f} s).")
 
 
 def floorplan_lines(layout: dict) -> list[str]:
