@@ -46,9 +46,9 @@ class NetCheck:
     heaters_found: int  # heater-layer pieces in the file
     own_pad: int  # heaters whose signal net holds exactly one bond pad and no other heater
     on_ground: int  # heaters with one end on the shared ground net
-    ground_pads: int  # bond pads on the ground net
-    shorted_pads: int  # other nets holding two or more bond pads
-    bond_pads: int
+    ground_pads: int  # bond pads on the ground net (bumps: ground bumps, each on a net with one via and one bump)
+    shorted_pads: int  # other nets holding two or more bond pads (bumps: heater nets without exactly one bump)
+    bond_pads: int  # bumps: bumps on heater nets with one via and one bump
     mismatches: int
     seconds: float
     pads: str = "perimeter"  # or "bumps": then the pads are bumps and ground_pads the ground bumps
@@ -121,32 +121,38 @@ def _connected(layout: kdb.Layout, top: kdb.Cell, layer: tuple[int, int], seed: 
         found = grown
 
 
+def _pieces(region: kdb.Region) -> kdb.Region:
+    """``region`` (already merged) taken piece by piece: each later interaction would merge it again otherwise."""
+    region.merged_semantics = False
+    return region
+
+
 def _bump_counts(layout: kdb.Layout, top: kdb.Cell, layers: dict[str, tuple[int, int]],
                  text: tuple[int, int], ground_text: str) -> Counter:
     """The counts of :func:`check_bump_nets` for one top cell (module docstring)."""
     heater = _layer_region(layout, top, layers["HEATER"])
     heater.merged_semantics = False  # one shape per heater
-    metal, via = (_layer_region(layout, top, layers[k]).merged() for k in ("METAL", "VIA1"))
-    m2 = _connected(layout, top, layers["M2"], via)  # the RDL nets: whatever M2 a via reaches
+    metal, via = (_pieces(_layer_region(layout, top, layers[k]).merged()) for k in ("METAL", "VIA1"))
+    m2 = _pieces(_connected(layout, top, layers["M2"], via))  # the RDL nets: whatever M2 a via reaches
     ubm_index = layout.find_layer(*layers["UBM"])
-    ubm = kdb.Region() if ubm_index is None else shapes_near(layout, top, ubm_index, m2.sized(1)).merged()
+    ubm = kdb.Region() if ubm_index is None else _pieces(shapes_near(layout, top, ubm_index, m2.sized(1)).merged())
     text_index = layout.find_layer(*text)
     labels = kdb.Texts() if text_index is None else kdb.Texts(top.begin_shapes_rec(text_index)).with_text(ground_text,
                                                                                                           False)
-    contacts = metal.interacting(heater)
-    up = via.interacting(contacts).interacting(m2)  # vias that join a contact to the RDL
-    nets = m2.interacting(up)
-    good = nets.interacting(up, 1, 1).interacting(ubm, 1, 1)  # one via, one bump
-    ground_nets = nets.interacting(labels)
-    ground_contacts = contacts.interacting(up.interacting(ground_nets & good))
-    signal_contacts = contacts.interacting(heater, 1, 1).interacting(up.interacting(good - ground_nets))
+    contacts = _pieces(metal.interacting(heater))
+    up = _pieces(via.interacting(contacts).interacting(m2))  # vias that join a contact to the RDL
+    nets = _pieces(m2.interacting(up))
+    good = _pieces(nets.interacting(up, 1, 1).interacting(ubm, 1, 1))  # one via, one bump
+    ground_nets = _pieces(good.interacting(labels))
+    ground_contacts = _pieces(contacts.interacting(up.interacting(ground_nets)))
+    signal_contacts = _pieces(contacts.interacting(heater, 1, 1).interacting(up.interacting(good.not_interacting(labels))))
     return Counter(found=heater.count(), two_ends=heater.interacting(contacts, 2, 2).count(),
                    own=heater.interacting(signal_contacts, 1, 1).count(),
                    grounded=heater.interacting(ground_contacts, 1, 1).count(),
                    crowded=contacts.interacting(heater, 3).count(), contacts=contacts.count(),
                    one_via=contacts.interacting(up, 1, 1).count(), nets=nets.count(),
                    net_one_via=nets.interacting(up, 1, 1).count(), net_one_bump=nets.interacting(ubm, 1, 1).count(),
-                   ground_bumps=ubm.interacting(ground_nets).count(), bumps=ubm.interacting(nets).count())
+                   ground_bumps=ground_nets.count(), bumps=good.count())  # a good net holds one bump
 
 
 def check_bump_nets(path: str | Path, expected_heaters: int, layers: dict[str, tuple[int, int]], text: tuple[int, int],
