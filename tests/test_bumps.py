@@ -205,3 +205,20 @@ def test_perimeter_is_the_default_and_unchanged():
         assert names and not any(name.startswith("flip_chip_bump") for name in names)
     finally:
         built.close()
+
+
+def test_a_bumped_build_reports_pads_mode_pitch_and_bumps_per_die(run_cli, tmp_path):
+    import json
+
+    code, out, _ = run_cli(["build", "demo", "--pads", "bumps:50", "--no-png", "--format", "gds", "-o", tmp_path / "b"])
+    assert code == 0 and "flip-chip bumps" in out and "50 µm pitch" in out
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    signoff, routing = report["signoff"], report["layout"]["info"]["bumps"]["per_die"][0]
+    assert signoff["pads"] == {"mode": "bumps", "pitch_um": 50.0}
+    die = signoff["dies"][0]
+    assert die["pads_available"] == routing["sites"] == routing["columns"] * routing["rows"]
+    assert die["pads_used"] == die["pads_needed"] == signoff["heaters"] + routing["ground_bumps"]
+    assert report["electrical"]["pads"] == "bumps" and report["electrical"]["mismatches"] == 0
+    assert report["drc"]["violations"] == 0 and die["tapeout_ready"]
+    assert "| die | heaters | bumps needed | bump sites | bumps used | routed | verdict |" in (
+        tmp_path / "b" / "report.md").read_text()
