@@ -271,14 +271,14 @@ def _hierarchical(layout: kdb.Layout, top: kdb.Cell, rule: Rule, pdk: str) -> li
 
 
 def _deep(layout: kdb.Layout, top: kdb.Cell, rule: Rule, store: kdb.DeepShapeStore,
-          pdk: str) -> list[tuple[str, kdb.EdgePairs]]:
+          pdk: str, cache: dict | None = None) -> list[tuple[str, kdb.EdgePairs]]:
     layer = layout.find_layer(*_layer_of(rule.layer, pdk))
     if layer is None:
         return []
     arrays = _large_arrays(layout, top, layer)
     other = layout.find_layer(*_layer_of(rule.other, pdk)) if rule.kind == "inside" else None
     if arrays or (other is not None and _large_arrays(layout, top, other)):  # flat: deep mode crawls over them
-        return _windowed(layout, top, rule, pdk, arrays, layer)
+        return _windowed(layout, top, rule, pdk, arrays, layer, {} if cache is None else cache)
     region = kdb.Region(top.begin_shapes_rec(layer), store)
     value = round(rule.value / layout.dbu)
     if rule.kind == "inside":
@@ -328,9 +328,13 @@ def _windowed_region(layout: kdb.Layout, top: kdb.Cell, layer: int, arrays: list
 
 
 def _windowed(layout: kdb.Layout, top: kdb.Cell, rule: Rule, pdk: str, arrays: list[kdb.Instance],
-              layer: int) -> list[tuple[str, kdb.EdgePairs]]:
+              layer: int, cache: dict) -> list[tuple[str, kdb.EdgePairs]]:
+    """``rule`` on ``_windowed_region``; ``cache`` keeps each (cell, layer, reach) region for the next rule."""
     value = round(rule.value / layout.dbu)
-    region = _windowed_region(layout, top, layer, arrays, max(value, 1))
+    key = (top.cell_index(), layer, max(value, 1))
+    if key not in cache:
+        cache[key] = _windowed_region(layout, top, layer, arrays, max(value, 1))
+    region = cache[key]
     if rule.kind == "inside":
         other = layout.find_layer(*_layer_of(rule.other, pdk))
         outer = kdb.Region() if other is None else shapes_near(layout, top, other, region)
@@ -360,9 +364,10 @@ def run_drc(path: str | Path, pdk: str = "optinc", lyrdb: Path | None = None, de
     store = kdb.DeepShapeStore()
     found: dict[str, list[tuple[str, kdb.EdgePairs]]] = {rule.name: [] for rule in rules}
     for top in tops:
+        cache: dict = {}  # one die's array-layer regions, shared by its rules
         for rule in rules:
             run = _hierarchical if rule.layer in HIERARCHICAL_LAYERS and rule.kind != "inside" else None
-            found[rule.name] += run(layout, top, rule, pdk) if run else _deep(layout, top, rule, store, pdk)
+            found[rule.name] += run(layout, top, rule, pdk) if run else _deep(layout, top, rule, store, pdk, cache)
     top = tops[0]
     counts = {name: sum(p.count() for _, p in cells) for name, cells in found.items()}
     result = DrcResult(counts, 0.0)
