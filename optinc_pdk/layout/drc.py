@@ -214,6 +214,8 @@ def _cell_violations(layout: kdb.Layout, cell: kdb.Cell, layer: int, rule: Rule,
     placements = [_Placement(layout, layer, cell, None)] if not own.is_empty() else []
     pairs = []
     for inst in cell.each_inst():
+        if layout.cell(inst.cell_index).bbox_per_layer(layer).empty():  # nothing on this layer (a bump array): no
+            continue  # violation, and its members' transformations are not worth listing (342 021 on a b8n4 die)
         pairs += _array_neighbours(layout, inst, layer, dbu_value)
         placements.append(_Placement(layout, layer, layout.cell(inst.cell_index), _transformations(inst)))
     placements = [p for p in placements if not p.box.empty()]
