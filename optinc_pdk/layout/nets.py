@@ -142,7 +142,8 @@ def _bump_counts(layout: kdb.Layout, top: kdb.Cell, layers: dict[str, tuple[int,
     contacts = _pieces(metal.interacting(heater))
     up = _pieces(via.interacting(contacts).interacting(m2))  # vias that join a contact to the RDL
     nets = _pieces(m2.interacting(up))
-    good = _pieces(nets.interacting(up, 1, 1).interacting(ubm, 1, 1))  # one via, one bump
+    one_via, one_bump = _pieces(nets.interacting(up, 1, 1)), _pieces(nets.interacting(ubm, 1, 1))
+    good = _pieces(one_via.interacting(one_bump))  # one via, one bump (the pieces are the same nets)
     ground_nets = _pieces(good.interacting(labels))
     ground_contacts = _pieces(contacts.interacting(up.interacting(ground_nets)))
     signal_contacts = _pieces(contacts.interacting(heater, 1, 1).interacting(up.interacting(good.not_interacting(labels))))
@@ -151,7 +152,7 @@ def _bump_counts(layout: kdb.Layout, top: kdb.Cell, layers: dict[str, tuple[int,
                    grounded=heater.interacting(ground_contacts, 1, 1).count(),
                    crowded=contacts.interacting(heater, 3).count(), contacts=contacts.count(),
                    one_via=contacts.interacting(up, 1, 1).count(), nets=nets.count(),
-                   net_one_via=nets.interacting(up, 1, 1).count(), net_one_bump=nets.interacting(ubm, 1, 1).count(),
+                   net_one_via=one_via.count(), net_one_bump=one_bump.count(),
                    ground_bumps=ground_nets.count(), bumps=good.count())  # a good net holds one bump
 
 
