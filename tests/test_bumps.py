@@ -222,3 +222,16 @@ def test_a_bumped_build_reports_pads_mode_pitch_and_bumps_per_die(run_cli, tmp_p
     assert report["drc"]["violations"] == 0 and die["tapeout_ready"]
     assert "| die | heaters | bumps needed | bump sites | bumps used | routed | verdict |" in (
         tmp_path / "b" / "report.md").read_text()
+
+
+def test_a_chain_of_three_heaters_leaves_the_array_unrouted_and_says_why(monkeypatch, mesh, tmp_path):
+    """A terminal rule that fails (here forced: three heaters meeting) must not stop the build."""
+    from optinc_pdk.layout import bumps
+
+    def refuse(points):
+        raise HeaterRoutingError("heater routing: three heaters meet at one contact")
+
+    monkeypatch.setattr(bumps, "terminals", refuse)
+    result = write_layout(mesh, tmp_path, pads=parse_pads("bumps:50"), png=False, formats=("gds",))
+    record = result.info["bumps"]["per_die"][0]
+    assert not record["routed"] and "three heaters" in record["why"] and record["sites"] > 0

@@ -238,8 +238,10 @@ def route_bumps(top: gf.Component, pitch: float, box: kdb.DBox, text_layer: tupl
     Returns the routing's record (sites, bumps used, heaters); ``routed`` False and ``why`` when a heater
     cannot take a bump (the array is drawn all the same: it is what the die offers)."""
     g = BumpGeometry.of(pitch, pdk)
-    layout = top.kcl.layout
-    terms = terminals(heater_points(layout, top.kdb_cell))
+    try:
+        terms, why = terminals(heater_points(top.kcl.layout, top.kdb_cell)), None
+    except HeaterRoutingError as error:  # a heater drawn another way or a chain of three: the array alone
+        terms, why = Terminals(np.zeros((0, 2)), 0), str(error)
     grid = SiteGrid.over(box, pitch, terms.xy)
     p = round(pitch / DBU_UM)
     origin = kdb.Trans(*(round(c / DBU_UM) for c in grid.origin))
@@ -251,6 +253,8 @@ def route_bumps(top: gf.Component, pitch: float, box: kdb.DBox, text_layer: tupl
               "origin_um": list(grid.origin), "heaters": terms.heaters, "signal_bumps": terms.heaters,
               "ground_bumps": terms.grounds, "bumps_needed": len(terms.xy), "bump_um": g.ubm}
     try:
+        if why is not None:
+            raise HeaterRoutingError(why)
         ij = grid.assign(terms.xy, g.margin)
     except HeaterRoutingError as error:
         return {**record, "routed": False, "bumps_used": 0, "why": str(error)}
