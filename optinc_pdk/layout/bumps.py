@@ -17,9 +17,11 @@ Here, on the optinc PDK (``pdk/rules.py`` states the rules and where they come f
   so that every via lies at least ``margin`` (half the RDL trace plus half the M2 spacing) inside its
   cell's border. The RDL of a terminal is one rectangle: the bounding box of the via's landing square
   and a trace-wide square at the site's centre, which overlaps the capture pad. Both squares lie at
-  least half the M2 spacing inside the cell, so the rectangle does too (a box is convex): **shapes of
-  two cells are at least one M2 spacing apart, and no trace can cross another**. The rectangle and the
-  capture pad overlap, so their union has no notch (two overlapping boxes are orthogonally convex);
+  least half the M2 spacing inside the cell, so the rectangle does too (a box is convex), and so does the
+  capture pad (half a pitch plus two enclosures, at most the pitch less the spacing at any pitch the rules
+  allow, ``min_bump_pitch``): **shapes of two cells are at least one M2 spacing apart, and no trace can
+  cross another**. The rectangle and the capture pad overlap, so their union has no notch (two
+  overlapping boxes are orthogonally convex);
 * **what makes a die unroutable**: two terminals in one cell (a finer pitch may separate them), a via
   outside the array, or no grid offset with the margin. The build then writes the layout without the
   routes and the report says which (``HeaterRoutingError``, as for perimeter pads).
