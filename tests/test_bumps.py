@@ -235,3 +235,16 @@ def test_a_chain_of_three_heaters_leaves_the_array_unrouted_and_says_why(monkeyp
     result = write_layout(mesh, tmp_path, pads=parse_pads("bumps:50"), png=False, formats=("gds",))
     record = result.info["bumps"]["per_die"][0]
     assert not record["routed"] and "three heaters" in record["why"] and record["sites"] > 0
+
+
+def test_the_drc_sees_an_rdl_shape_too_close_to_a_route(bumped, tmp_path):
+    """The array layers are checked by the routes and their neighbours: a sliver 1 µm beside a route is found."""
+    layout = kdb.Layout()
+    layout.read(str(bumped.paths["gds"]))
+    routes = next(c for c in layout.each_cell() if c.name.endswith("_bump_routes"))
+    m2 = routes.shapes(layout.find_layer(*LAYERS["M2"]))
+    box = next(iter(m2.each())).box
+    m2.insert(kdb.Box(box.right + 1000, box.bottom, box.right + 4000, box.top))  # 1 µm gap, 2 µm needed
+    broken = tmp_path / "close.gds"
+    layout.write(str(broken))
+    assert run_drc(broken, "optinc").counts["M2.space.2um"] >= 1
