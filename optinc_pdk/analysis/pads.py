@@ -4,6 +4,10 @@ Pads needed come from the circuit description: one per heater (every phase of th
 heater, ``analysis.power.stage_phases``) plus one shared ground. Pads available are the bond pads of
 the die frame the build drew (CORNERSTONE's ``die_with_pads``: 62 on the full cell); the optinc PDK's
 floorplanned dies draw edge couplers and no bond pads, and a build without ``--die`` has no die at all.
+With flip-chip bumps (``--pads bumps:PITCH``) a die offers its bump sites, and needs one bump per heater
+(its signal) and one per ground end (heaters drawn end to end share theirs); the ground bumps are joined by
+the package's ground plane, not on the die. Those counts come from the routing of the written layout
+(``layout/bumps.py``: the ground ends are a property of the drawing), per die.
 A die is tapeout-ready when it offers the pads its heaters need, its heaters are routed, and the
 written layout has no DRC violation (with a rules table for its PDK), no optical and no electrical
 connectivity mismatch.
@@ -50,6 +54,9 @@ def _shared_blockers(report: dict) -> list[str]:
 def _dies(report: dict, heaters: int) -> list[dict]:
     """Per die: its name, pads needed and available, whether its heaters are routed (and why not)."""
     layout = report["layout"]
+    bumps = layout["info"].get("bumps")
+    if bumps is not None:
+        return [_bump_die(d) for d in bumps["per_die"]]
     mounted = layout["info"].get("die")
     if isinstance(mounted, dict):  # one foundry die frame with bond pads
         routing = mounted.get("heater_routing") or {}
@@ -63,6 +70,13 @@ def _dies(report: dict, heaters: int) -> list[dict]:
                 for d in floorplan["per_die"]]
     return [{"die": None, "heaters": heaters, "pads_needed": pads_for(heaters), "pads_available": 0,
              "routed": heaters == 0, "why_not_routed": "no die (--die) to route to"}]
+
+
+def _bump_die(routing: dict) -> dict:
+    """One die of a flip-chip build: its bump sites against the bumps its heaters need, from its routing record."""
+    return {"die": routing["cell"], "heaters": routing["heaters"], "pads_needed": routing["bumps_needed"],
+            "pads_available": routing["sites"], "pads_used": routing["bumps_used"],
+            "ground_bumps": routing["ground_bumps"], "routed": routing["routed"], "why_not_routed": routing.get("why")}
 
 
 def signoff(top: Block, report: dict, fixed_phases: bool = False) -> dict:
@@ -80,7 +94,10 @@ def signoff(top: Block, report: dict, fixed_phases: bool = False) -> dict:
         die["blockers"] = blockers + shared
         die["tapeout_ready"] = not die["blockers"]
     drc, optical = report.get("drc") or {}, report.get("connectivity") or {}
-    return {"heaters": heaters, "pads_needed": pads_for(heaters), "dies": dies,
+    bumps = report["layout"]["info"].get("bumps")
+    pads = {"mode": "perimeter"} if bumps is None else {"mode": "bumps", "pitch_um": bumps["pitch_um"]}
+    needed = pads_for(heaters) if bumps is None else sum(d["pads_needed"] for d in dies)
+    return {"heaters": heaters, "pads": pads, "pads_needed": needed, "dies": dies,
             "drc_violations": drc.get("violations"),
             "optical_mismatches": abs(optical["open_ends"] - optical["expected_open_ends"]) if optical else None,
             "optical_connections": (optical.get("ports") or {}).get("connections") if optical else None,

@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
                                    "(docs/fixed_phases.md)"),
         min_power: bool = typer.Option(False, "--min-power", help="draw each mesh MZI's two heaters on the arms that "
                                        "cost least (same matrices, verified; docs/heater_power.md)"),
+        pads: str = typer.Option("perimeter", "--pads", metavar="perimeter|bumps:PITCH", help=(
+            "heater pads: perimeter (the die frame's bond pads) or bumps:PITCH, a flip-chip bump array at PITCH µm over "
+            "every die with every heater end on a bump of its own (optinc PDK; docs/signoff.md)")),
     ) -> None:
         """Build an OptINC: phases, circuit description, verification, GDS/OASIS, netlists, phase map, PNG, report."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -63,7 +66,7 @@ def register(app: typer.Typer) -> None:
             result = build(BuildRequest(scenario=s, out_dir=out, weights_path=weights, random_seed=random_seed,
                                         formats=chosen, verify=verify, png=png, labels=labels, progress=progress,
                                         samples=samples, pdk=pdk, die=die, institution=institution,
-                                        phases=phases.strip().lower(), min_power=min_power))
+                                        phases=phases.strip().lower(), min_power=min_power, pads=pads))
             bar.update(task, completed=len(stages), description=f"{s.name}: done")
         if show:
             _show(result)
@@ -177,11 +180,19 @@ def _signoff_rows(report: dict) -> list[list[str]]:
     rows = []
     e = report.get("electrical")
     if e:
+        pad = "bump" if e.get("pads") == "bumps" else "pad"
+        ground = "a ground bump" if pad == "bump" else "the shared ground"
         rows.append(["heater nets", f"{'PASS' if e['mismatches'] == 0 else 'FAIL'}: {e['own_pad']} of "
-                                    f"{e['heaters_expected']} heaters on a pad of their own, {e['on_ground']} on the "
-                                    f"shared ground, {e['mismatches']} mismatches"])
+                                    f"{e['heaters_expected']} heaters on a {pad} of their own, {e['on_ground']} on "
+                                    f"{ground}, {e['mismatches']} mismatches"])
     signoff = report.get("signoff") or {}
     dies = signoff.get("dies") or []
+    bumps = (report.get("layout") or {}).get("info", {}).get("bumps")
+    if bumps:
+        routed = sum(d["routed"] for d in dies)
+        rows.append(["flip-chip bumps", f"{bumps['pitch_um']:g} µm pitch: {bumps['sites']} sites on {len(dies)} "
+                                        f"dies, {signoff['pads_needed']} needed, {bumps['bumps_used']} used; heaters "
+                                        f"routed on {routed} of {len(dies)} dies (ground bumps joined by the package)"])
     ready = sum(d["tapeout_ready"] for d in dies)
     if dies:
         first = next((d for d in dies if not d["tapeout_ready"]), None)

@@ -58,6 +58,9 @@ class BuildRequest:
     # --min-power: every mesh MZI's two heaters on the arms that cost least (circuit/arms.py; docs/heater_power.md):
     # the description, its verification, the layout and the reported power all carry those arms
     min_power: bool = False
+    # --pads: "perimeter" (the die frame's bond pads) or "bumps:PITCH" (a flip-chip bump array at PITCH µm over every
+    # die, every heater end on a bump of its own; layout/bumps.py, docs/signoff.md)
+    pads: str = "perimeter"
 
     @property
     def fixed(self):
@@ -309,8 +312,10 @@ def _write_layout(design: SingleDesign, description, out_dir: Path, request: Bui
     # the PDK's modules (gdsfactory, cspdk) load here, where the layout needs them, not earlier in the build
     adapter = get_adapter(request.pdk)
     floorplanned, mount = die_choice(request)
+    from optinc_pdk.spec.pads import parse_pads
+
     layout = write_layout(out_dir=out_dir, name=request.scenario.name, formats=request.formats, png=request.png,
-                          labels=request.labels,
+                          labels=request.labels, pads=parse_pads(request.pads),
                           netlists=(floorplanned is None or mount is not None) and request.fixed is None,
                           die=floorplanned, pdk=adapter.name,
                           mount=mount, institution=request.institution, **design.layout_args(description))
@@ -360,18 +365,28 @@ def _check_port_links(design: SingleDesign, description, layout: dict, request: 
 
 
 def _check_heater_nets(design: SingleDesign, description, layout: dict, pdk: str | None) -> dict | None:
-    """Heater → bond pad nets extracted from the written layout against the description (:mod:`optinc_pdk.layout.nets`);
-    None where no heater was routed (the signoff says why)."""
-    die = layout["info"].get("die")
-    if not isinstance(die, dict) or not (die.get("heater_routing") or {}).get("routed"):
-        return None
+    """Heater → bond pad (or bump) nets extracted from the written layout against the description
+    (:mod:`optinc_pdk.layout.nets`); None where no heater was routed (the signoff says why)."""
     from optinc_pdk.analysis.pads import heater_count
-    from optinc_pdk.layout.nets import check_heater_nets
     from optinc_pdk.pdk.adapters import get_adapter
 
     adapter = get_adapter(pdk)
     drawn = design.layout_args(description)["description"]
     paths = layout["paths"]
+    bumps = layout["info"].get("bumps")
+    if bumps is not None:  # flip-chip: every die's heaters on its bump array; a die not routed is in the verdict
+        from optinc_pdk.layout.nets import check_bump_nets
+        from optinc_pdk.pdk.rules import layer_map
+
+        if not bumps["routed"]:
+            return None
+        return check_bump_nets(paths.get("gds") or paths["oas"], heater_count(getattr(drawn, "top", drawn)),
+                               layer_map(adapter.name), adapter.layers.text).to_dict()
+    die = layout["info"].get("die")
+    if not isinstance(die, dict) or not (die.get("heater_routing") or {}).get("routed"):
+        return None
+    from optinc_pdk.layout.nets import check_heater_nets
+
     return check_heater_nets(paths.get("gds") or paths["oas"], heater_count(getattr(drawn, "top", drawn)),
                              adapter.layers.heater, adapter.layers.metal).to_dict()
 
@@ -401,6 +416,7 @@ def build(request: BuildRequest) -> BuildResult:
     target = check_target(request.target_dir, "-o")  # a file, the working folder, foreign files: one line, no work
     die_choice(request)  # an unknown PDK or die, or a missing extra: one line, no work (and no import)
     _check_phases(request)
+    _check_pads(request)
     # refuse missing or mismatched weights before touching the output folder
     weights = stages.run("weights", lambda: load_design_weights(s, request.weights_path, request.random_seed))
     # the whole build goes into a staging folder beside the target, swapped in when complete (flows.staging)
@@ -450,6 +466,29 @@ def _check_phases(request: BuildRequest) -> None:
     if request.min_power and request.scenario.cascade is not None:
         raise OptincError(f"--min-power: {request.scenario.name} is a cascade; heater arms are chosen for single "
                           "OptINCs only for now")
+
+
+def _check_pads(request: BuildRequest) -> None:
+    """--pads: perimeter, or bumps:PITCH on a PDK with via, RDL and bump layers, at a pitch its rules allow; one line
+    otherwise, before any work."""
+    from optinc_pdk.pdk.adapters import DEFAULT_PDK
+    from optinc_pdk.pdk.rules import BUMP_LAYERS, has_bump_layers, min_bump_pitch
+    from optinc_pdk.spec.pads import parse_pads
+
+    pads = parse_pads(request.pads)
+    if not pads.bumps:
+        return
+    pdk = request.pdk or DEFAULT_PDK
+    if not has_bump_layers(pdk):
+        raise OptincError(f"--pads {request.pads}: the {pdk} PDK has no flip-chip layers ({', '.join(BUMP_LAYERS)}; "
+                          "its heaters have one metal layer and the die frame's bond pads): use --pads perimeter")
+    if pads.pitch_um < min_bump_pitch(pdk):
+        raise OptincError(f"--pads {request.pads}: the {pdk} rules need a bump pitch of at least {min_bump_pitch(pdk):g} "
+                          "µm (a bump is half a pitch across; UBM width and space in pdk/rules.py)")
+    if round(pads.pitch_um, 3) != pads.pitch_um:
+        raise OptincError(f"--pads {request.pads}: the bump pitch must lie on the 0.001 µm layout grid")
+    if request.phases == "fixed":
+        raise OptincError(f"--pads {request.pads}: a --phases fixed build has no heaters to bump")
 
 
 def die_choice(request: BuildRequest) -> tuple[tuple[str, float, float] | None, Any]:

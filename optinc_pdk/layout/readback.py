@@ -42,6 +42,21 @@ def top_cells(layout: kdb.Layout, path: str | Path = "") -> list[kdb.Cell]:
     return tops
 
 
+def shapes_near(layout: kdb.Layout, top: kdb.Cell, layer: int, where: kdb.Region,
+                cells: list[int] | None = None) -> kdb.Region:
+    """Shapes of ``layer`` under ``top`` (of ``cells`` only, when given) that overlap ``where``, flat: KLayout's
+    region search, which finds the few members of a large array that lie there without visiting the others."""
+    if where.is_empty():
+        return kdb.Region()
+    it = kdb.RecursiveShapeIterator(layout, top, layer, where, True)
+    if cells is not None:
+        it.unselect_all_cells()
+        it.select_cells(cells)
+    region = kdb.Region(it)
+    region.flatten()
+    return region
+
+
 def count_instances(layout: kdb.Layout, prefix: str = "mzi") -> int:
     """Instances of cells whose name starts with ``prefix`` under the top cells (all dies), arrays expanded.
 

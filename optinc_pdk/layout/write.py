@@ -26,6 +26,7 @@ from optinc_pdk.layout.validate import validate_description
 from optinc_pdk.spec.dies import DieSpec
 from optinc_pdk.spec.fixed_phases import FixedPhaseSpec
 from optinc_pdk.spec.geometry import DeviceGeometry
+from optinc_pdk.spec.pads import PadChoice
 
 FORMATS = ("gds", "oas")
 LAYOUT_FORMAT = "optinc-layout-1"
@@ -90,7 +91,8 @@ def die_top_name(name: str, institution: str | None = None) -> str:
 def build_layout(description: CircuitDescription | Block, name: str | None = None, labels: bool = False,
                  info: dict[str, Any] | None = None, geometry: DeviceGeometry | None = None,
                  die: tuple[str, float, float] | None = None, pdk: str | None = None, mount: DieSpec | None = None,
-                 institution: str | None = None, fixed: FixedPhaseSpec | None = None) -> BuiltLayout:
+                 institution: str | None = None, fixed: FixedPhaseSpec | None = None,
+                 pads: PadChoice | None = None) -> BuiltLayout:
     """Plan and draw the layout of ``description`` (its only input, with the device geometry).
 
     The top cell is named after the scenario and carries ``info``: scenario, weights digest and
@@ -103,6 +105,8 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     both, it is mounted when it fits one such frame and floorplanned onto ``die`` otherwise.
     With ``fixed`` every phase is drawn as a delay section of its level (``--phases fixed``; give the
     quantised description, ``circuit.quantise``); the optinc PDK without a die only, for now.
+    With ``pads`` bumps, a flip-chip bump array covers every die (or the design) and every heater is routed to
+    a bump of its own (``layout/bumps.py``); ``info["bumps"]`` records it.
     """
     from optinc_pdk.pdk.adapters import DEFAULT_PDK, get_adapter
 
@@ -112,8 +116,10 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
     top_block, name, g, base_info = _unpack(description, name, geometry)
     g = adapter.geometry(g)
     base_info.update({"pdk": adapter.name, "pdk_versions": adapter.versions()})
+    bumps = pads.pitch_um if pads is not None and pads.bumps else None
+    _check_bumps(adapter, bumps, mount)
     if die is not None and mount is None:
-        return _build_dies(top_block, name, g, {**base_info, **(info or {})}, die, adapter, fixed)
+        return _build_dies(top_block, name, g, {**base_info, **(info or {})}, die, adapter, fixed, bumps)
     if mount is not None:
         from optinc_pdk.layout.die import check_die
 
@@ -127,7 +133,8 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
             if labels:
                 raise OptincError(f"--labels: {reason}, so it is floorplanned onto dies; phase labels describe the "
                                   "unfolded layout: build without --labels")
-            return _build_dies(top_block, name, g, {**base_info, **(info or {}), "not_mounted": reason}, die, adapter)
+            return _build_dies(top_block, name, g, {**base_info, **(info or {}), "not_mounted": reason}, die, adapter,
+                               bumps)
 
     import gdsfactory as gf
 
@@ -152,6 +159,10 @@ def build_layout(description: CircuitDescription | Block, name: str | None = Non
         full_info = {**base_info, "phase_map": "", **(info or {}), "mzis": expected, "format": LAYOUT_FORMAT,
                      "width_um": plan.bbox.width, "height_um": plan.bbox.height, "crossings": total_crossings(plan),
                      **die_info}
+        if bumps is not None:
+            t_bumps = time.perf_counter()
+            full_info["bumps"] = _bumps_info(bumps, [_route_bumps(top, bumps, top.dbbox(), adapter, extra)])
+            timings["bumps_s"] = time.perf_counter() - t_bumps
         top.info.update(full_info)
     except BaseException:
         for cell in [top, *extra]:
@@ -176,6 +187,32 @@ def _place_design(top, design, plan: Plan, origin: tuple[float, float], adapter,
     mounted = mounter.mount(top, design, plan, origin)
     mounted["heater_routing"] = _route_heaters(top, mounter, g, adapter, extra)
     return tuple(-d for d in mounted["design_offset_um"]), {"die": mounted}  # plan point p lies at p + offset
+
+
+def _check_bumps(adapter, pitch: float | None, mount: DieSpec | None) -> None:
+    """One line when a bump array is asked of a PDK without the layers, or together with a foundry die frame."""
+    from optinc_pdk.pdk.rules import BUMP_LAYERS, has_bump_layers
+
+    if pitch is None:
+        return
+    if not has_bump_layers(adapter.name):
+        raise OptincError(f"--pads bumps: the {adapter.name} PDK has no {', '.join(BUMP_LAYERS)} layers (one metal "
+                          "layer, bond pads on the die frame): use --pads perimeter, or --pdk optinc")
+    if mount is not None:
+        raise OptincError(f"--pads bumps: the {mount.name} die frame brings its own bond pads: use --pads perimeter")
+
+
+def _route_bumps(cell, pitch: float, box, adapter, extra: list) -> dict:
+    """A bump array over ``box`` in ``cell``, its heaters routed to it (``layout/bumps.py``); named for the cell."""
+    from optinc_pdk.layout.bumps import route_bumps
+
+    return {"cell": cell.name, **route_bumps(cell, pitch, box, adapter.layers.text, adapter.name, extra)}
+
+
+def _bumps_info(pitch: float, per_die: list[dict]) -> dict:
+    """The build's bump record: pitch, totals and one entry per die (or one for the whole design)."""
+    return {"mode": "bumps", "pitch_um": pitch, "per_die": per_die, "sites": sum(d["sites"] for d in per_die),
+            "bumps_used": sum(d["bumps_used"] for d in per_die), "routed": all(d["routed"] for d in per_die)}
 
 
 def _route_heaters(top, mounter, g: DeviceGeometry, adapter, extra: list) -> dict:
@@ -233,7 +270,7 @@ def _plan_checked(top_block: Block, name: str, g: DeviceGeometry, packed_west: b
 
 
 def _build_dies(top_block: Block, name: str, g: DeviceGeometry, info: dict[str, Any], die: tuple[str, float, float],
-                adapter, fixed: FixedPhaseSpec | None = None) -> BuiltLayout:
+                adapter, fixed: FixedPhaseSpec | None = None, bumps: float | None = None) -> BuiltLayout:
     """The design cut onto dies: one top cell per die plan (frame, couplers, fan-outs, slices), drawn with
     ``adapter``'s cells on its layers, each named as the plan names it (``optinc area`` lists the same)."""
     from optinc_pdk.layout.floorplan import floorplan_of
@@ -261,10 +298,15 @@ def _build_dies(top_block: Block, name: str, g: DeviceGeometry, info: dict[str, 
     full_info = {"phase_map": "", **info, "mzis": expected, "format": LAYOUT_FORMAT,
                  "die": floorplan.die, "dies": len(dies), "width_um": plan.bbox.width, "height_um": plan.bbox.height,
                  "crossings": total_crossings(plan)}
+    timings["draw_s"] = time.perf_counter() - t0
+    extra: list = []
+    if bumps is not None:  # each die its own array, over its frame
+        t0 = time.perf_counter()
+        full_info["bumps"] = _bumps_info(bumps, [_route_bumps(cell, bumps, cell.dbbox(), adapter, extra) for cell in dies])
+        timings["bumps_s"] = time.perf_counter() - t0
     for d, cell in zip(floorplan.dies, dies):
         cell.info.update({**full_info, "die_index": d.index, "die_mzis": d.mzis})
-    timings["draw_s"] = time.perf_counter() - t0
-    return BuiltLayout(name, None, plan, planner, (0.0, 0.0), expected, full_info, timings, [], {}, floorplan, dies,
+    return BuiltLayout(name, None, plan, planner, (0.0, 0.0), expected, full_info, timings, extra, {}, floorplan, dies,
                        adapter=adapter)
 
 
@@ -305,7 +347,8 @@ def write_layout(description: CircuitDescription | Block, out_dir: str | Path, n
                  formats=FORMATS, png: bool = True, labels: bool = False, info: dict[str, Any] | None = None,
                  geometry: DeviceGeometry | None = None, netlists: bool = False,
                  die: tuple[str, float, float] | None = None, pdk: str | None = None, mount: DieSpec | None = None,
-                 institution: str | None = None, fixed: FixedPhaseSpec | None = None) -> LayoutResult:
+                 institution: str | None = None, fixed: FixedPhaseSpec | None = None,
+                 pads: PadChoice | None = None) -> LayoutResult:
     """Write ``<out_dir>/<name>.gds|.oas|.png|.footprint.json``; see the module docstring.
 
     With ``netlists``, also ``<out_dir>/netlists/<block>.pic.yml``: the whole design's hierarchical
@@ -317,7 +360,7 @@ def write_layout(description: CircuitDescription | Block, out_dir: str | Path, n
     if fixed is not None and netlists:
         raise OptincError("--phases fixed: the YAML netlists describe heater MZIs; build them with --phases tunable")
     built = build_layout(description, name, labels, info, geometry, die=die, pdk=pdk, mount=mount, institution=institution,
-                         fixed=fixed)
+                         fixed=fixed, pads=pads)
     out = Path(out_dir)
     try:
         return _write(built, out, formats, png, description if netlists else None)

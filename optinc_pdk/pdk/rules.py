@@ -9,6 +9,19 @@ minimums (cspdk 2.1, ``cspdk/model/constraints.json``: WG width 0.20 µm, space 
 dimensions follow (the directional-coupler gap is 0.2 µm); its heater and metal rules are our own
 statement for a TiN heater under a routing metal, set below the drawn 2 µm heater and 10 µm pads.
 
+Flip-chip layers of the optinc PDK (``--pads bumps:PITCH``, ``layout/bumps.py``): a via from the heater
+metal up (VIA1 44/0), one redistribution metal (M2 45/0, the RDL) and the under-bump metallisation
+(UBM 46/0). Their rules are our statement for a wafer-level RDL and copper-pillar microbumps, not a
+foundry's deck:
+
+* VIA1 width and space 2 µm, inside METAL and inside M2: a polymer-passivation via of a wafer-level
+  RDL is a few µm (2 µm is the small end; 5–10 µm is common on coarser RDL);
+* M2 width and space 2 µm: the 2/2 µm line/space of fine-pitch RDL (fan-out and interposer RDLs reach
+  2/2 µm; 5/5–10/10 µm is the mainstream), the finest line the traces here need;
+* UBM width and space 10 µm, inside M2: the smallest microbumps in volume use are about 10 µm across
+  at 20 µm pitch; a microbump is about half its pitch across (25 µm at 50 µm, 20 µm at 40 µm), which is
+  how ``layout/bumps.py`` draws them, so the smallest pitch the table allows is width + space (20 µm,
+  ``min_bump_pitch``).
 CORNERSTONE si220 (``--pdk cornerstone-si220``): cspdk 2.1 ships only the waveguide minimums
 (``cspdk/model/constraints.json``: WG width and space 0.20 µm). The heater filament (39/0) and contact
 pad / routing metal (41/0) minimums come from CORNERSTONE's own pre-DRC deck for its passive SOI
@@ -46,6 +59,8 @@ class Rule:
 
 _CORNERSTONE = "CORNERSTONE si220 strip minimum (cspdk 2.1 model/constraints.json)"
 _OPTINC = "optinc PDK statement (heater/metal process, below the drawn dimensions)"
+_RDL = "optinc PDK statement: fine-pitch wafer-level RDL, 2/2 µm line/space (assumption, no foundry deck)"
+_BUMP = "optinc PDK statement: microbumps about 10 µm across at 20 µm pitch at the smallest (assumption)"
 
 OPTINC_RULES: tuple[Rule, ...] = (
     Rule("width", "WG", 0.20, source=_CORNERSTONE),
@@ -55,6 +70,15 @@ OPTINC_RULES: tuple[Rule, ...] = (
     Rule("width", "METAL", 2.0, source=_OPTINC),
     Rule("space", "METAL", 2.0, source=_OPTINC),
     Rule("inside", "METAL", other="HEATER", source="optinc PDK: every contact pad sits on its heater"),
+    Rule("width", "VIA1", 2.0, source=_RDL),
+    Rule("space", "VIA1", 2.0, source=_RDL),
+    Rule("inside", "VIA1", other="METAL", source="optinc PDK: a via lands on heater metal"),
+    Rule("inside", "VIA1", other="M2", source="optinc PDK: a via is covered by the RDL"),
+    Rule("width", "M2", 2.0, source=_RDL),
+    Rule("space", "M2", 2.0, source=_RDL),
+    Rule("width", "UBM", 10.0, source=_BUMP),
+    Rule("space", "UBM", 10.0, source=_BUMP),
+    Rule("inside", "UBM", other="M2", source="optinc PDK: every bump sits on an RDL capture pad"),
 )
 
 _CS_DECK = "CORNERSTONE pre-DRC deck v3.1 (cornerstone-pdk Si_220nm_passive/drc_rules.lydrc)"
@@ -73,7 +97,7 @@ RULES_BY_PDK: dict[str, tuple[Rule, ...]] = {"optinc": OPTINC_RULES, "cornerston
 
 #: GDS layer of each rule layer name, per PDK (optinc: ``pdk/tech.py``'s LAYER; CORNERSTONE: cspdk's LAYER)
 LAYERS_BY_PDK: dict[str, dict[str, tuple[int, int]]] = {
-    "optinc": {"WG": (1, 0), "HEATER": (39, 0), "METAL": (41, 0)},
+    "optinc": {"WG": (1, 0), "HEATER": (39, 0), "METAL": (41, 0), "VIA1": (44, 0), "M2": (45, 0), "UBM": (46, 0)},
     "cornerstone-si220": {"WG": (3, 0), "HEATER": (39, 0), "PAD": (41, 0)},
 }
 
@@ -104,3 +128,22 @@ def min_space(pdk: str, layer: tuple[int, int]) -> float:
     """The PDK's minimum spacing (µm) on the GDS ``layer`` (0 where its table has none)."""
     names = {name for name, gds in LAYERS_BY_PDK.get(pdk, {}).items() if gds == tuple(layer)}
     return max((r.value for r in RULES_BY_PDK.get(pdk, ()) if r.kind == "space" and r.layer in names), default=0.0)
+
+
+def rule_value(pdk: str, kind: str, layer_name: str) -> float:
+    """The value of the ``kind`` rule on ``layer_name`` in ``pdk``'s table (0 where it has none)."""
+    return max((r.value for r in RULES_BY_PDK.get(pdk, ()) if r.kind == kind and r.layer == layer_name), default=0.0)
+
+
+#: the layers a flip-chip bump array needs (``--pads bumps:PITCH``); a PDK without them cannot take bumps
+BUMP_LAYERS = ("VIA1", "M2", "UBM")
+
+
+def has_bump_layers(pdk: str) -> bool:
+    return all(name in LAYERS_BY_PDK.get(pdk, {}) for name in BUMP_LAYERS)
+
+
+def min_bump_pitch(pdk: str) -> float:
+    """The smallest bump pitch (µm) the rules allow: a bump is drawn half a pitch across, so both its width and
+    its space to the next bump are half the pitch; the pitch must hold the larger of twice each rule."""
+    return 2 * max(rule_value(pdk, "width", "UBM"), rule_value(pdk, "space", "UBM"))

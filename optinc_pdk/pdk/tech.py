@@ -28,6 +28,9 @@ class LayerMapOptinc(LayerMap):
     WG: Layer = (1, 0)  # type: ignore[assignment]  # silicon strip waveguide core
     HEATER: Layer = (39, 0)  # type: ignore[assignment]  # TiN thermo-optic heater
     METAL: Layer = (41, 0)  # type: ignore[assignment]  # routing metal and contact pads
+    VIA1: Layer = (44, 0)  # type: ignore[assignment]  # via from METAL up to the redistribution layer (flip-chip)
+    M2: Layer = (45, 0)  # type: ignore[assignment]  # redistribution metal (RDL): bump capture pads and traces
+    UBM: Layer = (46, 0)  # type: ignore[assignment]  # under-bump metallisation: one per flip-chip bump site
     NONLINEAR: Layer = (60, 0)  # type: ignore[assignment]  # nonlinear-unit black box
     TEXT: Layer = (66, 0)  # type: ignore[assignment]  # human-readable labels
     FLOORPLAN: Layer = (99, 0)  # type: ignore[assignment]

@@ -22,6 +22,9 @@ def pads_lines(report: dict) -> list[str]:
     signoff = report.get("signoff")
     if not signoff:
         return []
+    pads = signoff.get("pads") or {"mode": "perimeter"}
+    if pads["mode"] == "bumps":
+        return _bump_lines(report, signoff, pads)
     lines = [f"Heaters (one pad each, one shared ground; from the circuit description): {signoff['heaters']}, "
              f"so {signoff['pads_needed']} bond pads needed.", ""]
     electrical = report.get("electrical")
@@ -37,6 +40,30 @@ def pads_lines(report: dict) -> list[str]:
         verdict = "tapeout-ready" if die["tapeout_ready"] else "not tapeout-ready: " + "; ".join(die["blockers"])
         lines.append(f"| {die['die'] or '(no die)'} | {die['heaters']} | {die['pads_needed']} | {die['pads_available']} "
                      f"| {'yes' if die['routed'] else 'no'} | {verdict} |")
+    return lines + [""]
+
+
+def _bump_lines(report: dict, signoff: dict, pads: dict) -> list[str]:
+    """The flip-chip form: pads are bumps at a pitch, per die sites available, bumps needed and used."""
+    lines = [f"Pads: flip-chip bumps at {pads['pitch_um']:g} µm pitch (`--pads bumps:{pads['pitch_um']:g}`, "
+             "`optinc_pdk/layout/bumps.py`). Every heater has a signal bump and a ground bump of its own (heaters drawn "
+             "end to end share their ground end's bump); the ground bumps are joined by the package's ground plane, "
+             f"not on the die. Heaters: {signoff['heaters']}, bumps needed: {signoff['pads_needed']}.", ""]
+    electrical = report.get("electrical")
+    if electrical:
+        lines += [f"Electrical nets extracted from the written layout (heater metal, via, RDL, bump; "
+                  f"`optinc_pdk.layout.nets.check_bump_nets`): {electrical['heaters_found']} of "
+                  f"{electrical['heaters_expected']} heaters found, {electrical['own_pad']} with a signal bump of their "
+                  f"own, {electrical['on_ground']} with one end on a ground bump ({electrical['ground_pads']} ground "
+                  f"bumps), {electrical['shorted_pads']} nets without exactly one bump: "
+                  f"**{electrical['mismatches']} mismatches**.", ""]
+    lines += ["| die | heaters | bumps needed | bump sites | bumps used | routed | verdict |",
+              "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    for die in signoff["dies"]:
+        verdict = "tapeout-ready" if die["tapeout_ready"] else "not tapeout-ready: " + "; ".join(die["blockers"])
+        lines.append(f"| {die['die']} | {die['heaters']} | {die['pads_needed']} | {die['pads_available']} | "
+                     f"{die['pads_used']} | {'yes' if die['routed'] else 'no: ' + (die['why_not_routed'] or '')} | "
+                     f"{verdict} |")
     return lines + [""]
 
 
