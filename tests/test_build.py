@@ -190,3 +190,8 @@ def test_the_b8n4_build_is_drc_clean_and_reports_crossings_and_its_link_budget(b
     assert budget["design_db"] == pytest.approx(20 * math.log10(report["verification"]["receiver_gain"]))
     assert (out / "plots" / "worst_route_loss.png").is_file()
     assert "## Signoff" in (out / "report.md").read_text()
+    # the system verdict is the link budget's: the laser a server needs against what it launches
+    system = report["signoff"]["system"]
+    assert system["works_passively"] == (budget["laser_dbm_per_server"] <= budget["max_launch_dbm"]) is False
+    assert f"{budget['laser_dbm_per_server']:.1f} dBm of laser per server" in system["why_not"]
+    assert "System: **does not work passively**" in (out / "report.md").read_text()

@@ -124,6 +124,21 @@ def test_budget_of_a_small_optinc_adds_up():
     assert sum(budget["crossings"].values()) >= worst["crossings"]
 
 
+def test_system_verdict_is_the_laser_a_server_needs_against_what_it_launches():
+    """The signoff's system verdict flips exactly where the needed laser power crosses the maximum launch."""
+    from optinc_pdk.analysis.pads import system_verdict
+
+    scenario = tiny_scenario(name="budget", servers=2, widths=(4, 6, 4), approx=())
+    description = build_description(scenario, random_weights(scenario, SEED))
+    needed = link_budget(description, BudgetSpec())["laser_dbm_per_server"]
+    for margin, works in ((0.5, True), (-0.5, False)):
+        budget = link_budget(description, BudgetSpec(receiver=LinkReceiver(max_launch_dbm=needed + margin)))
+        verdict = system_verdict(budget)
+        assert verdict["works_passively"] is works and verdict["laser_dbm_per_server"] == pytest.approx(needed)
+        assert (verdict["why_not"] == "") is works
+    assert system_verdict(None) is None
+
+
 def test_losses_come_from_the_scenario():
     scenario = tiny_scenario(name="budget", servers=2, widths=(4, 6, 4), approx=())
     description = build_description(scenario, random_weights(scenario, SEED))

@@ -104,3 +104,17 @@ def signoff(top: Block, report: dict, fixed_phases: bool = False) -> dict:
             "optical_connection_mismatches": (optical.get("ports") or {}).get("mismatches") if optical else None,
             "electrical_mismatches": (report.get("electrical") or {}).get("mismatches"),
             "tapeout_ready": all(d["tapeout_ready"] for d in dies)}
+
+
+def system_verdict(budget: dict | None) -> dict | None:
+    """Whether the chip works as a system, from its link budget (``analysis.link_budget``): the dies' verdicts say
+    whether the layout can be taped out, this one whether light reaches every receiver from a laser a server can
+    launch, passively (no optical gain or O-E-O regeneration between the stages)."""
+    if not budget:
+        return None
+    laser, limit = budget["laser_dbm_per_server"], budget["max_launch_dbm"]
+    works = bool(budget["passive_ok"])
+    why = ("" if works else f"needs {laser:.1f} dBm of laser per server, more than the {limit:g} dBm a server launches: "
+           f"optical gain or O-E-O regeneration between stages ({len(budget['regeneration'])} places in the link budget)")
+    return {"works_passively": works, "laser_dbm_per_server": laser, "max_launch_dbm": limit,
+            "worst_excess_db": budget["worst_excess_db"], "why_not": why}

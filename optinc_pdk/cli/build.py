@@ -198,6 +198,12 @@ def _signoff_rows(report: dict) -> list[list[str]]:
         first = next((d for d in dies if not d["tapeout_ready"]), None)
         why = "" if first is None else f" ({first['die'] or 'no die'}: {'; '.join(first['blockers'])})"
         rows.append(["tapeout", f"{ready} of {len(dies)} dies ready, {signoff['pads_needed']} pads needed{why}"])
+    system = signoff.get("system")
+    if system:
+        rows.append(["system", f"works passively ({system['laser_dbm_per_server']:.1f} dBm of laser per server)"
+                     if system["works_passively"] else
+                     f"does not work passively: {system['laser_dbm_per_server']:.1f} dBm of laser per server needed, at "
+                     f"most {system['max_launch_dbm']:g} dBm launched (the report's link budget says where gain is needed)"])
     return rows
 
 

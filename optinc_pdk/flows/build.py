@@ -202,6 +202,7 @@ class SingleDesign:
                                               description if self.request.min_power else None)
         body["manufacturability"] = manufacturability(body["weights"], self.scenario.name)
         body["link_budget"] = link_budget(description, self._budget())
+        _judge_system(body)
         body["report_files"] = write_report(body, out_dir, area, meshes_to_plot(description))
         return body
 
@@ -272,9 +273,18 @@ class CascadeDesign(SingleDesign):
         body["weights"]["random"] = self.request.random_seed is not None
         body["manufacturability"] = cascade_manufacturability(body["weights"], self.scenario.name)
         body["link_budget"] = link_budget(description, self.scenario.budget)
+        _judge_system(body)
         body["description"] = self.counts
         body["report_files"] = write_cascade_report(body, out_dir, self.scenario)
         return body
+
+
+def _judge_system(body: dict) -> None:
+    """The signoff's system verdict from the link budget, beside the dies' layout verdicts."""
+    from optinc_pdk.analysis.pads import system_verdict
+
+    if body.get("signoff") is not None:
+        body["signoff"]["system"] = system_verdict(body.get("link_budget"))
 
 
 def meshes_to_plot(description, per_layer: int = 64) -> list[tuple]:

@@ -70,7 +70,22 @@ def _bump_lines(report: dict, signoff: dict, pads: dict) -> list[str]:
 def signoff_lines(report: dict) -> list[str]:
     """Markdown of the signoff section (empty when the build ran none of its checks)."""
     body = pads_lines(report) + drc_lines(report.get("drc")) + budget_lines(report.get("link_budget"))
-    return ["## Signoff", "", *body] if body else []
+    return ["## Signoff", "", *verdict_lines(report.get("signoff")), *body] if body else []
+
+
+def verdict_lines(signoff: dict | None) -> list[str]:
+    """Two answers first: can the layout be taped out (per die), and does the chip work as a system (link budget)."""
+    if not signoff or not signoff.get("dies"):
+        return []
+    dies = signoff["dies"]
+    ready = sum(d["tapeout_ready"] for d in dies)
+    lines = [f"**Verdict.** Layout: {ready} of {len(dies)} dies tapeout-ready (pads, routing, DRC, connectivity; the "
+             "table below gives each die's blockers)."]
+    system = signoff.get("system")
+    if system:
+        lines[0] += (" System: works passively, " f"{system['laser_dbm_per_server']:.1f} dBm of laser per server."
+                     if system["works_passively"] else f" System: **does not work passively**: {system['why_not']}.")
+    return lines + [""]
 
 
 def budget_lines(budget: dict | None) -> list[str]:
