@@ -117,3 +117,23 @@ def test_report_database_and_deck_are_written_from_the_table(tmp_path):
 def test_unknown_pdk_has_no_rules():
     with pytest.raises(KeyError, match="no design rules"):
         rules_for("nonesuch")
+
+
+def test_every_die_of_a_several_top_layout_is_checked_in_deep_mode(tmp_path):
+    """A floorplanned build has one top cell per die. Metal pieces that overlap (a lead on its pad) are width
+    candidates on the unmerged pieces and are confirmed on the merged shapes; that second look must work on
+    every die, not only the first (one shared deep-shape store made KLayout refuse it on die 1)."""
+    layout = kdb.Layout()
+    layout.dbu = 0.001
+    for die, narrow in (("die0", False), ("die1", True)):
+        top = layout.create_cell(die)
+        _box(layout, top, HEATER, 0, 0, 40, 20)
+        _box(layout, top, METAL, 0, 0, 10, 10)  # a contact pad on its heater
+        _box(layout, top, METAL, 4, 0, 5, 10)  # a 1 µm lead lying on the pad: a candidate, clean once merged
+        if narrow:
+            _box(layout, top, METAL, 20, 0, 21, 10)  # a 1 µm lead on its own: too narrow (2 µm)
+    path = tmp_path / "dies.gds"
+    layout.write(str(path))
+    counts = run_drc(str(path)).counts
+    assert counts["METAL.width.2um"] == 1
+    assert sum(counts.values()) == 1

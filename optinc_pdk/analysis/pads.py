@@ -64,9 +64,10 @@ def _dies(report: dict, heaters: int) -> list[dict]:
                  "pads_available": mounted["bond_pads"], "routed": bool(routing.get("routed")),
                  "why_not_routed": routing.get("why")}]
     floorplan = layout.get("floorplan")
-    if floorplan is not None:  # optinc-PDK dies: edge couplers, no bond pads drawn
+    if floorplan is not None:  # floorplanned dies (either PDK): edge couplers, no bond pads drawn
         return [{"die": d["cell"], "heaters": d["heaters"], "pads_needed": pads_for(d["heaters"]), "pads_available": 0,
-                 "routed": d["heaters"] == 0, "why_not_routed": "the optinc die frame draws no bond pads"}
+                 "routed": d["heaters"] == 0, "why_not_routed": "a floorplanned die draws edge couplers and no bond pads: "
+                 "--pads bumps:PITCH puts a bump array on it (optinc PDK)"}
                 for d in floorplan["per_die"]]
     return [{"die": None, "heaters": heaters, "pads_needed": pads_for(heaters), "pads_available": 0,
              "routed": heaters == 0, "why_not_routed": "no die (--die) to route to"}]

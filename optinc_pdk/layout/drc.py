@@ -363,9 +363,13 @@ def run_drc(path: str | Path, pdk: str = "optinc", lyrdb: Path | None = None, de
     layout = read_layout(path)
     tops = top_cells(layout, path)  # one, or one per die of a floorplanned build
     rules = rules_for(pdk)
-    store = kdb.DeepShapeStore()
     found: dict[str, list[tuple[str, kdb.EdgePairs]]] = {rule.name: [] for rule in rules}
+    stores = []  # one per top cell, all kept until the counts are read: the findings live in them
     for top in tops:
+        # a store that holds two tops' shapes is not "singular", and KLayout refuses operations such as
+        # ``interacting`` on its regions (b8n4 on CORNERSTONE reticle dies crashed so)
+        store = kdb.DeepShapeStore()
+        stores.append(store)
         cache: dict = {}  # one die's array-layer regions, shared by its rules
         for rule in rules:
             run = _hierarchical if rule.layer in HIERARCHICAL_LAYERS and rule.kind != "inside" else None
