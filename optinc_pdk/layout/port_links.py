@@ -55,6 +55,7 @@ from scipy.sparse.csgraph import connected_components
 from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.connectivity import WAVEGUIDE_LAYER, WIDTH_SLACK_DBU
+from optinc_pdk.layout.floorplan import Floorplan
 from optinc_pdk.layout.netlists import GRID_UM, Level, composite_level, leaf_level
 from optinc_pdk.layout.plan import Plan
 from optinc_pdk.layout.planner import Planner
@@ -371,24 +372,67 @@ def map_blocks(layout: kdb.Layout, top: Block, planner: Planner) -> tuple[list[t
     before their parents; and the blocks whose cell is not where the plan puts it."""
     order: list[tuple[int, Block, Plan]] = []
     missing: list[str] = []
-    seen: set[str] = set()
     root = _design_cell(layout, top, planner)
     if root is None:
         return order, [top.name]
-
-    def visit(block: Block, plan: Plan, index: int) -> None:  # depth-first, a block after its children
-        seen.add(plan.key)
-        if isinstance(block, Composite):
-            members = _members(layout, layout.cell(index))
-            for child, child_plan, offset in _child_offsets(block, plan, planner, layout.dbu):
-                if offset not in members:
-                    missing.append(child.name)
-                elif child_plan.key not in seen:
-                    visit(child, child_plan, _drawn_as(layout, members[offset], child_plan))
-        order.append((index, block, plan))
-
-    visit(top, planner.plan(top), root)
+    _walk_block(layout, top, planner.plan(top), root, planner, order, missing, set())
     return order, missing
+
+
+def _walk_block(layout: kdb.Layout, block: Block, plan: Plan, index: int, planner: Planner,
+                order: list[tuple[int, Block, Plan]], missing: list[str], seen: set[str]) -> None:
+    """``block`` drawn as cell ``index`` and its children found by placement, depth-first, a block after its
+    children, each distinct plan once (``seen``), into ``order``; a child not where the plan puts it into ``missing``."""
+    seen.add(plan.key)
+    if isinstance(block, Composite):
+        members = _members(layout, layout.cell(index))
+        for child, child_plan, offset in _child_offsets(block, plan, planner, layout.dbu):
+            if offset not in members:
+                missing.append(child.name)
+            elif child_plan.key not in seen:
+                _walk_block(layout, child, child_plan, _drawn_as(layout, members[offset], child_plan), planner, order,
+                            missing, seen)
+    order.append((index, block, plan))
+
+
+def die_blocks(layout: kdb.Layout, top: Block, planner: Planner, dies: list[tuple[str, Plan]]
+               ) -> tuple[list[tuple[int, Block, Plan]], list[str], int]:
+    """The description's blocks a die build draws whole, found below the die top cells (``dies``: cell name, die
+    plan) by the plans' placements: (layout cell, block, plan) as :func:`map_blocks` gives; the placements not
+    where their plan puts them; and how many distinct cut cells (die, slices, fan-outs, U-turns) were walked,
+    which this check does not compare (their waveguides are the open-ends count's)."""
+    from optinc_pdk.layout.draw import plan_origin
+
+    whole = {planner.plan(block).key: block for block in top.walk()}
+    order: list[tuple[int, Block, Plan]] = []
+    missing: list[str] = []
+    seen: set[str] = set()
+    cut: set[str] = set()
+
+    def visit(plan: Plan, index: int) -> None:
+        if plan.key in seen or plan.key in cut:
+            return
+        if plan.key in whole:
+            _walk_block(layout, whole[plan.key], plan, index, planner, order, missing, seen)
+            return
+        cut.add(plan.key)
+        ox, oy = plan_origin(plan)
+        members = _members(layout, layout.cell(index))
+        for place in plan.children:
+            cx, cy = plan_origin(place.plan)
+            offset = (round((place.x + cx - ox) / layout.dbu), round((place.y + cy - oy) / layout.dbu))
+            if offset not in members:
+                missing.append(f"{plan.name}/{place.name}")
+            else:
+                visit(place.plan, _drawn_as(layout, members[offset], place.plan))
+
+    for name, plan in dies:
+        cell = layout.cell(name)
+        if cell is None:
+            missing.append(name)
+        else:
+            visit(plan, cell.cell_index())
+    return order, missing, len(cut)
 
 
 def _undrawn_devices(extractor: Extractor) -> set[str]:
@@ -449,6 +493,7 @@ class PortCheck:
     wiring_mismatches: int  # pairs described and not drawn, or drawn and not described
     wiring_wrong: list[str]
     seconds: float
+    cut_cells: int | None = None  # a die build: distinct cut cells (dies, slices, fan-outs, U-turns) not compared
 
     @property
     def ok(self) -> bool:
@@ -457,7 +502,8 @@ class PortCheck:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "blocks": self.blocks, "connections": self.connections, "mismatches": self.mismatches,
                 "missing": self.missing, "extra": self.extra, "unplaced": self.unplaced, "wiring": self.wiring,
-                "wiring_mismatches": self.wiring_mismatches, "wiring_wrong": self.wiring_wrong, "seconds": self.seconds}
+                "wiring_mismatches": self.wiring_mismatches, "wiring_wrong": self.wiring_wrong, "seconds": self.seconds,
+                **({"cut_cells": self.cut_cells} if self.cut_cells is not None else {})}
 
 
 def _channel_ends(block: Composite, plan: Plan, planner: Planner, origin_nm: tuple[int, int]) -> dict[tuple, set]:
@@ -533,10 +579,27 @@ def _readable(block: Block, links: tuple) -> str:
 def compare_links(layout: kdb.Layout, top: Block, planner: Planner, width_um: float,
                   layer: tuple[int, int] = WAVEGUIDE_LAYER, examples: int = 5) -> PortCheck:
     """Extract every distinct block cell's connections from ``layout`` and compare them with the block's netlist."""
-    from optinc_pdk.layout.draw import plan_origin
-
     start = time.perf_counter()
     order, unplaced = map_blocks(layout, top, planner)
+    return _compare(layout, order, unplaced, planner, width_um, layer, examples, start)
+
+
+def compare_die_links(layout: kdb.Layout, top: Block, planner: Planner, dies: list[tuple[str, Plan]], width_um: float,
+                      layer: tuple[int, int] = WAVEGUIDE_LAYER, examples: int = 5) -> PortCheck:
+    """:func:`compare_links` for a die build: every block cell the dies draw whole (``die_blocks``; ``planner``: the
+    floorplan's, packed) against its netlist; the cut cells between them are counted, not compared."""
+    start = time.perf_counter()
+    order, unplaced, cut = die_blocks(layout, top, planner, dies)
+    result = _compare(layout, order, unplaced, planner, width_um, layer, examples, start)
+    result.cut_cells = cut
+    return result
+
+
+def _compare(layout: kdb.Layout, order: list[tuple[int, Block, Plan]], unplaced: list[str], planner: Planner,
+             width_um: float, layer: tuple[int, int], examples: int, start: float) -> PortCheck:
+    """Each mapped block cell's extracted connections against its block netlist, children before parents."""
+    from optinc_pdk.layout.draw import plan_origin
+
     g = planner.geometry
     levels = [composite_level(block, plan, planner) if isinstance(block, Composite)
               else leaf_level(block, plan, g, phases=False) for _, block, plan in order]
@@ -578,6 +641,13 @@ def check_port_links(path: str | Path, top: Block, planner: Planner, width_um: f
                      layer: tuple[int, int] = WAVEGUIDE_LAYER) -> PortCheck:
     """:func:`compare_links` on the layout written at ``path``."""
     return compare_links(read_layout(path), top, planner, width_um, layer)
+
+
+def check_die_links(path: str | Path, top: Block, planner: Planner, floorplan: Floorplan, width_um: float,
+                    layer: tuple[int, int] = WAVEGUIDE_LAYER) -> PortCheck:
+    """:func:`compare_die_links` on the die build written at ``path`` (``floorplan``: the plan it was drawn from)."""
+    return compare_die_links(read_layout(path), top, planner, [(die.name, die.plan) for die in floorplan.dies], width_um,
+                             layer)
 
 
 def require_linked(result: PortCheck, path: str | Path) -> None:
