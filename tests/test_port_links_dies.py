@@ -102,3 +102,6 @@ def test_the_die_build_reports_its_blocks_covered(tmp_path):
     ports = json.loads((tmp_path / "dies" / "report.json").read_text())["connectivity"]["ports"]
     assert result.verified and ports["covered"] == "blocks" and ports["ok"] and ports["mismatches"] == 0
     assert ports["blocks"] > 0 and ports["cut_cells"] > 0 and "open-ends" in ports["not_compared"]
+    text = (tmp_path / "dies" / "report.md").read_text()
+    assert (f"every block cell the dies draw whole against its netlist): {ports['connections']} connections checked in "
+            f"{ports['blocks']} block cells; {ports['cut_cells']} cut cells not compared") in text
