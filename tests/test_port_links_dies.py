@@ -16,7 +16,7 @@ from optinc_pdk.flows.build import BuildRequest, build
 from optinc_pdk.layout import write_layout
 from optinc_pdk.layout.floorplan import floorplan_of, parse_die
 from optinc_pdk.layout.planner import Planner
-from optinc_pdk.layout.port_links import check_die_links, compare_die_links
+from optinc_pdk.layout.port_links import check_die_links, compare_die_links, compare_links
 from optinc_pdk.layout.readback import read_layout
 from optinc_pdk.spec.scenario import scenario_from_dict
 
@@ -105,3 +105,36 @@ def test_the_die_build_reports_its_blocks_covered(tmp_path):
     text = (tmp_path / "dies" / "report.md").read_text()
     assert (f"every block cell the dies draw whole against its netlist): {ports['connections']} connections checked in "
             f"{ports['blocks']} block cells; {ports['cut_cells']} cut cells not compared") in text
+
+
+@pytest.fixture(scope="module")
+def fixed(tmp_path_factory):
+    scenario = scenario_from_dict(SMALL)
+    description = build_description(scenario, random_weights(scenario, 1))
+    spec = scenario.fixed_phases
+    result = write_layout(description, tmp_path_factory.mktemp("fixed"), formats=("gds",), png=False, fixed=spec)
+    return description, Planner(scenario.device, fixed=spec), result.paths["gds"]
+
+
+def test_a_fixed_build_connects_its_delay_sections_in_their_frames(fixed):
+    """``--phases fixed``: each delay section fills its MZI frame's open slot; the frame's end in the slot meets it."""
+    description, planner, gds = fixed
+    result = compare_links(read_layout(gds), description.top, planner, WIDTH)
+    assert result.ok and result.mismatches == 0 and result.wiring_mismatches == 0, result.to_dict()
+    assert result.blocks == len({planner.plan(block).key for block in description.top.walk()})
+
+
+def test_a_missing_delay_section_in_a_fixed_build_is_found(fixed):
+    """A θ delay taken out of its slot: the two connections it made with its frame are missing, and the frame's two
+    ends are found alone."""
+    description, planner, gds = fixed
+    layout = read_layout(gds)
+    column = next(cell for cell in layout.each_cell() if cell.name.startswith("mesh_column_n2"))
+    delays = sorted((inst for inst in column.each_inst() if layout.cell(inst.cell_index).name.startswith("phase_delay")),
+                    key=lambda inst: inst.trans.disp.x)
+    placed = sum(inst.size() for parent in layout.each_cell() for inst in parent.each_inst()
+                 if inst.cell_index == column.cell_index())
+    delays[-1].delete()  # the θ delay: between the two couplers, both its ends on the frame
+    result = compare_links(layout, description.top, planner, WIDTH, examples=50)
+    assert placed == 1 and not result.ok and result.mismatches == 2 + 2, result.to_dict()
+    assert all("phase_delay port" in text for text in result.missing)

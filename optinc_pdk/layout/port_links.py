@@ -72,6 +72,7 @@ from optinc_pdk.pdk.ports import east_port, west_port
 
 WIRE_CELLS = ("straight", "sbend")  # netlist instances that are waveguide, collapsed into connections
 CROSSING_PREFIX = "crossing"
+FILLERS = ("phase_delay",)  # cells drawn in another device's open slot: a fixed build's delay sections
 _EMPTY = np.zeros((0, 4), np.int64)
 
 
@@ -284,8 +285,11 @@ def reference_links(level: Level, kinds: dict[str, str], origin_nm: tuple[int, i
     refs: dict[str, int] = {}
     where: list[tuple] = []
     pairs = []
+    frames = _frames(level, wire)
     for (x, y), placed in level.points.items():
         members = [(ref, angle) for ref, angle in placed if ref.split(",", 1)[0] not in empty and ref not in undrawn]
+        if frames is not None:
+            members = _fill_slots(members, x, y, level, frames)
         for ref, angle in members:
             refs[ref] = len(where)
             where.append((x - origin_nm[0], y - origin_nm[1], angle % 360))
@@ -307,6 +311,44 @@ def reference_links(level: Level, kinds: dict[str, str], origin_nm: tuple[int, i
             continue
         keys.setdefault(int(label[i]), []).append(("f", *where[i], "") if name in wire else ("t", *where[i], kinds[name]))
     return Counter(tuple(sorted(v)) for v in keys.values())
+
+
+def _frames(level: Level, wire: set[str]) -> tuple[list[str], np.ndarray] | None:
+    """Where a block has slot fillers (``FILLERS``): every other device instance and the box its ports span (x0, x1,
+    y0, y1, grid units); None without fillers."""
+    if not any(entry["component"] in FILLERS for entry in level.instances.values()):
+        return None
+    spans: dict[str, list] = {}
+    for (x, y), placed in level.points.items():
+        for ref, _ in placed:
+            name = ref.split(",", 1)[0]
+            if name not in wire and level.instances[name]["component"] not in FILLERS:
+                spans.setdefault(name, []).append((x, y))
+    names = list(spans)
+    boxes = np.array([[min(p[0] for p in spans[n]), max(p[0] for p in spans[n]), min(p[1] for p in spans[n]),
+                       max(p[1] for p in spans[n])] for n in names], np.int64).reshape(-1, 4)
+    return names, boxes
+
+
+def _fill_slots(members: list[tuple[str, int]], x: int, y: int, level: Level,
+                frames: tuple[list[str], np.ndarray]) -> list[tuple[str, int]]:
+    """A fixed build's delay sections lie in the open slots of their MZI frames (``mzis.py``), which the block
+    netlist does not draw: where a filler's port and a frame's port face the same way, the slot opens there and the
+    filler's port is the one drawn; a filler's port inside a frame that faces no port meets the frame's own waveguide
+    end there (a terminal of the frame, facing it)."""
+    fillers = [(ref, angle) for ref, angle in members if level.instances[ref.split(",", 1)[0]]["component"] in FILLERS]
+    if not fillers:
+        return members
+    facing = {angle % 360 for _, angle in fillers}
+    kept = [(ref, angle) for ref, angle in members if (ref, angle) in fillers or angle % 360 not in facing]
+    names, boxes = frames
+    for ref, angle in fillers:
+        if any(abs(other - angle) == 180 for _, other in kept):
+            continue
+        inside = np.flatnonzero((boxes[:, 0] < x) & (x < boxes[:, 1]) & (boxes[:, 2] <= y) & (y <= boxes[:, 3]))
+        if inside.size:
+            kept.append((f"{names[inside[0]]},slot:{ref}", (angle + 180) % 360))
+    return kept
 
 
 def _empty_instances(level: Level) -> set[str]:
@@ -458,8 +500,18 @@ def _undrawn_ports(level: Level, plan: Plan, undrawn: set[str]) -> set[str]:
     channel: the unused side of an attenuator column wider on one side)."""
     n_in, n_out = plan.west_y.size, plan.east_y.size
     names = [west_port(c, n_in) for c in range(n_in)] + [east_port(j, n_in, n_out) for j in range(n_out)]
+    at = [(0.0, y, 180) for y in plan.west_y.tolist()] + [(plan.width, y, 0) for y in plan.east_y.tolist()]
     ports = level.netlist(plan.west_y, plan.east_y, plan.width)["ports"]
-    return {name for name in names if name not in ports or ports[name] in undrawn}
+    return {name for name, (x, y, angle) in zip(names, at)
+            if (name not in ports or ports[name] in undrawn) and not _filler_at(level, x, y, angle)}
+
+
+def _filler_at(level: Level, x: float, y: float, angle: int) -> bool:
+    """A slot filler's port faces out of the block at (x, y) µm: the block's port, drawn by the filler (its frame's
+    port there is the open slot, ``_fill_slots``)."""
+    placed = level.points.get((round(x / GRID_UM), round(y / GRID_UM)), [])
+    return any(facing % 360 == angle and level.instances[ref.split(",", 1)[0]]["component"] in FILLERS
+               for ref, facing in placed)
 
 
 def _instance_kinds(block: Block, level: Level, planner: Planner) -> dict[str, str]:
