@@ -15,9 +15,11 @@ from optinc_pdk.circuit.random_weights import random_weights
 from optinc_pdk.flows.build import BuildRequest, build
 from optinc_pdk.layout import write_layout
 from optinc_pdk.layout.floorplan import floorplan_of, parse_die
+from optinc_pdk.layout.netlists import _built_cell_ports
 from optinc_pdk.layout.planner import Planner
 from optinc_pdk.layout.port_links import check_die_links, compare_die_links, compare_links
 from optinc_pdk.layout.readback import read_layout
+from optinc_pdk.spec.geometry import DeviceGeometry
 from optinc_pdk.spec.scenario import scenario_from_dict
 
 DIE = "4x4"  # SMALL on 4 mm x 4 mm dies: 2 dies, the layer L1 whole on the first, L2 cut
@@ -138,3 +140,13 @@ def test_a_missing_delay_section_in_a_fixed_build_is_found(fixed):
     result = compare_links(layout, description.top, planner, WIDTH, examples=50)
     assert placed == 1 and not result.ok and result.mismatches == 2 + 2, result.to_dict()
     assert all("phase_delay port" in text for text in result.missing)
+
+
+def test_a_delay_sections_ports_do_not_depend_on_its_level():
+    """The reference netlists of a fixed build read one ``phase_delay`` of each kind (no level: its phase): exact only
+    while every level has the same ports (``pdk/cells/delays.py``: o1 at (0, 0), o2 at (heater_length, 0))."""
+    spec, json_geometry = scenario_from_dict(SMALL).fixed_phases, DeviceGeometry().model_dump_json()
+    common = (("levels", spec.levels), ("width", spec.width), ("taper_length", spec.taper_length))
+    ports = {_built_cell_ports("phase_delay", (("level", level), *common), json_geometry)
+             for level in (0, 1, spec.levels // 2, spec.levels - 1)}
+    assert len(ports) == 1 and {name for name, *_ in next(iter(ports))} == {"o1", "o2"}

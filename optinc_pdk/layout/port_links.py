@@ -289,7 +289,7 @@ def reference_links(level: Level, kinds: dict[str, str], origin_nm: tuple[int, i
     for (x, y), placed in level.points.items():
         members = [(ref, angle) for ref, angle in placed if ref.split(",", 1)[0] not in empty and ref not in undrawn]
         if frames is not None:
-            members = _fill_slots(members, x, y, level, frames)
+            members = _fill_slots(members, x, y, frames)
         for ref, angle in members:
             refs[ref] = len(where)
             where.append((x - origin_nm[0], y - origin_nm[1], angle % 360))
@@ -313,10 +313,11 @@ def reference_links(level: Level, kinds: dict[str, str], origin_nm: tuple[int, i
     return Counter(tuple(sorted(v)) for v in keys.values())
 
 
-def _frames(level: Level, wire: set[str]) -> tuple[list[str], np.ndarray] | None:
+def _frames(level: Level, wire: set[str]) -> tuple[list[str], np.ndarray, set[str]] | None:
     """Where a block has slot fillers (``FILLERS``): every other device instance and the box its ports span (x0, x1,
-    y0, y1, grid units); None without fillers."""
-    if not any(entry["component"] in FILLERS for entry in level.instances.values()):
+    y0, y1, grid units), and the fillers' names; None without fillers."""
+    fillers = {name for name, entry in level.instances.items() if entry["component"] in FILLERS}
+    if not fillers:
         return None
     spans: dict[str, list] = {}
     for (x, y), placed in level.points.items():
@@ -327,21 +328,21 @@ def _frames(level: Level, wire: set[str]) -> tuple[list[str], np.ndarray] | None
     names = list(spans)
     boxes = np.array([[min(p[0] for p in spans[n]), max(p[0] for p in spans[n]), min(p[1] for p in spans[n]),
                        max(p[1] for p in spans[n])] for n in names], np.int64).reshape(-1, 4)
-    return names, boxes
+    return names, boxes, fillers
 
 
-def _fill_slots(members: list[tuple[str, int]], x: int, y: int, level: Level,
-                frames: tuple[list[str], np.ndarray]) -> list[tuple[str, int]]:
+def _fill_slots(members: list[tuple[str, int]], x: int, y: int,
+                frames: tuple[list[str], np.ndarray, set[str]]) -> list[tuple[str, int]]:
     """A fixed build's delay sections lie in the open slots of their MZI frames (``mzis.py``), which the block
     netlist does not draw: where a filler's port and a frame's port face the same way, the slot opens there and the
     filler's port is the one drawn; a filler's port inside a frame that faces no port meets the frame's own waveguide
     end there (a terminal of the frame, facing it)."""
-    fillers = [(ref, angle) for ref, angle in members if level.instances[ref.split(",", 1)[0]]["component"] in FILLERS]
+    names, boxes, filler_names = frames
+    fillers = [(ref, angle) for ref, angle in members if ref.split(",", 1)[0] in filler_names]
     if not fillers:
         return members
     facing = {angle % 360 for _, angle in fillers}
     kept = [(ref, angle) for ref, angle in members if (ref, angle) in fillers or angle % 360 not in facing]
-    names, boxes = frames
     for ref, angle in fillers:
         if any(abs(other - angle) == 180 for _, other in kept):
             continue
