@@ -38,11 +38,17 @@ attenuator column, a tree array, a mesh between two cuts, a whole layer) is stil
 reaches whole exactly as above (with the floorplan's packed planner); the cut cells between them (dies,
 slices, fan-outs, U-turns) are counted (``cut_cells``), not compared.
 
+**Fixed-phase builds** (``--phases fixed``): each phase is a ``phase_delay`` cell in the open slot of its MZI
+frame (``mzi2x2_fixed``, ``mzi_attenuator_fixed``), which the block netlist places but does not join
+(``FILLERS``): where a delay's port and its frame's port face the same way (the slot opens on the frame's
+edge) the delay's is the one drawn; a delay port inside a frame that faces no port meets the frame's own
+waveguide end there, a terminal of the frame facing it. A delay missing from its slot, or moved, is a
+mismatch. The reference reads the delay's ports without its level (the same for every level).
+
 What it does not cover: in a die build, the cut cells and the inter-die links (slices of a mesh or a
-composite, their routed wires, fan-outs, U-turns: the open-ends count covers them); ``--phases fixed`` builds
-(delay sections, which the block netlists do not describe); the die frame around a mounted design (fibre
-routes and edge couplers); and what lies inside a device cell (the PDK's own cells, checked by their
-regression tests).
+composite, their routed wires, fan-outs, U-turns: the open-ends count covers them); the die frame around a
+mounted design (fibre routes and edge couplers); and what lies inside a device cell (the PDK's own cells,
+checked by their regression tests).
 Measured on b8n4 (shared 2-core machine): 3.2 s for 32 281 connections in 46 block cells, against 1.8 s
 for the open-ends count (``benchmarks/README.md``); b8n4 on reticle dies (11 dies): 0.67 s for 5 680
 connections in 32 block cells, 98 cut cells not compared (its meshes are cut between columns).
