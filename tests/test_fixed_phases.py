@@ -128,7 +128,8 @@ def test_fixed_build_has_no_heater_and_no_pad_and_is_drc_clean(small_builds):
     assert fixed.report["layout"]["layer_shapes"] == {"heater": 0, "metal": 0}
     assert fixed.report["drc"]["violations"] == 0
     assert fixed.report["connectivity"]["connected"]
-    assert fixed.report["connectivity"]["ports"]["covered"] is False  # the netlists describe heater MZIs only
+    ports = fixed.report["connectivity"]["ports"]  # the delay sections in their frames' slots, port to port
+    assert ports["covered"] is True and ports["ok"] and ports["mismatches"] == 0 and ports["connections"] > 0
     assert tunable.report["connectivity"]["ports"]["ok"]
     # the tunable build of the same weights: one heater polygon and two pads per phase
     phases = fixed.report["phase_options"]["fixed"]["delay_sections"]
@@ -189,6 +190,8 @@ def test_fixed_build_on_dies_needs_no_pad_and_every_die_is_drc_clean(tmp_path):
     assert layout.find_layer(*HEATER) is None and layout.find_layer(*METAL) is None  # no die draws one
     assert sum(1 for top in layout.top_cells() for _ in top.begin_shapes_rec(layout.find_layer(*WG)).each()) > 0
     assert report["drc"]["violations"] == 0 and report["connectivity"]["connected"]
+    ports = report["connectivity"]["ports"]
+    assert ports["covered"] == "blocks" and ports["ok"] and ports["blocks"] > 0 and ports["mismatches"] == 0
     signoff = report["signoff"]
     assert signoff["heaters"] == 0 and signoff["pads_needed"] == 0
     assert [d["pads_needed"] for d in signoff["dies"]] == [0, 0] and signoff["tapeout_ready"]

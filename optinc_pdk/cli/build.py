@@ -215,8 +215,10 @@ def _connectivity_row(report: dict) -> list[str]:
     text = f"{verdict}: {c['open_ends']} open ends, the description means {c['expected_open_ends']}"
     ports = c.get("ports") or {}
     if ports.get("covered"):
-        text += (f"; optical connectivity: {ports['connections']} connections checked, {ports['mismatches']} mismatches, "
-                 f"{ports['wiring_mismatches']} wrong of {ports['wiring']} channel pairs" + ("" if ports["ok"] else " (FAIL)"))
+        where = f" in the {ports['blocks']} block cells the dies draw whole" if "cut_cells" in ports else ""
+        text += (f"; optical connectivity: {ports['connections']} connections checked{where}, {ports['mismatches']} "
+                 f"mismatches, {ports['wiring_mismatches']} wrong of {ports['wiring']} channel pairs"
+                 + ("" if ports["ok"] else " (FAIL)"))
     elif ports:
         text += f"; port to port: not checked ({ports['reason']})"
     return ["drawn waveguides", text]

@@ -354,24 +354,31 @@ def _check_connectivity(design: SingleDesign, description, layout: dict, pdk: st
 
 def _check_port_links(design: SingleDesign, description, layout: dict, request: BuildRequest) -> dict:
     """Port-to-port connections of the written layout against the description's block netlists
-    (:mod:`optinc_pdk.layout.port_links`); a floorplanned die build says it is not covered."""
-    if layout.get("floorplan") is not None:
-        return {"covered": False, "reason": "floorplanned onto dies: the plan is sliced, no block netlists to compare"}
-    if request.fixed is not None:
-        return {"covered": False, "reason": "--phases fixed: the block netlists describe heater MZIs, not delay sections"}
+    (:mod:`optinc_pdk.layout.port_links`): every block cell of an unfolded build; of a die build, the blocks the
+    dies draw whole (``covered: "blocks"``), the cut cells between them left to the open-ends count. A ``--phases
+    fixed`` build's delay sections are compared where its plan places them (in their MZI frames' slots)."""
     from optinc_pdk.layout.planner import Planner
-    from optinc_pdk.layout.port_links import check_port_links
+    from optinc_pdk.layout.port_links import check_die_links, check_port_links
     from optinc_pdk.pdk.adapters import get_adapter
 
     adapter = get_adapter(request.pdk)
     args = design.layout_args(description)
     drawn = args["description"]
+    top = getattr(drawn, "top", drawn)
     g = adapter.geometry(design.scenario.device)
-    planner = Planner(g, fixed=args.get("fixed"))
     paths = layout["paths"]
-    checked = check_port_links(paths.get("gds") or paths["oas"], getattr(drawn, "top", drawn), planner, g.wg_width,
-                               adapter.layers.wg)
-    return {"covered": True, **checked.to_dict()}
+    path = paths.get("gds") or paths["oas"]
+    floorplan = layout.get("floorplan")
+    if floorplan is None:
+        checked = check_port_links(path, top, Planner(g, fixed=args.get("fixed")), g.wg_width, adapter.layers.wg)
+        return {"covered": True, **checked.to_dict()}
+    from optinc_pdk.layout.floorplan import floorplan_of
+
+    planner = Planner(g, packed_west=True, fixed=args.get("fixed"))  # as layout.write._build_dies plans the dies
+    plan = floorplan_of(top, floorplan["design"], die_choice(request)[0], g, planner)
+    checked = check_die_links(path, top, planner, plan, g.wg_width, adapter.layers.wg)
+    return {"covered": "blocks", "not_compared": "the cut cells (slices, fan-outs, U-turns) and the inter-die links: "
+            "the open-ends count covers them", **checked.to_dict()}
 
 
 def _check_heater_nets(design: SingleDesign, description, layout: dict, pdk: str | None) -> dict | None:

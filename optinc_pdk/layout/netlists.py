@@ -184,6 +184,8 @@ def leaf_level(block: Block, plan: Plan, g: DeviceGeometry, design: str = "", ph
             named = (f"{_short(cell)}{index}", {})
         else:
             placed += 1
+        if not phases and cell == "phase_delay":  # its level is its phase; its ports are the same for every level
+            params = tuple(item for item in params if item[0] != "level")
         level.add_pdk(named[0], cell, params, x, y, named[1])
     if placed != len(phased):  # a phase the layout does not place: a planner bug, never a user error
         raise AssertionError(f"{block.name}: {len(phased) - placed} phases have no drawn cell")

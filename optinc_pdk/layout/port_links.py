@@ -32,12 +32,26 @@ attenuator column). Cells over ±1 m (drawn centred, ``draw.plan_origin``) are c
 channel c → child channel, child → child, child → east channel j) and compared with the description's own
 wiring (``inputs``, ``links``, ``outputs``: ``circuit/wiring.py``), not with the plan.
 
-What it does not cover: die builds floorplanned onto several dies (``--die``: the plan is sliced and no
-block netlists exist), ``--phases fixed`` builds (delay sections, which the block netlists do not describe),
-the die frame around a mounted design (fibre routes and edge couplers), and
-what lies inside a device cell (the PDK's own cells, checked by their regression tests).
+**Die builds** (``--die``, ``floorplan.py``): the plan is cut into slices, but every block below the cut (an
+attenuator column, a tree array, a mesh between two cuts, a whole layer) is still drawn as the block's own cell.
+``die_blocks`` walks each die's plan from its top cell, placement by placement, and compares every block cell it
+reaches whole exactly as above (with the floorplan's packed planner); the cut cells between them (dies,
+slices, fan-outs, U-turns) are counted (``cut_cells``), not compared.
+
+**Fixed-phase builds** (``--phases fixed``): each phase is a ``phase_delay`` cell in the open slot of its MZI
+frame (``mzi2x2_fixed``, ``mzi_attenuator_fixed``), which the block netlist places but does not join
+(``FILLERS``): where a delay's port and its frame's port face the same way (the slot opens on the frame's
+edge) the delay's is the one drawn; a delay port inside a frame that faces no port meets the frame's own
+waveguide end there, a terminal of the frame facing it. A delay missing from its slot, or moved, is a
+mismatch. The reference reads the delay's ports without its level (the same for every level).
+
+What it does not cover: in a die build, the cut cells and the inter-die links (slices of a mesh or a
+composite, their routed wires, fan-outs, U-turns: the open-ends count covers them); the die frame around a
+mounted design (fibre routes and edge couplers); and what lies inside a device cell (the PDK's own cells,
+checked by their regression tests).
 Measured on b8n4 (shared 2-core machine): 3.2 s for 32 281 connections in 46 block cells, against 1.8 s
-for the open-ends count (``benchmarks/README.md``).
+for the open-ends count (``benchmarks/README.md``); b8n4 on reticle dies (11 dies): 0.67 s for 5 680
+connections in 32 block cells, 98 cut cells not compared (its meshes are cut between columns).
 """
 
 from __future__ import annotations
@@ -55,6 +69,7 @@ from scipy.sparse.csgraph import connected_components
 from optinc_pdk.circuit.model import Block, Composite
 from optinc_pdk.errors import OptincError
 from optinc_pdk.layout.connectivity import WAVEGUIDE_LAYER, WIDTH_SLACK_DBU
+from optinc_pdk.layout.floorplan import Floorplan
 from optinc_pdk.layout.netlists import GRID_UM, Level, composite_level, leaf_level
 from optinc_pdk.layout.plan import Plan
 from optinc_pdk.layout.planner import Planner
@@ -63,6 +78,7 @@ from optinc_pdk.pdk.ports import east_port, west_port
 
 WIRE_CELLS = ("straight", "sbend")  # netlist instances that are waveguide, collapsed into connections
 CROSSING_PREFIX = "crossing"
+FILLERS = ("phase_delay",)  # cells drawn in another device's open slot: a fixed build's delay sections
 _EMPTY = np.zeros((0, 4), np.int64)
 
 
@@ -275,8 +291,11 @@ def reference_links(level: Level, kinds: dict[str, str], origin_nm: tuple[int, i
     refs: dict[str, int] = {}
     where: list[tuple] = []
     pairs = []
+    frames = _frames(level, wire)
     for (x, y), placed in level.points.items():
         members = [(ref, angle) for ref, angle in placed if ref.split(",", 1)[0] not in empty and ref not in undrawn]
+        if frames is not None:
+            members = _fill_slots(members, x, y, frames)
         for ref, angle in members:
             refs[ref] = len(where)
             where.append((x - origin_nm[0], y - origin_nm[1], angle % 360))
@@ -298,6 +317,45 @@ def reference_links(level: Level, kinds: dict[str, str], origin_nm: tuple[int, i
             continue
         keys.setdefault(int(label[i]), []).append(("f", *where[i], "") if name in wire else ("t", *where[i], kinds[name]))
     return Counter(tuple(sorted(v)) for v in keys.values())
+
+
+def _frames(level: Level, wire: set[str]) -> tuple[list[str], np.ndarray, set[str]] | None:
+    """Where a block has slot fillers (``FILLERS``): every other device instance and the box its ports span (x0, x1,
+    y0, y1, grid units), and the fillers' names; None without fillers."""
+    fillers = {name for name, entry in level.instances.items() if entry["component"] in FILLERS}
+    if not fillers:
+        return None
+    spans: dict[str, list] = {}
+    for (x, y), placed in level.points.items():
+        for ref, _ in placed:
+            name = ref.split(",", 1)[0]
+            if name not in wire and level.instances[name]["component"] not in FILLERS:
+                spans.setdefault(name, []).append((x, y))
+    names = list(spans)
+    boxes = np.array([[min(p[0] for p in spans[n]), max(p[0] for p in spans[n]), min(p[1] for p in spans[n]),
+                       max(p[1] for p in spans[n])] for n in names], np.int64).reshape(-1, 4)
+    return names, boxes, fillers
+
+
+def _fill_slots(members: list[tuple[str, int]], x: int, y: int,
+                frames: tuple[list[str], np.ndarray, set[str]]) -> list[tuple[str, int]]:
+    """A fixed build's delay sections lie in the open slots of their MZI frames (``mzis.py``), which the block
+    netlist does not draw: where a filler's port and a frame's port face the same way, the slot opens there and the
+    filler's port is the one drawn; a filler's port inside a frame that faces no port meets the frame's own waveguide
+    end there (a terminal of the frame, facing it)."""
+    names, boxes, filler_names = frames
+    fillers = [(ref, angle) for ref, angle in members if ref.split(",", 1)[0] in filler_names]
+    if not fillers:
+        return members
+    facing = {angle % 360 for _, angle in fillers}
+    kept = [(ref, angle) for ref, angle in members if (ref, angle) in fillers or angle % 360 not in facing]
+    for ref, angle in fillers:
+        if any(abs(other - angle) == 180 for _, other in kept):
+            continue
+        inside = np.flatnonzero((boxes[:, 0] < x) & (x < boxes[:, 1]) & (boxes[:, 2] <= y) & (y <= boxes[:, 3]))
+        if inside.size:
+            kept.append((f"{names[inside[0]]},slot:{ref}", (angle + 180) % 360))
+    return kept
 
 
 def _empty_instances(level: Level) -> set[str]:
@@ -371,24 +429,67 @@ def map_blocks(layout: kdb.Layout, top: Block, planner: Planner) -> tuple[list[t
     before their parents; and the blocks whose cell is not where the plan puts it."""
     order: list[tuple[int, Block, Plan]] = []
     missing: list[str] = []
-    seen: set[str] = set()
     root = _design_cell(layout, top, planner)
     if root is None:
         return order, [top.name]
-
-    def visit(block: Block, plan: Plan, index: int) -> None:  # depth-first, a block after its children
-        seen.add(plan.key)
-        if isinstance(block, Composite):
-            members = _members(layout, layout.cell(index))
-            for child, child_plan, offset in _child_offsets(block, plan, planner, layout.dbu):
-                if offset not in members:
-                    missing.append(child.name)
-                elif child_plan.key not in seen:
-                    visit(child, child_plan, _drawn_as(layout, members[offset], child_plan))
-        order.append((index, block, plan))
-
-    visit(top, planner.plan(top), root)
+    _walk_block(layout, top, planner.plan(top), root, planner, order, missing, set())
     return order, missing
+
+
+def _walk_block(layout: kdb.Layout, block: Block, plan: Plan, index: int, planner: Planner,
+                order: list[tuple[int, Block, Plan]], missing: list[str], seen: set[str]) -> None:
+    """``block`` drawn as cell ``index`` and its children found by placement, depth-first, a block after its
+    children, each distinct plan once (``seen``), into ``order``; a child not where the plan puts it into ``missing``."""
+    seen.add(plan.key)
+    if isinstance(block, Composite):
+        members = _members(layout, layout.cell(index))
+        for child, child_plan, offset in _child_offsets(block, plan, planner, layout.dbu):
+            if offset not in members:
+                missing.append(child.name)
+            elif child_plan.key not in seen:
+                _walk_block(layout, child, child_plan, _drawn_as(layout, members[offset], child_plan), planner, order,
+                            missing, seen)
+    order.append((index, block, plan))
+
+
+def die_blocks(layout: kdb.Layout, top: Block, planner: Planner, dies: list[tuple[str, Plan]]
+               ) -> tuple[list[tuple[int, Block, Plan]], list[str], int]:
+    """The description's blocks a die build draws whole, found below the die top cells (``dies``: cell name, die
+    plan) by the plans' placements: (layout cell, block, plan) as :func:`map_blocks` gives; the placements not
+    where their plan puts them; and how many distinct cut cells (die, slices, fan-outs, U-turns) were walked,
+    which this check does not compare (their waveguides are the open-ends count's)."""
+    from optinc_pdk.layout.draw import plan_origin
+
+    whole = {planner.plan(block).key: block for block in top.walk()}
+    order: list[tuple[int, Block, Plan]] = []
+    missing: list[str] = []
+    seen: set[str] = set()
+    cut: set[str] = set()
+
+    def visit(plan: Plan, index: int) -> None:
+        if plan.key in seen or plan.key in cut:
+            return
+        if plan.key in whole:
+            _walk_block(layout, whole[plan.key], plan, index, planner, order, missing, seen)
+            return
+        cut.add(plan.key)
+        ox, oy = plan_origin(plan)
+        members = _members(layout, layout.cell(index))
+        for place in plan.children:
+            cx, cy = plan_origin(place.plan)
+            offset = (round((place.x + cx - ox) / layout.dbu), round((place.y + cy - oy) / layout.dbu))
+            if offset not in members:
+                missing.append(f"{plan.name}/{place.name}")
+            else:
+                visit(place.plan, _drawn_as(layout, members[offset], place.plan))
+
+    for name, plan in dies:
+        cell = layout.cell(name)
+        if cell is None:
+            missing.append(name)
+        else:
+            visit(plan, cell.cell_index())
+    return order, missing, len(cut)
 
 
 def _undrawn_devices(extractor: Extractor) -> set[str]:
@@ -406,8 +507,18 @@ def _undrawn_ports(level: Level, plan: Plan, undrawn: set[str]) -> set[str]:
     channel: the unused side of an attenuator column wider on one side)."""
     n_in, n_out = plan.west_y.size, plan.east_y.size
     names = [west_port(c, n_in) for c in range(n_in)] + [east_port(j, n_in, n_out) for j in range(n_out)]
+    at = [(0.0, y, 180) for y in plan.west_y.tolist()] + [(plan.width, y, 0) for y in plan.east_y.tolist()]
     ports = level.netlist(plan.west_y, plan.east_y, plan.width)["ports"]
-    return {name for name in names if name not in ports or ports[name] in undrawn}
+    return {name for name, (x, y, angle) in zip(names, at)
+            if (name not in ports or ports[name] in undrawn) and not _filler_at(level, x, y, angle)}
+
+
+def _filler_at(level: Level, x: float, y: float, angle: int) -> bool:
+    """A slot filler's port faces out of the block at (x, y) µm: the block's port, drawn by the filler (its frame's
+    port there is the open slot, ``_fill_slots``)."""
+    placed = level.points.get((round(x / GRID_UM), round(y / GRID_UM)), [])
+    return any(facing % 360 == angle and level.instances[ref.split(",", 1)[0]]["component"] in FILLERS
+               for ref, facing in placed)
 
 
 def _instance_kinds(block: Block, level: Level, planner: Planner) -> dict[str, str]:
@@ -449,6 +560,7 @@ class PortCheck:
     wiring_mismatches: int  # pairs described and not drawn, or drawn and not described
     wiring_wrong: list[str]
     seconds: float
+    cut_cells: int | None = None  # a die build: distinct cut cells (dies, slices, fan-outs, U-turns) not compared
 
     @property
     def ok(self) -> bool:
@@ -457,7 +569,8 @@ class PortCheck:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "blocks": self.blocks, "connections": self.connections, "mismatches": self.mismatches,
                 "missing": self.missing, "extra": self.extra, "unplaced": self.unplaced, "wiring": self.wiring,
-                "wiring_mismatches": self.wiring_mismatches, "wiring_wrong": self.wiring_wrong, "seconds": self.seconds}
+                "wiring_mismatches": self.wiring_mismatches, "wiring_wrong": self.wiring_wrong, "seconds": self.seconds,
+                **({"cut_cells": self.cut_cells} if self.cut_cells is not None else {})}
 
 
 def _channel_ends(block: Composite, plan: Plan, planner: Planner, origin_nm: tuple[int, int]) -> dict[tuple, set]:
@@ -533,10 +646,27 @@ def _readable(block: Block, links: tuple) -> str:
 def compare_links(layout: kdb.Layout, top: Block, planner: Planner, width_um: float,
                   layer: tuple[int, int] = WAVEGUIDE_LAYER, examples: int = 5) -> PortCheck:
     """Extract every distinct block cell's connections from ``layout`` and compare them with the block's netlist."""
-    from optinc_pdk.layout.draw import plan_origin
-
     start = time.perf_counter()
     order, unplaced = map_blocks(layout, top, planner)
+    return _compare(layout, order, unplaced, planner, width_um, layer, examples, start)
+
+
+def compare_die_links(layout: kdb.Layout, top: Block, planner: Planner, dies: list[tuple[str, Plan]], width_um: float,
+                      layer: tuple[int, int] = WAVEGUIDE_LAYER, examples: int = 5) -> PortCheck:
+    """:func:`compare_links` for a die build: every block cell the dies draw whole (``die_blocks``; ``planner``: the
+    floorplan's, packed) against its netlist; the cut cells between them are counted, not compared."""
+    start = time.perf_counter()
+    order, unplaced, cut = die_blocks(layout, top, planner, dies)
+    result = _compare(layout, order, unplaced, planner, width_um, layer, examples, start)
+    result.cut_cells = cut
+    return result
+
+
+def _compare(layout: kdb.Layout, order: list[tuple[int, Block, Plan]], unplaced: list[str], planner: Planner,
+             width_um: float, layer: tuple[int, int], examples: int, start: float) -> PortCheck:
+    """Each mapped block cell's extracted connections against its block netlist, children before parents."""
+    from optinc_pdk.layout.draw import plan_origin
+
     g = planner.geometry
     levels = [composite_level(block, plan, planner) if isinstance(block, Composite)
               else leaf_level(block, plan, g, phases=False) for _, block, plan in order]
@@ -578,6 +708,13 @@ def check_port_links(path: str | Path, top: Block, planner: Planner, width_um: f
                      layer: tuple[int, int] = WAVEGUIDE_LAYER) -> PortCheck:
     """:func:`compare_links` on the layout written at ``path``."""
     return compare_links(read_layout(path), top, planner, width_um, layer)
+
+
+def check_die_links(path: str | Path, top: Block, planner: Planner, floorplan: Floorplan, width_um: float,
+                    layer: tuple[int, int] = WAVEGUIDE_LAYER) -> PortCheck:
+    """:func:`compare_die_links` on the die build written at ``path`` (``floorplan``: the plan it was drawn from)."""
+    return compare_die_links(read_layout(path), top, planner, [(die.name, die.plan) for die in floorplan.dies], width_um,
+                             layer)
 
 
 def require_linked(result: PortCheck, path: str | Path) -> None:

@@ -64,8 +64,11 @@ def port_links_line(ports: dict | None) -> str:
         return f"Optical connectivity port to port: not checked ({ports['reason']})."
     wrong = ports["missing"] + ports["extra"] + ports["unplaced"] + ports["wiring_wrong"]
     verdict = "" if ports["ok"] else f"; first: {wrong[0] if wrong else 'no block of the description found'}"
-    return (f"Optical connectivity port to port (every distinct block cell of the written layout against its netlist): "
-            f"{ports['connections']} connections checked in {ports['blocks']} block cells, "
+    scope = "every distinct block cell of the written layout" if ports["covered"] is True else \
+        "every block cell the dies draw whole"
+    uncut = f"; {ports['cut_cells']} cut cells not compared: {ports['not_compared']}" if "cut_cells" in ports else ""
+    return (f"Optical connectivity port to port ({scope} against its netlist): "
+            f"{ports['connections']} connections checked in {ports['blocks']} block cells{uncut}, "
             f"**{ports['mismatches']} mismatches**; the composites' channel wiring against the description: "
             f"{ports['wiring']} channel pairs, {ports['wiring_mismatches']} wrong{verdict} ({ports['seconds']:.2f} s).")
 
