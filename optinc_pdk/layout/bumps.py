@@ -38,7 +38,7 @@ import gdsfactory as gf
 import klayout.db as kdb
 import numpy as np
 
-from optinc_pdk.layout.heaters import HEATER_CELL, NODE_TOLERANCE_UM, HeaterRoutingError
+from optinc_pdk.layout.heaters import HEATER_CELL, HeaterRoutingError, ground_ends
 from optinc_pdk.pdk.rules import layer_map, min_bump_pitch, rule_value
 
 DBU_UM = 0.001
@@ -112,21 +112,10 @@ class Terminals:
 
 
 def terminals(points: np.ndarray) -> Terminals:
-    """Signal and ground contact of every heater (``heaters.assign_nets``' rule, vectorised)."""
+    """Signal and ground contact of every heater: the perimeter router's rule (``heaters.ground_ends``)."""
     n = len(points)
-    keys = np.round(points[:, :2].reshape(-1, 2) / NODE_TOLERANCE_UM).astype(np.int64)  # per heater: west, east end
-    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(n, 2)
-    if n and counts.max() > 2:
-        raise HeaterRoutingError("heater routing: three heaters meet at one contact")
-    shared = counts[inverse] > 1
-    if shared.all(axis=1).any():
-        at = points[shared.all(axis=1).argmax(), 0]
-        raise HeaterRoutingError(f"heater routing: the heater at ({at[0]:g}, {at[1]:g}) µm shares both ends "
-                                 "(a chain of three or more heaters: one signal would drive two)")
-    west_ground = shared[:, 0]
+    west_ground, node = ground_ends(points[:, :2])
     signal = np.where(west_ground[:, None], points[:, 3], points[:, 2])
-    node = np.where(west_ground, inverse[:, 0], inverse[:, 1])
     _, first = np.unique(node, return_index=True)
     ground = np.where(west_ground[first, None], points[first, 2], points[first, 3])
     return Terminals(np.concatenate([signal, ground]).reshape(-1, 2), n)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import gdsfactory as gf
 import klayout.db as kdb
+import numpy as np
 
 from optinc_pdk.errors import OptincError
 from optinc_pdk.spec.geometry import DeviceGeometry
@@ -72,29 +73,41 @@ def find_heaters(top: gf.Component, design_cell: int) -> list[Heater]:
     return found
 
 
-def _key(point: kdb.DPoint) -> tuple[int, int]:
-    return round(point.x / NODE_TOLERANCE_UM), round(point.y / NODE_TOLERANCE_UM)
+def ground_ends(ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which end of every heater is its ground, from its filament ends ``ends`` (n, 2, 2) µm (west, east).
+
+    The east end is ground, or the end a heater shares with another drawn end to end (then the ground of
+    both). Returns (west end is ground (n,) bool, ground node (n,): heaters sharing a ground share its node,
+    numbered in order of first appearance). Refuses three heaters at one contact and a heater sharing both ends.
+    """
+    n = len(ends)
+    keys = np.round(np.asarray(ends, dtype=np.float64).reshape(-1, 2) / NODE_TOLERANCE_UM).astype(np.int64)
+    _, contact, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    contact = contact.reshape(n, 2)
+    if n and counts.max() > 2:
+        raise HeaterRoutingError("heater routing: three heaters meet at one contact")
+    shared = counts[contact] > 1
+    if shared.all(axis=1).any():
+        at = ends[shared.all(axis=1).argmax(), 0]
+        raise HeaterRoutingError(f"heater routing: the heater at ({at[0]:g}, {at[1]:g}) µm shares both ends "
+                                 "(a chain of three or more heaters: one signal would drive two)")
+    west_ground = shared[:, 0]
+    _, first, node = np.unique(np.where(west_ground, contact[:, 0], contact[:, 1]), return_index=True,
+                               return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return west_ground, rank[node]
 
 
 def assign_nets(heaters: list[Heater]) -> HeaterNets:
-    """Signal and ground end of every heater: the east end is ground, or the end a heater shares with another."""
-    ends: dict[tuple[int, int], list[int]] = {}
-    for i, h in enumerate(heaters):
-        for point in (h.west, h.east):
-            ends.setdefault(_key(point), []).append(i)
-    if any(len(v) > 2 for v in ends.values()):
-        raise HeaterRoutingError("heater routing: three heaters meet at one contact")
-    signals, grounds, ground_of = [], {}, []
-    for h in heaters:
-        shared_west, shared_east = len(ends[_key(h.west)]) > 1, len(ends[_key(h.east)]) > 1
-        if shared_west and shared_east:
-            raise HeaterRoutingError(f"heater routing: the heater at ({h.west.x:g}, {h.west.y:g}) µm shares both ends "
-                                     "(a chain of three or more heaters: one signal would drive two)")
-        ground, signal = (h.west, h.east_pad) if shared_west else (h.east, h.west_pad)
-        signals.append(signal)
-        ground_of.append(list(grounds).index(_key(ground)) if _key(ground) in grounds else len(grounds))
-        grounds[_key(ground)] = ground
-    return HeaterNets(signals, list(grounds.values()), ground_of)
+    """Signal and ground end of every heater (:func:`ground_ends`): a heater is driven from its other end's pad."""
+    ends = np.array([[(h.west.x, h.west.y), (h.east.x, h.east.y)] for h in heaters]).reshape(-1, 2, 2)
+    west_ground, node = ground_ends(ends)
+    signals = [h.east_pad if w else h.west_pad for h, w in zip(heaters, west_ground.tolist())]
+    grounds: dict[int, kdb.DPoint] = {}
+    for h, w, k in zip(heaters, west_ground.tolist(), node.tolist()):
+        grounds.setdefault(k, h.west if w else h.east)
+    return HeaterNets(signals, [grounds[k] for k in range(len(grounds))], node.tolist())
 
 
 class HeaterRouter:
