@@ -45,12 +45,17 @@ def _leaf(key: str, name: str, kind: str, width: float, west_y, east_y, prims: l
 # --- meshes --------------------------------------------------------------------------------
 
 
+def _per_column(block: MeshBlock, values: np.ndarray) -> list[np.ndarray]:
+    """``values`` (one per MZI) split by layout column 0..n_columns−1, each column's MZIs by top mode."""
+    order = np.lexsort((block.top_mode, block.column))
+    bounds = np.searchsorted(block.column[order], np.arange(block.n_columns + 1))
+    ordered = np.asarray(values)[order]
+    return [ordered[bounds[j]:bounds[j + 1]] for j in range(block.n_columns)]
+
+
 def mesh_column_patterns(block: MeshBlock) -> list[np.ndarray]:
     """Top modes of the MZIs in each layout column (sorted), one array per column 0..n_columns−1."""
-    order = np.lexsort((block.top_mode, block.column))
-    tops, cols = block.top_mode[order], block.column[order]
-    bounds = np.searchsorted(cols, np.arange(block.n_columns + 1))
-    return [tops[bounds[j]:bounds[j + 1]] for j in range(block.n_columns)]
+    return _per_column(block, block.top_mode)
 
 
 def delay_prims(levels: np.ndarray, x: float, y: np.ndarray, fixed: FixedPhaseSpec) -> list[Prim]:
@@ -99,18 +104,13 @@ def plan_mesh_column(n: int, tops: np.ndarray, key: str, g: DeviceGeometry,
 
 def mesh_column_levels(block: MeshBlock, levels: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(θ levels, φ levels) of each layout column's MZIs, in the order of :func:`mesh_column_patterns`."""
-    order = np.lexsort((block.top_mode, block.column))
-    theta, phi = phase_levels(block.theta, levels)[order], phase_levels(block.phi, levels)[order]
-    bounds = np.searchsorted(block.column[order], np.arange(block.n_columns + 1))
-    return [(theta[bounds[j]:bounds[j + 1]], phi[bounds[j]:bounds[j + 1]]) for j in range(block.n_columns)]
+    return list(zip(_per_column(block, phase_levels(block.theta, levels)),
+                    _per_column(block, phase_levels(block.phi, levels))))
 
 
 def mesh_column_arms(block: MeshBlock) -> list[np.ndarray]:
     """Arm code of each layout column's MZIs (θ lower: 1, φ lower: 2), in the order of :func:`mesh_column_patterns`."""
-    order = np.lexsort((block.top_mode, block.column))
-    codes = (block.theta_lower.astype(np.int64) + 2 * block.phi_lower.astype(np.int64))[order]
-    bounds = np.searchsorted(block.column[order], np.arange(block.n_columns + 1))
-    return [codes[bounds[j]:bounds[j + 1]] for j in range(block.n_columns)]
+    return _per_column(block, block.theta_lower.astype(np.int64) + 2 * block.phi_lower.astype(np.int64))
 
 
 def _mesh_topology(block: MeshBlock, topologies: dict[str, tuple] | None) -> tuple:
