@@ -38,7 +38,7 @@ import gdsfactory as gf
 import klayout.db as kdb
 import numpy as np
 
-from optinc_pdk.layout.heaters import HEATER_CELL, HeaterRoutingError, ground_ends
+from optinc_pdk.layout.heaters import HeaterRoutingError, ground_ends, heater_points
 from optinc_pdk.pdk.rules import layer_map, min_bump_pitch, rule_value
 
 DBU_UM = 0.001
@@ -76,30 +76,6 @@ class BumpGeometry:
 
 
 # --- terminals ------------------------------------------------------------------------------------
-
-def heater_points(layout: kdb.Layout, top: kdb.Cell) -> np.ndarray:
-    """(n, 4, 2) µm, top-cell frame: west end, east end, west pad centre, east pad centre of every heater."""
-    local: dict[int, np.ndarray] = {}
-    for index in [top.cell_index(), *top.called_cells()]:
-        if layout.cell(index).name.startswith(HEATER_CELL):
-            ports = {p.name: p for p in gf.kcl[index].ports}
-            local[index] = np.array([ports["o1"].dcenter, ports["o2"].dcenter,
-                                     *[(ports[e].dcenter[0], ports[e].dcenter[1] - ports[e].dwidth / 2)
-                                       for e in ("e1", "e2")]])
-    it = kdb.RecursiveInstanceIterator(layout, top)
-    it.targets = list(local)
-    shifts, cells = [], []
-    while not it.at_end():
-        trans = it.dtrans() * it.inst_dtrans()
-        if trans.is_mirror() or round(trans.angle) % 360 or abs(trans.mag - 1) > 1e-9:
-            raise HeaterRoutingError("heater routing: a heater's contact pads do not face north")
-        shifts.append((trans.disp.x, trans.disp.y))
-        cells.append(it.inst_cell().cell_index())
-        it.next()
-    if not cells:
-        return np.zeros((0, 4, 2))
-    return np.stack([local[c] for c in cells]) + np.array(shifts)[:, None, :]
-
 
 @dataclass(frozen=True)
 class Terminals:
@@ -230,7 +206,7 @@ def route_bumps(top: gf.Component, pitch: float, box: kdb.DBox, text_layer: tupl
     cannot take a bump (the array is drawn all the same: it is what the die offers)."""
     g = BumpGeometry.of(pitch, pdk)
     try:
-        terms, why = terminals(heater_points(top.kcl.layout, top.kdb_cell)), None
+        terms, why = terminals(heater_points(top.kcl.layout, top.kdb_cell, pad_centres=True)), None
     except HeaterRoutingError as error:  # a heater drawn another way or a chain of three: the array alone
         terms, why = Terminals(np.zeros((0, 2)), 0), str(error)
     grid = SiteGrid.over(box, pitch, terms.xy)

@@ -55,22 +55,39 @@ class HeaterNets:
     ground_of: list[int]  # per heater: the index of its ground in ``grounds``
 
 
-def find_heaters(top: gf.Component, design_cell: int) -> list[Heater]:
-    """Every heater placed under the design cell (array members expanded), in the top cell's frame."""
-    layout = top.kcl.layout
-    found = []
-    it = kdb.RecursiveInstanceIterator(layout, top.kdb_cell)
-    it.targets = [c for c in [design_cell, *layout.cell(design_cell).called_cells()]
-                  if layout.cell(c).name.startswith(HEATER_CELL)]
+def heater_points(layout: kdb.Layout, top: kdb.Cell, under: int | None = None, pad_centres: bool = False) -> np.ndarray:
+    """(n, 4, 2) µm, ``top``'s frame: west end, east end, west pad, east pad of every heater placed under the cell
+    ``under`` (default ``top``), array members expanded. A pad is its port's centre (the pad's north edge), or
+    with ``pad_centres`` the pad's centre. Every heater must be placed unrotated, so its pads face north."""
+    root = layout.cell(top.cell_index() if under is None else under)
+    local: dict[int, np.ndarray] = {}
+    for index in [root.cell_index(), *root.called_cells()]:
+        if layout.cell(index).name.startswith(HEATER_CELL):
+            ports = {p.name: p for p in gf.kcl[index].ports}
+            if any(round(ports[e].orientation) % 360 != 90 for e in ("e1", "e2")):
+                raise HeaterRoutingError("heater routing: a heater's contact pads do not face north")
+            drop = [ports[e].dwidth / 2 if pad_centres else 0.0 for e in ("e1", "e2")]
+            local[index] = np.array([ports["o1"].dcenter, ports["o2"].dcenter,
+                                     *[(ports[e].dcenter[0], ports[e].dcenter[1] - d) for e, d in zip(("e1", "e2"), drop)]])
+    it = kdb.RecursiveInstanceIterator(layout, top)
+    it.targets = list(local)
+    shifts, cells = [], []
     while not it.at_end():
         trans = it.dtrans() * it.inst_dtrans()
-        ports = {p.name: p for p in gf.kcl[it.inst_cell().cell_index()].ports}
-        if any(round(trans.angle + ports[e].orientation) % 360 != 90 for e in ("e1", "e2")) or trans.is_mirror():
+        if trans.is_mirror() or round(trans.angle) % 360 or abs(trans.mag - 1) > 1e-9:
             raise HeaterRoutingError("heater routing: a heater's contact pads do not face north")
-        at = {name: trans * kdb.DPoint(*p.dcenter) for name, p in ports.items()}
-        found.append(Heater(at["o1"], at["o2"], at["e1"], at["e2"]))
+        shifts.append((trans.disp.x, trans.disp.y))
+        cells.append(it.inst_cell().cell_index())
         it.next()
-    return found
+    if not cells:
+        return np.zeros((0, 4, 2))
+    return np.stack([local[c] for c in cells]) + np.array(shifts)[:, None, :]
+
+
+def find_heaters(top: gf.Component, design_cell: int) -> list[Heater]:
+    """Every heater placed under the design cell, in the top cell's frame (:func:`heater_points`)."""
+    points = heater_points(top.kcl.layout, top.kdb_cell, design_cell)
+    return [Heater(*(kdb.DPoint(x, y) for x, y in row)) for row in points.tolist()]
 
 
 def ground_ends(ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
