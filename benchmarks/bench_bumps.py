@@ -10,13 +10,12 @@ the M2 spacing rule over the whole bump arrays, cut at ``--deep-limit`` seconds.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import resource
 import tempfile
 import time
 from pathlib import Path
 
-from common import machine
+from common import machine, timed_in_process
 
 from optinc_pdk.analysis.pads import heater_count
 from optinc_pdk.layout import write_layout
@@ -65,15 +64,7 @@ def main() -> None:
         print(f"DRC (all rules, arrays by a window of members): {drc.seconds:.1f} s, {drc.total} violations")
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         if args.deep_limit > 0:
-            worker = multiprocessing.Process(target=_deep_m2_space, args=(gds,))
-            start = time.perf_counter()
-            worker.start()
-            worker.join(args.deep_limit)
-            if worker.is_alive():
-                worker.terminate()
-                print(f"deep mode, M2 space over the arrays: stopped after {args.deep_limit:.0f} s")
-            else:
-                print(f"deep mode, M2 space over the arrays: {time.perf_counter() - start:.1f} s")
+            timed_in_process(_deep_m2_space, (gds,), args.deep_limit, "deep mode, M2 space over the arrays")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ Writes the layout to a temporary folder first (``optinc_pdk.layout.write_layout`
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import tempfile
 import time
 from pathlib import Path
 
-from common import machine
+from common import machine, timed_in_process
 
 from optinc_pdk.analysis.link_budget import link_budget
 from optinc_pdk.analysis.power import heater_power, least_heater_power
@@ -73,15 +72,7 @@ def main() -> None:
         print(f"link budget: {time.perf_counter() - start:.1f} s, worst {budget['worst_excess_db']:.1f} dB")
         if args.deep_limit <= 0:
             return
-        process = multiprocessing.Process(target=_deep_waveguide, args=(gds,))
-        start = time.perf_counter()
-        process.start()
-        process.join(args.deep_limit)
-        if process.is_alive():
-            process.terminate()
-            print(f"KLayout deep mode, WG width + space: not done after {args.deep_limit:.0f} s")
-        else:
-            print(f"KLayout deep mode, WG width + space: {time.perf_counter() - start:.1f} s")
+        timed_in_process(_deep_waveguide, (gds,), args.deep_limit, "KLayout deep mode, WG width + space")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""What every benchmark script shares: the machine line it prints, and the pre-banded mesh product it compares against.
+"""What every benchmark script shares: the machine line it prints, a time-limited alternative run in its own process,
+and the pre-banded mesh product it compares against.
 
 The scripts run as ``python benchmarks/bench_X.py``, which puts this folder on ``sys.path``.
 """
@@ -6,8 +7,10 @@ The scripts run as ``python benchmarks/bench_X.py``, which puts this folder on `
 from __future__ import annotations
 
 import datetime
+import multiprocessing
 import os
 import platform
+import time
 
 import numpy as np
 
@@ -28,6 +31,20 @@ def machine() -> str:
     return (f"{model}, {cores} cores, load average {load} at start; Python {platform.python_version()}, "
             f"numpy {np.__version__}, scipy {scipy.__version__}, BLAS threads {threads}; "
             f"{datetime.date.today().isoformat()}")
+
+
+def timed_in_process(target, args: tuple, limit_s: float, label: str) -> None:
+    """Run ``target(*args)`` in its own process for at most ``limit_s`` seconds and print how long it took (or that
+    it was stopped): the slow alternatives a benchmark compares against must not hold the whole run."""
+    process = multiprocessing.Process(target=target, args=args)
+    start = time.perf_counter()
+    process.start()
+    process.join(limit_s)
+    if process.is_alive():
+        process.terminate()
+        print(f"{label}: stopped after {limit_s:g} s")
+    else:
+        print(f"{label}: {time.perf_counter() - start:.1f} s")
 
 
 def column_by_column_mesh(n_modes, theta, phi, top_mode, column, output_phase) -> np.ndarray:
